@@ -1,0 +1,68 @@
+//! The composition root: which services run in this process, wired together.
+
+use std::sync::Arc;
+
+use kernel::{Config, Platform, ServiceModule};
+
+/// Every service, in start order (a service's clients may call the ones before it).
+pub const SERVICES: &[&str] = &[identity::SERVICE, notifications::SERVICE];
+
+/// Parses `--services a,b`; `None` means all of them.
+pub fn select_services(arg: Option<&str>) -> anyhow::Result<Vec<&'static str>> {
+    let Some(arg) = arg else {
+        return Ok(SERVICES.to_vec());
+    };
+    let mut selected = Vec::new();
+    for name in arg.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let known = SERVICES.iter().find(|s| **s == name).ok_or_else(|| {
+            anyhow::anyhow!("unknown service {name:?}; known: {}", SERVICES.join(", "))
+        })?;
+        if !selected.contains(known) {
+            selected.push(*known);
+        }
+    }
+    anyhow::ensure!(!selected.is_empty(), "--services names no service");
+    Ok(selected)
+}
+
+async fn build_module(platform: &Platform, name: &str) -> anyhow::Result<ServiceModule> {
+    match name {
+        identity::SERVICE => identity::module(platform).await,
+        notifications::SERVICE => notifications::module(platform).await,
+        other => anyhow::bail!("unknown service {other}"),
+    }
+}
+
+/// A running composition: the router to serve and the platform behind it.
+pub struct App {
+    pub router: axum::Router,
+    pub platform: Arc<Platform>,
+}
+
+/// Connects, migrates and mounts `services`, starting their relays and consumers.
+pub async fn build(config: Config, services: &[&'static str]) -> anyhow::Result<App> {
+    let platform = Platform::new(config, services);
+    let mut modules = Vec::new();
+    for name in services {
+        modules.push(build_module(&platform, name).await?);
+    }
+    let router = platform.mount(modules).await?;
+    Ok(App { router, platform })
+}
+
+/// Migrates every domain schema without serving.
+pub async fn migrate_all(config: &Config) -> anyhow::Result<()> {
+    identity::connect(config).await?.close().await;
+    notifications::connect(config).await?.close().await;
+    Ok(())
+}
+
+/// Re-delivers dead-lettered events of every consuming service.
+pub async fn replay_dead_letters(config: Config) -> anyhow::Result<u64> {
+    let platform = Platform::new(config, SERVICES);
+    let mut subscriptions = Vec::new();
+    for name in SERVICES {
+        subscriptions.extend(build_module(&platform, name).await?.subscriptions);
+    }
+    Ok(platform.bus.replay_dead_letters(&subscriptions).await?)
+}

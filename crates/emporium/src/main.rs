@@ -1,0 +1,156 @@
+use std::net::SocketAddr;
+
+use clap::{Parser, Subcommand};
+use kernel::Config;
+
+/// Emporium: a multi-vendor marketplace. Configuration comes from environment
+/// variables (see README.md); with none set it serves on 127.0.0.1:8080 using
+/// PostgreSQL on localhost.
+#[derive(Parser)]
+#[command(name = "emporium", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run services: all of them in one process by default, or a subset.
+    Serve {
+        /// Comma-separated services to run here (identity, notifications, web); the
+        /// others are reached over HTTP at <SERVICE>_URL or EMPORIUM_GATEWAY_URL.
+        #[arg(long)]
+        services: Option<String>,
+        /// Listen address; overrides EMPORIUM_BIND.
+        #[arg(long)]
+        bind: Option<SocketAddr>,
+    },
+    /// Create the database if needed and migrate every domain schema, then exit.
+    Migrate,
+    /// Administrative tasks.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Event outbox and dead letters.
+    Outbox {
+        #[command(subcommand)]
+        command: OutboxCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a verified user, optionally an admin.
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "Administrator")]
+        name: String,
+        /// The password; read from EMPORIUM_ADMIN_PASSWORD when omitted, so it stays
+        /// out of shell history.
+        #[arg(long, env = "EMPORIUM_ADMIN_PASSWORD", hide_env_values = true)]
+        password: String,
+        /// Grant the admin role.
+        #[arg(long)]
+        admin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum OutboxCommand {
+    /// Re-deliver every dead-lettered event to the consumer that failed it.
+    Replay,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let mut config = Config::from_env()?;
+    kernel::telemetry::init_logging(config.log_format);
+    match cli.command {
+        Command::Serve { services, bind } => {
+            if let Some(bind) = bind {
+                config.bind = bind;
+            }
+            let services = emporium::select_services(services.as_deref())?;
+            let bind = config.bind;
+            let public_url = config.public_url.clone();
+            let app = emporium::build(config, &services).await?;
+            let listener = tokio::net::TcpListener::bind(bind).await?;
+            let local = listener.local_addr()?;
+            tracing::info!(address = %local, services = ?services, "serving");
+            eprintln!(
+                "Emporium is running at http://{local} (public URL {public_url}); services: {}",
+                services.join(", ")
+            );
+            let platform = app.platform.clone();
+            axum::serve(
+                listener,
+                app.router
+                    .into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
+            platform.shut_down();
+        }
+        Command::Migrate => {
+            emporium::migrate_all(&config).await?;
+            eprintln!("Migrated every schema in {}", config.database_url);
+        }
+        Command::Admin {
+            command:
+                AdminCommand::CreateUser {
+                    email,
+                    name,
+                    password,
+                    admin,
+                },
+        } => {
+            let pool = identity::connect(&config).await?;
+            match identity::api::create_user(&pool, &config, &email, &name, &password, admin).await
+            {
+                Ok(user) => eprintln!(
+                    "Created {} ({}){}",
+                    user.email,
+                    user.id,
+                    if admin { " with the admin role" } else { "" }
+                ),
+                Err(e) => {
+                    let problem = kernel::http::Problem::from(e);
+                    eprintln!("Could not create the user: {}", problem.title);
+                    for f in problem.errors {
+                        eprintln!("  {}: {}", f.field, f.message);
+                    }
+                    std::process::exit(1);
+                }
+            }
+        }
+        Command::Outbox {
+            command: OutboxCommand::Replay,
+        } => {
+            let n = emporium::replay_dead_letters(config).await?;
+            eprintln!("Re-delivered {n} dead-lettered event(s)");
+        }
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,1021 @@
+//! Identity's HTTP API under `/api/v1/identity`.
+
+pub mod dto;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use kernel::auth::{AdminUser, AuthUser, Claims, ISSUER, Jwks, Role};
+use kernel::http::pagination::{Page, PageParams};
+use kernel::http::{ClientIp, Json, Problem, Query};
+use kernel::validation::FieldErrors;
+use serde::Deserialize;
+use sqlx::PgPool;
+use time::OffsetDateTime;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use self::dto::*;
+use crate::domain::{
+    self, Address, AddressId, AddressInput, CodeCheck, EmailAddress, Password, RefreshCheck,
+    SessionId, UserId, UserStatus,
+};
+use crate::events::{
+    EmailVerificationRequested, EmailVerified, PasswordChanged, PasswordResetRequested,
+    UserRegistered, UserRolesChanged, UserStatusChanged,
+};
+use crate::passwords::Hasher;
+use crate::store::{self, AddressRow, UserRow};
+use crate::{Error, Keys};
+
+const TAG: &str = "identity";
+
+#[derive(Clone)]
+pub struct State {
+    pool: PgPool,
+    keys: Arc<Keys>,
+    hasher: Hasher,
+    access_ttl: Duration,
+    refresh_ttl: Duration,
+}
+
+impl State {
+    pub fn new(pool: PgPool, keys: Arc<Keys>, config: &kernel::Config) -> anyhow::Result<Self> {
+        Ok(Self {
+            pool,
+            keys,
+            hasher: Hasher::new(config.argon2)?,
+            access_ttl: config.access_token_ttl,
+            refresh_ttl: config.refresh_token_ttl,
+        })
+    }
+}
+
+type AppState = axum::extract::State<State>;
+type Result<T> = std::result::Result<T, Error>;
+
+pub fn router(state: State) -> OpenApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(verify_email))
+        .routes(routes!(resend_verification))
+        .routes(routes!(login))
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
+        .routes(routes!(logout_all))
+        .routes(routes!(jwks))
+        .routes(routes!(forgot_password))
+        .routes(routes!(reset_password))
+        .routes(routes!(me, update_me))
+        .routes(routes!(change_password))
+        .routes(routes!(list_addresses, create_address))
+        .routes(routes!(get_address, update_address, delete_address))
+        .routes(routes!(admin_list_users))
+        .routes(routes!(admin_suspend))
+        .routes(routes!(admin_reactivate))
+        .routes(routes!(admin_grant_admin, admin_revoke_admin))
+        .with_state(state)
+}
+
+// --- helpers ---
+
+fn view(u: &UserRow) -> UserView {
+    let mut roles = vec![Role::Customer];
+    if u.is_admin {
+        roles.push(Role::Admin);
+    }
+    UserView {
+        id: u.id,
+        email: u.email.clone(),
+        name: u.name.clone(),
+        phone: u.phone.clone(),
+        email_verified: u.email_verified_at.is_some(),
+        status: u.status.clone(),
+        roles,
+        created_at: u.created_at,
+    }
+}
+
+fn address_view(a: AddressRow) -> AddressView {
+    AddressView {
+        id: a.id,
+        label: a.label,
+        full_name: a.full_name,
+        line1: a.line1,
+        line2: a.line2,
+        city: a.city,
+        region: a.region,
+        postal_code: a.postal_code,
+        country: a.country,
+        phone: a.phone,
+        is_default_shipping: a.is_default_shipping,
+        is_default_billing: a.is_default_billing,
+    }
+}
+
+fn parse_email(errs: &mut FieldErrors, raw: &str) -> Option<EmailAddress> {
+    errs.check("email", "invalid_email", EmailAddress::parse(raw))
+}
+
+fn user_id(claims: &Claims) -> Result<UserId> {
+    claims
+        .sub
+        .parse()
+        .map_err(|_| Error::Problem(Problem::unauthorized("invalid_token", "Unknown subject")))
+}
+
+fn expires_in(d: Duration) -> OffsetDateTime {
+    OffsetDateTime::now_utc() + d
+}
+
+/// Refuses while `key` has reached `limit` hits in the current window.
+async fn ensure_not_throttled(pool: &PgPool, key: &str, limit: i32) -> Result<()> {
+    let window = domain::THROTTLE_WINDOW.as_secs() as i64;
+    if let Some((hits, retry_after)) = store::throttle_state(pool, key, window).await?
+        && hits >= limit
+    {
+        return Err(Error::Throttled {
+            retry_after: u64::try_from(retry_after).unwrap_or(1),
+        });
+    }
+    Ok(())
+}
+
+async fn throttle_hit(pool: &PgPool, key: &str) -> Result<()> {
+    store::throttle_hit(pool, key, domain::THROTTLE_WINDOW.as_secs() as i64).await?;
+    Ok(())
+}
+
+/// Starts a session: a new refresh-token family and a first access token.
+async fn issue_tokens(
+    s: &State,
+    user: &UserRow,
+    session: Option<SessionId>,
+) -> Result<TokenResponse> {
+    let mut tx = s.pool.begin().await?;
+    let session = match session {
+        Some(id) => id,
+        None => {
+            let id = SessionId::new();
+            store::insert_session(&mut tx, id, user.id).await?;
+            id
+        }
+    };
+    let refresh_token = format!("rt_{}", kernel::secret::random_token());
+    store::insert_refresh_token(
+        &mut tx,
+        session,
+        &kernel::secret::digest(&refresh_token),
+        expires_in(s.refresh_ttl),
+    )
+    .await?;
+    tx.commit().await?;
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let v = view(user);
+    let claims = Claims {
+        sub: user.id.to_string(),
+        sid: session.to_string(),
+        roles: v.roles.clone(),
+        iss: ISSUER.to_owned(),
+        iat: now,
+        exp: now + s.access_ttl.as_secs() as i64,
+    };
+    Ok(TokenResponse {
+        access_token: s.keys.signing.sign(&claims),
+        token_type: "Bearer".into(),
+        expires_in: s.access_ttl.as_secs(),
+        refresh_token,
+        user: v,
+    })
+}
+
+fn new_verification_code(keys: &Keys) -> (String, Vec<u8>) {
+    let code = kernel::secret::random_digits(6);
+    let hash = kernel::secret::keyed_digest(&keys.code_pepper, &code);
+    (code, hash)
+}
+
+// --- registration and verification ---
+
+/// Create an account; a verification code is emailed.
+#[utoipa::path(post, path = "/api/v1/identity/register", tag = TAG, request_body = RegisterRequest,
+    responses((status = 201, body = UserView), (status = 409, body = Problem, description = "email_taken"),
+              (status = 422, body = Problem, description = "validation_failed")))]
+async fn register(
+    axum::extract::State(s): AppState,
+    Json(req): Json<RegisterRequest>,
+) -> Result<impl IntoResponse> {
+    let mut errs = FieldErrors::new();
+    let email = parse_email(&mut errs, &req.email);
+    let password = errs.check("password", "weak_password", Password::parse(&req.password));
+    let name = errs.check("name", "invalid", domain::parse_name(&req.name));
+    errs.finish()?;
+    let (Some(email), Some(password), Some(name)) = (email, password, name) else {
+        return Err(Error::Internal(anyhow::anyhow!("validated fields missing")));
+    };
+    let hash = s.hasher.hash(password.expose().to_owned()).await?;
+    let id = UserId::new();
+    let (code, code_hash) = new_verification_code(&s.keys);
+    let mut tx = s.pool.begin().await?;
+    if let Err(e) = store::insert_user(&mut tx, id, &email, &name, &hash, false, false).await {
+        return Err(if kernel::db::is_unique_violation(&e, "users_email_key") {
+            Error::EmailTaken
+        } else {
+            e.into()
+        });
+    }
+    store::upsert_verification(
+        &mut tx,
+        id,
+        &code_hash,
+        expires_in(domain::VERIFICATION_CODE_TTL),
+    )
+    .await?;
+    kernel::events::outbox::record(
+        &mut tx,
+        &UserRegistered {
+            user_id: id,
+            email: email.as_str().to_owned(),
+            name,
+            verification_code: code,
+        },
+    )
+    .await?;
+    let user = store::user_by_id(&mut tx, id)
+        .await?
+        .ok_or(Error::NotFound("user"))?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(view(&user))))
+}
+
+/// Confirm an email address with the emailed 6-digit code.
+#[utoipa::path(post, path = "/api/v1/identity/verify-email", tag = TAG, request_body = VerifyEmailRequest,
+    responses((status = 200, body = Verified), (status = 422, body = Problem, description = "invalid_code"),
+              (status = 410, body = Problem, description = "code_expired / code_attempts_exhausted")))]
+async fn verify_email(
+    axum::extract::State(s): AppState,
+    Json(req): Json<VerifyEmailRequest>,
+) -> Result<Json<Verified>> {
+    let mut errs = FieldErrors::new();
+    let email = parse_email(&mut errs, &req.email);
+    let code = req.code.trim();
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        errs.add(
+            "code",
+            "invalid_code",
+            "must be the 6 digits from the email",
+        );
+    }
+    errs.finish()?;
+    let Some(email) = email else {
+        return Err(Error::InvalidCode);
+    };
+    let mut tx = s.pool.begin().await?;
+    // An unknown email answers like a wrong code: nothing to learn from it.
+    let Some(user) = store::user_by_email(&mut tx, &email).await? else {
+        return Err(Error::InvalidCode);
+    };
+    if user.email_verified_at.is_some() {
+        return Err(Error::AlreadyVerified);
+    }
+    let Some(row) = store::verification_for_update(&mut tx, user.id).await? else {
+        return Err(Error::CodeExpired);
+    };
+    let matches = kernel::secret::verify_keyed_digest(&s.keys.code_pepper, code, &row.code_hash);
+    let expired = row.expires_at <= OffsetDateTime::now_utc();
+    match domain::check_code(matches, row.attempts, expired) {
+        CodeCheck::Valid => {
+            store::mark_verified(&mut tx, user.id).await?;
+            kernel::events::outbox::record(
+                &mut tx,
+                &EmailVerified {
+                    user_id: user.id,
+                    email: user.email.clone(),
+                },
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(Json(Verified {
+                email_verified: true,
+            }))
+        }
+        CodeCheck::Wrong => {
+            store::count_verification_attempt(&mut tx, user.id).await?;
+            tx.commit().await?;
+            Err(Error::InvalidCode)
+        }
+        CodeCheck::Expired => Err(Error::CodeExpired),
+        CodeCheck::TooManyAttempts => Err(Error::CodeAttemptsExhausted),
+    }
+}
+
+/// Email a fresh verification code (at most once a minute).
+#[utoipa::path(post, path = "/api/v1/identity/verify-email/resend", tag = TAG, request_body = EmailRequest,
+    responses((status = 202, body = Accepted), (status = 429, body = Problem, description = "resend_cooldown")))]
+async fn resend_verification(
+    axum::extract::State(s): AppState,
+    ClientIp(ip): ClientIp,
+    Json(req): Json<EmailRequest>,
+) -> Result<impl IntoResponse> {
+    let mut errs = FieldErrors::new();
+    let email = parse_email(&mut errs, &req.email);
+    errs.finish()?;
+    let ip_key = format!("email-requests:ip:{ip}");
+    ensure_not_throttled(&s.pool, &ip_key, domain::EMAIL_REQUESTS_PER_IP).await?;
+    throttle_hit(&s.pool, &ip_key).await?;
+    let accepted = (
+        StatusCode::ACCEPTED,
+        Json(Accepted {
+            message: "If the account exists and is unverified, a new code is on its way".into(),
+        }),
+    );
+    let Some(email) = email else {
+        return Ok(accepted);
+    };
+    let mut tx = s.pool.begin().await?;
+    let Some(user) = store::user_by_email(&mut tx, &email).await? else {
+        return Ok(accepted);
+    };
+    if user.email_verified_at.is_some() {
+        return Ok(accepted);
+    }
+    if let Some(row) = store::verification_for_update(&mut tx, user.id).await? {
+        let next = row.last_sent_at + domain::VERIFICATION_RESEND_COOLDOWN;
+        let wait = (next - OffsetDateTime::now_utc()).whole_seconds();
+        if wait > 0 {
+            return Err(Error::ResendCooldown {
+                retry_after: u64::try_from(wait).unwrap_or(1),
+            });
+        }
+    }
+    let (code, hash) = new_verification_code(&s.keys);
+    store::upsert_verification(
+        &mut tx,
+        user.id,
+        &hash,
+        expires_in(domain::VERIFICATION_CODE_TTL),
+    )
+    .await?;
+    kernel::events::outbox::record(
+        &mut tx,
+        &EmailVerificationRequested {
+            user_id: user.id,
+            email: user.email.clone(),
+            name: user.name.clone(),
+            verification_code: code,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(accepted)
+}
+
+// --- sessions ---
+
+/// Sign in: an access token (15 min) and a rotating refresh token.
+#[utoipa::path(post, path = "/api/v1/identity/login", tag = TAG, request_body = LoginRequest,
+    responses((status = 200, body = TokenResponse), (status = 401, body = Problem, description = "invalid_credentials"),
+              (status = 403, body = Problem, description = "account_suspended"),
+              (status = 429, body = Problem, description = "too_many_attempts")))]
+async fn login(
+    axum::extract::State(s): AppState,
+    ClientIp(ip): ClientIp,
+    Json(req): Json<LoginRequest>,
+) -> Result<Json<TokenResponse>> {
+    let normalized = req.email.trim().to_lowercase();
+    let account_key = format!("login:account:{normalized}");
+    let ip_key = format!("login:ip:{ip}");
+    ensure_not_throttled(&s.pool, &account_key, domain::LOGIN_FAILURES_PER_ACCOUNT).await?;
+    ensure_not_throttled(&s.pool, &ip_key, domain::LOGIN_FAILURES_PER_IP).await?;
+    let user = match EmailAddress::parse(&req.email) {
+        Ok(email) => store::user_by_email(&mut *s.pool.acquire().await?, &email).await?,
+        Err(_) => None,
+    };
+    let ok = s
+        .hasher
+        .verify(
+            req.password.clone(),
+            user.as_ref().map(|u| u.password_hash.clone()),
+        )
+        .await;
+    let Some(user) = user.filter(|_| ok) else {
+        throttle_hit(&s.pool, &account_key).await?;
+        throttle_hit(&s.pool, &ip_key).await?;
+        return Err(Error::InvalidCredentials);
+    };
+    store::throttle_clear(&s.pool, &account_key).await?;
+    if user.status() == UserStatus::Suspended {
+        return Err(Error::Suspended);
+    }
+    Ok(Json(issue_tokens(&s, &user, None).await?))
+}
+
+/// Exchange a refresh token for a new pair. Presenting a used token again ends the
+/// whole session (someone copied it).
+#[utoipa::path(post, path = "/api/v1/identity/token/refresh", tag = TAG, request_body = RefreshRequest,
+    responses((status = 200, body = TokenResponse), (status = 401, body = Problem, description = "invalid_refresh_token / refresh_token_reused"),
+              (status = 403, body = Problem, description = "account_suspended")))]
+async fn refresh(
+    axum::extract::State(s): AppState,
+    Json(req): Json<RefreshRequest>,
+) -> Result<Json<TokenResponse>> {
+    let hash = kernel::secret::digest(&req.refresh_token);
+    let mut tx = s.pool.begin().await?;
+    let Some(row) = store::refresh_for_update(&mut tx, &hash).await? else {
+        return Err(Error::InvalidRefreshToken);
+    };
+    let expired = row.expires_at <= OffsetDateTime::now_utc();
+    match domain::check_refresh(
+        row.used_at.is_some(),
+        row.session_revoked_at.is_some(),
+        expired,
+    ) {
+        RefreshCheck::Rotate => {}
+        RefreshCheck::Reused => {
+            store::revoke_session(&mut tx, row.session_id).await?;
+            tx.commit().await?;
+            tracing::warn!(session = %row.session_id, "refresh token reuse; session revoked");
+            return Err(Error::RefreshTokenReused);
+        }
+        RefreshCheck::Expired | RefreshCheck::Revoked => return Err(Error::InvalidRefreshToken),
+    }
+    let user = store::user_by_id(&mut tx, row.user_id)
+        .await?
+        .ok_or(Error::InvalidRefreshToken)?;
+    if user.status() == UserStatus::Suspended {
+        store::revoke_session(&mut tx, row.session_id).await?;
+        tx.commit().await?;
+        return Err(Error::Suspended);
+    }
+    store::mark_refresh_used(&mut tx, &hash).await?;
+    tx.commit().await?;
+    Ok(Json(issue_tokens(&s, &user, Some(row.session_id)).await?))
+}
+
+/// End the session a refresh token belongs to.
+#[utoipa::path(post, path = "/api/v1/identity/logout", tag = TAG, request_body = RefreshRequest,
+    responses((status = 204, description = "Session ended (also when it was already over)")))]
+async fn logout(
+    axum::extract::State(s): AppState,
+    Json(req): Json<RefreshRequest>,
+) -> Result<StatusCode> {
+    let mut tx = s.pool.begin().await?;
+    if let Some(row) =
+        store::refresh_for_update(&mut tx, &kernel::secret::digest(&req.refresh_token)).await?
+    {
+        store::revoke_session(&mut tx, row.session_id).await?;
+    }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// End every session of the signed-in user.
+#[utoipa::path(post, path = "/api/v1/identity/logout-all", tag = TAG, security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = Problem)))]
+async fn logout_all(
+    axum::extract::State(s): AppState,
+    AuthUser(claims): AuthUser,
+) -> Result<StatusCode> {
+    let id = user_id(&claims)?;
+    store::revoke_all_sessions(&mut *s.pool.acquire().await?, id, None).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Public keys for verifying access tokens (RFC 7517).
+#[utoipa::path(get, path = "/api/v1/identity/jwks.json", tag = TAG, responses((status = 200, body = Jwks)))]
+async fn jwks(axum::extract::State(s): AppState) -> Json<Jwks> {
+    Json(Jwks {
+        keys: vec![s.keys.signing.jwk()],
+    })
+}
+
+// --- passwords ---
+
+/// Email a single-use reset link (30 min). Always 202, whether or not the email exists.
+#[utoipa::path(post, path = "/api/v1/identity/password/forgot", tag = TAG, request_body = EmailRequest,
+    responses((status = 202, body = Accepted), (status = 429, body = Problem)))]
+async fn forgot_password(
+    axum::extract::State(s): AppState,
+    ClientIp(ip): ClientIp,
+    Json(req): Json<EmailRequest>,
+) -> Result<impl IntoResponse> {
+    let mut errs = FieldErrors::new();
+    let email = parse_email(&mut errs, &req.email);
+    errs.finish()?;
+    let ip_key = format!("email-requests:ip:{ip}");
+    ensure_not_throttled(&s.pool, &ip_key, domain::EMAIL_REQUESTS_PER_IP).await?;
+    throttle_hit(&s.pool, &ip_key).await?;
+    if let Some(email) = email {
+        let mut tx = s.pool.begin().await?;
+        if let Some(user) = store::user_by_email(&mut tx, &email).await?
+            && user.status() == UserStatus::Active
+        {
+            let token = kernel::secret::random_token();
+            store::insert_reset(
+                &mut tx,
+                user.id,
+                &kernel::secret::digest(&token),
+                expires_in(domain::RESET_TOKEN_TTL),
+            )
+            .await?;
+            kernel::events::outbox::record(
+                &mut tx,
+                &PasswordResetRequested {
+                    user_id: user.id,
+                    email: user.email.clone(),
+                    name: user.name.clone(),
+                    reset_token: token,
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Accepted {
+            message: "If an account exists for this email, a reset link is on its way".into(),
+        }),
+    ))
+}
+
+/// Set a new password with a reset token; ends every session.
+#[utoipa::path(post, path = "/api/v1/identity/password/reset", tag = TAG, request_body = ResetPasswordRequest,
+    responses((status = 204), (status = 410, body = Problem, description = "invalid_reset_token"), (status = 422, body = Problem)))]
+async fn reset_password(
+    axum::extract::State(s): AppState,
+    Json(req): Json<ResetPasswordRequest>,
+) -> Result<StatusCode> {
+    let mut errs = FieldErrors::new();
+    let password = errs.check(
+        "new_password",
+        "weak_password",
+        Password::parse(&req.new_password),
+    );
+    errs.finish()?;
+    let Some(password) = password else {
+        return Err(Error::InvalidResetToken);
+    };
+    let hash = s.hasher.hash(password.expose().to_owned()).await?;
+    let mut tx = s.pool.begin().await?;
+    let Some(user_id) = store::consume_reset(&mut tx, &kernel::secret::digest(&req.token)).await?
+    else {
+        return Err(Error::InvalidResetToken);
+    };
+    let user = store::user_for_update(&mut tx, user_id)
+        .await?
+        .ok_or(Error::InvalidResetToken)?;
+    store::set_password(&mut tx, user_id, &hash).await?;
+    store::revoke_all_sessions(&mut tx, user_id, None).await?;
+    kernel::events::outbox::record(
+        &mut tx,
+        &PasswordChanged {
+            user_id,
+            email: user.email,
+            name: user.name,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Change the password (needs the current one); ends every other session.
+#[utoipa::path(post, path = "/api/v1/identity/me/password", tag = TAG, security(("bearer" = [])),
+    request_body = ChangePasswordRequest,
+    responses((status = 204), (status = 422, body = Problem, description = "wrong_password / weak_password")))]
+async fn change_password(
+    axum::extract::State(s): AppState,
+    AuthUser(claims): AuthUser,
+    Json(req): Json<ChangePasswordRequest>,
+) -> Result<StatusCode> {
+    let id = user_id(&claims)?;
+    let mut errs = FieldErrors::new();
+    let password = errs.check(
+        "new_password",
+        "weak_password",
+        Password::parse(&req.new_password),
+    );
+    errs.finish()?;
+    let Some(password) = password else {
+        return Err(Error::WrongCurrentPassword);
+    };
+    let user = store::user_by_id(&mut *s.pool.acquire().await?, id)
+        .await?
+        .ok_or(Error::NotFound("user"))?;
+    if !s
+        .hasher
+        .verify(
+            req.current_password.clone(),
+            Some(user.password_hash.clone()),
+        )
+        .await
+    {
+        return Err(Error::WrongCurrentPassword);
+    }
+    let hash = s.hasher.hash(password.expose().to_owned()).await?;
+    let keep: Option<SessionId> = claims.sid.parse().ok();
+    let mut tx = s.pool.begin().await?;
+    store::set_password(&mut tx, id, &hash).await?;
+    store::revoke_all_sessions(&mut tx, id, keep).await?;
+    kernel::events::outbox::record(
+        &mut tx,
+        &PasswordChanged {
+            user_id: id,
+            email: user.email,
+            name: user.name,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// --- profile ---
+
+/// The signed-in user's profile.
+#[utoipa::path(get, path = "/api/v1/identity/me", tag = TAG, security(("bearer" = [])),
+    responses((status = 200, body = UserView), (status = 401, body = Problem)))]
+async fn me(
+    axum::extract::State(s): AppState,
+    AuthUser(claims): AuthUser,
+) -> Result<Json<UserView>> {
+    let id = user_id(&claims)?;
+    let user = store::user_by_id(&mut *s.pool.acquire().await?, id)
+        .await?
+        .ok_or(Error::NotFound("user"))?;
+    Ok(Json(view(&user)))
+}
+
+/// Update name and phone.
+#[utoipa::path(patch, path = "/api/v1/identity/me", tag = TAG, security(("bearer" = [])),
+    request_body = UpdateProfileRequest,
+    responses((status = 200, body = UserView), (status = 422, body = Problem)))]
+async fn update_me(
+    axum::extract::State(s): AppState,
+    AuthUser(claims): AuthUser,
+    Json(req): Json<UpdateProfileRequest>,
+) -> Result<Json<UserView>> {
+    let id = user_id(&claims)?;
+    let mut errs = FieldErrors::new();
+    let name = req
+        .name
+        .as_deref()
+        .map(|n| errs.check("name", "invalid", domain::parse_name(n)));
+    let phone = req
+        .phone
+        .as_deref()
+        .map(|p| errs.check("phone", "invalid", domain::parse_phone(p)));
+    errs.finish()?;
+    let mut tx = s.pool.begin().await?;
+    let user = store::user_for_update(&mut tx, id)
+        .await?
+        .ok_or(Error::NotFound("user"))?;
+    let name = name.flatten().unwrap_or(user.name);
+    let phone = match phone {
+        Some(p) => p.flatten(),
+        None => user.phone,
+    };
+    store::update_profile(&mut tx, id, &name, phone.as_deref()).await?;
+    let updated = store::user_by_id(&mut tx, id)
+        .await?
+        .ok_or(Error::NotFound("user"))?;
+    tx.commit().await?;
+    Ok(Json(view(&updated)))
+}
+
+// --- address book ---
+
+fn address_input(r: AddressRequest) -> AddressInput {
+    AddressInput {
+        label: r.label,
+        full_name: r.full_name,
+        line1: r.line1,
+        line2: r.line2,
+        city: r.city,
+        region: r.region,
+        postal_code: r.postal_code,
+        country: r.country,
+        phone: r.phone,
+        is_default_shipping: r.is_default_shipping,
+        is_default_billing: r.is_default_billing,
+    }
+}
+
+/// The signed-in user's addresses.
+#[utoipa::path(get, path = "/api/v1/identity/me/addresses", tag = TAG, security(("bearer" = [])),
+    responses((status = 200, body = AddressList)))]
+async fn list_addresses(
+    axum::extract::State(s): AppState,
+    AuthUser(claims): AuthUser,
+) -> Result<Json<AddressList>> {
+    let id = user_id(&claims)?;
+    let items = store::list_addresses(&s.pool, id).await?;
+    Ok(Json(AddressList {
+        items: items.into_iter().map(address_view).collect(),
+    }))
+}
+
+/// Add an address (at most 20). Marking it default takes the flag from the previous default.
+#[utoipa::path(post, path = "/api/v1/identity/me/addresses", tag = TAG, security(("bearer" = [])),
+    request_body = AddressRequest,
+    responses((status = 201, body = AddressView), (status = 409, body = Problem, description = "address_limit_reached"), (status = 422, body = Problem)))]
+async fn create_address(
+    axum::extract::State(s): AppState,
+    AuthUser(claims): AuthUser,
+    Json(req): Json<AddressRequest>,
+) -> Result<impl IntoResponse> {
+    let user = user_id(&claims)?;
+    let address = Address::parse(&address_input(req))?;
+    let id = AddressId::new();
+    let mut tx = s.pool.begin().await?;
+    store::lock_user(&mut tx, user).await?;
+    if store::count_addresses(&mut tx, user).await? >= domain::MAX_ADDRESSES {
+        return Err(Error::TooManyAddresses);
+    }
+    store::insert_address(&mut tx, user, id, &address).await?;
+    tx.commit().await?;
+    let row = store::address(&s.pool, user, id)
+        .await?
+        .ok_or(Error::NotFound("address"))?;
+    Ok((StatusCode::CREATED, Json(address_view(row))))
+}
+
+fn parse_address_id(raw: &str) -> Result<AddressId> {
+    raw.parse().map_err(|_| Error::NotFound("address"))
+}
+
+/// One of the signed-in user's addresses.
+#[utoipa::path(get, path = "/api/v1/identity/me/addresses/{id}", tag = TAG, security(("bearer" = [])),
+    params(("id" = String, Path, description = "Address id (`adr_…`)")),
+    responses((status = 200, body = AddressView), (status = 404, body = Problem)))]
+async fn get_address(
+    axum::extract::State(s): AppState,
+    AuthUser(claims): AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<AddressView>> {
+    let user = user_id(&claims)?;
+    let row = store::address(&s.pool, user, parse_address_id(&id)?)
+        .await?
+        .ok_or(Error::NotFound("address"))?;
+    Ok(Json(address_view(row)))
+}
+
+/// Replace an address.
+#[utoipa::path(put, path = "/api/v1/identity/me/addresses/{id}", tag = TAG, security(("bearer" = [])),
+    params(("id" = String, Path, description = "Address id (`adr_…`)")), request_body = AddressRequest,
+    responses((status = 200, body = AddressView), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn update_address(
+    axum::extract::State(s): AppState,
+    AuthUser(claims): AuthUser,
+    Path(id): Path<String>,
+    Json(req): Json<AddressRequest>,
+) -> Result<Json<AddressView>> {
+    let user = user_id(&claims)?;
+    let id = parse_address_id(&id)?;
+    let address = Address::parse(&address_input(req))?;
+    let mut tx = s.pool.begin().await?;
+    store::lock_user(&mut tx, user).await?;
+    if !store::update_address(&mut tx, user, id, &address).await? {
+        return Err(Error::NotFound("address"));
+    }
+    tx.commit().await?;
+    let row = store::address(&s.pool, user, id)
+        .await?
+        .ok_or(Error::NotFound("address"))?;
+    Ok(Json(address_view(row)))
+}
+
+/// Delete an address.
+#[utoipa::path(delete, path = "/api/v1/identity/me/addresses/{id}", tag = TAG, security(("bearer" = [])),
+    params(("id" = String, Path, description = "Address id (`adr_…`)")),
+    responses((status = 204), (status = 404, body = Problem)))]
+async fn delete_address(
+    axum::extract::State(s): AppState,
+    AuthUser(claims): AuthUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    let user = user_id(&claims)?;
+    if store::delete_address(&s.pool, user, parse_address_id(&id)?).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(Error::NotFound("address"))
+    }
+}
+
+// --- admin ---
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserSearch {
+    /// Email or name prefix.
+    pub q: Option<String>,
+}
+
+/// Users, newest first, searchable by email or name prefix.
+#[utoipa::path(get, path = "/api/v1/identity/admin/users", tag = TAG, security(("bearer" = [])),
+    params(UserSearch, PageParams),
+    responses((status = 200, body = UserPage), (status = 403, body = Problem)))]
+async fn admin_list_users(
+    axum::extract::State(s): AppState,
+    _admin: AdminUser,
+    Query(search): Query<UserSearch>,
+    Query(page): Query<PageParams>,
+) -> Result<Json<UserPage>> {
+    let limit = page.limit()?;
+    let after: Option<(i64, uuid::Uuid)> = page.after()?;
+    let after = match after {
+        Some((nanos, id)) => Some((
+            OffsetDateTime::from_unix_timestamp_nanos(i128::from(nanos)).map_err(|_| {
+                Error::Problem(Problem::validation(vec![kernel::http::FieldError::new(
+                    "cursor",
+                    "invalid",
+                    "is not a cursor this endpoint issued",
+                )]))
+            })?,
+            id,
+        )),
+        None => None,
+    };
+    let q = search.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    if q.is_some_and(|q| q.chars().count() > 254) {
+        return Err(Problem::validation(vec![kernel::http::FieldError::new(
+            "q",
+            "too_long",
+            "must be at most 254 characters",
+        )])
+        .into());
+    }
+    let rows = store::search_users(&s.pool, q, after, limit).await?;
+    let page = Page::from_rows(rows, limit, |u| {
+        (
+            i64::try_from(u.created_at.unix_timestamp_nanos()).unwrap_or(i64::MAX),
+            u.id.0,
+        )
+    });
+    Ok(Json(UserPage {
+        items: page.items.iter().map(view).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+async fn moderate(
+    s: &State,
+    admin: &Claims,
+    raw_id: &str,
+    change: impl for<'c> FnOnce(
+        &'c mut sqlx::PgConnection,
+        UserId,
+    ) -> futures_like::BoxFut<'c, Result<()>>,
+) -> Result<Json<UserView>> {
+    let id: UserId = raw_id.parse().map_err(|_| Error::NotFound("user"))?;
+    if admin.sub == id.to_string() {
+        return Err(Error::SelfModeration);
+    }
+    let mut tx = s.pool.begin().await?;
+    store::user_for_update(&mut tx, id)
+        .await?
+        .ok_or(Error::NotFound("user"))?;
+    change(&mut tx, id).await?;
+    let user = store::user_by_id(&mut tx, id)
+        .await?
+        .ok_or(Error::NotFound("user"))?;
+    tx.commit().await?;
+    Ok(Json(view(&user)))
+}
+
+mod futures_like {
+    pub type BoxFut<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+}
+
+async fn apply_status(conn: &mut sqlx::PgConnection, id: UserId, status: UserStatus) -> Result<()> {
+    if store::set_status(conn, id, status).await? {
+        if status == UserStatus::Suspended {
+            store::revoke_all_sessions(conn, id, None).await?;
+        }
+        kernel::events::outbox::record(
+            conn,
+            &UserStatusChanged {
+                user_id: id,
+                status: status.as_str().into(),
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn apply_admin(conn: &mut sqlx::PgConnection, id: UserId, is_admin: bool) -> Result<()> {
+    if store::set_admin(conn, id, is_admin).await? {
+        kernel::events::outbox::record(
+            conn,
+            &UserRolesChanged {
+                user_id: id,
+                is_admin,
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Suspend a user: they can no longer sign in or refresh, and their sessions end.
+#[utoipa::path(post, path = "/api/v1/identity/admin/users/{id}/suspend", tag = TAG, security(("bearer" = [])),
+    params(("id" = String, Path)), responses((status = 200, body = UserView), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn admin_suspend(
+    axum::extract::State(s): AppState,
+    AdminUser(admin): AdminUser,
+    Path(id): Path<String>,
+) -> Result<Json<UserView>> {
+    moderate(&s, &admin, &id, |c, id| {
+        Box::pin(apply_status(c, id, UserStatus::Suspended))
+    })
+    .await
+}
+
+/// Reactivate a suspended user.
+#[utoipa::path(post, path = "/api/v1/identity/admin/users/{id}/reactivate", tag = TAG, security(("bearer" = [])),
+    params(("id" = String, Path)), responses((status = 200, body = UserView), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn admin_reactivate(
+    axum::extract::State(s): AppState,
+    AdminUser(admin): AdminUser,
+    Path(id): Path<String>,
+) -> Result<Json<UserView>> {
+    moderate(&s, &admin, &id, |c, id| {
+        Box::pin(apply_status(c, id, UserStatus::Active))
+    })
+    .await
+}
+
+/// Grant the admin role.
+#[utoipa::path(put, path = "/api/v1/identity/admin/users/{id}/admin", tag = TAG, security(("bearer" = [])),
+    params(("id" = String, Path)), responses((status = 200, body = UserView), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn admin_grant_admin(
+    axum::extract::State(s): AppState,
+    AdminUser(admin): AdminUser,
+    Path(id): Path<String>,
+) -> Result<Json<UserView>> {
+    moderate(&s, &admin, &id, |c, id| Box::pin(apply_admin(c, id, true))).await
+}
+
+/// Revoke the admin role.
+#[utoipa::path(delete, path = "/api/v1/identity/admin/users/{id}/admin", tag = TAG, security(("bearer" = [])),
+    params(("id" = String, Path)), responses((status = 200, body = UserView), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn admin_revoke_admin(
+    axum::extract::State(s): AppState,
+    AdminUser(admin): AdminUser,
+    Path(id): Path<String>,
+) -> Result<Json<UserView>> {
+    moderate(&s, &admin, &id, |c, id| Box::pin(apply_admin(c, id, false))).await
+}
+
+/// Creates an account from the command line (`emporium admin create-user`): verified,
+/// optionally an admin. Same validation as registration.
+pub async fn create_user(
+    pool: &PgPool,
+    config: &kernel::Config,
+    email: &str,
+    name: &str,
+    password: &str,
+    admin: bool,
+) -> Result<UserView> {
+    let mut errs = FieldErrors::new();
+    let email = parse_email(&mut errs, email);
+    let password = errs.check("password", "weak_password", Password::parse(password));
+    let name = errs.check("name", "invalid", domain::parse_name(name));
+    errs.finish()?;
+    let (Some(email), Some(password), Some(name)) = (email, password, name) else {
+        return Err(Error::Internal(anyhow::anyhow!("validated fields missing")));
+    };
+    let hash = Hasher::new(config.argon2)?
+        .hash(password.expose().to_owned())
+        .await?;
+    let id = UserId::new();
+    let mut tx = pool.begin().await?;
+    if let Err(e) = store::insert_user(&mut tx, id, &email, &name, &hash, true, admin).await {
+        return Err(if kernel::db::is_unique_violation(&e, "users_email_key") {
+            Error::EmailTaken
+        } else {
+            e.into()
+        });
+    }
+    if admin {
+        kernel::events::outbox::record(
+            &mut tx,
+            &UserRolesChanged {
+                user_id: id,
+                is_admin: true,
+            },
+        )
+        .await?;
+    }
+    let user = store::user_by_id(&mut tx, id)
+        .await?
+        .ok_or(Error::NotFound("user"))?;
+    tx.commit().await?;
+    Ok(view(&user))
+}

@@ -1,0 +1,441 @@
+//! Identity's rules, free of I/O: what a valid email, password, name or address is,
+//! and the policies for codes, tokens and throttling.
+
+use std::time::Duration;
+
+use kernel::validation::{FieldErrors, bounded_text};
+
+kernel::typed_id!(pub UserId, "usr");
+kernel::typed_id!(pub SessionId, "ses");
+kernel::typed_id!(pub AddressId, "adr");
+
+pub const VERIFICATION_CODE_TTL: Duration = Duration::from_secs(10 * 60);
+pub const VERIFICATION_MAX_ATTEMPTS: i32 = 5;
+pub const VERIFICATION_RESEND_COOLDOWN: Duration = Duration::from_secs(60);
+pub const RESET_TOKEN_TTL: Duration = Duration::from_secs(30 * 60);
+pub const MAX_ADDRESSES: i64 = 20;
+
+/// Failed logins for one account within the window before it is throttled.
+pub const LOGIN_FAILURES_PER_ACCOUNT: i32 = 5;
+/// Failed logins from one client address within the window before it is throttled.
+pub const LOGIN_FAILURES_PER_IP: i32 = 20;
+/// Password-reset and code-resend requests from one client address per window.
+pub const EMAIL_REQUESTS_PER_IP: i32 = 10;
+pub const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    /// Trimmed and lower-cased, so `Ann@Example.com` and `ann@example.com` are one account.
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let v = raw.trim().to_lowercase();
+        if v.len() > 254 {
+            return Err("must be at most 254 characters");
+        }
+        if !email_address::EmailAddress::is_valid(&v) || !v.contains('@') {
+            return Err("is not a valid email address");
+        }
+        let domain = v.rsplit('@').next().unwrap_or_default();
+        if !domain.contains('.') && domain != "localhost" {
+            return Err("is not a valid email address");
+        }
+        Ok(Self(v))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The most common passwords of ten characters or more (shorter ones fail on length).
+const COMMON_PASSWORDS: &[&str] = &[
+    "1234567890",
+    "12345678910",
+    "123456789a",
+    "1234567890a",
+    "0987654321",
+    "1111111111",
+    "0000000000",
+    "1234512345",
+    "1q2w3e4r5t",
+    "1q2w3e4r5t6y",
+    "qwertyuiop",
+    "qwerty1234",
+    "qwerty12345",
+    "qwerty123456",
+    "1qaz2wsx3edc",
+    "zaq12wsxcde3",
+    "asdfghjkl1",
+    "asdfghjkl;",
+    "password12",
+    "password123",
+    "password1234",
+    "password!1",
+    "passw0rd12",
+    "p@ssw0rd12",
+    "p@ssword123",
+    "iloveyou12",
+    "iloveyou123",
+    "princess12",
+    "sunshine12",
+    "football12",
+    "baseball12",
+    "superman12",
+    "welcome123",
+    "welcome1234",
+    "letmein123",
+    "trustno1234",
+    "monkey1234",
+    "dragon1234",
+    "master1234",
+    "abc1234567",
+    "abcdefghij",
+    "abcdefg123",
+    "administrator",
+    "admin12345",
+    "admin123456",
+    "changeme123",
+    "qazwsxedcrfv",
+    "1qazxsw23edc",
+    "michael123",
+    "jennifer12",
+    "charlie123",
+    "starwars12",
+    "whatever12",
+    "computer12",
+    "internet12",
+    "pokemon123",
+    "chocolate1",
+    "basketball",
+    "butterfly1",
+    "liverpool1",
+    "strawberry",
+    "elizabeth1",
+    "christopher",
+    "1234qwerty",
+    "9876543210",
+    "aaaaaaaaaa",
+    "a1b2c3d4e5",
+    "passwordpassword",
+    "emporium123",
+    "marketplace",
+];
+
+#[derive(Clone)]
+pub struct Password(String);
+
+impl Password {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let chars = raw.chars().count();
+        if chars < 10 {
+            return Err("must be at least 10 characters");
+        }
+        if chars > 256 {
+            return Err("must be at most 256 characters");
+        }
+        let lower = raw.to_lowercase();
+        if COMMON_PASSWORDS.contains(&lower.as_str()) {
+            return Err("is too common; choose another");
+        }
+        let mut distinct: Vec<char> = raw.chars().collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        if distinct.len() < 4 {
+            return Err("uses too few different characters");
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(***)")
+    }
+}
+
+pub fn parse_name(raw: &str) -> Result<String, String> {
+    bounded_text(raw, 1, 100)
+}
+
+pub fn parse_phone(raw: &str) -> Result<Option<String>, String> {
+    let v = raw.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    let digits = v.chars().filter(char::is_ascii_digit).count();
+    let allowed = v
+        .chars()
+        .enumerate()
+        .all(|(i, c)| c.is_ascii_digit() || " -().".contains(c) || (c == '+' && i == 0));
+    if !allowed || !(6..=15).contains(&digits) {
+        return Err("must be a phone number of 6 to 15 digits, optionally starting with +".into());
+    }
+    Ok(Some(v.to_owned()))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserStatus {
+    Active,
+    Suspended,
+}
+
+impl UserStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Suspended => "suspended",
+        }
+    }
+
+    pub fn parse(s: &str) -> Self {
+        if s == "suspended" {
+            Self::Suspended
+        } else {
+            Self::Active
+        }
+    }
+}
+
+/// ISO 3166-1 alpha-2 codes.
+const COUNTRIES: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW";
+
+pub fn parse_country(raw: &str) -> Result<String, &'static str> {
+    let v = raw.trim().to_ascii_uppercase();
+    if v.len() == 2 && COUNTRIES.split(' ').any(|c| c == v) {
+        Ok(v)
+    } else {
+        Err("must be an ISO 3166-1 alpha-2 country code such as FR or US")
+    }
+}
+
+/// A postal address as entered, before it is validated.
+#[derive(Debug, Clone, Default)]
+pub struct AddressInput {
+    pub label: Option<String>,
+    pub full_name: String,
+    pub line1: String,
+    pub line2: Option<String>,
+    pub city: String,
+    pub region: Option<String>,
+    pub postal_code: String,
+    pub country: String,
+    pub phone: Option<String>,
+    pub is_default_shipping: bool,
+    pub is_default_billing: bool,
+}
+
+/// A validated postal address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Address {
+    pub label: Option<String>,
+    pub full_name: String,
+    pub line1: String,
+    pub line2: Option<String>,
+    pub city: String,
+    pub region: Option<String>,
+    pub postal_code: String,
+    pub country: String,
+    pub phone: Option<String>,
+    pub is_default_shipping: bool,
+    pub is_default_billing: bool,
+}
+
+fn optional_text(
+    errs: &mut FieldErrors,
+    field: &str,
+    value: Option<&str>,
+    max: usize,
+) -> Option<String> {
+    let v = value.map(str::trim).filter(|v| !v.is_empty())?;
+    errs.check(field, "invalid", bounded_text(v, 1, max))
+}
+
+impl Address {
+    pub fn parse(input: &AddressInput) -> Result<Self, kernel::http::Problem> {
+        let mut errs = FieldErrors::new();
+        let label = optional_text(&mut errs, "label", input.label.as_deref(), 50);
+        let full_name = errs.check(
+            "full_name",
+            "invalid",
+            bounded_text(&input.full_name, 1, 100),
+        );
+        let line1 = errs.check("line1", "invalid", bounded_text(&input.line1, 1, 200));
+        let line2 = optional_text(&mut errs, "line2", input.line2.as_deref(), 200);
+        let city = errs.check("city", "invalid", bounded_text(&input.city, 1, 100));
+        let region = optional_text(&mut errs, "region", input.region.as_deref(), 100);
+        let postal_code = errs.check(
+            "postal_code",
+            "invalid",
+            bounded_text(&input.postal_code, 1, 20),
+        );
+        let country = errs.check("country", "invalid", parse_country(&input.country));
+        let phone = errs
+            .check(
+                "phone",
+                "invalid",
+                parse_phone(input.phone.as_deref().unwrap_or("")),
+            )
+            .flatten();
+        errs.finish()?;
+        match (full_name, line1, city, postal_code, country) {
+            (Some(full_name), Some(line1), Some(city), Some(postal_code), Some(country)) => {
+                Ok(Self {
+                    label,
+                    full_name,
+                    line1,
+                    line2,
+                    city,
+                    region,
+                    postal_code,
+                    country,
+                    phone,
+                    is_default_shipping: input.is_default_shipping,
+                    is_default_billing: input.is_default_billing,
+                })
+            }
+            _ => Err(kernel::http::Problem::internal(
+                &"address fields missing after validation",
+            )),
+        }
+    }
+}
+
+/// Outcome of comparing a submitted verification code with the stored one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeCheck {
+    Valid,
+    Wrong,
+    Expired,
+    TooManyAttempts,
+}
+
+/// The order matters: an exhausted code stays dead even if the right code comes later.
+pub fn check_code(matches: bool, attempts_before: i32, expired: bool) -> CodeCheck {
+    if attempts_before >= VERIFICATION_MAX_ATTEMPTS {
+        CodeCheck::TooManyAttempts
+    } else if expired {
+        CodeCheck::Expired
+    } else if matches {
+        CodeCheck::Valid
+    } else {
+        CodeCheck::Wrong
+    }
+}
+
+/// How a presented refresh token stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshCheck {
+    Rotate,
+    /// Already exchanged once: someone holds a copy, so the whole session is revoked.
+    Reused,
+    Expired,
+    Revoked,
+}
+
+pub fn check_refresh(used: bool, session_revoked: bool, expired: bool) -> RefreshCheck {
+    if session_revoked {
+        RefreshCheck::Revoked
+    } else if used {
+        RefreshCheck::Reused
+    } else if expired {
+        RefreshCheck::Expired
+    } else {
+        RefreshCheck::Rotate
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_validated() {
+        assert_eq!(
+            EmailAddress::parse("  Ann@Example.COM ").unwrap().as_str(),
+            "ann@example.com"
+        );
+        for bad in [
+            "",
+            "ann",
+            "ann@",
+            "@x.com",
+            "ann@example",
+            "a b@x.com",
+            "<script>@x.com",
+        ] {
+            assert!(
+                EmailAddress::parse(bad).is_err(),
+                "{bad} should be rejected"
+            );
+        }
+        assert!(EmailAddress::parse(&format!("{}@x.com", "a".repeat(260))).is_err());
+    }
+
+    #[test]
+    fn passwords_need_length_variety_and_rarity() {
+        assert!(Password::parse("short").is_err());
+        assert!(Password::parse("Password123").is_err());
+        assert!(Password::parse("aaaaabbbbb").is_err());
+        assert!(Password::parse(&"x".repeat(300)).is_err());
+        assert!(Password::parse("correct horse battery").is_ok());
+        assert_eq!(
+            format!("{:?}", Password::parse("correct horse battery").unwrap()),
+            "Password(***)"
+        );
+    }
+
+    #[test]
+    fn phones_and_countries() {
+        assert_eq!(parse_phone("").unwrap(), None);
+        assert_eq!(
+            parse_phone("+33 6 12 34 56 78").unwrap().as_deref(),
+            Some("+33 6 12 34 56 78")
+        );
+        assert!(parse_phone("call me").is_err());
+        assert!(parse_phone("12+34567").is_err());
+        assert_eq!(parse_country("fr").unwrap(), "FR");
+        assert!(parse_country("XX").is_err());
+        assert!(parse_country("FRA").is_err());
+    }
+
+    #[test]
+    fn addresses_report_every_bad_field() {
+        let p = Address::parse(&AddressInput {
+            country: "Narnia".into(),
+            ..Default::default()
+        })
+        .unwrap_err();
+        let fields: Vec<_> = p.errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["full_name", "line1", "city", "postal_code", "country"]
+        );
+    }
+
+    #[test]
+    fn code_checks_follow_attempts_then_expiry() {
+        assert_eq!(check_code(true, 0, false), CodeCheck::Valid);
+        assert_eq!(check_code(false, 4, false), CodeCheck::Wrong);
+        assert_eq!(check_code(true, 5, false), CodeCheck::TooManyAttempts);
+        assert_eq!(check_code(true, 0, true), CodeCheck::Expired);
+    }
+
+    #[test]
+    fn refresh_reuse_beats_expiry_and_revocation_beats_all() {
+        assert_eq!(check_refresh(false, false, false), RefreshCheck::Rotate);
+        assert_eq!(check_refresh(true, false, true), RefreshCheck::Reused);
+        assert_eq!(check_refresh(true, true, false), RefreshCheck::Revoked);
+        assert_eq!(check_refresh(false, false, true), RefreshCheck::Expired);
+    }
+
+    #[test]
+    fn ids_have_their_prefixes() {
+        assert!(UserId::new().to_string().starts_with("usr_"));
+        assert!("adr_x".parse::<AddressId>().is_err());
+    }
+}

@@ -1,0 +1,392 @@
+//! Access tokens: compact JWS (`alg: EdDSA`, Ed25519) signed by identity and verified
+//! locally by every service from identity's JWKS, so no request needs a round trip to
+//! identity. The format is small enough that we build it on `ed25519-dalek` directly
+//! rather than pull in a JWT crate with half a dozen crypto backends.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use ed25519_dalek::{Signer, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use tokio::sync::RwLock;
+use utoipa::ToSchema;
+
+use crate::http::Problem;
+
+pub const ISSUER: &str = "emporium";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Customer,
+    Admin,
+}
+
+/// What an access token asserts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user's id (`usr_…`).
+    pub sub: String,
+    /// The session (refresh-token family) this token belongs to.
+    pub sid: String,
+    pub roles: Vec<Role>,
+    pub iss: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+impl Claims {
+    pub fn is_admin(&self) -> bool {
+        self.roles.contains(&Role::Admin)
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Header {
+    alg: String,
+    typ: String,
+    kid: String,
+}
+
+/// One public key in JWKS form (RFC 8037: `kty: OKP`, `crv: Ed25519`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct Jwk {
+    pub kty: String,
+    pub crv: String,
+    pub alg: String,
+    #[serde(rename = "use")]
+    pub use_: String,
+    pub kid: String,
+    /// The public key, base64url without padding.
+    pub x: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct Jwks {
+    pub keys: Vec<Jwk>,
+}
+
+/// A private signing key with its key id.
+#[derive(Clone)]
+pub struct SigningKey {
+    pub kid: String,
+    key: ed25519_dalek::SigningKey,
+}
+
+impl SigningKey {
+    pub fn from_bytes(kid: String, bytes: &[u8; 32]) -> Self {
+        Self {
+            kid,
+            key: ed25519_dalek::SigningKey::from_bytes(bytes),
+        }
+    }
+
+    pub fn to_bytes(&self) -> [u8; 32] {
+        self.key.to_bytes()
+    }
+
+    pub fn jwk(&self) -> Jwk {
+        Jwk {
+            kty: "OKP".into(),
+            crv: "Ed25519".into(),
+            alg: "EdDSA".into(),
+            use_: "sig".into(),
+            kid: self.kid.clone(),
+            x: B64.encode(self.key.verifying_key().as_bytes()),
+        }
+    }
+
+    pub fn sign(&self, claims: &Claims) -> String {
+        let header = Header {
+            alg: "EdDSA".into(),
+            typ: "JWT".into(),
+            kid: self.kid.clone(),
+        };
+        // Serialising plain structs of strings and integers cannot fail.
+        let h = B64.encode(serde_json::to_vec(&header).unwrap_or_default());
+        let c = B64.encode(serde_json::to_vec(claims).unwrap_or_default());
+        let signing_input = format!("{h}.{c}");
+        let sig = self.key.sign(signing_input.as_bytes());
+        format!("{signing_input}.{}", B64.encode(sig.to_bytes()))
+    }
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("the token is malformed")]
+    Malformed,
+    #[error("the token's signature does not verify")]
+    BadSignature,
+    #[error("the token was signed by an unknown key")]
+    UnknownKey,
+    #[error("the token has expired")]
+    Expired,
+    #[error("the signing keys could not be fetched")]
+    KeysUnavailable,
+}
+
+impl From<TokenError> for Problem {
+    fn from(e: TokenError) -> Self {
+        match e {
+            TokenError::Expired => {
+                Problem::unauthorized("token_expired", "The access token has expired")
+            }
+            TokenError::KeysUnavailable => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "keys_unavailable",
+                "Tokens cannot be checked right now",
+            )
+            .retry_after(5),
+            _ => Problem::unauthorized("invalid_token", "The access token is not valid")
+                .detail(e.to_string()),
+        }
+    }
+}
+
+/// Where a verifier gets public keys: identity's own key store in its process, or
+/// identity's JWKS endpoint through its client everywhere else.
+#[async_trait::async_trait]
+pub trait JwksSource: Send + Sync {
+    async fn fetch(&self) -> anyhow::Result<Jwks>;
+}
+
+/// Verifies access tokens with cached public keys, refetching on an unknown `kid`.
+pub struct Verifier {
+    source: Box<dyn JwksSource>,
+    keys: RwLock<KeyCache>,
+}
+
+struct KeyCache {
+    keys: HashMap<String, VerifyingKey>,
+    fetched_at: Option<Instant>,
+}
+
+/// At most one JWKS refetch per interval, so forged `kid`s cannot hammer identity.
+const REFETCH_INTERVAL: Duration = Duration::from_secs(10);
+
+impl Verifier {
+    pub fn new(source: Box<dyn JwksSource>) -> Self {
+        Self {
+            source,
+            keys: RwLock::new(KeyCache {
+                keys: HashMap::new(),
+                fetched_at: None,
+            }),
+        }
+    }
+
+    pub async fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        self.verify_at(token, time::OffsetDateTime::now_utc().unix_timestamp())
+            .await
+    }
+
+    pub async fn verify_at(&self, token: &str, now: i64) -> Result<Claims, TokenError> {
+        let mut parts = token.split('.');
+        let (Some(h), Some(c), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(TokenError::Malformed);
+        };
+        let header: Header = decode_json(h)?;
+        if header.alg != "EdDSA" {
+            return Err(TokenError::Malformed);
+        }
+        let sig_bytes = B64.decode(s).map_err(|_| TokenError::Malformed)?;
+        let sig =
+            ed25519_dalek::Signature::from_slice(&sig_bytes).map_err(|_| TokenError::Malformed)?;
+        let key = self.key(&header.kid).await?;
+        let signing_input = &token[..h.len() + 1 + c.len()];
+        key.verify_strict(signing_input.as_bytes(), &sig)
+            .map_err(|_| TokenError::BadSignature)?;
+        let claims: Claims = decode_json(c)?;
+        if claims.iss != ISSUER {
+            return Err(TokenError::Malformed);
+        }
+        if claims.exp <= now {
+            return Err(TokenError::Expired);
+        }
+        Ok(claims)
+    }
+
+    async fn key(&self, kid: &str) -> Result<VerifyingKey, TokenError> {
+        if let Some(k) = self.keys.read().await.keys.get(kid) {
+            return Ok(*k);
+        }
+        let mut cache = self.keys.write().await;
+        if let Some(k) = cache.keys.get(kid) {
+            return Ok(*k);
+        }
+        if cache
+            .fetched_at
+            .is_some_and(|t| t.elapsed() < REFETCH_INTERVAL)
+        {
+            return Err(TokenError::UnknownKey);
+        }
+        let jwks = self.source.fetch().await.map_err(|e| {
+            tracing::warn!(error = %e, "fetching JWKS failed");
+            TokenError::KeysUnavailable
+        })?;
+        cache.fetched_at = Some(Instant::now());
+        cache.keys = jwks
+            .keys
+            .iter()
+            .filter(|k| k.kty == "OKP" && k.crv == "Ed25519")
+            .filter_map(|k| {
+                let bytes: [u8; 32] = B64.decode(&k.x).ok()?.try_into().ok()?;
+                Some((k.kid.clone(), VerifyingKey::from_bytes(&bytes).ok()?))
+            })
+            .collect();
+        cache.keys.get(kid).copied().ok_or(TokenError::UnknownKey)
+    }
+}
+
+fn decode_json<T: serde::de::DeserializeOwned>(part: &str) -> Result<T, TokenError> {
+    let bytes = B64.decode(part).map_err(|_| TokenError::Malformed)?;
+    serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)
+}
+
+/// The verified caller of a request (`Authorization: Bearer <access token>`).
+#[derive(Debug, Clone)]
+pub struct AuthUser(pub Claims);
+
+/// A verified caller who holds the admin role.
+#[derive(Debug, Clone)]
+pub struct AdminUser(pub Claims);
+
+/// Installed on every service's router so extractors can find the verifier.
+#[derive(Clone)]
+pub struct VerifierHandle(pub Arc<Verifier>);
+
+pub fn bearer_token(headers: &http::HeaderMap) -> Option<&str> {
+    headers
+        .get(http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let Some(token) = bearer_token(&parts.headers) else {
+            return Err(Problem::unauthorized(
+                "unauthenticated",
+                "Sign in to do this",
+            ));
+        };
+        let Some(VerifierHandle(verifier)) = parts.extensions.get::<VerifierHandle>() else {
+            return Err(Problem::internal(&"no token verifier installed"));
+        };
+        Ok(Self(verifier.verify(token).await?))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for AdminUser {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let AuthUser(claims) = AuthUser::from_request_parts(parts, state).await?;
+        if claims.is_admin() {
+            Ok(Self(claims))
+        } else {
+            Err(Problem::forbidden())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Static(Jwks);
+
+    #[async_trait::async_trait]
+    impl JwksSource for Static {
+        async fn fetch(&self) -> anyhow::Result<Jwks> {
+            Ok(self.0.clone())
+        }
+    }
+
+    fn key(kid: &str, seed: u8) -> SigningKey {
+        SigningKey::from_bytes(kid.into(), &[seed; 32])
+    }
+
+    fn claims(exp: i64) -> Claims {
+        Claims {
+            sub: "usr_1".into(),
+            sid: "ses_1".into(),
+            roles: vec![Role::Customer],
+            iss: ISSUER.into(),
+            iat: 0,
+            exp,
+        }
+    }
+
+    fn verifier(keys: &[&SigningKey]) -> Verifier {
+        Verifier::new(Box::new(Static(Jwks {
+            keys: keys.iter().map(|k| k.jwk()).collect(),
+        })))
+    }
+
+    #[tokio::test]
+    async fn a_signed_token_verifies_and_round_trips_claims() {
+        let k = key("k1", 7);
+        let token = k.sign(&claims(100));
+        assert_eq!(verifier(&[&k]).verify_at(&token, 50).await, Ok(claims(100)));
+    }
+
+    #[tokio::test]
+    async fn expired_tampered_and_foreign_tokens_are_rejected() {
+        let k = key("k1", 7);
+        let v = verifier(&[&k]);
+        let token = k.sign(&claims(100));
+        assert_eq!(v.verify_at(&token, 100).await, Err(TokenError::Expired));
+
+        // Swap in claims that make the holder an admin: the signature no longer matches.
+        let mut forged = claims(100);
+        forged.roles.push(Role::Admin);
+        let forged_body = B64.encode(serde_json::to_vec(&forged).unwrap());
+        let parts: Vec<&str> = token.split('.').collect();
+        let tampered = format!("{}.{}.{}", parts[0], forged_body, parts[2]);
+        assert_eq!(
+            v.verify_at(&tampered, 50).await,
+            Err(TokenError::BadSignature)
+        );
+
+        let stranger = key("k1", 9).sign(&claims(100));
+        assert_eq!(
+            v.verify_at(&stranger, 50).await,
+            Err(TokenError::BadSignature)
+        );
+        let unknown = key("k2", 7).sign(&claims(100));
+        assert_eq!(v.verify_at(&unknown, 50).await, Err(TokenError::UnknownKey));
+        assert_eq!(v.verify_at("a.b", 50).await, Err(TokenError::Malformed));
+        assert_eq!(v.verify_at("", 50).await, Err(TokenError::Malformed));
+    }
+
+    #[tokio::test]
+    async fn alg_none_is_refused() {
+        let k = key("k1", 7);
+        let v = verifier(&[&k]);
+        let header = B64.encode(br#"{"alg":"none","typ":"JWT","kid":"k1"}"#);
+        let body = B64.encode(serde_json::to_vec(&claims(100)).unwrap());
+        let token = format!("{header}.{body}.");
+        assert_eq!(v.verify_at(&token, 50).await, Err(TokenError::Malformed));
+    }
+}

@@ -1,0 +1,228 @@
+//! Configuration from environment variables. Every setting has a default that makes
+//! `emporium serve` work on a machine with PostgreSQL on localhost and nothing else.
+//! The table in README.md lists them; keep the two in step.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `EMPORIUM_BIND`: where `serve` listens.
+    pub bind: SocketAddr,
+    /// `EMPORIUM_PUBLIC_URL`: the externally visible base URL, used in emailed links.
+    pub public_url: String,
+    /// `DATABASE_URL`: the default database for every domain.
+    pub database_url: String,
+    /// `<DOMAIN>_DATABASE_URL`: per-domain overrides (e.g. `IDENTITY_DATABASE_URL`).
+    pub domain_database_urls: HashMap<String, String>,
+    /// `DATABASE_MAX_CONNECTIONS`: pool size per domain.
+    pub database_max_connections: u32,
+    /// `AMQP_URL`: RabbitMQ; when unset, events travel in-process.
+    pub amqp_url: Option<String>,
+    /// `AMQP_NAMESPACE`: prefix of the exchange and queue names, so several
+    /// environments (or test runs) can share one broker.
+    pub amqp_namespace: String,
+    /// `SMTP_URL`: outgoing mail; when unset, mail goes to the dev mailbox.
+    pub smtp_url: Option<String>,
+    /// `EMAIL_FROM`: sender address of outgoing mail.
+    pub email_from: String,
+    /// `EMPORIUM_DEV`: developer conveniences such as `/dev/mailbox`.
+    pub dev_mode: bool,
+    /// `<DOMAIN>_URL`: where a service that is not in this process answers
+    /// (e.g. `IDENTITY_URL=http://10.0.0.5:8080`); defaults to `EMPORIUM_GATEWAY_URL`.
+    pub service_urls: HashMap<String, String>,
+    /// `EMPORIUM_GATEWAY_URL`: fallback base URL for services not in this process.
+    pub gateway_url: String,
+    /// `LOG_FORMAT`: `json` (default) or `pretty`.
+    pub log_format: LogFormat,
+    /// `EVENT_RELAY_INTERVAL_MS`: how often the outbox relay polls when idle.
+    pub relay_interval: Duration,
+    /// `EVENT_MAX_ATTEMPTS`: handler attempts before an event is dead-lettered.
+    pub event_max_attempts: u32,
+    /// `EVENT_RETRY_BASE_MS`: first retry delay; doubles per attempt.
+    pub event_retry_base: Duration,
+    /// `REQUEST_TIMEOUT_MS`: time limit for handling one HTTP request.
+    pub request_timeout: Duration,
+    /// `ARGON2_MEMORY_KIB`, `ARGON2_ITERATIONS`, `ARGON2_PARALLELISM`: password hashing cost.
+    pub argon2: Argon2Params,
+    /// `ACCESS_TOKEN_TTL_SECS`: lifetime of signed access tokens.
+    pub access_token_ttl: Duration,
+    /// `REFRESH_TOKEN_TTL_DAYS`: lifetime of refresh tokens.
+    pub refresh_token_ttl: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Argon2Params {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid value for {name}: {reason}")]
+pub struct ConfigError {
+    pub name: String,
+    pub reason: String,
+}
+
+const DOMAINS: &[&str] = &["identity", "notifications", "web"];
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Builds a configuration from any key lookup; tests use it with a map.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let parse = |name: &str, default: &str| -> String {
+            get(name)
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| default.to_owned())
+        };
+        let num = |name: &str, default: u64| -> Result<u64, ConfigError> {
+            match get(name).filter(|v| !v.is_empty()) {
+                None => Ok(default),
+                Some(v) => v.parse().map_err(|_| ConfigError {
+                    name: name.to_owned(),
+                    reason: format!("expected a whole number, got {v:?}"),
+                }),
+            }
+        };
+        let bind_raw = parse("EMPORIUM_BIND", "127.0.0.1:8080");
+        let bind = bind_raw.parse().map_err(|_| ConfigError {
+            name: "EMPORIUM_BIND".into(),
+            reason: format!("expected host:port, got {bind_raw:?}"),
+        })?;
+        let mut domain_database_urls = HashMap::new();
+        let mut service_urls = HashMap::new();
+        for domain in DOMAINS {
+            let upper = domain.to_uppercase();
+            if let Some(url) = get(&format!("{upper}_DATABASE_URL")).filter(|v| !v.is_empty()) {
+                domain_database_urls.insert((*domain).to_owned(), url);
+            }
+            if let Some(url) = get(&format!("{upper}_URL")).filter(|v| !v.is_empty()) {
+                service_urls.insert((*domain).to_owned(), url.trim_end_matches('/').to_owned());
+            }
+        }
+        let log_format = match parse("LOG_FORMAT", "json").as_str() {
+            "json" => LogFormat::Json,
+            "pretty" => LogFormat::Pretty,
+            other => {
+                return Err(ConfigError {
+                    name: "LOG_FORMAT".into(),
+                    reason: format!("expected json or pretty, got {other:?}"),
+                });
+            }
+        };
+        let dev_mode = matches!(
+            parse("EMPORIUM_DEV", "0").to_ascii_lowercase().as_str(),
+            "1" | "true" | "yes" | "on"
+        );
+        let to_u32 = |name: &str, default: u64| -> Result<u32, ConfigError> {
+            u32::try_from(num(name, default)?).map_err(|_| ConfigError {
+                name: name.to_owned(),
+                reason: "too large".into(),
+            })
+        };
+        Ok(Self {
+            bind,
+            public_url: parse("EMPORIUM_PUBLIC_URL", &format!("http://{bind}"))
+                .trim_end_matches('/')
+                .to_owned(),
+            database_url: parse(
+                "DATABASE_URL",
+                "postgres://postgres@127.0.0.1:5432/emporium",
+            ),
+            domain_database_urls,
+            database_max_connections: to_u32("DATABASE_MAX_CONNECTIONS", 10)?,
+            amqp_url: get("AMQP_URL").filter(|v| !v.is_empty()),
+            amqp_namespace: parse("AMQP_NAMESPACE", "emporium"),
+            smtp_url: get("SMTP_URL").filter(|v| !v.is_empty()),
+            email_from: parse("EMAIL_FROM", "Emporium <no-reply@emporium.localhost>"),
+            dev_mode,
+            gateway_url: parse("EMPORIUM_GATEWAY_URL", &format!("http://{bind}"))
+                .trim_end_matches('/')
+                .to_owned(),
+            service_urls,
+            log_format,
+            relay_interval: Duration::from_millis(num("EVENT_RELAY_INTERVAL_MS", 500)?),
+            event_max_attempts: to_u32("EVENT_MAX_ATTEMPTS", 5)?.max(1),
+            event_retry_base: Duration::from_millis(num("EVENT_RETRY_BASE_MS", 200)?),
+            request_timeout: Duration::from_millis(num("REQUEST_TIMEOUT_MS", 30_000)?),
+            argon2: Argon2Params {
+                memory_kib: to_u32("ARGON2_MEMORY_KIB", 19_456)?,
+                iterations: to_u32("ARGON2_ITERATIONS", 2)?,
+                parallelism: to_u32("ARGON2_PARALLELISM", 1)?,
+            },
+            access_token_ttl: Duration::from_secs(num("ACCESS_TOKEN_TTL_SECS", 900)?),
+            refresh_token_ttl: Duration::from_secs(num("REFRESH_TOKEN_TTL_DAYS", 30)? * 86_400),
+        })
+    }
+
+    /// The database URL for one domain: its override, or the shared one.
+    pub fn database_url_for(&self, domain: &str) -> &str {
+        self.domain_database_urls
+            .get(domain)
+            .map_or(self.database_url.as_str(), String::as_str)
+    }
+
+    /// Base URL of a service hosted by another process.
+    pub fn service_url(&self, domain: &str) -> &str {
+        self.service_urls
+            .get(domain)
+            .map_or(self.gateway_url.as_str(), String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_work_with_nothing_set() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.public_url, "http://127.0.0.1:8080");
+        assert_eq!(c.database_url_for("identity"), c.database_url);
+        assert!(c.amqp_url.is_none());
+        assert!(!c.dev_mode);
+    }
+
+    #[test]
+    fn per_domain_overrides_apply_only_to_that_domain() {
+        let c = config(&[
+            ("IDENTITY_DATABASE_URL", "postgres://x/id"),
+            ("IDENTITY_URL", "http://10.1.1.1:9000/"),
+            ("EMPORIUM_DEV", "true"),
+        ])
+        .unwrap();
+        assert_eq!(c.database_url_for("identity"), "postgres://x/id");
+        assert_eq!(c.database_url_for("notifications"), c.database_url);
+        assert_eq!(c.service_url("identity"), "http://10.1.1.1:9000");
+        assert_eq!(c.service_url("notifications"), c.gateway_url);
+        assert!(c.dev_mode);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let err = config(&[("EVENT_MAX_ATTEMPTS", "many")]).unwrap_err();
+        assert_eq!(err.name, "EVENT_MAX_ATTEMPTS");
+        let err = config(&[("EMPORIUM_BIND", "nowhere")]).unwrap_err();
+        assert_eq!(err.name, "EMPORIUM_BIND");
+    }
+}

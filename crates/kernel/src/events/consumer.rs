@@ -1,0 +1,67 @@
+//! The consuming side shared by every transport: inbox de-duplication, retries with
+//! exponential backoff, and the decision to dead-letter.
+
+use std::time::Duration;
+
+use super::{Envelope, Subscription};
+
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub base_delay: Duration,
+}
+
+#[derive(Debug)]
+pub enum Outcome {
+    /// Handled now, or already handled before (a duplicate delivery).
+    Done,
+    /// Every attempt failed; the transport must dead-letter it.
+    Failed(String),
+}
+
+/// Handles one delivery exactly once per consumer.
+pub async fn deliver(sub: &Subscription, envelope: &Envelope, policy: RetryPolicy) -> Outcome {
+    let mut last_error = String::new();
+    for attempt in 1..=policy.max_attempts {
+        match try_once(sub, envelope).await {
+            Ok(()) => return Outcome::Done,
+            Err(e) => {
+                last_error = format!("{e:#}");
+                tracing::warn!(
+                    consumer = sub.consumer,
+                    event_id = %envelope.id,
+                    event_type = %envelope.event_type,
+                    attempt,
+                    error = %last_error,
+                    "event handler failed"
+                );
+                if attempt < policy.max_attempts {
+                    tokio::time::sleep(policy.base_delay * 2u32.saturating_pow(attempt - 1)).await;
+                }
+            }
+        }
+    }
+    metrics::counter!("events_dead_lettered_total", "consumer" => sub.consumer).increment(1);
+    Outcome::Failed(last_error)
+}
+
+async fn try_once(sub: &Subscription, envelope: &Envelope) -> anyhow::Result<()> {
+    let mut tx = sub.pool.begin().await?;
+    let fresh = sqlx::query(
+        "INSERT INTO inbox (event_id, consumer) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(envelope.id)
+    .bind(sub.consumer)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !fresh {
+        tracing::debug!(consumer = sub.consumer, event_id = %envelope.id, "duplicate delivery ignored");
+        return Ok(());
+    }
+    sub.handler.handle(envelope, &mut tx).await?;
+    tx.commit().await?;
+    metrics::counter!("events_handled_total", "consumer" => sub.consumer).increment(1);
+    Ok(())
+}

@@ -1,0 +1,223 @@
+//! Typed clients talk to other services through a `tower::Service`: the callee's own
+//! router when it runs in this process, a pooled HTTP connection when it does not.
+//! Both paths send the same `http::Request`, so callers cannot tell the difference.
+
+use std::time::Duration;
+
+use axum::body::{Body, to_bytes};
+use axum::http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri, header};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tower::ServiceExt;
+use tower::util::BoxCloneSyncService;
+
+use super::Problem;
+use super::middleware::{REQUEST_ID, current_request_id};
+
+const MAX_RESPONSE: usize = 16 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The callee answered with a problem (4xx or 5xx).
+    #[error("{0}")]
+    Problem(Problem),
+    #[error("{service} is unreachable: {reason}")]
+    Transport {
+        service: &'static str,
+        reason: String,
+    },
+    #[error("{service} sent an unexpected answer: {reason}")]
+    Decode {
+        service: &'static str,
+        reason: String,
+    },
+}
+
+impl From<ClientError> for Problem {
+    fn from(e: ClientError) -> Self {
+        match e {
+            ClientError::Problem(p) => p,
+            other => {
+                tracing::error!(error = %other, "upstream call failed");
+                Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "upstream_unavailable",
+                    "A service we depend on is unavailable",
+                )
+                .retry_after(5)
+            }
+        }
+    }
+}
+
+type Svc = BoxCloneSyncService<Request<Body>, Response<Body>, ClientError>;
+
+#[derive(Clone)]
+pub struct ServiceClient {
+    service: &'static str,
+    inner: Svc,
+}
+
+impl ServiceClient {
+    /// Calls any in-process `tower::Service` (the platform's lazily bound router).
+    pub fn in_process_service<S>(service: &'static str, inner: S) -> Self
+    where
+        S: tower::Service<Request<Body>, Response = Response<Body>, Error = ClientError>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        Self {
+            service,
+            inner: BoxCloneSyncService::new(inner),
+        }
+    }
+
+    /// Calls the service over HTTP at `base_url` (e.g. `http://10.0.0.5:8080`).
+    pub fn remote(service: &'static str, base_url: &str, timeout: Duration) -> Self {
+        let client: Client<_, Body> = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build_http();
+        let base = base_url.trim_end_matches('/').to_owned();
+        let inner = tower::service_fn(move |mut req: Request<Body>| {
+            let client = client.clone();
+            let target = format!(
+                "{base}{}",
+                req.uri().path_and_query().map_or("/", |p| p.as_str())
+            );
+            async move {
+                *req.uri_mut() = target.parse::<Uri>().map_err(|e| ClientError::Transport {
+                    service,
+                    reason: e.to_string(),
+                })?;
+                let res = tokio::time::timeout(timeout, client.request(req))
+                    .await
+                    .map_err(|_| ClientError::Transport {
+                        service,
+                        reason: "timed out".into(),
+                    })?
+                    .map_err(|e| ClientError::Transport {
+                        service,
+                        reason: e.to_string(),
+                    })?;
+                Ok(res.map(Body::new))
+            }
+        });
+        Self {
+            service,
+            inner: BoxCloneSyncService::new(inner),
+        }
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder<'_> {
+        RequestBuilder {
+            client: self,
+            builder: Request::builder().method(method).uri(path),
+            body: Body::empty(),
+        }
+    }
+
+    pub fn get(&self, path: &str) -> RequestBuilder<'_> {
+        self.request(Method::GET, path)
+    }
+
+    pub fn post(&self, path: &str) -> RequestBuilder<'_> {
+        self.request(Method::POST, path)
+    }
+
+    pub fn patch(&self, path: &str) -> RequestBuilder<'_> {
+        self.request(Method::PATCH, path)
+    }
+
+    pub fn put(&self, path: &str) -> RequestBuilder<'_> {
+        self.request(Method::PUT, path)
+    }
+
+    pub fn delete(&self, path: &str) -> RequestBuilder<'_> {
+        self.request(Method::DELETE, path)
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> Result<Response<Body>, ClientError> {
+        self.inner.clone().oneshot(req).await
+    }
+}
+
+pub struct RequestBuilder<'a> {
+    client: &'a ServiceClient,
+    builder: http::request::Builder,
+    body: Body,
+}
+
+impl RequestBuilder<'_> {
+    pub fn bearer(self, token: &str) -> Self {
+        self.header(header::AUTHORIZATION, &format!("Bearer {token}"))
+    }
+
+    pub fn header(mut self, name: HeaderName, value: &str) -> Self {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            self.builder = self.builder.header(name, v);
+        }
+        self
+    }
+
+    pub fn json<T: Serialize>(mut self, body: &T) -> Self {
+        self.builder = self
+            .builder
+            .header(header::CONTENT_TYPE, "application/json");
+        self.body = Body::from(serde_json::to_vec(body).unwrap_or_default());
+        self
+    }
+
+    async fn execute(self) -> Result<(StatusCode, bytes::Bytes), ClientError> {
+        let service = self.client.service;
+        let mut builder = self.builder;
+        if let Some(id) = current_request_id() {
+            builder = builder.header(REQUEST_ID.clone(), id);
+        }
+        let req = builder
+            .body(self.body)
+            .map_err(|e| ClientError::Transport {
+                service,
+                reason: e.to_string(),
+            })?;
+        let res = self.client.send(req).await?;
+        let status = res.status();
+        let bytes =
+            to_bytes(res.into_body(), MAX_RESPONSE)
+                .await
+                .map_err(|e| ClientError::Transport {
+                    service,
+                    reason: e.to_string(),
+                })?;
+        if status.is_client_error() || status.is_server_error() {
+            let problem = serde_json::from_slice::<Problem>(&bytes).unwrap_or_else(|_| {
+                Problem::new(
+                    status,
+                    "upstream_error",
+                    "The service answered with an error",
+                )
+            });
+            return Err(ClientError::Problem(problem));
+        }
+        Ok((status, bytes))
+    }
+
+    /// Sends and decodes a JSON answer.
+    pub async fn send<T: DeserializeOwned>(self) -> Result<T, ClientError> {
+        let service = self.client.service;
+        let (_, bytes) = self.execute().await?;
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode {
+            service,
+            reason: e.to_string(),
+        })
+    }
+
+    /// Sends and expects no body worth reading (e.g. `204`).
+    pub async fn send_empty(self) -> Result<(), ClientError> {
+        self.execute().await.map(|_| ())
+    }
+}

@@ -1,0 +1,162 @@
+//! Extractors whose rejections are problem+json: malformed JSON, the wrong content
+//! type, an oversized body or unknown fields become clear 4xx answers.
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::problem::{FieldError, Problem};
+
+/// `axum::Json` with problem+json rejections.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json<T>(pub T);
+
+impl<T, S> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Self(v)),
+            Err(rejection) => Err(json_problem(&rejection)),
+        }
+    }
+}
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+fn json_problem(rejection: &JsonRejection) -> Problem {
+    let status = rejection.status();
+    let text = rejection.body_text();
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Send the body as application/json",
+        ),
+        JsonRejection::JsonSyntaxError(_) => Problem::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            "The body is not valid JSON",
+        )
+        .detail(text),
+        JsonRejection::JsonDataError(_) => {
+            let (field, message) = data_error_field(&text);
+            Problem::validation(vec![FieldError::new(field, "invalid", message)])
+        }
+        _ if status == StatusCode::PAYLOAD_TOO_LARGE => Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "The body is larger than this endpoint accepts",
+        ),
+        _ => Problem::new(status, "bad_request", "The body could not be read").detail(text),
+    }
+}
+
+/// serde_path_to_error reports `path: message`; split it so the field is machine-readable.
+fn data_error_field(text: &str) -> (String, String) {
+    let msg = text
+        .strip_prefix("Failed to deserialize the JSON body into the target type: ")
+        .unwrap_or(text);
+    match msg.split_once(": ") {
+        Some((path, rest)) if !path.contains(' ') && path != "." => {
+            (path.to_owned(), rest.to_owned())
+        }
+        _ => {
+            // Missing and unknown fields are reported at the root with the name in backticks.
+            let name = msg.split('`').nth(1).unwrap_or("body");
+            (name.to_owned(), msg.to_owned())
+        }
+    }
+}
+
+/// `axum::extract::Query` with problem+json rejections.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Query<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Query<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(Self(v)),
+            Err(rejection) => Err(query_problem(&rejection)),
+        }
+    }
+}
+
+fn query_problem(rejection: &QueryRejection) -> Problem {
+    let text = rejection.body_text();
+    let msg = text
+        .strip_prefix("Failed to deserialize query string: ")
+        .unwrap_or(&text)
+        .to_owned();
+    let field = msg.split('`').nth(1).unwrap_or("query").to_owned();
+    Problem::validation(vec![FieldError::new(field, "invalid", msg)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_error_paths_become_fields() {
+        let (f, _) = data_error_field(
+            "Failed to deserialize the JSON body into the target type: email: invalid type: integer `3`, expected a string at line 1 column 10",
+        );
+        assert_eq!(f, "email");
+        let (f, _) = data_error_field(
+            "Failed to deserialize the JSON body into the target type: missing field `password` at line 1 column 2",
+        );
+        assert_eq!(f, "password");
+        let (f, _) = data_error_field(
+            "Failed to deserialize the JSON body into the target type: unknown field `admin`, expected one of `email`, `name` at line 1 column 9",
+        );
+        assert_eq!(f, "admin");
+    }
+}
+
+/// The client's address: the first `X-Forwarded-For` hop set by our gateway or web
+/// front end, else the peer address. Used only as a throttling key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientIp(pub String);
+
+pub static FORWARDED_FOR: axum::http::HeaderName =
+    axum::http::HeaderName::from_static("x-forwarded-for");
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let forwarded = parts
+            .headers
+            .get(&FORWARDED_FOR)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|v| v.parse::<std::net::IpAddr>().is_ok());
+        let ip = match forwarded {
+            Some(ip) => ip.to_owned(),
+            None => parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string()),
+        };
+        Ok(Self(ip))
+    }
+}

@@ -1,0 +1,226 @@
+//! `Idempotency-Key` on POST: the first response is stored and replayed to retries; the
+//! same key with a different request is a 422; a retry that arrives while the first
+//! attempt is still running waits for its answer. Rows live in each service's schema.
+
+use std::time::Duration;
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+
+use super::Problem;
+use crate::auth::{VerifierHandle, bearer_token};
+
+pub static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+pub static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+
+const MAX_BODY: usize = 1024 * 1024;
+/// A first attempt older than this without an answer is taken to have crashed.
+const ABANDONED_AFTER_SECS: i64 = 120;
+const WAIT_FOR_FIRST: Duration = Duration::from_secs(30);
+/// Response headers worth replaying.
+const KEPT_HEADERS: [HeaderName; 3] = [header::CONTENT_TYPE, header::LOCATION, header::RETRY_AFTER];
+
+type Stored = (
+    Vec<u8>,
+    Option<i16>,
+    Option<serde_json::Value>,
+    Option<Vec<u8>>,
+);
+
+pub async fn idempotency(State(pool): State<PgPool>, req: Request, next: Next) -> Response {
+    if req.method() != Method::POST {
+        return next.run(req).await;
+    }
+    let Some(key) = req.headers().get(&IDEMPOTENCY_KEY) else {
+        return next.run(req).await;
+    };
+    let key = match key.to_str() {
+        Ok(k) if !k.is_empty() && k.len() <= 255 => k.to_owned(),
+        _ => {
+            return Problem::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_idempotency_key",
+                "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            )
+            .into_response();
+        }
+    };
+    match run(&pool, key, req, next).await {
+        Ok(res) => res,
+        Err(p) => p.into_response(),
+    }
+}
+
+/// Keys are scoped to the caller, so two users can never see each other's answers.
+async fn principal(token: Option<String>, verifier: Option<VerifierHandle>) -> String {
+    match (token, verifier) {
+        (Some(t), Some(VerifierHandle(v))) => match v.verify(&t).await {
+            Ok(claims) => format!("user:{}", claims.sub),
+            Err(_) => "anonymous".into(),
+        },
+        _ => "anonymous".into(),
+    }
+}
+
+async fn run(pool: &PgPool, key: String, req: Request, next: Next) -> Result<Response, Problem> {
+    let token = bearer_token(req.headers()).map(str::to_owned);
+    let verifier = req.extensions().get::<VerifierHandle>().cloned();
+    let principal = principal(token, verifier).await;
+    let (parts, body) = req.into_parts();
+    let bytes = to_bytes(body, MAX_BODY).await.map_err(|_| {
+        Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "The body is larger than this endpoint accepts",
+        )
+    })?;
+    let mut hasher = Sha256::new();
+    hasher.update(parts.method.as_str());
+    hasher.update(b" ");
+    hasher.update(parts.uri.to_string());
+    hasher.update(b"\n");
+    hasher.update(&bytes);
+    let request_hash = hasher.finalize().to_vec();
+
+    let claimed = claim(pool, &principal, &key, &request_hash).await?;
+    if !claimed {
+        return wait_for_first(pool, &principal, &key, &request_hash).await;
+    }
+    let res = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    let (res_parts, res_body) = res.into_parts();
+    let body = to_bytes(res_body, usize::MAX)
+        .await
+        .map_err(|e| Problem::internal(&e))?;
+    if res_parts.status.is_server_error() {
+        // Let a retry run the request again rather than replay a failure.
+        sqlx::query("DELETE FROM idempotency_keys WHERE principal = $1 AND idempotency_key = $2")
+            .bind(&principal)
+            .bind(&key)
+            .execute(pool)
+            .await?;
+    } else {
+        let headers: serde_json::Map<String, serde_json::Value> = KEPT_HEADERS
+            .iter()
+            .filter_map(|h| {
+                let v = res_parts.headers.get(h)?.to_str().ok()?;
+                Some((h.as_str().to_owned(), v.into()))
+            })
+            .collect();
+        sqlx::query(
+            "UPDATE idempotency_keys SET status_code = $3, response_headers = $4, response_body = $5
+             WHERE principal = $1 AND idempotency_key = $2",
+        )
+        .bind(&principal)
+        .bind(&key)
+        .bind(i16::try_from(res_parts.status.as_u16()).unwrap_or(500))
+        .bind(serde_json::Value::Object(headers))
+        .bind(body.as_ref())
+        .execute(pool)
+        .await?;
+    }
+    Ok(Response::from_parts(res_parts, Body::from(body)))
+}
+
+async fn claim(pool: &PgPool, principal: &str, key: &str, hash: &[u8]) -> Result<bool, Problem> {
+    // Take over a claim whose first attempt died without answering.
+    sqlx::query(
+        "DELETE FROM idempotency_keys WHERE principal = $1 AND idempotency_key = $2
+         AND status_code IS NULL AND created_at < now() - make_interval(secs => $3)",
+    )
+    .bind(principal)
+    .bind(key)
+    .bind(ABANDONED_AFTER_SECS as f64)
+    .execute(pool)
+    .await?;
+    let inserted = sqlx::query(
+        "INSERT INTO idempotency_keys (principal, idempotency_key, request_hash)
+         VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(principal)
+    .bind(key)
+    .bind(hash)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+async fn wait_for_first(
+    pool: &PgPool,
+    principal: &str,
+    key: &str,
+    hash: &[u8],
+) -> Result<Response, Problem> {
+    let deadline = tokio::time::Instant::now() + WAIT_FOR_FIRST;
+    loop {
+        let row: Option<Stored> = sqlx::query_as(
+            "SELECT request_hash, status_code, response_headers, response_body
+             FROM idempotency_keys WHERE principal = $1 AND idempotency_key = $2",
+        )
+        .bind(principal)
+        .bind(key)
+        .fetch_optional(pool)
+        .await?;
+        match row {
+            Some((stored_hash, _, _, _)) if stored_hash != hash => {
+                return Err(Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "idempotency_key_reused",
+                    "This Idempotency-Key was already used for a different request",
+                ));
+            }
+            Some((_, Some(status), headers, body)) => {
+                return Ok(replay(status, headers, body.unwrap_or_default()));
+            }
+            // The first attempt failed with a 5xx and released the key: run again.
+            None => {
+                return Err(Problem::new(
+                    StatusCode::CONFLICT,
+                    "idempotency_key_in_progress",
+                    "The first request with this key failed; retry it",
+                )
+                .retry_after(1));
+            }
+            Some(_) => {}
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(Problem::new(
+                StatusCode::CONFLICT,
+                "idempotency_key_in_progress",
+                "A request with this Idempotency-Key is still being processed",
+            )
+            .retry_after(1));
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+fn replay(status: i16, headers: Option<serde_json::Value>, body: Vec<u8>) -> Response {
+    let status = u16::try_from(status)
+        .ok()
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::OK);
+    let mut map = HeaderMap::new();
+    if let Some(serde_json::Value::Object(h)) = headers {
+        for (name, value) in h {
+            if let (Ok(n), Some(Ok(v))) = (
+                HeaderName::try_from(name.as_str()),
+                value.as_str().map(HeaderValue::from_str),
+            ) {
+                map.insert(n, v);
+            }
+        }
+    }
+    map.insert(
+        IDEMPOTENT_REPLAYED.clone(),
+        HeaderValue::from_static("true"),
+    );
+    (status, map, body).into_response()
+}

@@ -1,0 +1,12 @@
+//! HTTP conventions shared by every service.
+
+pub mod client;
+pub mod extract;
+pub mod idempotency;
+pub mod middleware;
+pub mod ops;
+pub mod pagination;
+pub mod problem;
+
+pub use extract::{ClientIp, Json, Query};
+pub use problem::{FieldError, Problem};

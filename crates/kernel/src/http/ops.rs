@@ -1,0 +1,101 @@
+//! Operations endpoints: liveness, readiness, metrics, the OpenAPI document and docs.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+use sqlx::PgPool;
+
+use crate::events::Bus;
+
+#[derive(Clone)]
+pub struct OpsState {
+    pub pools: Vec<(&'static str, PgPool)>,
+    pub bus: Arc<dyn Bus>,
+    pub openapi: Arc<String>,
+}
+
+pub fn router(state: OpsState) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .route("/docs", get(docs))
+        .route("/docs/rapidoc-min.js", get(rapidoc))
+        .with_state(state)
+}
+
+async fn health() -> Response {
+    axum::Json(json!({ "status": "ok" })).into_response()
+}
+
+/// Ready when every database this process uses and the event transport answer.
+async fn ready(State(state): State<OpsState>) -> Response {
+    let mut checks = serde_json::Map::new();
+    let mut ok = true;
+    for (name, pool) in &state.pools {
+        let up = crate::db::ping(pool).await;
+        ok &= up;
+        checks.insert(
+            format!("database:{name}"),
+            json!(if up { "ok" } else { "down" }),
+        );
+    }
+    let bus_up = state.bus.is_ready().await;
+    ok &= bus_up;
+    checks.insert(
+        format!("events:{}", state.bus.name()),
+        json!(if bus_up { "ok" } else { "down" }),
+    );
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({ "status": if ok { "ready" } else { "not_ready" }, "checks": checks });
+    (status, axum::Json(body)).into_response()
+}
+
+async fn metrics() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        crate::telemetry::metrics().render(),
+    )
+        .into_response()
+}
+
+async fn openapi(State(state): State<OpsState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        state.openapi.as_str().to_owned(),
+    )
+        .into_response()
+}
+
+async fn docs() -> Html<&'static str> {
+    Html(
+        r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Emporium API</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<script type="module" src="/docs/rapidoc-min.js"></script></head>
+<body><rapi-doc spec-url="/openapi.json" render-style="read" show-header="false"
+ allow-try="true" theme="light"></rapi-doc></body></html>"#,
+    )
+}
+
+/// RapiDoc, vendored from its npm package (version in `crates/kernel/assets/README.md`).
+async fn rapidoc() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        include_str!("../../assets/rapidoc-min.js"),
+    )
+        .into_response()
+}

@@ -1,0 +1,118 @@
+//! Cursor pagination: stable under inserts, and O(page) rather than O(offset).
+//! A cursor is the opaque, base64url-encoded sort key of the last item returned.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{FieldError, Problem};
+use crate::secret::{b64url, b64url_decode};
+
+pub const DEFAULT_LIMIT: u32 = 20;
+pub const MAX_LIMIT: u32 = 100;
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// Items per page, 1 to 100 (default 20).
+    pub limit: Option<u32>,
+    /// `next_cursor` from the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl PageParams {
+    pub fn limit(&self) -> Result<u32, Problem> {
+        match self.limit {
+            None => Ok(DEFAULT_LIMIT),
+            Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+            Some(_) => Err(Problem::validation(vec![FieldError::new(
+                "limit",
+                "out_of_range",
+                format!("must be between 1 and {MAX_LIMIT}"),
+            )])),
+        }
+    }
+
+    /// The decoded sort key after which the page starts.
+    pub fn after<K: DeserializeOwned>(&self) -> Result<Option<K>, Problem> {
+        let Some(cursor) = &self.cursor else {
+            return Ok(None);
+        };
+        b64url_decode(cursor)
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .map(Some)
+            .ok_or_else(|| {
+                Problem::validation(vec![FieldError::new(
+                    "cursor",
+                    "invalid",
+                    "is not a cursor this endpoint issued",
+                )])
+            })
+    }
+}
+
+impl<T> Page<T> {
+    /// Builds a page from up to `limit + 1` rows (the extra row only says "there is more").
+    pub fn from_rows<K: Serialize>(mut rows: Vec<T>, limit: u32, key: impl Fn(&T) -> K) -> Self {
+        let more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        let next_cursor = if more {
+            rows.last()
+                .and_then(|last| serde_json::to_vec(&key(last)).ok())
+                .map(|bytes| b64url(&bytes))
+        } else {
+            None
+        };
+        Self {
+            items: rows,
+            next_cursor,
+        }
+    }
+
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_carry_a_cursor_only_when_more_rows_exist() {
+        let page = Page::from_rows(vec![1, 2, 3], 2, |n| *n);
+        assert_eq!(page.items, vec![1, 2]);
+        let params = PageParams {
+            limit: Some(2),
+            cursor: page.next_cursor,
+        };
+        assert_eq!(params.after::<i32>().unwrap(), Some(2));
+        let last = Page::from_rows(vec![3], 2, |n| *n);
+        assert!(last.next_cursor.is_none());
+    }
+
+    #[test]
+    fn limits_and_cursors_are_validated() {
+        let huge = PageParams {
+            limit: Some(1_000_000),
+            cursor: None,
+        };
+        assert_eq!(huge.limit().unwrap_err().errors[0].field, "limit");
+        let junk = PageParams {
+            limit: None,
+            cursor: Some("!!!".into()),
+        };
+        assert_eq!(junk.after::<i32>().unwrap_err().errors[0].field, "cursor");
+        assert_eq!(PageParams::default().limit().unwrap(), DEFAULT_LIMIT);
+    }
+}

@@ -1,0 +1,20 @@
+//! Shared plumbing for every Emporium service: configuration, database pools and
+//! migrations, durable events, HTTP conventions, identifiers, tokens and telemetry.
+//! Nothing domain-specific lives here.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod events;
+pub mod http;
+pub mod ids;
+pub mod platform;
+pub mod secret;
+pub mod telemetry;
+pub mod validation;
+
+#[cfg(feature = "test-support")]
+pub mod testing;
+
+pub use config::Config;
+pub use platform::{Platform, ServiceModule};

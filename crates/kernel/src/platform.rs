@@ -1,0 +1,205 @@
+//! The composition machinery: a process hosts some services (all of them by default),
+//! mounts their routers behind the shared layers, starts their outbox relays and event
+//! consumers, and hands out clients for the services it does not host.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, Weak};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::StatusCode;
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::MethodRouter;
+use sqlx::PgPool;
+use tokio::sync::watch;
+use tower::ServiceExt;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::Config;
+use crate::auth::{Jwks, JwksSource, Verifier, VerifierHandle};
+use crate::events::consumer::RetryPolicy;
+use crate::events::in_process::InProcessBus;
+use crate::events::rabbitmq::RabbitBus;
+use crate::events::relay::OutboxRelay;
+use crate::events::{Bus, Subscription};
+use crate::http::client::{ClientError, ServiceClient};
+use crate::http::{Problem, idempotency, middleware as mw, ops};
+
+/// Largest request body any endpoint accepts (uploads get their own limit later).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// What a domain crate contributes to a process.
+pub struct ServiceModule {
+    pub name: &'static str,
+    /// The domain's pool, bound to its schema (none for stateless services).
+    pub pool: Option<PgPool>,
+    /// `/api/v1/<name>/…` and `/internal/<name>/…`, documented in OpenAPI.
+    pub api: OpenApiRouter,
+    /// Routes outside the API (web pages, dev tools), not in OpenAPI.
+    pub pages: Router,
+    pub subscriptions: Vec<Subscription>,
+    /// Answers requests no route matched (the web UI's friendly 404 page).
+    pub fallback: Option<MethodRouter>,
+}
+
+pub struct Platform {
+    pub config: Config,
+    pub bus: Arc<dyn Bus>,
+    pub verifier: Arc<Verifier>,
+    hosted: HashMap<&'static str, Arc<OnceLock<Router>>>,
+    shutdown: watch::Sender<bool>,
+}
+
+/// Fetches identity's JWKS through identity's client, whichever process it lives in.
+struct IdentityJwks(Weak<Platform>);
+
+#[async_trait::async_trait]
+impl JwksSource for IdentityJwks {
+    async fn fetch(&self) -> anyhow::Result<Jwks> {
+        let platform = self
+            .0
+            .upgrade()
+            .ok_or_else(|| anyhow::anyhow!("platform stopped"))?;
+        Ok(platform
+            .client("identity")
+            .get("/api/v1/identity/jwks.json")
+            .send()
+            .await?)
+    }
+}
+
+impl Platform {
+    /// `hosted` names the services this process runs; clients for the others go over HTTP.
+    pub fn new(config: Config, hosted: &[&'static str]) -> Arc<Self> {
+        let policy = RetryPolicy {
+            max_attempts: config.event_max_attempts,
+            base_delay: config.event_retry_base,
+        };
+        let bus: Arc<dyn Bus> = match &config.amqp_url {
+            Some(url) => Arc::new(RabbitBus::new(url.clone(), &config.amqp_namespace, policy)),
+            None => Arc::new(InProcessBus::new(policy)),
+        };
+        let (shutdown, _) = watch::channel(false);
+        Arc::new_cyclic(|weak| Self {
+            bus,
+            verifier: Arc::new(Verifier::new(Box::new(IdentityJwks(weak.clone())))),
+            hosted: hosted
+                .iter()
+                .map(|name| (*name, Arc::new(OnceLock::new())))
+                .collect(),
+            config,
+            shutdown,
+        })
+    }
+
+    pub fn hosts(&self, service: &str) -> bool {
+        self.hosted.contains_key(service)
+    }
+
+    /// A client for `service`: in-process when hosted here, HTTP otherwise.
+    pub fn client(&self, service: &'static str) -> ServiceClient {
+        match self.hosted.get(service) {
+            Some(cell) => {
+                let cell = cell.clone();
+                let lazy = tower::service_fn(move |req: Request<Body>| {
+                    let router = cell.get().cloned();
+                    async move {
+                        match router {
+                            Some(r) => Ok(r.oneshot(req).await.into_response()),
+                            None => Err(ClientError::Transport {
+                                service,
+                                reason: "not started yet".into(),
+                            }),
+                        }
+                    }
+                });
+                ServiceClient::in_process_service(service, lazy)
+            }
+            None => ServiceClient::remote(
+                service,
+                self.config.service_url(service),
+                self.config.request_timeout,
+            ),
+        }
+    }
+
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
+    pub fn shut_down(&self) {
+        let _ = self.shutdown.send(true);
+    }
+
+    /// Mounts the modules into one application, starts their relays and consumers.
+    pub async fn mount(&self, modules: Vec<ServiceModule>) -> anyhow::Result<Router> {
+        let mut app = Router::new();
+        let mut doc = OpenApi::default();
+        let mut pools = Vec::new();
+        let mut fallback = None;
+        for module in modules {
+            let (api, api_doc) = module.api.split_for_parts();
+            doc.merge(api_doc);
+            let mut service = api.merge(module.pages);
+            if let Some(pool) = &module.pool {
+                service = service.layer(middleware::from_fn_with_state(
+                    pool.clone(),
+                    idempotency::idempotency,
+                ));
+                pools.push((module.name, pool.clone()));
+                let relay = OutboxRelay {
+                    schema: module.name,
+                    pool: pool.clone(),
+                    bus: self.bus.clone(),
+                    interval: self.config.relay_interval,
+                };
+                tokio::spawn(relay.run(self.shutdown_signal()));
+            }
+            let service = service
+                .route_layer(middleware::from_fn(mw::label_route))
+                .layer(axum::Extension(VerifierHandle(self.verifier.clone())));
+            if let Some(cell) = self.hosted.get(module.name) {
+                let _ = cell.set(service.clone());
+            }
+            for sub in module.subscriptions {
+                self.bus.subscribe(sub).await?;
+            }
+            fallback = fallback.or(module.fallback);
+            app = app.merge(service);
+        }
+        doc.info.title = "Emporium".into();
+        doc.info.version = env!("CARGO_PKG_VERSION").into();
+        doc.info.description = Some("Multi-vendor marketplace API".into());
+        let openapi = Arc::new(doc.to_pretty_json()?);
+        let ops_router = ops::router(ops::OpsState {
+            pools,
+            bus: self.bus.clone(),
+            openapi,
+        })
+        .route_layer(middleware::from_fn(mw::label_route));
+        let app = app
+            .merge(ops_router)
+            .fallback_service(fallback.unwrap_or_else(|| axum::routing::any(api_not_found)))
+            .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::SERVICE_UNAVAILABLE,
+                self.config.request_timeout,
+            ))
+            .layer(CatchPanicLayer::custom(panic_to_problem))
+            .layer(middleware::from_fn(mw::observe));
+        Ok(app)
+    }
+}
+
+async fn api_not_found() -> Problem {
+    Problem::new(StatusCode::NOT_FOUND, "not_found", "No such resource")
+}
+
+fn panic_to_problem(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    Problem::internal(&"handler panicked").into_response()
+}

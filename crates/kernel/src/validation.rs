@@ -1,0 +1,90 @@
+//! "Parse, don't validate": request DTOs become domain types at the edge, and every
+//! failing field is reported at once rather than the first one only.
+
+use crate::http::{FieldError, Problem};
+
+#[derive(Debug, Default)]
+pub struct FieldErrors(Vec<FieldError>);
+
+impl FieldErrors {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, field: &str, code: &str, message: impl Into<String>) {
+        self.0.push(FieldError::new(field, code, message));
+    }
+
+    /// Keeps the parsed value, or records the field's error and yields `None`.
+    pub fn check<T, E: std::fmt::Display>(
+        &mut self,
+        field: &str,
+        code: &str,
+        result: Result<T, E>,
+    ) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.add(field, code, e.to_string());
+                None
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `Ok(())` when nothing failed, otherwise a 422 listing every field.
+    pub fn finish(self) -> Result<(), Problem> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Problem::validation(self.0))
+        }
+    }
+}
+
+/// Trims and bounds a free-text field such as a person's name.
+pub fn bounded_text(value: &str, min: usize, max: usize) -> Result<String, String> {
+    let v = value.trim();
+    let len = v.chars().count();
+    if len < min {
+        Err(if min == 1 {
+            "must not be empty".to_owned()
+        } else {
+            format!("must be at least {min} characters")
+        })
+    } else if len > max {
+        Err(format!("must be at most {max} characters"))
+    } else if v.chars().any(char::is_control) {
+        Err("must not contain control characters".to_owned())
+    } else {
+        Ok(v.to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collects_every_failing_field() {
+        let mut errs = FieldErrors::new();
+        let a = errs.check("name", "invalid", bounded_text("  ", 1, 10));
+        let b = errs.check("city", "invalid", bounded_text("Paris", 1, 10));
+        assert!(a.is_none());
+        assert_eq!(b.as_deref(), Some("Paris"));
+        let p = errs.finish().unwrap_err();
+        assert_eq!(p.errors.len(), 1);
+        assert_eq!(p.errors[0].field, "name");
+    }
+
+    #[test]
+    fn bounded_text_trims_and_limits() {
+        assert_eq!(bounded_text(" Ann ", 1, 5).unwrap(), "Ann");
+        assert!(bounded_text("abcdef", 1, 5).is_err());
+        assert!(bounded_text("a\u{0}b", 1, 5).is_err());
+        assert_eq!(bounded_text("<b>'; DROP", 1, 20).unwrap(), "<b>'; DROP");
+    }
+}

@@ -1,0 +1,79 @@
+//! Events notifications consumes. Each becomes at most one email: the inbox row and the
+//! email row commit together, so a redelivered event sends nothing new.
+
+use std::sync::Arc;
+
+use identity::events::{
+    EmailVerificationRequested, PasswordChanged, PasswordResetRequested, UserRegistered,
+};
+use kernel::events::{Envelope, Event, Handler, Subscription};
+use sqlx::{PgConnection, PgPool};
+
+use crate::domain::{self, OutgoingEmail};
+use crate::mailer::Mailer;
+use crate::store;
+
+pub struct EmailHandler {
+    mailer: Arc<Mailer>,
+    public_url: String,
+}
+
+impl EmailHandler {
+    pub fn new(mailer: Arc<Mailer>, config: &kernel::Config) -> Self {
+        Self {
+            mailer,
+            public_url: config.public_url.clone(),
+        }
+    }
+
+    fn compose(&self, event: &Envelope) -> anyhow::Result<OutgoingEmail> {
+        let url = &self.public_url;
+        Ok(match event.event_type.as_str() {
+            UserRegistered::TYPE => {
+                let e: UserRegistered = event.decode()?;
+                domain::verification(url, &e.email, &e.name, &e.verification_code)?
+            }
+            EmailVerificationRequested::TYPE => {
+                let e: EmailVerificationRequested = event.decode()?;
+                domain::verification(url, &e.email, &e.name, &e.verification_code)?
+            }
+            PasswordResetRequested::TYPE => {
+                let e: PasswordResetRequested = event.decode()?;
+                domain::password_reset(url, &e.email, &e.name, &e.reset_token)?
+            }
+            PasswordChanged::TYPE => {
+                let e: PasswordChanged = event.decode()?;
+                domain::password_changed(url, &e.email, &e.name)?
+            }
+            other => anyhow::bail!("notifications does not handle {other}"),
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl Handler for EmailHandler {
+    async fn handle(&self, event: &Envelope, tx: &mut PgConnection) -> anyhow::Result<()> {
+        let email = self.compose(event)?;
+        if store::insert_email(tx, event.id, &email, self.mailer.transport_name()).await? {
+            // Sent inside the transaction: if sending fails the row rolls back and the
+            // event is retried. A crash between send and commit can resend once.
+            self.mailer.send(&email).await?;
+            tracing::info!(kind = email.kind, event_id = %event.id, "email sent");
+        }
+        Ok(())
+    }
+}
+
+pub fn subscriptions(handler: EmailHandler, pool: &PgPool) -> Vec<Subscription> {
+    vec![Subscription {
+        consumer: crate::SERVICE,
+        event_types: vec![
+            UserRegistered::TYPE,
+            EmailVerificationRequested::TYPE,
+            PasswordResetRequested::TYPE,
+            PasswordChanged::TYPE,
+        ],
+        handler: Arc::new(handler),
+        pool: pool.clone(),
+    }]
+}

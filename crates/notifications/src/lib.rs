@@ -1,0 +1,39 @@
+//! Notifications: turns other services' events into emails, sent through SMTP when
+//! `SMTP_URL` is set and kept in the dev mailbox (`/dev/mailbox`) otherwise.
+
+pub mod api;
+pub mod client;
+pub mod domain;
+pub mod events;
+pub mod mailer;
+pub mod store;
+
+use std::sync::Arc;
+
+use kernel::{Platform, ServiceModule};
+use sqlx::PgPool;
+use sqlx::migrate::Migrator;
+
+pub const SERVICE: &str = "notifications";
+
+static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
+
+pub async fn connect(config: &kernel::Config) -> anyhow::Result<PgPool> {
+    let pool = kernel::db::connect_domain(config, SERVICE).await?;
+    kernel::db::migrate(&pool, SERVICE, &MIGRATIONS).await?;
+    Ok(pool)
+}
+
+pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
+    let pool = connect(&platform.config).await?;
+    let mailer = Arc::new(mailer::Mailer::from_config(&platform.config)?);
+    let handler = events::EmailHandler::new(mailer, &platform.config);
+    Ok(ServiceModule {
+        name: SERVICE,
+        api: api::router(pool.clone(), platform.config.dev_mode),
+        pages: api::pages(pool.clone(), platform.config.dev_mode),
+        subscriptions: events::subscriptions(handler, &pool),
+        pool: Some(pool),
+        fallback: None,
+    })
+}
