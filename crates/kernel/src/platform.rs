@@ -18,6 +18,7 @@ use tower::ServiceExt;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 use utoipa::openapi::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::Config;
@@ -76,6 +77,8 @@ impl JwksSource for IdentityJwks {
 impl Platform {
     /// `hosted` names the services this process runs; clients for the others go over HTTP.
     pub fn new(config: Config, hosted: &[&'static str]) -> Arc<Self> {
+        // Install the recorder before the first request so no sample is lost.
+        crate::telemetry::metrics();
         let policy = RetryPolicy {
             max_attempts: config.event_max_attempts,
             base_delay: config.event_retry_base,
@@ -172,6 +175,17 @@ impl Platform {
             fallback = fallback.or(module.fallback);
             app = app.merge(service);
         }
+        doc.components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .bearer_format("JWT")
+                        .build(),
+                ),
+            );
         doc.info.title = "Emporium".into();
         doc.info.version = env!("CARGO_PKG_VERSION").into();
         doc.info.description = Some("Multi-vendor marketplace API".into());

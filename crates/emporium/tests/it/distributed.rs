@@ -1,0 +1,120 @@
+//! The distributed proof: identity and notifications as two `emporium serve
+//! --services …` processes with separate databases, joined only by RabbitMQ.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::process::{Child, Command};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn serve(services: &str, port: u16, database_url: &str, namespace: &str) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_emporium"))
+        .args(["serve", "--services", services])
+        .env("EMPORIUM_BIND", format!("127.0.0.1:{port}"))
+        .env("DATABASE_URL", database_url)
+        .env("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f")
+        .env("AMQP_NAMESPACE", namespace)
+        .env("EMPORIUM_DEV", "1")
+        .env("ARGON2_MEMORY_KIB", "1024")
+        .env("ARGON2_ITERATIONS", "1")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
+
+async fn wait_ready(http: &reqwest::Client, base: &str) {
+    for _ in 0..300 {
+        if let Ok(r) = http.get(format!("{base}/ready")).send().await
+            && r.status() == 200
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{base} never became ready");
+}
+
+fn database_url() -> String {
+    let base = std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned());
+    format!("{base}/emporium_test_{}", uuid::Uuid::now_v7().simple())
+}
+
+#[tokio::test]
+async fn identity_and_notifications_in_separate_processes_talk_through_rabbitmq() {
+    let namespace = format!("test-{}", uuid::Uuid::now_v7().simple());
+    let (id_port, notif_port) = (free_port(), free_port());
+    let mut identity = serve("identity", id_port, &database_url(), &namespace);
+    let mut notifications = serve("notifications", notif_port, &database_url(), &namespace);
+    let http = reqwest::Client::new();
+    let (id_base, notif_base) = (
+        format!("http://127.0.0.1:{id_port}"),
+        format!("http://127.0.0.1:{notif_port}"),
+    );
+    wait_ready(&http, &id_base).await;
+    wait_ready(&http, &notif_base).await;
+
+    // Each process serves only its own service.
+    let r = http
+        .get(format!("{id_base}/api/v1/notifications/dev/mailbox"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+
+    let r = http
+        .post(format!("{id_base}/api/v1/identity/register"))
+        .json(&json!({ "email": "far@example.com", "password": "correct horse battery", "name": "Far" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+
+    let mut delivered = None;
+    for _ in 0..200 {
+        let mailbox: Value = http
+            .get(format!(
+                "{notif_base}/api/v1/notifications/dev/mailbox?to=far@example.com"
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if let Some(m) = mailbox["items"].as_array().unwrap().first() {
+            delivered = Some(m.clone());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let email = delivered.expect("the verification email crossed the broker");
+    assert_eq!(email["kind"], "verification");
+    let code = email["subject"]
+        .as_str()
+        .unwrap()
+        .rsplit(' ')
+        .next()
+        .unwrap();
+    let r = http
+        .post(format!("{id_base}/api/v1/identity/verify-email"))
+        .json(&json!({ "email": "far@example.com", "code": code }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    identity.kill().await.unwrap();
+    notifications.kill().await.unwrap();
+}

@@ -1,0 +1,9 @@
+//! End-to-end tests against the real PostgreSQL and RabbitMQ on loopback. One test
+//! binary (linking is the slow part of a build); modules by concern.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod distributed;
+mod events;
+mod identity;
+mod ops;
+mod support;

@@ -1,0 +1,204 @@
+//! A whole Emporium on a random port with its own fresh database.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kernel::{Config, Platform};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::{Value, json};
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub config: Config,
+    /// Kept alive: the token verifier reaches identity through a weak reference to it.
+    _platform: Arc<Platform>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let mut config = kernel::testing::fresh_database_config();
+        adjust(&mut config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        config.bind = addr;
+        config.public_url = format!("http://{addr}");
+        config.gateway_url = config.public_url.clone();
+        let app = emporium::build(config.clone(), emporium::SERVICES)
+            .await
+            .unwrap();
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.router
+                    .into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .unwrap();
+        });
+        Self {
+            base: format!("http://{addr}"),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            config,
+            _platform: app.platform,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http.request(method, self.url(path))
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Response {
+        self.request(Method::POST, path)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get_auth(&self, path: &str, token: &str) -> Response {
+        self.request(Method::GET, path)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A pool on one domain's schema, for looking behind the API.
+    pub async fn pool(&self, schema: &'static str) -> sqlx::PgPool {
+        kernel::db::connect_domain(&self.config, schema)
+            .await
+            .unwrap()
+    }
+
+    pub async fn register(&self, email: &str, name: &str) -> Response {
+        self.post(
+            "/api/v1/identity/register",
+            json!({ "email": email, "password": PASSWORD, "name": name }),
+        )
+        .await
+    }
+
+    /// The newest email of `kind` to `to`, waiting for the event to be handled.
+    pub async fn latest_email(&self, to: &str, kind: &str) -> Value {
+        for _ in 0..100 {
+            let mailbox: Value = self
+                .http
+                .get(self.url("/api/v1/notifications/dev/mailbox"))
+                .query(&[("to", to)])
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if let Some(m) = mailbox["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["kind"] == kind)
+            {
+                return m.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no {kind} email to {to}");
+    }
+
+    pub async fn emails_to(&self, to: &str) -> Vec<Value> {
+        let mailbox: Value = self
+            .http
+            .get(self.url("/api/v1/notifications/dev/mailbox"))
+            .query(&[("to", to)])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        mailbox["items"].as_array().unwrap().clone()
+    }
+
+    pub async fn verification_code(&self, to: &str) -> String {
+        let email = self.latest_email(to, "verification").await;
+        code_in(email["subject"].as_str().unwrap())
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.post(
+            "/api/v1/identity/login",
+            json!({ "email": email, "password": password }),
+        )
+        .await
+    }
+
+    /// Registers, verifies and signs in a customer; returns the token response.
+    pub async fn customer(&self, email: &str) -> Value {
+        assert_eq!(self.register(email, "Test Customer").await.status(), 201);
+        let code = self.verification_code(email).await;
+        let r = self
+            .post(
+                "/api/v1/identity/verify-email",
+                json!({ "email": email, "code": code }),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let r = self.login(email, PASSWORD).await;
+        assert_eq!(r.status(), 200);
+        r.json().await.unwrap()
+    }
+
+    /// Creates an admin the way `emporium admin create-user --admin` does and signs in.
+    pub async fn admin(&self, email: &str) -> Value {
+        let pool = identity::connect(&self.config).await.unwrap();
+        identity::api::create_user(&pool, &self.config, email, "Admin", PASSWORD, true)
+            .await
+            .unwrap();
+        let r = self.login(email, PASSWORD).await;
+        assert_eq!(r.status(), 200);
+        r.json().await.unwrap()
+    }
+}
+
+pub fn code_in(subject: &str) -> String {
+    subject.rsplit(' ').next().unwrap().to_owned()
+}
+
+pub fn token(tokens: &Value) -> &str {
+    tokens["access_token"].as_str().unwrap()
+}
+
+/// Asserts a problem+json answer with `status` and `code`; returns the body.
+pub async fn assert_problem(res: Response, status: u16, code: &str) -> Value {
+    assert_eq!(
+        res.status(),
+        StatusCode::from_u16(status).unwrap(),
+        "expected {status} {code}"
+    );
+    assert_eq!(
+        res.headers()["content-type"],
+        "application/problem+json",
+        "problem content type"
+    );
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], code, "problem code in {body}");
+    body
+}
+
+pub fn unique_email(prefix: &str) -> String {
+    format!("{prefix}-{}@example.com", uuid::Uuid::now_v7().simple())
+}
