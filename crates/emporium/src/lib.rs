@@ -5,7 +5,7 @@ use std::sync::Arc;
 use kernel::{Config, Platform, ServiceModule};
 
 /// Every service, in start order (a service's clients may call the ones before it).
-pub const SERVICES: &[&str] = &[identity::SERVICE, notifications::SERVICE];
+pub const SERVICES: &[&str] = &[identity::SERVICE, notifications::SERVICE, web::SERVICE];
 
 /// Parses `--services a,b`; `None` means all of them.
 pub fn select_services(arg: Option<&str>) -> anyhow::Result<Vec<&'static str>> {
@@ -29,6 +29,7 @@ async fn build_module(platform: &Platform, name: &str) -> anyhow::Result<Service
     match name {
         identity::SERVICE => identity::module(platform).await,
         notifications::SERVICE => notifications::module(platform).await,
+        web::SERVICE => web::module(platform).await,
         other => anyhow::bail!("unknown service {other}"),
     }
 }

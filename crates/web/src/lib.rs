@@ -1,1 +1,107 @@
+//! The server-rendered web UI: a backend-for-frontend over the same typed clients the
+//! services use. Pages work without JavaScript; htmx adds niceties.
 
+pub mod pages;
+pub mod session;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::header;
+use axum::middleware;
+use axum::response::IntoResponse;
+use axum::routing::{any, get, post};
+use identity::client::IdentityClient;
+use kernel::auth::Verifier;
+use kernel::{Platform, ServiceModule};
+
+pub const SERVICE: &str = "web";
+
+#[derive(Clone)]
+pub struct WebState {
+    pub identity: IdentityClient,
+    pub verifier: Arc<Verifier>,
+    /// Cookies get `Secure` when the public URL is https.
+    pub secure_cookies: bool,
+}
+
+pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
+    let state = WebState {
+        identity: IdentityClient::new(platform.client(identity::SERVICE)),
+        verifier: platform.verifier.clone(),
+        secure_cookies: platform.config.public_url.starts_with("https://"),
+    };
+    Ok(ServiceModule {
+        name: SERVICE,
+        pool: None,
+        api: utoipa_axum::router::OpenApiRouter::new(),
+        pages: routes(state.clone()),
+        subscriptions: Vec::new(),
+        fallback: Some(any(pages::not_found).layer(middleware::from_fn_with_state(
+            state,
+            session::session_layer,
+        ))),
+    })
+}
+
+fn routes(state: WebState) -> Router {
+    use pages::{account, admin, auth};
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/register", get(auth::register_form).post(auth::register))
+        .route("/login", get(auth::login_form).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/verify-email", get(auth::verify_form).post(auth::verify))
+        .route("/verify-email/resend", post(auth::resend))
+        .route(
+            "/forgot-password",
+            get(auth::forgot_form).post(auth::forgot),
+        )
+        .route("/reset-password", get(auth::reset_form).post(auth::reset))
+        .route("/account", get(account::overview))
+        .route("/account/profile", post(account::update_profile))
+        .route(
+            "/account/password",
+            get(account::password_form).post(account::change_password),
+        )
+        .route("/account/logout-all", post(account::logout_all))
+        .route("/account/addresses/new", get(account::new_address))
+        .route("/account/addresses", post(account::create_address))
+        .route("/account/addresses/{id}/edit", get(account::edit_address))
+        .route("/account/addresses/{id}", post(account::update_address))
+        .route(
+            "/account/addresses/{id}/delete",
+            post(account::delete_address),
+        )
+        .route("/admin/users", get(admin::users))
+        .route("/admin/users/{id}/{action}", post(admin::moderate))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            session::session_layer,
+        ))
+        .route("/assets/htmx.min.js", get(htmx))
+        .route("/assets/app.css", get(css))
+        .with_state(state)
+}
+
+const ASSET_CACHE: &str = "public, max-age=86400";
+
+async fn htmx() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, ASSET_CACHE),
+        ],
+        include_str!("../assets/htmx.min.js"),
+    )
+}
+
+async fn css() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, ASSET_CACHE),
+        ],
+        include_str!("../assets/app.css"),
+    )
+}

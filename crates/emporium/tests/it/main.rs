@@ -2,8 +2,10 @@
 //! binary (linking is the slow part of a build); modules by concern.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod browser;
 mod distributed;
 mod events;
 mod identity;
 mod ops;
 mod support;
+mod web;

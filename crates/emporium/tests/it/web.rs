@@ -1,0 +1,218 @@
+//! The web UI over plain HTTP: CSRF, escaping, friendly errors, authorization.
+
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::support::*;
+
+fn csrf_of(html: &str) -> String {
+    html.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("page has a CSRF field")
+        .to_owned()
+}
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::limited(5))
+        .build()
+        .unwrap()
+}
+
+/// Signs in through the login form and follows the redirect to `next`.
+async fn sign_in(app: &TestApp, email: &str, next: &str) -> (reqwest::Client, reqwest::Response) {
+    let b = browser();
+    let csrf = csrf_of(
+        &b.get(app.url("/login"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    let r = b
+        .post(app.url("/login"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("email", email),
+            ("password", PASSWORD),
+            ("next", next),
+        ])
+        .send()
+        .await
+        .unwrap();
+    (b, r)
+}
+
+#[tokio::test]
+async fn forms_need_the_csrf_token_and_names_are_escaped() {
+    let app = TestApp::spawn().await;
+    let b = browser();
+    let page = b
+        .get(app.url("/register"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&page);
+    let form = [
+        ("name", "<script>alert(1)</script>"),
+        ("email", "web@example.com"),
+        ("password", PASSWORD),
+    ];
+    // Without the token (a cross-site post), nothing happens.
+    let r = b
+        .post(app.url("/register"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = b
+        .post(app.url("/register"))
+        .form(&[("csrf", "forged"), form[0], form[1], form[2]])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(app.emails_to("web@example.com").await.is_empty());
+
+    // With it, the account is created, the user is signed in and lands on verification.
+    let r = b
+        .post(app.url("/register"))
+        .form(&[("csrf", csrf.as_str()), form[0], form[1], form[2]])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.url().path(), "/verify-email");
+    let html = b
+        .get(app.url("/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("web@example.com"));
+    assert!(html.contains("&#60;script&#62;") || html.contains("&lt;script&gt;"));
+    assert!(!html.contains("<script>alert(1)</script>"));
+}
+
+#[tokio::test]
+async fn invalid_forms_keep_input_and_show_field_errors() {
+    let app = TestApp::spawn().await;
+    let b = browser();
+    let csrf = csrf_of(
+        &b.get(app.url("/register"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    let r = b
+        .post(app.url("/register"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "Kim"),
+            ("email", "kim@"),
+            ("password", "short"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"email-error\""));
+    assert!(html.contains("id=\"password-error\""));
+    assert!(html.contains("value=\"Kim\""), "typed values survive");
+    assert!(
+        !html.contains("value=\"short\""),
+        "passwords are never echoed"
+    );
+}
+
+#[tokio::test]
+async fn pages_for_people_and_problems_for_programs() {
+    let app = TestApp::spawn().await;
+    let r = app.http.get(app.url("/no-such-page")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(r.text().await.unwrap().contains("Page not found"));
+    let r = app
+        .http
+        .get(app.url("/api/v1/nothing"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, 404, "not_found").await;
+    // Signed-out visitors are sent to sign in, then back.
+    let r = app.http.get(app.url("/account")).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/login?next=%2Faccount");
+    let css = app
+        .http
+        .get(app.url("/assets/app.css"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(css.status(), 200);
+}
+
+#[tokio::test]
+async fn only_admins_see_the_user_list_and_htmx_gets_a_row() {
+    let app = TestApp::spawn().await;
+    app.admin("boss@example.com").await;
+    let customer = app.customer(&unique_email("plain")).await;
+    let customer_id = customer["user"]["id"].as_str().unwrap();
+
+    let (admin, r) = sign_in(&app, "boss@example.com", "/admin/users").await;
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains(customer_id),
+        "the admin sees the customer in the list"
+    );
+    let csrf = csrf_of(&html);
+    let r = admin
+        .request(
+            Method::POST,
+            app.url(&format!("/admin/users/{customer_id}/suspend")),
+        )
+        .header("hx-request", "true")
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let row = r.text().await.unwrap();
+    assert!(row.starts_with("<tr") || row.trim_start().starts_with("<tr"));
+    assert!(row.contains("suspended") && row.contains("Reactivate"));
+    let problem: Value = app
+        .login(customer["user"]["email"].as_str().unwrap(), PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(problem["code"], "account_suspended");
+
+    let other = app.customer(&unique_email("nosy")).await;
+    let (_, r) = sign_in(
+        &app,
+        other["user"]["email"].as_str().unwrap(),
+        "/admin/users",
+    )
+    .await;
+    assert_eq!(r.status(), 403);
+}

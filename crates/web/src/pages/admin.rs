@@ -1,0 +1,156 @@
+//! Admin pages: the user list with suspend and reactivate.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use identity::api::dto::UserView;
+use serde::Deserialize;
+
+use super::auth::EmptyForm;
+use super::{error_page, login_redirect, page, redirect_with_flash, render};
+use crate::WebState;
+use crate::session::{CsrfForm, PageContext};
+
+/// One table row, ready to display.
+pub struct UserRow {
+    id: String,
+    email: String,
+    name: String,
+    roles: String,
+    status: String,
+    action: &'static str,
+    action_label: &'static str,
+    is_self: bool,
+}
+
+fn row(u: UserView, me: &str) -> UserRow {
+    let suspended = u.status == "suspended";
+    UserRow {
+        id: u.id.to_string(),
+        is_self: u.id.to_string() == me,
+        email: u.email,
+        name: u.name,
+        roles: u
+            .roles
+            .iter()
+            .map(|r| {
+                serde_json::to_value(r)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        status: u.status,
+        action: if suspended { "reactivate" } else { "suspend" },
+        action_label: if suspended { "Reactivate" } else { "Suspend" },
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin_users.html")]
+struct UsersPage {
+    ctx: PageContext,
+    title: String,
+    csrf: String,
+    q: String,
+    users: Vec<UserRow>,
+    next_cursor: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin_user_row_only.html")]
+struct UserRowFragment {
+    u: UserRow,
+    csrf: String,
+}
+
+#[derive(Deserialize)]
+pub struct UsersQuery {
+    q: Option<String>,
+    cursor: Option<String>,
+}
+
+pub async fn users(
+    State(state): State<WebState>,
+    ctx: PageContext,
+    Query(query): Query<UsersQuery>,
+) -> Response {
+    let Some(user) = ctx.user.clone() else {
+        return login_redirect("/admin/users");
+    };
+    if !user.is_admin() {
+        return error_page(&ctx, 403, "This page is for administrators.");
+    }
+    let q = query.q.unwrap_or_default();
+    let q_opt = Some(q.trim()).filter(|q| !q.is_empty());
+    match state
+        .identity
+        .admin_users(&user.access_token, q_opt, query.cursor.as_deref())
+        .await
+    {
+        Ok(list) => page(&UsersPage {
+            title: "Users".into(),
+            csrf: ctx.csrf.clone(),
+            q,
+            users: list
+                .items
+                .into_iter()
+                .map(|u| row(u, &user.claims.sub))
+                .collect(),
+            next_cursor: list.next_cursor,
+            ctx,
+        }),
+        Err(_) => error_page(&ctx, 400, "That search could not be run."),
+    }
+}
+
+/// Suspend or reactivate. With htmx, answers the updated row; without, redirects back.
+pub async fn moderate(
+    State(state): State<WebState>,
+    ctx: PageContext,
+    headers: HeaderMap,
+    Path((id, action)): Path<(String, String)>,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Response {
+    let Some(user) = ctx.user.clone() else {
+        return login_redirect("/admin/users");
+    };
+    let suspend = match action.as_str() {
+        "suspend" => true,
+        "reactivate" => false,
+        _ => return error_page(&ctx, 404, "No such action."),
+    };
+    match state
+        .identity
+        .admin_set_suspended(&user.access_token, &id, suspend)
+        .await
+    {
+        Ok(updated) => {
+            if headers.contains_key("hx-request") {
+                return render(
+                    StatusCode::OK,
+                    &UserRowFragment {
+                        u: row(updated, &user.claims.sub),
+                        csrf: ctx.csrf.clone(),
+                    },
+                );
+            }
+            let verb = if suspend { "suspended" } else { "reactivated" };
+            redirect_with_flash(
+                "/admin/users",
+                &format!("{} is {verb}.", updated.email),
+                state.secure_cookies,
+            )
+        }
+        Err(e) => match super::form_errors(&ctx, e) {
+            Ok(errors) => error_page(
+                &ctx,
+                403,
+                errors.general.as_deref().unwrap_or("That did not work."),
+            ),
+            Err(page) => page,
+        },
+    }
+}

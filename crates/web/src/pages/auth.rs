@@ -1,0 +1,420 @@
+//! Register, verify, sign in and out, forgotten and reset passwords.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use identity::api::dto::{LoginRequest, RegisterRequest, ResetPasswordRequest, VerifyEmailRequest};
+use kernel::http::ClientIp;
+use serde::Deserialize;
+
+use super::{FormErrors, form_errors, page, redirect_with_flash, render, safe_next};
+use crate::WebState;
+use crate::session::{self, CsrfForm, NewTokens, PageContext, REFRESH, cookie};
+
+#[derive(Template)]
+#[template(path = "register.html")]
+struct RegisterPage {
+    ctx: PageContext,
+    title: String,
+    errors: FormErrors,
+    name: String,
+    email: String,
+}
+
+pub async fn register_form(ctx: PageContext) -> Response {
+    page(&RegisterPage {
+        ctx,
+        title: "Create your account".into(),
+        errors: FormErrors::default(),
+        name: String::new(),
+        email: String::new(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct RegisterForm {
+    name: String,
+    email: String,
+    password: String,
+}
+
+fn verify_url(email: &str) -> String {
+    let qs = serde_urlencoded::to_string([("email", email)]).unwrap_or_default();
+    format!("/verify-email?{qs}")
+}
+
+/// Creates the account and signs the new user in, then asks for the emailed code.
+pub async fn register(
+    State(state): State<WebState>,
+    ctx: PageContext,
+    ip: ClientIp,
+    CsrfForm(form): CsrfForm<RegisterForm>,
+) -> Response {
+    let req = RegisterRequest {
+        email: form.email.clone(),
+        password: form.password.clone(),
+        name: form.name.clone(),
+    };
+    let user = match state.identity.register(&req).await {
+        Ok(user) => user,
+        Err(e) => {
+            let errors = match form_errors(&ctx, e) {
+                Ok(errors) => errors,
+                Err(page) => return page,
+            };
+            return render(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &RegisterPage {
+                    ctx,
+                    title: "Create your account".into(),
+                    errors,
+                    name: form.name,
+                    email: form.email,
+                },
+            );
+        }
+    };
+    let mut headers = HeaderMap::new();
+    let login = LoginRequest {
+        email: user.email.clone(),
+        password: form.password,
+    };
+    if let Ok(tokens) = state.identity.login(&login, &ip).await {
+        session::session_cookies(
+            &mut headers,
+            &NewTokens {
+                access: tokens.access_token,
+                refresh: tokens.refresh_token,
+            },
+            state.secure_cookies,
+        );
+    }
+    session::flash(
+        &mut headers,
+        &format!("Welcome! We sent a 6-digit code to {}.", user.email),
+        state.secure_cookies,
+    );
+    (headers, Redirect::to(&verify_url(&user.email))).into_response()
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    ctx: PageContext,
+    title: String,
+    errors: FormErrors,
+    email: String,
+    next: String,
+}
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+pub async fn login_form(ctx: PageContext, Query(q): Query<NextQuery>) -> Response {
+    page(&LoginPage {
+        ctx,
+        title: "Sign in".into(),
+        errors: FormErrors::default(),
+        email: String::new(),
+        next: safe_next(q.next.as_deref()),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    next: Option<String>,
+}
+
+pub async fn login(
+    State(state): State<WebState>,
+    ctx: PageContext,
+    ip: ClientIp,
+    CsrfForm(form): CsrfForm<LoginForm>,
+) -> Response {
+    let next = safe_next(form.next.as_deref());
+    let req = LoginRequest {
+        email: form.email.clone(),
+        password: form.password,
+    };
+    match state.identity.login(&req, &ip).await {
+        Ok(tokens) => {
+            let mut headers = HeaderMap::new();
+            session::session_cookies(
+                &mut headers,
+                &NewTokens {
+                    access: tokens.access_token,
+                    refresh: tokens.refresh_token,
+                },
+                state.secure_cookies,
+            );
+            session::flash(
+                &mut headers,
+                &format!("Signed in as {}.", tokens.user.email),
+                state.secure_cookies,
+            );
+            (headers, Redirect::to(&next)).into_response()
+        }
+        Err(e) => {
+            let errors = match form_errors(&ctx, e) {
+                Ok(errors) => errors,
+                Err(page) => return page,
+            };
+            render(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &LoginPage {
+                    ctx,
+                    title: "Sign in".into(),
+                    errors,
+                    email: form.email,
+                    next,
+                },
+            )
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct EmptyForm {}
+
+pub async fn logout(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    CsrfForm(_): CsrfForm<EmptyForm>,
+) -> Response {
+    if let Some(refresh) = cookie(&headers, REFRESH)
+        && let Err(e) = state.identity.logout(&refresh).await
+    {
+        tracing::warn!(error = %e, "ending the session failed; clearing cookies anyway");
+    }
+    let mut out = HeaderMap::new();
+    session::end_session(&mut out);
+    session::flash(&mut out, "You are signed out.", state.secure_cookies);
+    (out, Redirect::to("/")).into_response()
+}
+
+#[derive(Template)]
+#[template(path = "verify.html")]
+struct VerifyPage {
+    ctx: PageContext,
+    title: String,
+    errors: FormErrors,
+    email: String,
+}
+
+#[derive(Deserialize)]
+pub struct EmailQuery {
+    email: Option<String>,
+}
+
+pub async fn verify_form(ctx: PageContext, Query(q): Query<EmailQuery>) -> Response {
+    page(&VerifyPage {
+        ctx,
+        title: "Verify your email".into(),
+        errors: FormErrors::default(),
+        email: q.email.unwrap_or_default(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct VerifyForm {
+    email: String,
+    code: String,
+}
+
+pub async fn verify(
+    State(state): State<WebState>,
+    ctx: PageContext,
+    CsrfForm(form): CsrfForm<VerifyForm>,
+) -> Response {
+    let req = VerifyEmailRequest {
+        email: form.email.clone(),
+        code: form.code,
+    };
+    match state.identity.verify_email(&req).await {
+        Ok(_) => {
+            let to = if ctx.user.is_some() {
+                "/account"
+            } else {
+                "/login"
+            };
+            redirect_with_flash(
+                to,
+                "Your email is verified. Thank you!",
+                state.secure_cookies,
+            )
+        }
+        Err(e) => {
+            let errors = match form_errors(&ctx, e) {
+                Ok(errors) => errors,
+                Err(page) => return page,
+            };
+            render(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &VerifyPage {
+                    ctx,
+                    title: "Verify your email".into(),
+                    errors,
+                    email: form.email,
+                },
+            )
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct EmailForm {
+    email: String,
+}
+
+pub async fn resend(
+    State(state): State<WebState>,
+    ctx: PageContext,
+    ip: ClientIp,
+    CsrfForm(form): CsrfForm<EmailForm>,
+) -> Response {
+    match state.identity.resend_verification(&form.email, &ip).await {
+        Ok(accepted) => redirect_with_flash(
+            &verify_url(&form.email),
+            &accepted.message,
+            state.secure_cookies,
+        ),
+        Err(e) => {
+            let errors = match form_errors(&ctx, e) {
+                Ok(errors) => errors,
+                Err(page) => return page,
+            };
+            render(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &VerifyPage {
+                    ctx,
+                    title: "Verify your email".into(),
+                    errors,
+                    email: form.email,
+                },
+            )
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "forgot.html")]
+struct ForgotPage {
+    ctx: PageContext,
+    title: String,
+    errors: FormErrors,
+    email: String,
+}
+
+pub async fn forgot_form(ctx: PageContext) -> Response {
+    page(&ForgotPage {
+        ctx,
+        title: "Forgot your password?".into(),
+        errors: FormErrors::default(),
+        email: String::new(),
+    })
+}
+
+pub async fn forgot(
+    State(state): State<WebState>,
+    ctx: PageContext,
+    ip: ClientIp,
+    CsrfForm(form): CsrfForm<EmailForm>,
+) -> Response {
+    match state.identity.forgot_password(&form.email, &ip).await {
+        Ok(accepted) => redirect_with_flash("/login", &accepted.message, state.secure_cookies),
+        Err(e) => {
+            let errors = match form_errors(&ctx, e) {
+                Ok(errors) => errors,
+                Err(page) => return page,
+            };
+            render(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &ForgotPage {
+                    ctx,
+                    title: "Forgot your password?".into(),
+                    errors,
+                    email: form.email,
+                },
+            )
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "reset.html")]
+struct ResetPage {
+    ctx: PageContext,
+    title: String,
+    errors: FormErrors,
+    token: String,
+}
+
+#[derive(Deserialize)]
+pub struct TokenQuery {
+    token: Option<String>,
+}
+
+pub async fn reset_form(ctx: PageContext, Query(q): Query<TokenQuery>) -> Response {
+    let Some(token) = q.token.filter(|t| !t.is_empty()) else {
+        return super::error_page(
+            &ctx,
+            400,
+            "This reset link is incomplete. Ask for a new one.",
+        );
+    };
+    page(&ResetPage {
+        ctx,
+        title: "Choose a new password".into(),
+        errors: FormErrors::default(),
+        token,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct ResetForm {
+    token: String,
+    new_password: String,
+}
+
+pub async fn reset(
+    State(state): State<WebState>,
+    ctx: PageContext,
+    CsrfForm(form): CsrfForm<ResetForm>,
+) -> Response {
+    let req = ResetPasswordRequest {
+        token: form.token.clone(),
+        new_password: form.new_password,
+    };
+    match state.identity.reset_password(&req).await {
+        Ok(()) => {
+            let mut headers = HeaderMap::new();
+            session::end_session(&mut headers);
+            session::flash(
+                &mut headers,
+                "Your password is changed. Sign in with the new one.",
+                state.secure_cookies,
+            );
+            (headers, Redirect::to("/login")).into_response()
+        }
+        Err(e) => {
+            let errors = match form_errors(&ctx, e) {
+                Ok(errors) => errors,
+                Err(page) => return page,
+            };
+            render(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &ResetPage {
+                    ctx,
+                    title: "Choose a new password".into(),
+                    errors,
+                    token: form.token,
+                },
+            )
+        }
+    }
+}
