@@ -39,7 +39,12 @@ async fn health_ready_metrics_request_ids_and_openapi() {
     );
     assert!(metrics.contains("http_request_duration_seconds_bucket"));
 
-    let r = app.http.get(app.url("/api/v1/no/such/thing")).send().await.unwrap();
+    let r = app
+        .http
+        .get(app.url("/api/v1/no/such/thing"))
+        .send()
+        .await
+        .unwrap();
     assert_problem(r, 404, "not_found").await;
 
     let spec: Value = app

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::auth::EmptyForm;
 use super::{
     FormErrors, error_page, form_errors, login_redirect, page, redirect_with_flash, rerender,
+    signed_out,
 };
 use crate::WebState;
 use crate::session::{CsrfForm, CurrentUser, PageContext};
@@ -183,19 +184,7 @@ pub async fn logout_all(
         Err(r) => return r,
     };
     match state.identity.logout_all(&user.access_token).await {
-        Ok(()) => {
-            let mut headers = axum::http::HeaderMap::new();
-            crate::session::end_session(&mut headers);
-            crate::session::flash(
-                &mut headers,
-                "You are signed out everywhere.",
-                state.secure_cookies,
-            );
-            axum::response::IntoResponse::into_response((
-                headers,
-                axum::response::Redirect::to("/"),
-            ))
-        }
+        Ok(()) => signed_out("You are signed out everywhere.", "/", state.secure_cookies),
         Err(e) => error_for(&ctx, e),
     }
 }

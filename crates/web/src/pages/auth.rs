@@ -2,13 +2,15 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
-use identity::api::dto::{LoginRequest, RegisterRequest, ResetPasswordRequest, VerifyEmailRequest};
+use identity::api::dto::{
+    LoginRequest, RegisterRequest, ResetPasswordRequest, TokenResponse, VerifyEmailRequest,
+};
 use kernel::http::ClientIp;
 use serde::Deserialize;
 
-use super::{FormErrors, form_errors, page, redirect_with_flash, render, safe_next};
+use super::{FormErrors, page, redirect_with_flash, rerender, safe_next, signed_out};
 use crate::WebState;
 use crate::session::{self, CsrfForm, NewTokens, PageContext, REFRESH, cookie};
 
@@ -39,6 +41,28 @@ pub struct RegisterForm {
     password: String,
 }
 
+/// Stores the new session's cookies (if sign-in worked) and redirects with a message.
+fn start_session(
+    state: &WebState,
+    tokens: Option<TokenResponse>,
+    message: &str,
+    to: &str,
+) -> Response {
+    let mut headers = HeaderMap::new();
+    if let Some(t) = tokens {
+        session::session_cookies(
+            &mut headers,
+            &NewTokens {
+                access: t.access_token,
+                refresh: t.refresh_token,
+            },
+            state.secure_cookies,
+        );
+    }
+    session::flash(&mut headers, message, state.secure_cookies);
+    (headers, Redirect::to(to)).into_response()
+}
+
 fn verify_url(email: &str) -> String {
     let qs = serde_urlencoded::to_string([("email", email)]).unwrap_or_default();
     format!("/verify-email?{qs}")
@@ -59,43 +83,26 @@ pub async fn register(
     let user = match state.identity.register(&req).await {
         Ok(user) => user,
         Err(e) => {
-            let errors = match form_errors(&ctx, e) {
-                Ok(errors) => errors,
-                Err(page) => return page,
-            };
-            return render(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &RegisterPage {
-                    ctx,
-                    title: "Create your account".into(),
-                    errors,
-                    name: form.name,
-                    email: form.email,
-                },
-            );
+            return rerender(&ctx, e, |errors| RegisterPage {
+                ctx: ctx.clone(),
+                title: "Create your account".into(),
+                errors,
+                name: form.name,
+                email: form.email,
+            });
         }
     };
-    let mut headers = HeaderMap::new();
     let login = LoginRequest {
         email: user.email.clone(),
         password: form.password,
     };
-    if let Ok(tokens) = state.identity.login(&login, &ip).await {
-        session::session_cookies(
-            &mut headers,
-            &NewTokens {
-                access: tokens.access_token,
-                refresh: tokens.refresh_token,
-            },
-            state.secure_cookies,
-        );
-    }
-    session::flash(
-        &mut headers,
+    let tokens = state.identity.login(&login, &ip).await.ok();
+    start_session(
+        &state,
+        tokens,
         &format!("Welcome! We sent a 6-digit code to {}.", user.email),
-        state.secure_cookies,
-    );
-    (headers, Redirect::to(&verify_url(&user.email))).into_response()
+        &verify_url(&user.email),
+    )
 }
 
 #[derive(Template)]
@@ -143,38 +150,16 @@ pub async fn login(
     };
     match state.identity.login(&req, &ip).await {
         Ok(tokens) => {
-            let mut headers = HeaderMap::new();
-            session::session_cookies(
-                &mut headers,
-                &NewTokens {
-                    access: tokens.access_token,
-                    refresh: tokens.refresh_token,
-                },
-                state.secure_cookies,
-            );
-            session::flash(
-                &mut headers,
-                &format!("Signed in as {}.", tokens.user.email),
-                state.secure_cookies,
-            );
-            (headers, Redirect::to(&next)).into_response()
+            let message = format!("Signed in as {}.", tokens.user.email);
+            start_session(&state, Some(tokens), &message, &next)
         }
-        Err(e) => {
-            let errors = match form_errors(&ctx, e) {
-                Ok(errors) => errors,
-                Err(page) => return page,
-            };
-            render(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &LoginPage {
-                    ctx,
-                    title: "Sign in".into(),
-                    errors,
-                    email: form.email,
-                    next,
-                },
-            )
-        }
+        Err(e) => rerender(&ctx, e, |errors| LoginPage {
+            ctx: ctx.clone(),
+            title: "Sign in".into(),
+            errors,
+            email: form.email,
+            next,
+        }),
     }
 }
 
@@ -191,10 +176,7 @@ pub async fn logout(
     {
         tracing::warn!(error = %e, "ending the session failed; clearing cookies anyway");
     }
-    let mut out = HeaderMap::new();
-    session::end_session(&mut out);
-    session::flash(&mut out, "You are signed out.", state.secure_cookies);
-    (out, Redirect::to("/")).into_response()
+    signed_out("You are signed out.", "/", state.secure_cookies)
 }
 
 #[derive(Template)]
@@ -248,21 +230,12 @@ pub async fn verify(
                 state.secure_cookies,
             )
         }
-        Err(e) => {
-            let errors = match form_errors(&ctx, e) {
-                Ok(errors) => errors,
-                Err(page) => return page,
-            };
-            render(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &VerifyPage {
-                    ctx,
-                    title: "Verify your email".into(),
-                    errors,
-                    email: form.email,
-                },
-            )
-        }
+        Err(e) => rerender(&ctx, e, |errors| VerifyPage {
+            ctx: ctx.clone(),
+            title: "Verify your email".into(),
+            errors,
+            email: form.email,
+        }),
     }
 }
 
@@ -283,21 +256,12 @@ pub async fn resend(
             &accepted.message,
             state.secure_cookies,
         ),
-        Err(e) => {
-            let errors = match form_errors(&ctx, e) {
-                Ok(errors) => errors,
-                Err(page) => return page,
-            };
-            render(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &VerifyPage {
-                    ctx,
-                    title: "Verify your email".into(),
-                    errors,
-                    email: form.email,
-                },
-            )
-        }
+        Err(e) => rerender(&ctx, e, |errors| VerifyPage {
+            ctx: ctx.clone(),
+            title: "Verify your email".into(),
+            errors,
+            email: form.email,
+        }),
     }
 }
 
@@ -327,21 +291,12 @@ pub async fn forgot(
 ) -> Response {
     match state.identity.forgot_password(&form.email, &ip).await {
         Ok(accepted) => redirect_with_flash("/login", &accepted.message, state.secure_cookies),
-        Err(e) => {
-            let errors = match form_errors(&ctx, e) {
-                Ok(errors) => errors,
-                Err(page) => return page,
-            };
-            render(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &ForgotPage {
-                    ctx,
-                    title: "Forgot your password?".into(),
-                    errors,
-                    email: form.email,
-                },
-            )
-        }
+        Err(e) => rerender(&ctx, e, |errors| ForgotPage {
+            ctx: ctx.clone(),
+            title: "Forgot your password?".into(),
+            errors,
+            email: form.email,
+        }),
     }
 }
 
@@ -391,30 +346,16 @@ pub async fn reset(
         new_password: form.new_password,
     };
     match state.identity.reset_password(&req).await {
-        Ok(()) => {
-            let mut headers = HeaderMap::new();
-            session::end_session(&mut headers);
-            session::flash(
-                &mut headers,
-                "Your password is changed. Sign in with the new one.",
-                state.secure_cookies,
-            );
-            (headers, Redirect::to("/login")).into_response()
-        }
-        Err(e) => {
-            let errors = match form_errors(&ctx, e) {
-                Ok(errors) => errors,
-                Err(page) => return page,
-            };
-            render(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &ResetPage {
-                    ctx,
-                    title: "Choose a new password".into(),
-                    errors,
-                    token: form.token,
-                },
-            )
-        }
+        Ok(()) => signed_out(
+            "Your password is changed. Sign in with the new one.",
+            "/login",
+            state.secure_cookies,
+        ),
+        Err(e) => rerender(&ctx, e, |errors| ResetPage {
+            ctx: ctx.clone(),
+            title: "Choose a new password".into(),
+            errors,
+            token: form.token,
+        }),
     }
 }

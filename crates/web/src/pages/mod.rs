@@ -117,6 +117,14 @@ pub fn redirect_with_flash(to: &str, message: &str, secure: bool) -> Response {
     (headers, Redirect::to(to)).into_response()
 }
 
+/// Clears the session cookies and redirects with a message.
+pub fn signed_out(message: &str, to: &str, secure: bool) -> Response {
+    let mut headers = HeaderMap::new();
+    crate::session::end_session(&mut headers);
+    crate::session::flash(&mut headers, message, secure);
+    (headers, Redirect::to(to)).into_response()
+}
+
 /// Only local paths may be a `next` target: no open redirects.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
