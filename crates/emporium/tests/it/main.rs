@@ -4,6 +4,7 @@
 
 mod browser;
 mod distributed;
+mod email;
 mod events;
 mod identity;
 mod ops;
