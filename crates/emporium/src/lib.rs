@@ -7,6 +7,10 @@ use kernel::{Config, Platform, ServiceModule};
 /// Every service, in start order (a service's clients may call the ones before it).
 pub const SERVICES: &[&str] = &[identity::SERVICE, notifications::SERVICE, web::SERVICE];
 
+/// Every consumer in the system with the events it takes, declared on the bus by every
+/// process, so events published before a consumer's first start wait for it.
+const CONSUMERS: &[(&str, &[&str])] = &[(notifications::SERVICE, notifications::events::CONSUMES)];
+
 /// Parses `--services a,b`; `None` means all of them.
 pub fn select_services(arg: Option<&str>) -> anyhow::Result<Vec<&'static str>> {
     let Some(arg) = arg else {
@@ -42,7 +46,15 @@ pub struct App {
 
 /// Connects, migrates and mounts `services`, starting their relays and consumers.
 pub async fn build(config: Config, services: &[&'static str]) -> anyhow::Result<App> {
+    anyhow::ensure!(
+        config.amqp_url.is_some() || SERVICES.iter().all(|s| services.contains(s)),
+        "running a subset of the services needs AMQP_URL: in-process events cannot reach \
+         services in other processes"
+    );
     let platform = Platform::new(config, services);
+    for (consumer, event_types) in CONSUMERS {
+        platform.bus.declare(consumer, event_types).await?;
+    }
     let mut modules = Vec::new();
     for name in services {
         modules.push(build_module(&platform, name).await?);

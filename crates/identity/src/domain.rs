@@ -21,6 +21,8 @@ pub const LOGIN_FAILURES_PER_ACCOUNT: i32 = 5;
 pub const LOGIN_FAILURES_PER_IP: i32 = 20;
 /// Password-reset and code-resend requests from one client address per window.
 pub const EMAIL_REQUESTS_PER_IP: i32 = 10;
+/// Password-reset emails to one account per window.
+pub const EMAIL_REQUESTS_PER_ACCOUNT: i32 = 5;
 pub const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -337,10 +339,18 @@ pub enum RefreshCheck {
     Revoked,
 }
 
-pub fn check_refresh(used: bool, session_revoked: bool, expired: bool) -> RefreshCheck {
+/// A token presented again this soon after its first use is taken as the same client
+/// racing itself (two tabs refreshing at once), not as theft.
+pub const REFRESH_REUSE_GRACE_SECS: i64 = 10;
+
+pub fn check_refresh(
+    used_secs_ago: Option<i64>,
+    session_revoked: bool,
+    expired: bool,
+) -> RefreshCheck {
     if session_revoked {
         RefreshCheck::Revoked
-    } else if used {
+    } else if used_secs_ago.is_some_and(|s| s > REFRESH_REUSE_GRACE_SECS) {
         RefreshCheck::Reused
     } else if expired {
         RefreshCheck::Expired
@@ -427,10 +437,16 @@ mod tests {
 
     #[test]
     fn refresh_reuse_beats_expiry_and_revocation_beats_all() {
-        assert_eq!(check_refresh(false, false, false), RefreshCheck::Rotate);
-        assert_eq!(check_refresh(true, false, true), RefreshCheck::Reused);
-        assert_eq!(check_refresh(true, true, false), RefreshCheck::Revoked);
-        assert_eq!(check_refresh(false, false, true), RefreshCheck::Expired);
+        assert_eq!(check_refresh(None, false, false), RefreshCheck::Rotate);
+        assert_eq!(check_refresh(Some(60), false, true), RefreshCheck::Reused);
+        assert_eq!(check_refresh(Some(60), true, false), RefreshCheck::Revoked);
+        assert_eq!(check_refresh(None, false, true), RefreshCheck::Expired);
+        // Two tabs refreshing at once both get through.
+        assert_eq!(check_refresh(Some(0), false, false), RefreshCheck::Rotate);
+        assert_eq!(
+            check_refresh(Some(REFRESH_REUSE_GRACE_SECS + 1), false, false),
+            RefreshCheck::Reused
+        );
     }
 
     #[test]

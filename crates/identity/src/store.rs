@@ -367,10 +367,12 @@ pub async fn mark_refresh_used(
     conn: &mut PgConnection,
     token_hash: &[u8],
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE refresh_tokens SET used_at = now() WHERE token_hash = $1")
-        .bind(token_hash)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "UPDATE refresh_tokens SET used_at = now() WHERE token_hash = $1 AND used_at IS NULL",
+    )
+    .bind(token_hash)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -401,36 +403,35 @@ pub async fn revoke_all_sessions(
 
 // --- throttling ---
 
-/// Current hit count for `key` within the window, and seconds until the window ends.
-pub async fn throttle_state(
+/// Counts one attempt atomically (a stale window restarts at one) and returns the
+/// attempts in the current window with the seconds until it ends. Counting before
+/// acting means parallel attempts cannot all slip under the limit.
+pub async fn throttle_hit(
     pool: &PgPool,
     key: &str,
     window_secs: i64,
-) -> Result<Option<(i32, i64)>, sqlx::Error> {
+) -> Result<(i32, i64), sqlx::Error> {
     sqlx::query_as(
-        "SELECT hits, GREATEST(1, CEIL(EXTRACT(EPOCH FROM (window_start + make_interval(secs => $2) - now())))::bigint)
-         FROM throttle WHERE key = $1 AND window_start > now() - make_interval(secs => $2)",
-    )
-    .bind(key)
-    .bind(window_secs as f64)
-    .fetch_optional(pool)
-    .await
-}
-
-/// Counts one hit; a stale window restarts at one.
-pub async fn throttle_hit(pool: &PgPool, key: &str, window_secs: i64) -> Result<i32, sqlx::Error> {
-    let (hits,): (i32,) = sqlx::query_as(
         "INSERT INTO throttle (key, hits, window_start) VALUES ($1, 1, now())
          ON CONFLICT (key) DO UPDATE SET
            hits = CASE WHEN throttle.window_start > now() - make_interval(secs => $2) THEN throttle.hits + 1 ELSE 1 END,
            window_start = CASE WHEN throttle.window_start > now() - make_interval(secs => $2) THEN throttle.window_start ELSE now() END
-         RETURNING hits",
+         RETURNING hits,
+           GREATEST(1, CEIL(EXTRACT(EPOCH FROM (window_start + make_interval(secs => $2) - now())))::bigint)",
     )
     .bind(key)
     .bind(window_secs as f64)
     .fetch_one(pool)
-    .await?;
-    Ok(hits)
+    .await
+}
+
+/// Gives back one counted attempt (a login that turned out to be right).
+pub async fn throttle_release(pool: &PgPool, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE throttle SET hits = GREATEST(hits - 1, 0) WHERE key = $1")
+        .bind(key)
+        .execute(pool)
+        .await?;
+    Ok(())
 }
 
 pub async fn throttle_clear(pool: &PgPool, key: &str) -> Result<(), sqlx::Error> {

@@ -14,7 +14,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use ed25519_dalek::{Signer, VerifyingKey};
 use serde::{Deserialize, Serialize};
-use tokio::sync::RwLock;
+use tokio::sync::{Mutex, RwLock};
 use utoipa::ToSchema;
 
 use crate::http::Problem;
@@ -165,27 +165,25 @@ pub trait JwksSource: Send + Sync {
 }
 
 /// Verifies access tokens with cached public keys, refetching on an unknown `kid`.
+/// Verifications with known keys only ever take the read lock, so a slow or failing
+/// fetch never holds them up.
 pub struct Verifier {
     source: Box<dyn JwksSource>,
-    keys: RwLock<KeyCache>,
+    keys: RwLock<HashMap<String, VerifyingKey>>,
+    /// Serialises fetches and remembers when the last one was tried.
+    fetching: Mutex<Option<Instant>>,
 }
 
-struct KeyCache {
-    keys: HashMap<String, VerifyingKey>,
-    fetched_at: Option<Instant>,
-}
-
-/// At most one JWKS refetch per interval, so forged `kid`s cannot hammer identity.
+/// At most one JWKS fetch per interval (successful or not), so forged `kid`s cannot
+/// hammer identity.
 const REFETCH_INTERVAL: Duration = Duration::from_secs(10);
 
 impl Verifier {
     pub fn new(source: Box<dyn JwksSource>) -> Self {
         Self {
             source,
-            keys: RwLock::new(KeyCache {
-                keys: HashMap::new(),
-                fetched_at: None,
-            }),
+            keys: RwLock::new(HashMap::new()),
+            fetching: Mutex::new(None),
         }
     }
 
@@ -223,25 +221,23 @@ impl Verifier {
     }
 
     async fn key(&self, kid: &str) -> Result<VerifyingKey, TokenError> {
-        if let Some(k) = self.keys.read().await.keys.get(kid) {
+        if let Some(k) = self.keys.read().await.get(kid) {
             return Ok(*k);
         }
-        let mut cache = self.keys.write().await;
-        if let Some(k) = cache.keys.get(kid) {
+        let mut last_attempt = self.fetching.lock().await;
+        // Another request may have fetched while this one waited.
+        if let Some(k) = self.keys.read().await.get(kid) {
             return Ok(*k);
         }
-        if cache
-            .fetched_at
-            .is_some_and(|t| t.elapsed() < REFETCH_INTERVAL)
-        {
+        if last_attempt.is_some_and(|t| t.elapsed() < REFETCH_INTERVAL) {
             return Err(TokenError::UnknownKey);
         }
+        *last_attempt = Some(Instant::now());
         let jwks = self.source.fetch().await.map_err(|e| {
             tracing::warn!(error = %e, "fetching JWKS failed");
             TokenError::KeysUnavailable
         })?;
-        cache.fetched_at = Some(Instant::now());
-        cache.keys = jwks
+        let fresh: HashMap<String, VerifyingKey> = jwks
             .keys
             .iter()
             .filter(|k| k.kty == "OKP" && k.crv == "Ed25519")
@@ -250,7 +246,9 @@ impl Verifier {
                 Some((k.kid.clone(), VerifyingKey::from_bytes(&bytes).ok()?))
             })
             .collect();
-        cache.keys.get(kid).copied().ok_or(TokenError::UnknownKey)
+        let found = fresh.get(kid).copied();
+        *self.keys.write().await = fresh;
+        found.ok_or(TokenError::UnknownKey)
     }
 }
 
@@ -378,6 +376,29 @@ mod tests {
         assert_eq!(v.verify_at(&unknown, 50).await, Err(TokenError::UnknownKey));
         assert_eq!(v.verify_at("a.b", 50).await, Err(TokenError::Malformed));
         assert_eq!(v.verify_at("", 50).await, Err(TokenError::Malformed));
+    }
+
+    struct Failing(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+    #[async_trait::async_trait]
+    impl JwksSource for Failing {
+        async fn fetch(&self) -> anyhow::Result<Jwks> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            anyhow::bail!("identity is down")
+        }
+    }
+
+    #[tokio::test]
+    async fn failed_key_fetches_are_rate_limited_too() {
+        let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let v = Verifier::new(Box::new(Failing(calls.clone())));
+        let token = key("k9", 1).sign(&claims(100));
+        assert_eq!(
+            v.verify_at(&token, 50).await,
+            Err(TokenError::KeysUnavailable)
+        );
+        assert_eq!(v.verify_at(&token, 50).await, Err(TokenError::UnknownKey));
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 
     #[tokio::test]

@@ -34,6 +34,9 @@ pub struct Config {
     pub service_urls: HashMap<String, String>,
     /// `EMPORIUM_GATEWAY_URL`: fallback base URL for services not in this process.
     pub gateway_url: String,
+    /// `TRUSTED_PROXIES`: comma-separated addresses of proxies (and of our own services
+    /// calling each other) whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// `LOG_FORMAT`: `json` (default) or `pretty`.
     pub log_format: LogFormat,
     /// `EVENT_RELAY_INTERVAL_MS`: how often the outbox relay polls when idle.
@@ -131,8 +134,21 @@ impl Config {
                 reason: "too large".into(),
             })
         };
+        let proxies_raw = parse("TRUSTED_PROXIES", "127.0.0.1,::1");
+        let trusted_proxies = proxies_raw
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                p.parse().map_err(|_| ConfigError {
+                    name: "TRUSTED_PROXIES".into(),
+                    reason: format!("{p:?} is not an IP address"),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             bind,
+            trusted_proxies,
             public_url: parse("EMPORIUM_PUBLIC_URL", &format!("http://{bind}"))
                 .trim_end_matches('/')
                 .to_owned(),

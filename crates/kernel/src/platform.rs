@@ -29,6 +29,7 @@ use crate::events::rabbitmq::RabbitBus;
 use crate::events::relay::OutboxRelay;
 use crate::events::{Bus, Subscription};
 use crate::http::client::{ClientError, ServiceClient};
+use crate::http::extract::TrustedProxies;
 use crate::http::{Problem, idempotency, middleware as mw, ops};
 
 /// Largest request body any endpoint accepts (uploads get their own limit later).
@@ -145,6 +146,7 @@ impl Platform {
         let mut doc = OpenApi::default();
         let mut pools = Vec::new();
         let mut fallback = None;
+        let mut relays = Vec::new();
         for module in modules {
             let (api, api_doc) = module.api.split_for_parts();
             doc.merge(api_doc);
@@ -155,13 +157,7 @@ impl Platform {
                     idempotency::idempotency,
                 ));
                 pools.push((module.name, pool.clone()));
-                let relay = OutboxRelay {
-                    schema: module.name,
-                    pool: pool.clone(),
-                    bus: self.bus.clone(),
-                    interval: self.config.relay_interval,
-                };
-                tokio::spawn(relay.run(self.shutdown_signal()));
+                relays.push((module.name, pool.clone()));
             }
             let service = service
                 .route_layer(middleware::from_fn(mw::label_route))
@@ -174,6 +170,22 @@ impl Platform {
             }
             fallback = fallback.or(module.fallback);
             app = app.merge(service);
+        }
+        // Relays start only once every consumer in this process listens, so a backlog
+        // left by a crash is never published to nobody.
+        for (schema, pool) in relays {
+            let relay = OutboxRelay {
+                schema,
+                pool: pool.clone(),
+                bus: self.bus.clone(),
+                interval: self.config.relay_interval,
+            };
+            tokio::spawn(relay.run(self.shutdown_signal()));
+            tokio::spawn(crate::housekeeping::run(
+                schema,
+                pool,
+                self.shutdown_signal(),
+            ));
         }
         doc.components
             .get_or_insert_with(Default::default)
@@ -199,12 +211,16 @@ impl Platform {
         let app = app
             .merge(ops_router)
             .fallback_service(fallback.unwrap_or_else(|| axum::routing::any(api_not_found)))
+            .method_not_allowed_fallback(method_not_allowed)
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::SERVICE_UNAVAILABLE,
                 self.config.request_timeout,
             ))
             .layer(CatchPanicLayer::custom(panic_to_problem))
+            .layer(axum::Extension(TrustedProxies(Arc::new(
+                self.config.trusted_proxies.clone(),
+            ))))
             .layer(middleware::from_fn(mw::observe));
         Ok(app)
     }
@@ -212,6 +228,14 @@ impl Platform {
 
 async fn api_not_found() -> Problem {
     Problem::new(StatusCode::NOT_FOUND, "not_found", "No such resource")
+}
+
+async fn method_not_allowed() -> Problem {
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "This resource does not accept that method",
+    )
 }
 
 fn panic_to_problem(_: Box<dyn std::any::Any + Send + 'static>) -> Response {

@@ -54,7 +54,12 @@ impl EmailHandler {
 impl Handler for EmailHandler {
     async fn handle(&self, event: &Envelope, tx: &mut PgConnection) -> anyhow::Result<()> {
         let email = self.compose(event)?;
-        if store::insert_email(tx, event.id, &email, self.mailer.transport_name()).await? {
+        // The dev mailbox is the only place a full copy is kept.
+        let record = match self.mailer.as_ref() {
+            Mailer::DevMailbox => email.clone(),
+            Mailer::Smtp { .. } => email.redacted(),
+        };
+        if store::insert_email(tx, event.id, &record, self.mailer.transport_name()).await? {
             // Sent inside the transaction: if sending fails the row rolls back and the
             // event is retried. A crash between send and commit can resend once.
             self.mailer.send(&email).await?;
@@ -64,15 +69,18 @@ impl Handler for EmailHandler {
     }
 }
 
+/// Every event type notifications consumes.
+pub const CONSUMES: &[&str] = &[
+    UserRegistered::TYPE,
+    EmailVerificationRequested::TYPE,
+    PasswordResetRequested::TYPE,
+    PasswordChanged::TYPE,
+];
+
 pub fn subscriptions(handler: EmailHandler, pool: &PgPool) -> Vec<Subscription> {
     vec![Subscription {
         consumer: crate::SERVICE,
-        event_types: vec![
-            UserRegistered::TYPE,
-            EmailVerificationRequested::TYPE,
-            PasswordResetRequested::TYPE,
-            PasswordChanged::TYPE,
-        ],
+        event_types: CONSUMES.to_vec(),
         handler: Arc::new(handler),
         pool: pool.clone(),
     }]

@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 use kernel::auth::{Claims, TokenError, Verifier};
+use kernel::http::client::ClientError;
 use serde::de::DeserializeOwned;
 
 use crate::WebState;
@@ -170,7 +171,12 @@ pub async fn session_layer(
                                 });
                             }
                         }
-                        Err(_) => end_session(&mut set),
+                        // Only a refusal ends the session; identity being briefly
+                        // unreachable must not sign everyone out.
+                        Err(ClientError::Problem(p)) if matches!(p.status, 401 | 403) => {
+                            end_session(&mut set);
+                        }
+                        Err(e) => tracing::warn!(error = %e, "session refresh failed"),
                     }
                 } else {
                     end_session(&mut set);

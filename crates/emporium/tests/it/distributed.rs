@@ -117,4 +117,5 @@ async fn identity_and_notifications_in_separate_processes_talk_through_rabbitmq(
 
     identity.kill().await.unwrap();
     notifications.kill().await.unwrap();
+    crate::events::drop_topology(&namespace, &["notifications"]).await;
 }

@@ -139,3 +139,30 @@ async fn an_unreachable_mail_server_dead_letters_and_outbox_replay_delivers() {
         .unwrap();
     assert_eq!(dead, 0);
 }
+
+#[tokio::test]
+async fn the_same_event_delivered_twice_sends_one_email() {
+    let app = TestApp::spawn().await;
+    app.register("twice@example.com", "Twice").await;
+    app.latest_email("twice@example.com", "verification").await;
+    let identity = app.pool("identity").await;
+    let (id, payload, occurred_at): (uuid::Uuid, Value, time::OffsetDateTime) = sqlx::query_as(
+        "SELECT id, payload, occurred_at FROM outbox WHERE event_type = 'identity.user.registered'",
+    )
+    .fetch_one(&identity)
+    .await
+    .unwrap();
+    let envelope = kernel::events::Envelope {
+        id,
+        event_type: "identity.user.registered".into(),
+        schema_version: 1,
+        occurred_at,
+        aggregate_id: payload["user_id"].as_str().unwrap().into(),
+        trace_context: None,
+        payload,
+    };
+    // A redelivery (the relay crashed before marking the row published, say).
+    app.platform.bus.publish(&envelope).await.unwrap();
+    app.platform.bus.publish(&envelope).await.unwrap();
+    assert_eq!(app.emails_to("twice@example.com").await.len(), 1);
+}

@@ -127,7 +127,7 @@ fn namespace() -> String {
 }
 
 /// Removes a test namespace's exchanges and queues from the shared broker.
-async fn drop_topology(ns: &str) {
+pub async fn drop_topology(ns: &str, consumers: &[&str]) {
     let conn = lapin::Connection::connect(
         AMQP,
         lapin::ConnectionProperties::default()
@@ -138,8 +138,10 @@ async fn drop_topology(ns: &str) {
     .unwrap();
     let ch = conn.create_channel().await.unwrap();
     let t = Topology::new(ns);
-    for q in [t.queue("lab"), t.dead_letter_queue("lab")] {
-        let _ = ch.queue_delete(&q, Default::default()).await;
+    for consumer in consumers {
+        for q in [t.queue(consumer), t.dead_letter_queue(consumer)] {
+            let _ = ch.queue_delete(&q, Default::default()).await;
+        }
     }
     for x in [t.exchange(), t.dead_letter_exchange()] {
         let _ = ch.exchange_delete(&x, Default::default()).await;
@@ -297,7 +299,7 @@ async fn events_committed_while_the_broker_is_down_go_out_when_it_returns() {
     outage.restore().await;
     assert_eq!(relay.publish_batch().await.unwrap(), 1);
     wait_for_handled(&pool, &[1]).await;
-    drop_topology(&ns).await;
+    drop_topology(&ns, &["lab"]).await;
 }
 
 #[tokio::test]
@@ -338,7 +340,7 @@ async fn duplicate_deliveries_are_handled_once() {
         .await
         .unwrap();
     assert_eq!(inbox, 1);
-    drop_topology(&ns).await;
+    drop_topology(&ns, &["lab"]).await;
 }
 
 #[tokio::test]
@@ -366,5 +368,5 @@ async fn failing_handlers_dead_letter_and_replay_brings_events_back() {
     assert_eq!(bus.replay_dead_letters(&[sub]).await.unwrap(), 1);
     wait_for_handled(&pool, &[9]).await;
     assert_eq!(dead_letter_count(&ns).await, 0);
-    drop_topology(&ns).await;
+    drop_topology(&ns, &["lab"]).await;
 }

@@ -14,8 +14,8 @@ pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
     pub config: Config,
-    /// Kept alive: the token verifier reaches identity through a weak reference to it.
-    _platform: Arc<Platform>,
+    /// The running platform (its bus, for delivering events by hand).
+    pub platform: Arc<Platform>,
 }
 
 impl TestApp {
@@ -50,7 +50,7 @@ impl TestApp {
                 .build()
                 .unwrap(),
             config,
-            _platform: app.platform,
+            platform: app.platform,
         }
     }
 

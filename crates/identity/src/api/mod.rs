@@ -132,12 +132,11 @@ fn expires_in(d: Duration) -> OffsetDateTime {
     OffsetDateTime::now_utc() + d
 }
 
-/// Refuses while `key` has reached `limit` hits in the current window.
-async fn ensure_not_throttled(pool: &PgPool, key: &str, limit: i32) -> Result<()> {
+/// Counts an attempt against `key` and refuses it once the window holds more than `limit`.
+async fn take_attempt(pool: &PgPool, key: &str, limit: i32) -> Result<()> {
     let window = domain::THROTTLE_WINDOW.as_secs() as i64;
-    if let Some((hits, retry_after)) = store::throttle_state(pool, key, window).await?
-        && hits >= limit
-    {
+    let (hits, retry_after) = store::throttle_hit(pool, key, window).await?;
+    if hits > limit {
         return Err(Error::Throttled {
             retry_after: u64::try_from(retry_after).unwrap_or(1),
         });
@@ -145,35 +144,30 @@ async fn ensure_not_throttled(pool: &PgPool, key: &str, limit: i32) -> Result<()
     Ok(())
 }
 
-async fn throttle_hit(pool: &PgPool, key: &str) -> Result<()> {
-    store::throttle_hit(pool, key, domain::THROTTLE_WINDOW.as_secs() as i64).await?;
-    Ok(())
-}
-
 /// Starts a session: a new refresh-token family and a first access token.
+/// Runs inside the caller's transaction, so a rotation either fully happens or not.
 async fn issue_tokens(
     s: &State,
+    tx: &mut sqlx::PgConnection,
     user: &UserRow,
     session: Option<SessionId>,
 ) -> Result<TokenResponse> {
-    let mut tx = s.pool.begin().await?;
     let session = match session {
         Some(id) => id,
         None => {
             let id = SessionId::new();
-            store::insert_session(&mut tx, id, user.id).await?;
+            store::insert_session(tx, id, user.id).await?;
             id
         }
     };
     let refresh_token = format!("rt_{}", kernel::secret::random_token());
     store::insert_refresh_token(
-        &mut tx,
+        tx,
         session,
         &kernel::secret::digest(&refresh_token),
         expires_in(s.refresh_ttl),
     )
     .await?;
-    tx.commit().await?;
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let v = view(user);
     let claims = Claims {
@@ -197,6 +191,20 @@ fn new_verification_code(keys: &Keys) -> (String, Vec<u8>) {
     let code = kernel::secret::random_digits(6);
     let hash = kernel::secret::keyed_digest(&keys.code_pepper, &code);
     (code, hash)
+}
+
+/// Token responses must not be cached or stored anywhere (RFC 6749 §5.1).
+pub struct NoStore<T>(T);
+
+impl<T: IntoResponse> IntoResponse for NoStore<T> {
+    fn into_response(self) -> axum::response::Response {
+        let mut res = self.0.into_response();
+        res.headers_mut().insert(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("no-store"),
+        );
+        res
+    }
 }
 
 // --- registration and verification ---
@@ -324,9 +332,12 @@ async fn resend_verification(
     let mut errs = FieldErrors::new();
     let email = parse_email(&mut errs, &req.email);
     errs.finish()?;
-    let ip_key = format!("email-requests:ip:{ip}");
-    ensure_not_throttled(&s.pool, &ip_key, domain::EMAIL_REQUESTS_PER_IP).await?;
-    throttle_hit(&s.pool, &ip_key).await?;
+    take_attempt(
+        &s.pool,
+        &format!("email-requests:ip:{ip}"),
+        domain::EMAIL_REQUESTS_PER_IP,
+    )
+    .await?;
     let accepted = (
         StatusCode::ACCEPTED,
         Json(Accepted {
@@ -385,16 +396,16 @@ async fn login(
     axum::extract::State(s): AppState,
     ClientIp(ip): ClientIp,
     Json(req): Json<LoginRequest>,
-) -> Result<Json<TokenResponse>> {
-    let normalized = req.email.trim().to_lowercase();
-    let account_key = format!("login:account:{normalized}");
+) -> Result<NoStore<Json<TokenResponse>>> {
     let ip_key = format!("login:ip:{ip}");
-    ensure_not_throttled(&s.pool, &account_key, domain::LOGIN_FAILURES_PER_ACCOUNT).await?;
-    ensure_not_throttled(&s.pool, &ip_key, domain::LOGIN_FAILURES_PER_IP).await?;
-    let user = match EmailAddress::parse(&req.email) {
-        Ok(email) => store::user_by_email(&mut *s.pool.acquire().await?, &email).await?,
-        Err(_) => None,
+    take_attempt(&s.pool, &ip_key, domain::LOGIN_FAILURES_PER_IP).await?;
+    // Not an email: it cannot be an account, and it never reaches the database.
+    let Ok(email) = EmailAddress::parse(&req.email) else {
+        return Err(Error::InvalidCredentials);
     };
+    let account_key = format!("login:account:{}", email.as_str());
+    take_attempt(&s.pool, &account_key, domain::LOGIN_FAILURES_PER_ACCOUNT).await?;
+    let user = store::user_by_email(&mut *s.pool.acquire().await?, &email).await?;
     let ok = s
         .hasher
         .verify(
@@ -403,15 +414,18 @@ async fn login(
         )
         .await;
     let Some(user) = user.filter(|_| ok) else {
-        throttle_hit(&s.pool, &account_key).await?;
-        throttle_hit(&s.pool, &ip_key).await?;
         return Err(Error::InvalidCredentials);
     };
+    // A right password does not count against the account or the address.
     store::throttle_clear(&s.pool, &account_key).await?;
+    store::throttle_release(&s.pool, &ip_key).await?;
     if user.status() == UserStatus::Suspended {
         return Err(Error::Suspended);
     }
-    Ok(Json(issue_tokens(&s, &user, None).await?))
+    let mut tx = s.pool.begin().await?;
+    let tokens = issue_tokens(&s, &mut tx, &user, None).await?;
+    tx.commit().await?;
+    Ok(NoStore(Json(tokens)))
 }
 
 /// Exchange a refresh token for a new pair. Presenting a used token again ends the
@@ -422,17 +436,18 @@ async fn login(
 async fn refresh(
     axum::extract::State(s): AppState,
     Json(req): Json<RefreshRequest>,
-) -> Result<Json<TokenResponse>> {
+) -> Result<NoStore<Json<TokenResponse>>> {
     let hash = kernel::secret::digest(&req.refresh_token);
     let mut tx = s.pool.begin().await?;
     let Some(row) = store::refresh_for_update(&mut tx, &hash).await? else {
         return Err(Error::InvalidRefreshToken);
     };
-    let expired = row.expires_at <= OffsetDateTime::now_utc();
+    let now = OffsetDateTime::now_utc();
+    let used_secs_ago = row.used_at.map(|t| (now - t).whole_seconds());
     match domain::check_refresh(
-        row.used_at.is_some(),
+        used_secs_ago,
         row.session_revoked_at.is_some(),
-        expired,
+        row.expires_at <= now,
     ) {
         RefreshCheck::Rotate => {}
         RefreshCheck::Reused => {
@@ -452,8 +467,9 @@ async fn refresh(
         return Err(Error::Suspended);
     }
     store::mark_refresh_used(&mut tx, &hash).await?;
+    let tokens = issue_tokens(&s, &mut tx, &user, Some(row.session_id)).await?;
     tx.commit().await?;
-    Ok(Json(issue_tokens(&s, &user, Some(row.session_id)).await?))
+    Ok(NoStore(Json(tokens)))
 }
 
 /// End the session a refresh token belongs to.
@@ -506,10 +522,20 @@ async fn forgot_password(
     let mut errs = FieldErrors::new();
     let email = parse_email(&mut errs, &req.email);
     errs.finish()?;
-    let ip_key = format!("email-requests:ip:{ip}");
-    ensure_not_throttled(&s.pool, &ip_key, domain::EMAIL_REQUESTS_PER_IP).await?;
-    throttle_hit(&s.pool, &ip_key).await?;
+    take_attempt(
+        &s.pool,
+        &format!("email-requests:ip:{ip}"),
+        domain::EMAIL_REQUESTS_PER_IP,
+    )
+    .await?;
     if let Some(email) = email {
+        // However many addresses they come from, one inbox gets a bounded number of links.
+        take_attempt(
+            &s.pool,
+            &format!("email-requests:account:{}", email.as_str()),
+            domain::EMAIL_REQUESTS_PER_ACCOUNT,
+        )
+        .await?;
         let mut tx = s.pool.begin().await?;
         if let Some(user) = store::user_by_email(&mut tx, &email).await?
             && user.status() == UserStatus::Active
@@ -842,11 +868,13 @@ async fn admin_list_users(
         None => None,
     };
     let q = search.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
-    if q.is_some_and(|q| q.chars().count() > 254) {
+    if let Some(q) = q
+        && (q.chars().count() > 254 || q.chars().any(char::is_control))
+    {
         return Err(Problem::validation(vec![kernel::http::FieldError::new(
             "q",
-            "too_long",
-            "must be at most 254 characters",
+            "invalid",
+            "must be at most 254 characters, without control characters",
         )])
         .into());
     }

@@ -36,6 +36,10 @@ pub trait Bus: Send + Sync {
     /// Publishes one envelope; `Ok` means the transport took responsibility for it.
     async fn publish(&self, envelope: &Envelope) -> Result<(), BusError>;
 
+    /// Makes sure events of `event_types` are kept for `consumer` from now on, even
+    /// before that consumer first runs (RabbitMQ: declares its queue and bindings).
+    async fn declare(&self, consumer: &str, event_types: &[&str]) -> Result<(), BusError>;
+
     /// Starts consuming for a subscription (in the background).
     async fn subscribe(&self, subscription: Subscription) -> Result<(), BusError>;
 

@@ -62,6 +62,11 @@ impl Bus for InProcessBus {
         Ok(())
     }
 
+    /// Nothing to declare: in one process every consumer subscribes before any relay runs.
+    async fn declare(&self, _: &str, _: &[&str]) -> Result<(), BusError> {
+        Ok(())
+    }
+
     async fn subscribe(&self, subscription: Subscription) -> Result<(), BusError> {
         self.subscriptions.write().await.push(subscription);
         Ok(())

@@ -52,6 +52,9 @@ impl Topology {
 pub struct RabbitBus {
     url: String,
     topology: Topology,
+    /// Every consumer of the system and its event types, declared on each (re)connect
+    /// of the publisher, so no event is published before its queues exist.
+    consumers: std::sync::Mutex<Vec<(String, Vec<String>)>>,
     policy: RetryPolicy,
     publisher: Mutex<Option<(Connection, Channel)>>,
 }
@@ -99,14 +102,15 @@ async fn declare_exchanges(channel: &Channel, t: &Topology) -> Result<(), BusErr
 async fn declare_consumer_queues(
     channel: &Channel,
     t: &Topology,
-    sub: &Subscription,
+    consumer: &str,
+    event_types: &[&str],
 ) -> Result<(), BusError> {
     declare_exchanges(channel, t).await?;
     let durable = QueueDeclareOptions {
         durable: true,
         ..Default::default()
     };
-    let dlq = t.dead_letter_queue(sub.consumer);
+    let dlq = t.dead_letter_queue(consumer);
     let dlx = t.dead_letter_exchange();
     channel
         .queue_declare(&dlq, durable, FieldTable::default())
@@ -116,7 +120,7 @@ async fn declare_consumer_queues(
         .queue_bind(
             &dlq,
             &dlx,
-            sub.consumer,
+            consumer,
             QueueBindOptions::default(),
             FieldTable::default(),
         )
@@ -129,15 +133,15 @@ async fn declare_consumer_queues(
     );
     args.insert(
         ShortString::from("x-dead-letter-routing-key"),
-        AMQPValue::LongString(LongString::from(sub.consumer)),
+        AMQPValue::LongString(LongString::from(consumer)),
     );
-    let queue = t.queue(sub.consumer);
+    let queue = t.queue(consumer);
     let exchange = t.exchange();
     channel
         .queue_declare(&queue, durable, args)
         .await
         .map_err(unavailable)?;
-    for event_type in &sub.event_types {
+    for event_type in event_types {
         channel
             .queue_bind(
                 &queue,
@@ -188,6 +192,7 @@ impl RabbitBus {
         Self {
             url,
             topology: Topology::new(namespace),
+            consumers: std::sync::Mutex::new(Vec::new()),
             policy,
             publisher: Mutex::new(None),
         }
@@ -208,6 +213,11 @@ impl RabbitBus {
             .await
             .map_err(unavailable)?;
         declare_exchanges(&channel, &self.topology).await?;
+        let consumers = self.consumers.lock().map(|c| c.clone()).unwrap_or_default();
+        for (consumer, types) in &consumers {
+            let types: Vec<&str> = types.iter().map(String::as_str).collect();
+            declare_consumer_queues(&channel, &self.topology, consumer, &types).await?;
+        }
         *guard = Some((conn, channel.clone()));
         Ok(channel)
     }
@@ -222,7 +232,7 @@ impl RabbitBus {
     ) -> Result<(), BusError> {
         let conn = connect(url).await?;
         let channel = conn.create_channel().await.map_err(unavailable)?;
-        declare_consumer_queues(&channel, t, sub).await?;
+        declare_consumer_queues(&channel, t, sub.consumer, &sub.event_types).await?;
         channel
             .basic_qos(16, BasicQosOptions::default())
             .await
@@ -276,6 +286,27 @@ impl Bus for RabbitBus {
         result
     }
 
+    /// Remembers the consumer for every future connection and declares it now if the
+    /// broker answers; if it does not, the relay's next connection will.
+    async fn declare(&self, consumer: &str, event_types: &[&str]) -> Result<(), BusError> {
+        if let Ok(mut c) = self.consumers.lock() {
+            c.push((
+                consumer.to_owned(),
+                event_types.iter().map(|t| (*t).to_owned()).collect(),
+            ));
+        }
+        let declared = match self.publisher_channel().await {
+            Ok(channel) => {
+                declare_consumer_queues(&channel, &self.topology, consumer, event_types).await
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = declared {
+            tracing::warn!(error = %e, "RabbitMQ unreachable; queues will be declared on connect");
+        }
+        Ok(())
+    }
+
     /// Declares the topology before returning (so events published afterwards reach the
     /// queue even if the consumer task is slow to start), then consumes in the background.
     async fn subscribe(&self, sub: Subscription) -> Result<(), BusError> {
@@ -305,7 +336,8 @@ impl Bus for RabbitBus {
         let channel = self.publisher_channel().await?;
         let mut moved = 0;
         for sub in subscriptions {
-            declare_consumer_queues(&channel, &self.topology, sub).await?;
+            declare_consumer_queues(&channel, &self.topology, sub.consumer, &sub.event_types)
+                .await?;
             let dlq = self.topology.dead_letter_queue(sub.consumer);
             while let Some(msg) = channel
                 .basic_get(&dlq, BasicGetOptions::default())

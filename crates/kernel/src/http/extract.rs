@@ -1,6 +1,8 @@
 //! Extractors whose rejections are problem+json: malformed JSON, the wrong content
 //! type, an oversized body or unknown fields become clear 4xx answers.
 
+use std::net::IpAddr;
+
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
@@ -115,6 +117,34 @@ mod tests {
     use super::*;
 
     #[test]
+    fn forwarded_for_is_believed_only_from_trusted_peers() {
+        let lo: IpAddr = "127.0.0.1".parse().unwrap();
+        let outsider: IpAddr = "198.51.100.9".parse().unwrap();
+        let trusted = [lo];
+        // A client talking to us directly cannot pick its own address.
+        assert_eq!(
+            resolve_client_ip(Some(outsider), Some("10.0.0.1"), &trusted),
+            "198.51.100.9"
+        );
+        // Behind our proxy, the right-most hop the proxy added is the client.
+        assert_eq!(
+            resolve_client_ip(Some(lo), Some("10.9.9.9, 203.0.113.7"), &trusted),
+            "203.0.113.7"
+        );
+        assert_eq!(resolve_client_ip(Some(lo), None, &trusted), "127.0.0.1");
+        assert_eq!(
+            resolve_client_ip(Some(lo), Some("junk"), &trusted),
+            "127.0.0.1"
+        );
+        // In-process calls carry the address our front end resolved.
+        assert_eq!(
+            resolve_client_ip(None, Some("203.0.113.7"), &trusted),
+            "203.0.113.7"
+        );
+        assert_eq!(resolve_client_ip(None, None, &trusted), "unknown");
+    }
+
+    #[test]
     fn data_error_paths_become_fields() {
         let (f, _) = data_error_field(
             "Failed to deserialize the JSON body into the target type: email: invalid type: integer `3`, expected a string at line 1 column 10",
@@ -131,13 +161,46 @@ mod tests {
     }
 }
 
-/// The client's address: the first `X-Forwarded-For` hop set by our gateway or web
-/// front end, else the peer address. Used only as a throttling key.
+/// The client's address, used as a throttling key. `X-Forwarded-For` is believed only
+/// when it cannot be forged: on in-process calls (made by our own web front end, which
+/// resolved the address itself) and when the TCP peer is a trusted proxy
+/// (`TRUSTED_PROXIES`); then the right-most untrusted hop is the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientIp(pub String);
 
 pub static FORWARDED_FOR: axum::http::HeaderName =
     axum::http::HeaderName::from_static("x-forwarded-for");
+
+/// The proxies whose `X-Forwarded-For` we believe (installed by the platform).
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies(pub std::sync::Arc<Vec<IpAddr>>);
+
+pub fn resolve_client_ip(
+    peer: Option<IpAddr>,
+    forwarded: Option<&str>,
+    trusted: &[IpAddr],
+) -> String {
+    let hops = || {
+        forwarded
+            .into_iter()
+            .flat_map(|v| v.split(','))
+            .filter_map(|h| h.trim().parse::<IpAddr>().ok())
+    };
+    match peer {
+        // In-process: the caller is our own code and set the header from a real peer.
+        None => hops()
+            .next()
+            .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()),
+        Some(p) if trusted.contains(&p) => hops()
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .find(|ip| !trusted.contains(ip))
+            .unwrap_or(p)
+            .to_string(),
+        Some(p) => p.to_string(),
+    }
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
@@ -146,17 +209,16 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
         let forwarded = parts
             .headers
             .get(&FORWARDED_FOR)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(str::trim)
-            .filter(|v| v.parse::<std::net::IpAddr>().is_ok());
-        let ip = match forwarded {
-            Some(ip) => ip.to_owned(),
-            None => parts
-                .extensions
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string()),
-        };
-        Ok(Self(ip))
+            .and_then(|v| v.to_str().ok());
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
+        let trusted = parts
+            .extensions
+            .get::<TrustedProxies>()
+            .cloned()
+            .unwrap_or_default();
+        Ok(Self(resolve_client_ip(peer, forwarded, &trusted.0)))
     }
 }

@@ -98,8 +98,9 @@ async fn run(pool: &PgPool, key: String, req: Request, next: Next) -> Result<Res
     let body = to_bytes(res_body, usize::MAX)
         .await
         .map_err(|e| Problem::internal(&e))?;
-    if res_parts.status.is_server_error() {
-        // Let a retry run the request again rather than replay a failure.
+    if !worth_replaying(res_parts.status, &res_parts.headers) {
+        // Let a retry run the request again rather than replay a transient failure, a
+        // refusal that may not hold next time, or an answer too sensitive to keep.
         sqlx::query("DELETE FROM idempotency_keys WHERE principal = $1 AND idempotency_key = $2")
             .bind(&principal)
             .bind(&key)
@@ -126,6 +127,19 @@ async fn run(pool: &PgPool, key: String, req: Request, next: Next) -> Result<Res
         .await?;
     }
     Ok(Response::from_parts(res_parts, Body::from(body)))
+}
+
+/// Answers kept for replay: deterministic outcomes only. Server errors, timeouts,
+/// throttling and authentication refusals may differ on the next try, and answers marked
+/// `Cache-Control: no-store` (token responses) must never be written down.
+fn worth_replaying(status: StatusCode, headers: &HeaderMap) -> bool {
+    let no_store = headers
+        .get(header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("no-store"));
+    let transient =
+        status.is_server_error() || matches!(status.as_u16(), 401 | 403 | 408 | 425 | 429);
+    !(no_store || transient)
 }
 
 async fn claim(pool: &PgPool, principal: &str, key: &str, hash: &[u8]) -> Result<bool, Problem> {
@@ -223,4 +237,23 @@ fn replay(status: i16, headers: Option<serde_json::Value>, body: Vec<u8>) -> Res
         HeaderValue::from_static("true"),
     );
     (status, map, body).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_deterministic_storable_answers_are_replayed() {
+        let plain = HeaderMap::new();
+        assert!(worth_replaying(StatusCode::CREATED, &plain));
+        assert!(worth_replaying(StatusCode::CONFLICT, &plain));
+        assert!(worth_replaying(StatusCode::UNPROCESSABLE_ENTITY, &plain));
+        assert!(!worth_replaying(StatusCode::TOO_MANY_REQUESTS, &plain));
+        assert!(!worth_replaying(StatusCode::UNAUTHORIZED, &plain));
+        assert!(!worth_replaying(StatusCode::BAD_GATEWAY, &plain));
+        let mut secret = HeaderMap::new();
+        secret.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        assert!(!worth_replaying(StatusCode::OK, &secret));
+    }
 }
