@@ -159,9 +159,14 @@ impl Platform {
                 pools.push((module.name, pool.clone()));
                 relays.push((module.name, pool.clone()));
             }
-            let service = service
-                .route_layer(middleware::from_fn(mw::label_route))
-                .layer(axum::Extension(VerifierHandle(self.verifier.clone())));
+            // A service may have no routes in this configuration (notifications outside
+            // dev mode), and axum refuses a route layer on an empty router.
+            let service = if service.has_routes() {
+                service.route_layer(middleware::from_fn(mw::label_route))
+            } else {
+                service
+            }
+            .layer(axum::Extension(VerifierHandle(self.verifier.clone())));
             if let Some(cell) = self.hosted.get(module.name) {
                 let _ = cell.set(service.clone());
             }

@@ -78,3 +78,21 @@ async fn health_ready_metrics_request_ids_and_openapi() {
         .unwrap();
     assert_eq!(js.status(), 200);
 }
+
+#[tokio::test]
+async fn production_mode_has_no_dev_mailbox() {
+    let app = TestApp::spawn_with(|c| c.dev_mode = false).await;
+    let r = app.http.get(app.url("/health")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let r = app.http.get(app.url("/dev/mailbox")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    let r = app
+        .http
+        .get(app.url("/api/v1/notifications/dev/mailbox"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, 404, "not_found").await;
+    // Registration still works; the email is recorded, just not browsable.
+    assert_eq!(app.register("prod@example.com", "Prod").await.status(), 201);
+}
