@@ -5,11 +5,19 @@ use std::sync::Arc;
 use kernel::{Config, Platform, ServiceModule};
 
 /// Every service, in start order (a service's clients may call the ones before it).
-pub const SERVICES: &[&str] = &[identity::SERVICE, notifications::SERVICE, web::SERVICE];
+pub const SERVICES: &[&str] = &[
+    identity::SERVICE,
+    vendors::SERVICE,
+    notifications::SERVICE,
+    web::SERVICE,
+];
 
 /// Every consumer in the system with the events it takes, declared on the bus by every
 /// process, so events published before a consumer's first start wait for it.
-const CONSUMERS: &[(&str, &[&str])] = &[(notifications::SERVICE, notifications::events::CONSUMES)];
+const CONSUMERS: &[(&str, &[&str])] = &[
+    (identity::SERVICE, identity::events::CONSUMES),
+    (notifications::SERVICE, notifications::events::CONSUMES),
+];
 
 /// Parses `--services a,b`; `None` means all of them.
 pub fn select_services(arg: Option<&str>) -> anyhow::Result<Vec<&'static str>> {
@@ -32,6 +40,7 @@ pub fn select_services(arg: Option<&str>) -> anyhow::Result<Vec<&'static str>> {
 async fn build_module(platform: &Platform, name: &str) -> anyhow::Result<ServiceModule> {
     match name {
         identity::SERVICE => identity::module(platform).await,
+        vendors::SERVICE => vendors::module(platform).await,
         notifications::SERVICE => notifications::module(platform).await,
         web::SERVICE => web::module(platform).await,
         other => anyhow::bail!("unknown service {other}"),
@@ -66,6 +75,7 @@ pub async fn build(config: Config, services: &[&'static str]) -> anyhow::Result<
 /// Migrates every domain schema without serving.
 pub async fn migrate_all(config: &Config) -> anyhow::Result<()> {
     identity::connect(config).await?.close().await;
+    vendors::connect(config).await?.close().await;
     notifications::connect(config).await?.close().await;
     Ok(())
 }

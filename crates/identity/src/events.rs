@@ -1,10 +1,15 @@
 //! Events identity publishes (see docs/events.md). Notifications consumes the ones
 //! that carry a code or token to email; those secrets exist nowhere else in clear.
 
-use kernel::events::Event;
+use std::sync::Arc;
+
+use kernel::events::{Envelope, Event, Handler, Subscription};
 use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgPool};
+use vendors::events::{MemberAdded, MemberRemoved};
 
 use crate::domain::UserId;
+use crate::store;
 
 macro_rules! identity_event {
     ($name:ident, $type:literal) => {
@@ -79,3 +84,44 @@ pub struct UserRolesChanged {
     pub is_admin: bool,
 }
 identity_event!(UserRolesChanged, "identity.user.roles_changed");
+
+/// Events identity consumes: store memberships, which access tokens carry.
+pub const CONSUMES: &[&str] = &[MemberAdded::TYPE, MemberRemoved::TYPE];
+
+/// Keeps `store_memberships` in step with vendors.
+pub struct MembershipProjection;
+
+#[async_trait::async_trait]
+impl Handler for MembershipProjection {
+    async fn handle(&self, event: &Envelope, tx: &mut PgConnection) -> anyhow::Result<()> {
+        match event.event_type.as_str() {
+            MemberAdded::TYPE => {
+                let e: MemberAdded = event.decode()?;
+                let role = vendors::domain::role_str(e.role);
+                store::upsert_store_membership(
+                    tx,
+                    e.user_id.parse()?,
+                    &e.store_id.to_string(),
+                    role,
+                )
+                .await?;
+            }
+            MemberRemoved::TYPE => {
+                let e: MemberRemoved = event.decode()?;
+                store::delete_store_membership(tx, e.user_id.parse()?, &e.store_id.to_string())
+                    .await?;
+            }
+            other => anyhow::bail!("identity does not handle {other}"),
+        }
+        Ok(())
+    }
+}
+
+pub fn subscriptions(pool: &PgPool) -> Vec<Subscription> {
+    vec![Subscription {
+        consumer: crate::SERVICE,
+        event_types: CONSUMES.to_vec(),
+        handler: Arc::new(MembershipProjection),
+        pool: pool.clone(),
+    }]
+}

@@ -67,10 +67,10 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
     let state = api::State::new(pool.clone(), keys, &platform.config)?;
     Ok(ServiceModule {
         name: SERVICE,
+        subscriptions: events::subscriptions(&pool),
         pool: Some(pool),
         api: api::router(state),
         pages: axum::Router::new(),
-        subscriptions: Vec::new(),
         fallback: None,
     })
 }

@@ -594,3 +594,50 @@ pub async fn lock_user(conn: &mut PgConnection, user: UserId) -> Result<(), sqlx
         .await?;
     Ok(())
 }
+
+// --- store memberships (a projection of vendors' events) ---
+
+pub async fn store_memberships(
+    conn: &mut PgConnection,
+    user: UserId,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT store_id, role FROM store_memberships WHERE user_id = $1 ORDER BY store_id",
+    )
+    .bind(user)
+    .fetch_all(conn)
+    .await
+}
+
+/// Records a membership; an event about a user this service does not know is ignored.
+pub async fn upsert_store_membership(
+    conn: &mut PgConnection,
+    user: UserId,
+    store: &str,
+    role: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO store_memberships (user_id, store_id, role)
+         SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM users WHERE id = $1)
+         ON CONFLICT (user_id, store_id) DO UPDATE SET role = EXCLUDED.role",
+    )
+    .bind(user)
+    .bind(store)
+    .bind(role)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn delete_store_membership(
+    conn: &mut PgConnection,
+    user: UserId,
+    store: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM store_memberships WHERE user_id = $1 AND store_id = $2")
+        .bind(user)
+        .bind(store)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

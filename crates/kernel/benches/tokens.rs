@@ -21,7 +21,10 @@ fn tokens(c: &mut Criterion) {
     let claims = Claims {
         sub: "usr_0192f3a4b5c67d8e9fa0b1c2d3e4f5a6".into(),
         sid: "ses_0192f3a4b5c67d8e9fa0b1c2d3e4f5a7".into(),
+        email: "bench@example.com".into(),
+        email_verified: true,
         roles: vec![Role::Customer],
+        stores: Vec::new(),
         iss: ISSUER.into(),
         iat: 0,
         exp: i64::MAX,

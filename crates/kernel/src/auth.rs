@@ -28,6 +28,22 @@ pub enum Role {
     Admin,
 }
 
+/// A user's role in a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreRole {
+    Owner,
+    Staff,
+}
+
+/// Membership of one store, as carried in the access token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StoreMembership {
+    /// The store's id (`sto_…`).
+    pub store: String,
+    pub role: StoreRole,
+}
+
 /// What an access token asserts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
@@ -35,7 +51,14 @@ pub struct Claims {
     pub sub: String,
     /// The session (refresh-token family) this token belongs to.
     pub sid: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub email_verified: bool,
     pub roles: Vec<Role>,
+    /// Stores the user owns or staffs (as of the token's issue).
+    #[serde(default)]
+    pub stores: Vec<StoreMembership>,
     pub iss: String,
     pub iat: i64,
     pub exp: i64,
@@ -44,6 +67,14 @@ pub struct Claims {
 impl Claims {
     pub fn is_admin(&self) -> bool {
         self.roles.contains(&Role::Admin)
+    }
+
+    /// The user's role in `store` (`sto_…`), if any.
+    pub fn store_role(&self, store: &str) -> Option<StoreRole> {
+        self.stores
+            .iter()
+            .find(|m| m.store == store)
+            .map(|m| m.role)
     }
 }
 
@@ -261,6 +292,22 @@ fn decode_json<T: serde::de::DeserializeOwned>(part: &str) -> Result<T, TokenErr
 #[derive(Debug, Clone)]
 pub struct AuthUser(pub Claims);
 
+/// The caller, if the request carries a token; an invalid token is still a 401.
+#[derive(Debug, Clone)]
+pub struct MaybeUser(pub Option<Claims>);
+
+impl<S: Send + Sync> FromRequestParts<S> for MaybeUser {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if bearer_token(&parts.headers).is_none() {
+            return Ok(Self(None));
+        }
+        let AuthUser(claims) = AuthUser::from_request_parts(parts, state).await?;
+        Ok(Self(Some(claims)))
+    }
+}
+
 /// A verified caller who holds the admin role.
 #[derive(Debug, Clone)]
 pub struct AdminUser(pub Claims);
@@ -329,7 +376,13 @@ mod tests {
         Claims {
             sub: "usr_1".into(),
             sid: "ses_1".into(),
+            email: "a@example.com".into(),
+            email_verified: true,
             roles: vec![Role::Customer],
+            stores: vec![StoreMembership {
+                store: "sto_1".into(),
+                role: StoreRole::Staff,
+            }],
             iss: ISSUER.into(),
             iat: 0,
             exp,

@@ -13,6 +13,7 @@ pub mod platform;
 pub mod secret;
 pub mod telemetry;
 pub mod validation;
+pub mod values;
 
 #[cfg(feature = "test-support")]
 pub mod testing;

@@ -74,6 +74,115 @@ struct ChangedText<'a> {
     link: &'a str,
 }
 
+pub struct Link {
+    label: String,
+    url: String,
+}
+
+#[derive(Template)]
+#[template(path = "notice.html")]
+struct NoticeHtml<'a> {
+    subject: &'a str,
+    paragraphs: &'a [String],
+    link: &'a Option<Link>,
+}
+
+#[derive(Template)]
+#[template(path = "notice.txt")]
+struct NoticeText<'a> {
+    paragraphs: &'a [String],
+    link: &'a Option<Link>,
+}
+
+/// A plain notice: a few paragraphs and at most one link.
+fn notice(
+    kind: &'static str,
+    to: &str,
+    subject: String,
+    paragraphs: &[String],
+    link: Option<Link>,
+) -> askama::Result<OutgoingEmail> {
+    Ok(OutgoingEmail {
+        kind,
+        to: to.to_owned(),
+        html: NoticeHtml {
+            subject: &subject,
+            paragraphs,
+            link: &link,
+        }
+        .render()?,
+        text: NoticeText {
+            paragraphs,
+            link: &link,
+        }
+        .render()?,
+        subject,
+    })
+}
+
+pub fn store_approved(
+    public_url: &str,
+    to: &str,
+    store: &str,
+    slug: &str,
+) -> askama::Result<OutgoingEmail> {
+    notice(
+        "store_approved",
+        to,
+        format!("Your store {store} is open"),
+        &[
+            "Good news: your application was approved.".to_owned(),
+            format!(
+                "{store} is open on Emporium, and you are its owner. Sign in again to manage it."
+            ),
+        ],
+        Some(Link {
+            label: "See your store".into(),
+            url: format!("{public_url}/stores/{}", query_value(slug)),
+        }),
+    )
+}
+
+pub fn store_rejected(to: &str, store: &str, reason: &str) -> askama::Result<OutgoingEmail> {
+    notice(
+        "store_rejected",
+        to,
+        format!("Your application for {store}"),
+        &[
+            format!("We are sorry: your application to open {store} was not approved."),
+            format!("The reason given: {reason}"),
+            "You are welcome to apply again once this is addressed.".to_owned(),
+        ],
+        None,
+    )
+}
+
+pub fn staff_invited(
+    public_url: &str,
+    to: &str,
+    store: &str,
+    role: &str,
+    token: &str,
+) -> askama::Result<OutgoingEmail> {
+    notice(
+        "staff_invited",
+        to,
+        format!("Join {store} on Emporium"),
+        &[
+            format!("You are invited to join {store} on Emporium as {role}."),
+            "Sign in (or create an account with this email address) and accept within 7 days."
+                .to_owned(),
+        ],
+        Some(Link {
+            label: "Accept the invitation".into(),
+            url: format!(
+                "{public_url}/vendor/invitations/accept?token={}",
+                query_value(token)
+            ),
+        }),
+    )
+}
+
 fn query_value(v: &str) -> String {
     v.bytes()
         .map(|b| match b {
@@ -177,6 +286,22 @@ mod tests {
         assert_eq!(e.kind, "verification");
         assert_eq!(e.to, "a@x.com");
         assert!(!format!("{}{}{}", e.subject, e.text, e.html).contains("424242"));
+    }
+
+    #[test]
+    fn notices_escape_store_names_in_html() {
+        let e = store_rejected("a@x.com", "<i>Shop</i>", "Blurry logo & no address").unwrap();
+        assert!(e.text.contains("<i>Shop</i>"), "plain text is not escaped");
+        assert!(!e.html.contains("<i>Shop</i>"));
+        assert!(
+            e.html.contains("Blurry logo &#38; no address")
+                || e.html.contains("Blurry logo &amp; no address")
+        );
+        let i = staff_invited("http://shop", "b@x.com", "Shop", "staff", "t0k").unwrap();
+        assert!(
+            i.text
+                .contains("http://shop/vendor/invitations/accept?token=t0k")
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ use identity::events::{
 };
 use kernel::events::{Envelope, Event, Handler, Subscription};
 use sqlx::{PgConnection, PgPool};
+use vendors::events::{StaffInvited, StoreApproved, StoreRejected};
 
 use crate::domain::{self, OutgoingEmail};
 use crate::mailer::Mailer;
@@ -45,6 +46,19 @@ impl EmailHandler {
                 let e: PasswordChanged = event.decode()?;
                 domain::password_changed(url, &e.email, &e.name)?
             }
+            StoreApproved::TYPE => {
+                let e: StoreApproved = event.decode()?;
+                domain::store_approved(url, &e.owner_email, &e.name, &e.slug)?
+            }
+            StoreRejected::TYPE => {
+                let e: StoreRejected = event.decode()?;
+                domain::store_rejected(&e.applicant_email, &e.name, &e.reason)?
+            }
+            StaffInvited::TYPE => {
+                let e: StaffInvited = event.decode()?;
+                let role = vendors::domain::role_str(e.role);
+                domain::staff_invited(url, &e.email, &e.store_name, role, &e.token)?
+            }
             other => anyhow::bail!("notifications does not handle {other}"),
         })
     }
@@ -75,6 +89,9 @@ pub const CONSUMES: &[&str] = &[
     EmailVerificationRequested::TYPE,
     PasswordResetRequested::TYPE,
     PasswordChanged::TYPE,
+    StoreApproved::TYPE,
+    StoreRejected::TYPE,
+    StaffInvited::TYPE,
 ];
 
 pub fn subscriptions(handler: EmailHandler, pool: &PgPool) -> Vec<Subscription> {

@@ -9,4 +9,5 @@ mod events;
 mod identity;
 mod ops;
 mod support;
+mod vendors;
 mod web;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use kernel::auth::{AdminUser, AuthUser, Claims, ISSUER, Jwks, Role};
+use kernel::auth::{AdminUser, AuthUser, Claims, ISSUER, Jwks, Role, StoreMembership, StoreRole};
 use kernel::http::pagination::{Page, PageParams};
 use kernel::http::{ClientIp, Json, Problem, Query};
 use kernel::validation::FieldErrors;
@@ -170,10 +170,25 @@ async fn issue_tokens(
     .await?;
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let v = view(user);
+    let stores = store::store_memberships(tx, user.id)
+        .await?
+        .into_iter()
+        .filter_map(|(store, role)| {
+            let role = match role.as_str() {
+                "owner" => StoreRole::Owner,
+                "staff" => StoreRole::Staff,
+                _ => return None,
+            };
+            Some(StoreMembership { store, role })
+        })
+        .collect();
     let claims = Claims {
         sub: user.id.to_string(),
         sid: session.to_string(),
+        email: user.email.clone(),
+        email_verified: user.email_verified_at.is_some(),
         roles: v.roles.clone(),
+        stores,
         iss: ISSUER.to_owned(),
         iat: now,
         exp: now + s.access_ttl.as_secs() as i64,

@@ -1,0 +1,54 @@
+//! The typed client other services and the web front end use to call vendors.
+
+use kernel::http::client::{ClientError, ServiceClient};
+
+use crate::api::dto::*;
+
+type Result<T> = std::result::Result<T, ClientError>;
+
+const BASE: &str = "/api/v1/vendors";
+
+#[derive(Clone)]
+pub struct VendorsClient {
+    http: ServiceClient,
+}
+
+fn segment(value: &str) -> String {
+    serde_urlencoded::to_string([("", value)])
+        .map(|s| s.trim_start_matches('=').to_owned())
+        .unwrap_or_default()
+}
+
+impl VendorsClient {
+    pub fn new(http: ServiceClient) -> Self {
+        Self { http }
+    }
+
+    /// A store by id or slug, as `token`'s holder (or the public, without one) sees it.
+    pub async fn store(&self, key: &str, token: Option<&str>) -> Result<StoreView> {
+        let req = self.http.get(&format!("{BASE}/stores/{}", segment(key)));
+        match token {
+            Some(t) => req.bearer(t),
+            None => req,
+        }
+        .send()
+        .await
+    }
+
+    pub async fn apply(&self, token: &str, req: &ApplyRequest) -> Result<StoreView> {
+        self.http
+            .post(&format!("{BASE}/stores"))
+            .bearer(token)
+            .json(req)
+            .send()
+            .await
+    }
+
+    pub async fn my_stores(&self, token: &str) -> Result<MyStores> {
+        self.http
+            .get(&format!("{BASE}/me/stores"))
+            .bearer(token)
+            .send()
+            .await
+    }
+}

@@ -1,0 +1,89 @@
+//! Events vendors publishes (see docs/events.md). Identity keeps store memberships in
+//! access tokens from `member.*`; notifications emails applicants and invitees.
+
+use kernel::auth::StoreRole;
+use kernel::events::Event;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::StoreId;
+
+macro_rules! store_event {
+    ($name:ident, $type:literal) => {
+        impl Event for $name {
+            const TYPE: &'static str = $type;
+
+            fn aggregate_id(&self) -> String {
+                self.store_id.to_string()
+            }
+        }
+    };
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StoreApplied {
+    pub store_id: StoreId,
+    pub name: String,
+    pub slug: String,
+    pub applicant_user_id: String,
+    pub applicant_email: String,
+}
+store_event!(StoreApplied, "vendors.store.applied");
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StoreApproved {
+    pub store_id: StoreId,
+    pub name: String,
+    pub slug: String,
+    pub owner_user_id: String,
+    pub owner_email: String,
+}
+store_event!(StoreApproved, "vendors.store.approved");
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StoreRejected {
+    pub store_id: StoreId,
+    pub name: String,
+    pub applicant_email: String,
+    pub reason: String,
+}
+store_event!(StoreRejected, "vendors.store.rejected");
+
+/// The store's products leave the storefront, listings and search at once.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StoreSuspended {
+    pub store_id: StoreId,
+    pub reason: String,
+}
+store_event!(StoreSuspended, "vendors.store.suspended");
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StoreReinstated {
+    pub store_id: StoreId,
+}
+store_event!(StoreReinstated, "vendors.store.reinstated");
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MemberAdded {
+    pub store_id: StoreId,
+    pub user_id: String,
+    pub role: StoreRole,
+}
+store_event!(MemberAdded, "vendors.member.added");
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MemberRemoved {
+    pub store_id: StoreId,
+    pub user_id: String,
+}
+store_event!(MemberRemoved, "vendors.member.removed");
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StaffInvited {
+    pub store_id: StoreId,
+    pub store_name: String,
+    pub email: String,
+    pub role: StoreRole,
+    /// Single-use token for the invitation link.
+    pub token: String,
+}
+store_event!(StaffInvited, "vendors.staff.invited");
