@@ -8,6 +8,7 @@ use kernel::{Config, Platform, ServiceModule};
 pub const SERVICES: &[&str] = &[
     identity::SERVICE,
     vendors::SERVICE,
+    catalog::SERVICE,
     notifications::SERVICE,
     web::SERVICE,
 ];
@@ -41,6 +42,7 @@ async fn build_module(platform: &Platform, name: &str) -> anyhow::Result<Service
     match name {
         identity::SERVICE => identity::module(platform).await,
         vendors::SERVICE => vendors::module(platform).await,
+        catalog::SERVICE => catalog::module(platform).await,
         notifications::SERVICE => notifications::module(platform).await,
         web::SERVICE => web::module(platform).await,
         other => anyhow::bail!("unknown service {other}"),
@@ -76,6 +78,7 @@ pub async fn build(config: Config, services: &[&'static str]) -> anyhow::Result<
 pub async fn migrate_all(config: &Config) -> anyhow::Result<()> {
     identity::connect(config).await?.close().await;
     vendors::connect(config).await?.close().await;
+    catalog::connect(config).await?.close().await;
     notifications::connect(config).await?.close().await;
     Ok(())
 }

@@ -17,7 +17,7 @@ struct Cli {
 enum Command {
     /// Run services: all of them in one process by default, or a subset.
     Serve {
-        /// Comma-separated services to run here (identity, notifications, web); the
+        /// Comma-separated services to run here (identity, vendors, notifications, web); the
         /// others are reached over HTTP at <SERVICE>_URL or EMPORIUM_GATEWAY_URL.
         #[arg(long)]
         services: Option<String>,

@@ -75,7 +75,7 @@ pub struct ConfigError {
     pub reason: String,
 }
 
-const DOMAINS: &[&str] = &["identity", "vendors", "notifications", "web"];
+const DOMAINS: &[&str] = &["identity", "vendors", "catalog", "notifications", "web"];
 
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {

@@ -9,6 +9,7 @@ pub mod events;
 pub mod housekeeping;
 pub mod http;
 pub mod ids;
+pub mod money;
 pub mod platform;
 pub mod secret;
 pub mod telemetry;

@@ -1,0 +1,281 @@
+//! Catalog's HTTP API under `/api/v1/catalog`.
+
+pub mod dto;
+
+use std::collections::HashMap;
+
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use kernel::auth::AdminUser;
+use kernel::http::{Json, Problem};
+use kernel::validation::{FieldErrors, bounded_text};
+use sqlx::{PgConnection, PgPool};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use self::dto::*;
+use crate::Error;
+use crate::domain::{self, CategoryId};
+use crate::store::{self, CategoryRow};
+
+const TAG: &str = "catalog";
+
+type State = axum::extract::State<PgPool>;
+type Result<T> = std::result::Result<T, Error>;
+
+pub fn router(pool: PgPool) -> OpenApiRouter {
+    OpenApiRouter::<PgPool>::new()
+        .routes(routes!(category_tree, create_category))
+        .routes(routes!(get_category, update_category, delete_category))
+        .routes(routes!(move_category))
+        .with_state(pool)
+}
+
+/// Builds the nested tree from rows ordered by depth.
+fn tree(rows: Vec<CategoryRow>) -> Vec<CategoryNode> {
+    let mut children: HashMap<Option<CategoryId>, Vec<CategoryRow>> = HashMap::new();
+    for row in rows {
+        children.entry(row.parent_id).or_default().push(row);
+    }
+    fn build(
+        parent: Option<CategoryId>,
+        children: &mut HashMap<Option<CategoryId>, Vec<CategoryRow>>,
+    ) -> Vec<CategoryNode> {
+        let mut rows = children.remove(&parent).unwrap_or_default();
+        rows.sort_by(|a, b| (a.position, &a.name).cmp(&(b.position, &b.name)));
+        rows.into_iter()
+            .map(|r| CategoryNode {
+                children: build(Some(r.id), children),
+                id: r.id,
+                name: r.name,
+                slug: r.slug,
+                position: r.position,
+            })
+            .collect()
+    }
+    build(None, &mut children)
+}
+
+fn reference(r: &CategoryRow) -> CategoryRef {
+    CategoryRef {
+        id: r.id,
+        name: r.name.clone(),
+        slug: r.slug.clone(),
+    }
+}
+
+async fn find(conn: &mut PgConnection, key: &str) -> Result<CategoryRow> {
+    let row = match key.parse::<CategoryId>() {
+        Ok(id) => store::category(conn, id).await?,
+        Err(_) => store::category_by_slug(conn, &key.to_ascii_lowercase()).await?,
+    };
+    row.ok_or(Error::NotFound("category"))
+}
+
+async fn view(conn: &mut PgConnection, row: CategoryRow) -> Result<CategoryView> {
+    let ancestors: Vec<Uuid> = row.path[..row.path.len().saturating_sub(1)].to_vec();
+    let breadcrumb = store::categories_on_path(conn, &ancestors)
+        .await?
+        .iter()
+        .map(reference)
+        .collect();
+    let children = store::children(conn, row.id)
+        .await?
+        .iter()
+        .map(reference)
+        .collect();
+    Ok(CategoryView {
+        id: row.id,
+        name: row.name,
+        slug: row.slug,
+        position: row.position,
+        parent_id: row.parent_id,
+        breadcrumb,
+        children,
+    })
+}
+
+fn slug_conflict(e: sqlx::Error) -> Error {
+    if kernel::db::is_unique_violation(&e, "categories_slug_key") {
+        Error::SlugTaken
+    } else {
+        e.into()
+    }
+}
+
+/// The whole category tree, ordered by position then name.
+#[utoipa::path(get, path = "/api/v1/catalog/categories", tag = TAG, responses((status = 200, body = CategoryTree)))]
+async fn category_tree(axum::extract::State(pool): State) -> Result<Json<CategoryTree>> {
+    let rows = store::all_categories(&mut *pool.acquire().await?).await?;
+    Ok(Json(CategoryTree { items: tree(rows) }))
+}
+
+/// One category by id (`cat_…`) or slug, with its breadcrumb and subcategories.
+#[utoipa::path(get, path = "/api/v1/catalog/categories/{category}", tag = TAG,
+    params(("category" = String, Path, description = "Category id (`cat_…`) or slug")),
+    responses((status = 200, body = CategoryView), (status = 404, body = Problem)))]
+async fn get_category(
+    axum::extract::State(pool): State,
+    Path(key): Path<String>,
+) -> Result<Json<CategoryView>> {
+    let mut conn = pool.acquire().await?;
+    let row = find(&mut conn, &key).await?;
+    Ok(Json(view(&mut conn, row).await?))
+}
+
+/// Create a category (admin), at the root or under a parent.
+#[utoipa::path(post, path = "/api/v1/catalog/categories", tag = TAG, security(("bearer" = [])),
+    request_body = CreateCategory,
+    responses((status = 201, body = CategoryView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn create_category(
+    axum::extract::State(pool): State,
+    _admin: AdminUser,
+    Json(req): Json<CreateCategory>,
+) -> Result<impl IntoResponse> {
+    let mut errs = FieldErrors::new();
+    let name = errs.check("name", "invalid", bounded_text(&req.name, 1, 80));
+    let slug = errs.check("slug", "invalid_slug", domain::parse_slug(&req.slug));
+    errs.finish()?;
+    let (Some(name), Some(slug)) = (name, slug) else {
+        return Err(Problem::internal(&"validated fields missing").into());
+    };
+    let id = CategoryId::new();
+    let mut tx = pool.begin().await?;
+    store::lock_tree(&mut tx).await?;
+    let mut path = match req.parent_id {
+        Some(parent) => {
+            store::category(&mut tx, parent)
+                .await?
+                .ok_or(Error::NotFound("parent category"))?
+                .path
+        }
+        None => Vec::new(),
+    };
+    path.push(id.0);
+    let new = store::NewCategory {
+        id,
+        parent_id: req.parent_id,
+        name: &name,
+        slug: &slug,
+        position: req.position,
+        path: &path,
+    };
+    store::insert_category(&mut tx, &new)
+        .await
+        .map_err(slug_conflict)?;
+    let row = store::category(&mut tx, id)
+        .await?
+        .ok_or(Error::NotFound("category"))?;
+    let v = view(&mut tx, row).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(v)))
+}
+
+/// Rename a category, change its slug or its position among its siblings (admin).
+#[utoipa::path(patch, path = "/api/v1/catalog/categories/{category}", tag = TAG, security(("bearer" = [])),
+    params(("category" = String, Path)), request_body = UpdateCategory,
+    responses((status = 200, body = CategoryView), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn update_category(
+    axum::extract::State(pool): State,
+    _admin: AdminUser,
+    Path(key): Path<String>,
+    Json(req): Json<UpdateCategory>,
+) -> Result<Json<CategoryView>> {
+    let mut tx = pool.begin().await?;
+    store::lock_tree(&mut tx).await?;
+    let row = find(&mut tx, &key).await?;
+    let mut errs = FieldErrors::new();
+    let name = match &req.name {
+        Some(n) => errs.check("name", "invalid", bounded_text(n, 1, 80)),
+        None => Some(row.name.clone()),
+    };
+    let slug = match &req.slug {
+        Some(s) => errs.check("slug", "invalid_slug", domain::parse_slug(s)),
+        None => Some(row.slug.clone()),
+    };
+    errs.finish()?;
+    let (Some(name), Some(slug)) = (name, slug) else {
+        return Err(Problem::internal(&"validated fields missing").into());
+    };
+    store::update_category(
+        &mut tx,
+        row.id,
+        &name,
+        &slug,
+        req.position.unwrap_or(row.position),
+    )
+    .await
+    .map_err(slug_conflict)?;
+    let updated = store::category(&mut tx, row.id)
+        .await?
+        .ok_or(Error::NotFound("category"))?;
+    let v = view(&mut tx, updated).await?;
+    tx.commit().await?;
+    Ok(Json(v))
+}
+
+/// Move a category (and its whole subtree) under another parent, or to the root (admin).
+#[utoipa::path(post, path = "/api/v1/catalog/categories/{category}/move", tag = TAG, security(("bearer" = [])),
+    params(("category" = String, Path)), request_body = MoveCategory,
+    responses((status = 200, body = CategoryView), (status = 404, body = Problem), (status = 409, body = Problem, description = "category_cycle")))]
+async fn move_category(
+    axum::extract::State(pool): State,
+    _admin: AdminUser,
+    Path(key): Path<String>,
+    Json(req): Json<MoveCategory>,
+) -> Result<Json<CategoryView>> {
+    let mut tx = pool.begin().await?;
+    store::lock_tree(&mut tx).await?;
+    let row = find(&mut tx, &key).await?;
+    let mut new_path = match req.parent_id {
+        Some(parent) => {
+            store::category(&mut tx, parent)
+                .await?
+                .ok_or(Error::NotFound("parent category"))?
+                .path
+        }
+        None => Vec::new(),
+    };
+    let parent_path: Vec<CategoryId> = new_path.iter().copied().map(CategoryId).collect();
+    if !domain::can_move_under(row.id, &parent_path) {
+        return Err(Error::CategoryCycle);
+    }
+    new_path.push(row.id.0);
+    store::move_category(
+        &mut tx,
+        row.id,
+        req.parent_id,
+        req.position,
+        &row.path,
+        &new_path,
+    )
+    .await?;
+    let moved = store::category(&mut tx, row.id)
+        .await?
+        .ok_or(Error::NotFound("category"))?;
+    let v = view(&mut tx, moved).await?;
+    tx.commit().await?;
+    Ok(Json(v))
+}
+
+/// Delete an empty category (admin). One with subcategories is a 409.
+#[utoipa::path(delete, path = "/api/v1/catalog/categories/{category}", tag = TAG, security(("bearer" = [])),
+    params(("category" = String, Path)),
+    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem, description = "category_not_empty")))]
+async fn delete_category(
+    axum::extract::State(pool): State,
+    _admin: AdminUser,
+    Path(key): Path<String>,
+) -> Result<StatusCode> {
+    let mut tx = pool.begin().await?;
+    store::lock_tree(&mut tx).await?;
+    let row = find(&mut tx, &key).await?;
+    if !store::children(&mut tx, row.id).await?.is_empty() {
+        return Err(Error::CategoryNotEmpty);
+    }
+    store::delete_category(&mut tx, row.id).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

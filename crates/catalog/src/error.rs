@@ -1,0 +1,47 @@
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use kernel::http::Problem;
+
+/// Everything catalog can refuse, each with a stable problem code.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("this slug is taken")]
+    SlugTaken,
+    #[error("a category cannot move under itself or one of its descendants")]
+    CategoryCycle,
+    #[error("the category still has subcategories")]
+    CategoryNotEmpty,
+    #[error(transparent)]
+    Problem(#[from] Problem),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+impl From<Error> for Problem {
+    fn from(e: Error) -> Self {
+        let text = e.to_string();
+        match e {
+            Error::NotFound(what) => Problem::not_found(what),
+            Error::SlugTaken => Problem::validation(vec![kernel::http::FieldError::new(
+                "slug",
+                "slug_taken",
+                text,
+            )]),
+            Error::CategoryCycle => Problem::new(StatusCode::CONFLICT, "category_cycle", text),
+            Error::CategoryNotEmpty => {
+                Problem::new(StatusCode::CONFLICT, "category_not_empty", text)
+                    .detail("Move or delete its subcategories (and products) first")
+            }
+            Error::Problem(p) => p,
+            Error::Database(e) => Problem::internal(&e),
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        Problem::from(self).into_response()
+    }
+}

@@ -1,0 +1,35 @@
+//! Catalog: the category tree (products, variants and media follow).
+
+pub mod api;
+pub mod client;
+pub mod domain;
+mod error;
+pub mod store;
+
+use kernel::{Platform, ServiceModule};
+use sqlx::PgPool;
+use sqlx::migrate::Migrator;
+
+pub use error::Error;
+
+pub const SERVICE: &str = "catalog";
+
+static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
+
+pub async fn connect(config: &kernel::Config) -> anyhow::Result<PgPool> {
+    let pool = kernel::db::connect_domain(config, SERVICE).await?;
+    kernel::db::migrate(&pool, SERVICE, &MIGRATIONS).await?;
+    Ok(pool)
+}
+
+pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
+    let pool = connect(&platform.config).await?;
+    Ok(ServiceModule {
+        name: SERVICE,
+        api: api::router(pool.clone()),
+        pages: axum::Router::new(),
+        subscriptions: Vec::new(),
+        pool: Some(pool),
+        fallback: None,
+    })
+}

@@ -1,0 +1,189 @@
+//! Money as integer minor units with an ISO 4217 currency. Never floats: `1999 EUR` is
+//! €19.99, `1999 JPY` is ¥1,999.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Currencies the marketplace accepts, with their minor-unit exponents (ISO 4217).
+const CURRENCIES: &[(&str, u8)] = &[
+    ("AED", 2),
+    ("ARS", 2),
+    ("AUD", 2),
+    ("BGN", 2),
+    ("BHD", 3),
+    ("BRL", 2),
+    ("CAD", 2),
+    ("CHF", 2),
+    ("CLP", 0),
+    ("CNY", 2),
+    ("COP", 2),
+    ("CZK", 2),
+    ("DKK", 2),
+    ("EGP", 2),
+    ("EUR", 2),
+    ("GBP", 2),
+    ("HKD", 2),
+    ("HUF", 2),
+    ("IDR", 2),
+    ("ILS", 2),
+    ("INR", 2),
+    ("ISK", 0),
+    ("JOD", 3),
+    ("JPY", 0),
+    ("KES", 2),
+    ("KRW", 0),
+    ("KWD", 3),
+    ("MAD", 2),
+    ("MXN", 2),
+    ("MYR", 2),
+    ("NGN", 2),
+    ("NOK", 2),
+    ("NZD", 2),
+    ("OMR", 3),
+    ("PEN", 2),
+    ("PHP", 2),
+    ("PKR", 2),
+    ("PLN", 2),
+    ("QAR", 2),
+    ("RON", 2),
+    ("RSD", 2),
+    ("SAR", 2),
+    ("SEK", 2),
+    ("SGD", 2),
+    ("THB", 2),
+    ("TND", 3),
+    ("TRY", 2),
+    ("TWD", 2),
+    ("UAH", 2),
+    ("USD", 2),
+    ("VND", 0),
+    ("ZAR", 2),
+];
+
+/// A supported ISO 4217 currency code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(try_from = "String", into = "String")]
+#[schema(value_type = String, example = "EUR")]
+pub struct Currency(u8);
+
+impl Currency {
+    pub fn parse(code: &str) -> Result<Self, &'static str> {
+        let upper = code.trim().to_ascii_uppercase();
+        CURRENCIES
+            .iter()
+            .position(|(c, _)| *c == upper)
+            .and_then(|i| u8::try_from(i).ok())
+            .map(Self)
+            .ok_or("is not a supported ISO 4217 currency code")
+    }
+
+    pub fn code(self) -> &'static str {
+        CURRENCIES[usize::from(self.0)].0
+    }
+
+    /// Digits after the decimal point (2 for EUR, 0 for JPY, 3 for KWD).
+    pub fn exponent(self) -> u8 {
+        CURRENCIES[usize::from(self.0)].1
+    }
+}
+
+impl TryFrom<String> for Currency {
+    type Error = &'static str;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<Currency> for String {
+    fn from(c: Currency) -> Self {
+        c.code().to_owned()
+    }
+}
+
+/// An amount in minor units of a currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+pub struct Money {
+    /// Minor units (cents for EUR): `1999` is 19.99.
+    pub amount_minor: i64,
+    pub currency: Currency,
+}
+
+/// Prices above this are refused as input: a trillion minor units leaves every sum of
+/// quantities and lines far from `i64` overflow.
+pub const MAX_PRICE_MINOR: i64 = 1_000_000_000_000;
+
+impl Money {
+    /// A price as a seller may set it: not negative, not absurd.
+    pub fn price(amount_minor: i64, currency: Currency) -> Result<Self, &'static str> {
+        if amount_minor < 0 {
+            Err("must not be negative")
+        } else if amount_minor > MAX_PRICE_MINOR {
+            Err("is too large")
+        } else {
+            Ok(Self {
+                amount_minor,
+                currency,
+            })
+        }
+    }
+
+    /// `19.99 EUR`: the amount with its exponent, for people.
+    pub fn display(&self) -> String {
+        let exp = u32::from(self.currency.exponent());
+        if exp == 0 {
+            return format!("{} {}", self.amount_minor, self.currency.code());
+        }
+        let unit = 10i64.pow(exp);
+        let sign = if self.amount_minor < 0 { "-" } else { "" };
+        let abs = self.amount_minor.unsigned_abs();
+        let unit = unit.unsigned_abs();
+        format!(
+            "{sign}{}.{:0width$} {}",
+            abs / unit,
+            abs % unit,
+            self.currency.code(),
+            width = exp as usize
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn currencies_are_iso_codes_with_exponents() {
+        assert_eq!(Currency::parse("eur").unwrap().code(), "EUR");
+        assert_eq!(Currency::parse("JPY").unwrap().exponent(), 0);
+        assert_eq!(Currency::parse("KWD").unwrap().exponent(), 3);
+        assert!(Currency::parse("XXX").is_err());
+        assert!(Currency::parse("EURO").is_err());
+        assert!(serde_json::from_str::<Currency>("\"ABC\"").is_err());
+        assert_eq!(
+            serde_json::to_string(&Currency::parse("usd").unwrap()).unwrap(),
+            "\"USD\""
+        );
+    }
+
+    #[test]
+    fn prices_are_bounded_and_displayed_exactly() {
+        let eur = Currency::parse("EUR").unwrap();
+        assert!(Money::price(-1, eur).is_err());
+        assert!(Money::price(MAX_PRICE_MINOR + 1, eur).is_err());
+        assert_eq!(Money::price(1999, eur).unwrap().display(), "19.99 EUR");
+        assert_eq!(Money::price(5, eur).unwrap().display(), "0.05 EUR");
+        assert_eq!(
+            Money::price(1999, Currency::parse("JPY").unwrap())
+                .unwrap()
+                .display(),
+            "1999 JPY"
+        );
+        assert_eq!(
+            Money::price(1500, Currency::parse("KWD").unwrap())
+                .unwrap()
+                .display(),
+            "1.500 KWD"
+        );
+    }
+}
