@@ -11,8 +11,16 @@ pub enum Error {
     SlugTaken,
     #[error("a category cannot move under itself or one of its descendants")]
     CategoryCycle,
-    #[error("the category still has subcategories")]
+    #[error("the category still has subcategories or products")]
     CategoryNotEmpty,
+    #[error("you are not allowed to manage this store's products")]
+    Forbidden,
+    #[error("this store is not open: it has not been approved")]
+    StoreNotOpen,
+    #[error("the store is suspended: its products cannot be published")]
+    StoreSuspended,
+    #[error("a {from} product cannot do that")]
+    IllegalTransition { from: &'static str },
     #[error(transparent)]
     Problem(#[from] Problem),
     #[error(transparent)]
@@ -33,6 +41,12 @@ impl From<Error> for Problem {
             Error::CategoryNotEmpty => {
                 Problem::new(StatusCode::CONFLICT, "category_not_empty", text)
                     .detail("Move or delete its subcategories (and products) first")
+            }
+            Error::Forbidden => Problem::new(StatusCode::FORBIDDEN, "forbidden", text),
+            Error::StoreNotOpen => Problem::new(StatusCode::CONFLICT, "store_not_open", text),
+            Error::StoreSuspended => Problem::new(StatusCode::CONFLICT, "store_suspended", text),
+            Error::IllegalTransition { .. } => {
+                Problem::new(StatusCode::CONFLICT, "illegal_transition", text)
             }
             Error::Problem(p) => p,
             Error::Database(e) => Problem::internal(&e),

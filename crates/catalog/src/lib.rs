@@ -1,9 +1,11 @@
-//! Catalog: the category tree (products, variants and media follow).
+//! Catalog: the category tree, and stores' products with their variants.
 
 pub mod api;
 pub mod client;
 pub mod domain;
 mod error;
+pub mod events;
+pub mod markdown;
 pub mod store;
 
 use kernel::{Platform, ServiceModule};
@@ -28,7 +30,7 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
         name: SERVICE,
         api: api::router(pool.clone()),
         pages: axum::Router::new(),
-        subscriptions: Vec::new(),
+        subscriptions: events::subscriptions(&pool),
         pool: Some(pool),
         fallback: None,
     })

@@ -165,3 +165,367 @@ pub async fn delete_category(conn: &mut PgConnection, id: CategoryId) -> Result<
         .await?;
     Ok(r.rows_affected() == 1)
 }
+
+// --- stores (a projection of vendors' events) ---
+
+pub async fn upsert_store(
+    conn: &mut PgConnection,
+    id: Uuid,
+    slug: &str,
+    name: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO stores (id, slug, name, status) VALUES ($1, $2, $3, 'approved')
+         ON CONFLICT (id) DO UPDATE SET slug = $2, name = $3, status = 'approved', updated_at = now()",
+    )
+    .bind(id)
+    .bind(slug)
+    .bind(name)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_store_status(
+    conn: &mut PgConnection,
+    id: Uuid,
+    status: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE stores SET status = $2, updated_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(status)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The store's status as catalog knows it; `None` until vendors has approved it.
+pub async fn store_status(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<String>, sqlx::Error> {
+    let row: Option<(String,)> = sqlx::query_as("SELECT status FROM stores WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(|r| r.0))
+}
+
+// --- products ---
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ProductRow {
+    pub id: crate::domain::ProductId,
+    pub store_id: Uuid,
+    pub store_slug: String,
+    pub store_name: String,
+    pub store_status: String,
+    pub slug: String,
+    pub title: String,
+    pub description_md: String,
+    pub description_html: String,
+    pub brand: Option<String>,
+    pub category_id: Option<CategoryId>,
+    pub attributes: serde_json::Value,
+    pub tags: Vec<String>,
+    pub status: String,
+    pub moderation_reason: Option<String>,
+    pub seo_title: Option<String>,
+    pub seo_description: Option<String>,
+    pub currency: String,
+    pub min_price_minor: i64,
+    pub published_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+}
+
+const PRODUCT_COLUMNS: &str = "p.id, p.store_id, s.slug AS store_slug, s.name AS store_name, s.status AS store_status, \
+     p.slug, p.title, p.description_md, p.description_html, p.brand, p.category_id, p.attributes, p.tags, p.status, \
+     p.moderation_reason, p.seo_title, p.seo_description, p.currency, p.min_price_minor, p.published_at, p.created_at";
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct VariantRow {
+    pub id: crate::domain::VariantId,
+    pub sku: String,
+    pub options: serde_json::Value,
+    pub price_minor: i64,
+    pub currency: String,
+    pub compare_at_minor: Option<i64>,
+    pub weight_grams: Option<i32>,
+    pub barcode: Option<String>,
+}
+
+/// A product's fields as written (validated).
+pub struct ProductFields<'a> {
+    pub slug: &'a str,
+    pub title: &'a str,
+    pub description_md: &'a str,
+    pub description_html: &'a str,
+    pub brand: Option<&'a str>,
+    pub category_id: Option<CategoryId>,
+    pub attributes: &'a serde_json::Value,
+    pub tags: &'a [String],
+    pub seo_title: Option<&'a str>,
+    pub seo_description: Option<&'a str>,
+    pub currency: &'a str,
+    pub min_price_minor: i64,
+}
+
+pub async fn insert_product(
+    conn: &mut PgConnection,
+    id: crate::domain::ProductId,
+    store: Uuid,
+    f: &ProductFields<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO products (id, store_id, slug, title, description_md, description_html, brand, category_id,
+           attributes, tags, status, seo_title, seo_description, currency, min_price_minor)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'draft', $11, $12, $13, $14)",
+    )
+    .bind(id)
+    .bind(store)
+    .bind(f.slug)
+    .bind(f.title)
+    .bind(f.description_md)
+    .bind(f.description_html)
+    .bind(f.brand)
+    .bind(f.category_id)
+    .bind(f.attributes)
+    .bind(f.tags)
+    .bind(f.seo_title)
+    .bind(f.seo_description)
+    .bind(f.currency)
+    .bind(f.min_price_minor)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn update_product(
+    conn: &mut PgConnection,
+    id: crate::domain::ProductId,
+    f: &ProductFields<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE products SET slug = $2, title = $3, description_md = $4, description_html = $5, brand = $6,
+           category_id = $7, attributes = $8, tags = $9, seo_title = $10, seo_description = $11, currency = $12,
+           min_price_minor = $13, updated_at = now()
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(f.slug)
+    .bind(f.title)
+    .bind(f.description_md)
+    .bind(f.description_html)
+    .bind(f.brand)
+    .bind(f.category_id)
+    .bind(f.attributes)
+    .bind(f.tags)
+    .bind(f.seo_title)
+    .bind(f.seo_description)
+    .bind(f.currency)
+    .bind(f.min_price_minor)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Replaces a product's variants: kept SKUs keep their ids, others are created or removed.
+/// Returns the first SKU that another product of the store already uses, if any (the
+/// caller rolls back).
+pub async fn replace_variants(
+    conn: &mut PgConnection,
+    product: crate::domain::ProductId,
+    store: Uuid,
+    variants: &[crate::domain::VariantInput],
+) -> Result<Option<String>, sqlx::Error> {
+    let skus: Vec<&str> = variants.iter().map(|v| v.sku.as_str()).collect();
+    sqlx::query("DELETE FROM variants WHERE product_id = $1 AND NOT (sku = ANY($2))")
+        .bind(product)
+        .bind(&skus)
+        .execute(&mut *conn)
+        .await?;
+    for (position, v) in variants.iter().enumerate() {
+        let written = sqlx::query(
+            "INSERT INTO variants (id, product_id, store_id, sku, options, price_minor, currency, compare_at_minor,
+               weight_grams, barcode, position)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             ON CONFLICT (store_id, sku) DO UPDATE SET options = $5, price_minor = $6, currency = $7,
+               compare_at_minor = $8, weight_grams = $9, barcode = $10, position = $11
+             WHERE variants.product_id = $2",
+        )
+        .bind(crate::domain::VariantId::new())
+        .bind(product)
+        .bind(store)
+        .bind(&v.sku)
+        .bind(serde_json::to_value(&v.options).unwrap_or_default())
+        .bind(v.price.amount_minor)
+        .bind(v.price.currency.code())
+        .bind(v.compare_at_minor)
+        .bind(v.weight_grams)
+        .bind(&v.barcode)
+        .bind(i32::try_from(position).unwrap_or(i32::MAX))
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        if written == 0 {
+            return Ok(Some(v.sku.clone()));
+        }
+    }
+    Ok(None)
+}
+
+pub async fn product(
+    conn: &mut PgConnection,
+    id: crate::domain::ProductId,
+) -> Result<Option<ProductRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {PRODUCT_COLUMNS} FROM products p JOIN stores s ON s.id = p.store_id WHERE p.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn product_by_slug(
+    conn: &mut PgConnection,
+    store_slug: &str,
+    slug: &str,
+) -> Result<Option<ProductRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {PRODUCT_COLUMNS} FROM products p JOIN stores s ON s.id = p.store_id WHERE s.slug = $1 AND p.slug = $2"
+    ))
+    .bind(store_slug)
+    .bind(slug)
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn variants(
+    conn: &mut PgConnection,
+    product: crate::domain::ProductId,
+) -> Result<Vec<VariantRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, sku, options, price_minor, currency, compare_at_minor, weight_grams, barcode
+         FROM variants WHERE product_id = $1 ORDER BY position",
+    )
+    .bind(product)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn set_product_status(
+    conn: &mut PgConnection,
+    id: crate::domain::ProductId,
+    status: &str,
+    moderation_reason: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE products SET status = $2, moderation_reason = $3, updated_at = now(),
+           published_at = CASE WHEN $2 = 'published' THEN now() ELSE published_at END
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(status)
+    .bind(moderation_reason)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn products_in_category(
+    conn: &mut PgConnection,
+    category: CategoryId,
+) -> Result<i64, sqlx::Error> {
+    let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM products WHERE category_id = $1")
+        .bind(category)
+        .fetch_one(conn)
+        .await?;
+    Ok(n)
+}
+
+/// Public listing filters; every one optional.
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub category: Option<CategoryId>,
+    pub store: Option<Uuid>,
+    pub min_price: Option<i64>,
+    pub max_price: Option<i64>,
+    pub currency: Option<String>,
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+    pub sort: Sort,
+    /// `(sort key, id)` of the last item of the previous page.
+    pub after: Option<(i64, Uuid)>,
+    pub limit: u32,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    #[default]
+    Newest,
+    PriceAsc,
+    PriceDesc,
+}
+
+/// Published products of approved stores matching `l`, one page (plus one to tell
+/// whether more exist).
+pub async fn list_products(
+    conn: &mut PgConnection,
+    l: &Listing,
+) -> Result<Vec<ProductRow>, sqlx::Error> {
+    let (key, order, cmp) = match l.sort {
+        Sort::Newest => (
+            "(extract(epoch from p.published_at) * 1000000)::bigint",
+            "DESC",
+            "<",
+        ),
+        Sort::PriceAsc => ("p.min_price_minor", "ASC", ">"),
+        Sort::PriceDesc => ("p.min_price_minor", "DESC", "<"),
+    };
+    // Only constants are formatted into the SQL; every value is a bound parameter.
+    let sql = format!(
+        "SELECT {PRODUCT_COLUMNS} FROM products p JOIN stores s ON s.id = p.store_id
+         WHERE p.status = 'published' AND s.status = 'approved'
+           AND ($1::uuid IS NULL OR p.category_id IN (SELECT id FROM categories WHERE path @> ARRAY[$1::uuid]))
+           AND ($2::uuid IS NULL OR p.store_id = $2)
+           AND ($3::bigint IS NULL OR p.min_price_minor >= $3)
+           AND ($4::bigint IS NULL OR p.min_price_minor <= $4)
+           AND ($5::text IS NULL OR p.currency = $5)
+           AND p.attributes @> $6
+           AND ($7::bigint IS NULL OR ({key}, p.id) {cmp} ($7, $8))
+         ORDER BY {key} {order}, p.id {order}
+         LIMIT $9"
+    );
+    sqlx::query_as(&sql)
+        .bind(l.category)
+        .bind(l.store)
+        .bind(l.min_price)
+        .bind(l.max_price)
+        .bind(&l.currency)
+        .bind(serde_json::Value::Object(l.attributes.clone()))
+        .bind(l.after.map(|a| a.0))
+        .bind(l.after.map(|a| a.1))
+        .bind(i64::from(l.limit) + 1)
+        .fetch_all(conn)
+        .await
+}
+
+/// All of one store's products, any status, newest first (for its members).
+pub async fn store_products(
+    conn: &mut PgConnection,
+    store: Uuid,
+    after: Option<(i64, Uuid)>,
+    limit: u32,
+) -> Result<Vec<ProductRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {PRODUCT_COLUMNS} FROM products p JOIN stores s ON s.id = p.store_id
+         WHERE p.store_id = $1
+           AND ($2::bigint IS NULL OR ((extract(epoch from p.created_at) * 1000000)::bigint, p.id) < ($2, $3))
+         ORDER BY (extract(epoch from p.created_at) * 1000000)::bigint DESC, p.id DESC LIMIT $4"
+    ))
+    .bind(store)
+    .bind(after.map(|a| a.0))
+    .bind(after.map(|a| a.1))
+    .bind(i64::from(limit) + 1)
+    .fetch_all(conn)
+    .await
+}

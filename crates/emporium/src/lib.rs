@@ -17,6 +17,7 @@ pub const SERVICES: &[&str] = &[
 /// process, so events published before a consumer's first start wait for it.
 const CONSUMERS: &[(&str, &[&str])] = &[
     (identity::SERVICE, identity::events::CONSUMES),
+    (catalog::SERVICE, catalog::events::CONSUMES),
     (notifications::SERVICE, notifications::events::CONSUMES),
 ];
 

@@ -67,3 +67,119 @@ pub struct MoveCategory {
     #[serde(default)]
     pub position: i32,
 }
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VariantRequest {
+    /// Unique within the store.
+    pub sku: String,
+    /// e.g. `{"Size": "M", "Color": "Red"}`.
+    #[serde(default)]
+    pub options: std::collections::BTreeMap<String, String>,
+    /// Minor units (cents): `1999` is 19.99.
+    pub price_minor: Option<i64>,
+    /// ISO 4217, the same for every variant of a product.
+    pub currency: String,
+    /// The "was" price, above `price_minor`.
+    pub compare_at_minor: Option<i64>,
+    pub weight_grams: Option<i64>,
+    /// EAN/UPC/GTIN, 8 to 14 digits.
+    pub barcode: Option<String>,
+}
+
+/// A product as its vendor writes it; `PUT` replaces it whole, variants included
+/// (variants keep their ids by SKU).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductRequest {
+    /// Unique within the store.
+    pub slug: String,
+    pub title: String,
+    /// Markdown; rendered to sanitised HTML.
+    #[serde(default)]
+    pub description: String,
+    pub brand: Option<String>,
+    pub category_id: Option<CategoryId>,
+    /// Typed filter values, e.g. `{"color": "red", "organic": true}`.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub seo_title: Option<String>,
+    pub seo_description: Option<String>,
+    pub variants: Vec<VariantRequest>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct StoreRef {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct VariantView {
+    pub id: crate::domain::VariantId,
+    pub sku: String,
+    #[schema(value_type = Object)]
+    pub options: serde_json::Value,
+    pub price: kernel::money::Money,
+    pub compare_at_minor: Option<i64>,
+    pub weight_grams: Option<i32>,
+    pub barcode: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct ProductView {
+    pub id: crate::domain::ProductId,
+    pub store: StoreRef,
+    pub slug: String,
+    pub title: String,
+    /// The Markdown source.
+    pub description: String,
+    /// Sanitised HTML, safe to embed.
+    pub description_html: String,
+    pub brand: Option<String>,
+    pub category_id: Option<CategoryId>,
+    #[schema(value_type = Object)]
+    pub attributes: serde_json::Value,
+    pub tags: Vec<String>,
+    /// `draft`, `published` or `archived`.
+    pub status: String,
+    /// Why an admin unpublished it (its store's members and admins only).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub moderation_reason: Option<String>,
+    pub seo_title: Option<String>,
+    pub seo_description: Option<String>,
+    /// The lowest variant price.
+    pub price_from: kernel::money::Money,
+    pub variants: Vec<VariantView>,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub published_at: Option<time::OffsetDateTime>,
+}
+
+/// A product in a listing.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct ProductCard {
+    pub id: crate::domain::ProductId,
+    pub store: StoreRef,
+    pub slug: String,
+    pub title: String,
+    pub brand: Option<String>,
+    pub category_id: Option<CategoryId>,
+    pub price_from: kernel::money::Money,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProductPage {
+    pub items: Vec<ProductCard>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModerationRequest {
+    pub reason: String,
+}

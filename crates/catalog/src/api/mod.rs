@@ -1,6 +1,7 @@
 //! Catalog's HTTP API under `/api/v1/catalog`.
 
 pub mod dto;
+mod products;
 
 use std::collections::HashMap;
 
@@ -22,14 +23,23 @@ use crate::store::{self, CategoryRow};
 
 const TAG: &str = "catalog";
 
-type State = axum::extract::State<PgPool>;
-type Result<T> = std::result::Result<T, Error>;
+pub(crate) type State = axum::extract::State<PgPool>;
+pub(crate) type Result<T> = std::result::Result<T, Error>;
 
 pub fn router(pool: PgPool) -> OpenApiRouter {
     OpenApiRouter::<PgPool>::new()
         .routes(routes!(category_tree, create_category))
         .routes(routes!(get_category, update_category, delete_category))
         .routes(routes!(move_category))
+        .routes(routes!(products::list_products))
+        .routes(routes!(products::get_product, products::update_product))
+        .routes(routes!(products::create_product, products::store_products))
+        .routes(routes!(products::get_product_by_slug))
+        .routes(routes!(products::publish))
+        .routes(routes!(products::unpublish))
+        .routes(routes!(products::archive))
+        .routes(routes!(products::restore))
+        .routes(routes!(products::admin_unpublish))
         .with_state(pool)
 }
 
@@ -272,7 +282,9 @@ async fn delete_category(
     let mut tx = pool.begin().await?;
     store::lock_tree(&mut tx).await?;
     let row = find(&mut tx, &key).await?;
-    if !store::children(&mut tx, row.id).await?.is_empty() {
+    if !store::children(&mut tx, row.id).await?.is_empty()
+        || store::products_in_category(&mut tx, row.id).await? > 0
+    {
         return Err(Error::CategoryNotEmpty);
     }
     store::delete_category(&mut tx, row.id).await?;

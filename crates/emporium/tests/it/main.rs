@@ -9,6 +9,7 @@ mod email;
 mod events;
 mod identity;
 mod ops;
+mod products;
 mod support;
 mod vendors;
 mod web;

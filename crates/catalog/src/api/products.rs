@@ -1,0 +1,592 @@
+//! Products and their variants. Vendor rights come from the access token's store
+//! memberships (issued by identity from vendors' events); whether a store may sell
+//! comes from catalog's own projection of vendors' store events.
+
+use std::collections::HashMap;
+
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use kernel::auth::{AdminUser, AuthUser, Claims, MaybeUser};
+use kernel::http::pagination::{Page, PageParams};
+use kernel::http::{FieldError, Json, Problem, Query};
+use kernel::money::{Currency, Money};
+use kernel::validation::{FieldErrors, bounded_text};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::dto::*;
+use super::{Result, State, TAG};
+use crate::Error;
+use crate::domain::{self, CategoryId, ProductAction, ProductId, ProductStatus, RawVariant};
+use crate::store::{self, Listing, ProductRow, Sort};
+
+fn store_uuid(key: &str) -> Result<Uuid> {
+    kernel::ids::parse_prefixed(key, "sto").map_err(|_| Error::NotFound("store"))
+}
+
+fn store_ref(id: Uuid) -> String {
+    format!("sto_{}", id.simple())
+}
+
+/// Whether the caller may manage `store`'s products: its members, and admins.
+fn manages(claims: Option<&Claims>, store: Uuid) -> bool {
+    claims.is_some_and(|c| c.is_admin() || c.store_role(&store_ref(store)).is_some())
+}
+
+fn is_public(p: &ProductRow) -> bool {
+    p.status == "published" && p.store_status == "approved"
+}
+
+fn money(amount: i64, currency: &str) -> Result<Money> {
+    let c = Currency::parse(currency).map_err(|e| Problem::internal(&e))?;
+    Ok(Money {
+        amount_minor: amount,
+        currency: c,
+    })
+}
+
+fn store_of(p: &ProductRow) -> StoreRef {
+    StoreRef {
+        id: store_ref(p.store_id),
+        slug: p.store_slug.clone(),
+        name: p.store_name.clone(),
+    }
+}
+
+fn card(p: ProductRow) -> Result<ProductCard> {
+    Ok(ProductCard {
+        store: store_of(&p),
+        price_from: money(p.min_price_minor, &p.currency)?,
+        id: p.id,
+        slug: p.slug,
+        title: p.title,
+        brand: p.brand,
+        category_id: p.category_id,
+        status: p.status,
+    })
+}
+
+async fn view(conn: &mut PgConnection, p: ProductRow, private: bool) -> Result<ProductView> {
+    let variants = store::variants(conn, p.id)
+        .await?
+        .into_iter()
+        .map(|v| {
+            Ok(VariantView {
+                price: money(v.price_minor, &v.currency)?,
+                id: v.id,
+                sku: v.sku,
+                options: v.options,
+                compare_at_minor: v.compare_at_minor,
+                weight_grams: v.weight_grams,
+                barcode: v.barcode,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(ProductView {
+        store: store_of(&p),
+        price_from: money(p.min_price_minor, &p.currency)?,
+        id: p.id,
+        slug: p.slug,
+        title: p.title,
+        description: p.description_md,
+        description_html: p.description_html,
+        brand: p.brand,
+        category_id: p.category_id,
+        attributes: p.attributes,
+        tags: p.tags,
+        status: p.status,
+        moderation_reason: if private { p.moderation_reason } else { None },
+        seo_title: p.seo_title,
+        seo_description: p.seo_description,
+        variants,
+        published_at: p.published_at,
+    })
+}
+
+/// A product the caller may see: published in an approved store, or the caller's own.
+/// Anything else does not exist for them.
+fn visible(row: Option<ProductRow>, claims: Option<&Claims>) -> Result<(ProductRow, bool)> {
+    let row = row.ok_or(Error::NotFound("product"))?;
+    let private = manages(claims, row.store_id);
+    if !private && !is_public(&row) {
+        return Err(Error::NotFound("product"));
+    }
+    Ok((row, private))
+}
+
+struct Validated {
+    slug: String,
+    title: String,
+    description_md: String,
+    description_html: String,
+    brand: Option<String>,
+    category_id: Option<CategoryId>,
+    attributes: serde_json::Value,
+    tags: Vec<String>,
+    seo_title: Option<String>,
+    seo_description: Option<String>,
+    variants: Vec<domain::VariantInput>,
+}
+
+fn optional(errs: &mut FieldErrors, field: &str, v: Option<&str>, max: usize) -> Option<String> {
+    let v = v.map(str::trim).filter(|v| !v.is_empty())?;
+    errs.check(field, "invalid", bounded_text(v, 1, max))
+}
+
+async fn validate(conn: &mut PgConnection, req: &ProductRequest) -> Result<Validated> {
+    let mut errs = FieldErrors::new();
+    let slug = errs.check("slug", "invalid_slug", domain::parse_slug(&req.slug));
+    let title = errs.check("title", "invalid", bounded_text(&req.title, 2, 200));
+    if req.description.len() > 20_000 {
+        errs.add(
+            "description",
+            "too_long",
+            "must be at most 20000 characters",
+        );
+    }
+    let brand = optional(&mut errs, "brand", req.brand.as_deref(), 80);
+    let seo_title = optional(&mut errs, "seo_title", req.seo_title.as_deref(), 70);
+    let seo_description = optional(
+        &mut errs,
+        "seo_description",
+        req.seo_description.as_deref(),
+        160,
+    );
+    let attributes = domain::parse_attributes(&mut errs, &req.attributes);
+    let tags = domain::parse_tags(&mut errs, &req.tags);
+    let raw: Vec<RawVariant<'_>> = req
+        .variants
+        .iter()
+        .map(|v| RawVariant {
+            sku: &v.sku,
+            options: &v.options,
+            price_minor: v.price_minor,
+            currency: &v.currency,
+            compare_at_minor: v.compare_at_minor,
+            weight_grams: v.weight_grams,
+            barcode: v.barcode.as_deref(),
+        })
+        .collect();
+    let variants = domain::parse_variants(&mut errs, &raw);
+    if let Some(category) = req.category_id
+        && store::category(conn, category).await?.is_none()
+    {
+        errs.add("category_id", "unknown_category", "no such category");
+    }
+    errs.finish()?;
+    let (Some(slug), Some(title)) = (slug, title) else {
+        return Err(Problem::internal(&"validated fields missing").into());
+    };
+    Ok(Validated {
+        slug,
+        title,
+        description_html: crate::markdown::render(&req.description),
+        description_md: req.description.clone(),
+        brand,
+        category_id: req.category_id,
+        attributes: serde_json::Value::Object(attributes),
+        tags,
+        seo_title,
+        seo_description,
+        variants,
+    })
+}
+
+/// Writes the product's fields and variants; maps unique violations to field errors.
+async fn write(
+    conn: &mut PgConnection,
+    id: ProductId,
+    store: Uuid,
+    v: &Validated,
+    create: bool,
+) -> Result<()> {
+    let min_price = v
+        .variants
+        .iter()
+        .map(|x| x.price.amount_minor)
+        .min()
+        .unwrap_or(0);
+    let currency = v
+        .variants
+        .first()
+        .map_or("EUR", |x| x.price.currency.code());
+    let fields = store::ProductFields {
+        slug: &v.slug,
+        title: &v.title,
+        description_md: &v.description_md,
+        description_html: &v.description_html,
+        brand: v.brand.as_deref(),
+        category_id: v.category_id,
+        attributes: &v.attributes,
+        tags: &v.tags,
+        seo_title: v.seo_title.as_deref(),
+        seo_description: v.seo_description.as_deref(),
+        currency,
+        min_price_minor: min_price,
+    };
+    let written = if create {
+        store::insert_product(conn, id, store, &fields).await
+    } else {
+        store::update_product(conn, id, &fields).await
+    };
+    if let Err(e) = written {
+        return Err(
+            if kernel::db::is_unique_violation(&e, "products_store_slug_key") {
+                Problem::validation(vec![FieldError::new(
+                    "slug",
+                    "slug_taken",
+                    "this store already has a product with this slug",
+                )])
+                .into()
+            } else {
+                e.into()
+            },
+        );
+    }
+    if let Some(sku) = store::replace_variants(conn, id, store, &v.variants).await? {
+        return Err(Problem::validation(vec![FieldError::new(
+            "variants",
+            "duplicate_sku",
+            format!("SKU {sku} is used by another product of this store"),
+        )])
+        .into());
+    }
+    Ok(())
+}
+
+/// Create a draft product in a store (its members; admins).
+#[utoipa::path(post, path = "/api/v1/catalog/stores/{store}/products", tag = TAG, security(("bearer" = [])),
+    params(("store" = String, Path, description = "Store id (`sto_…`)")), request_body = ProductRequest,
+    responses((status = 201, body = ProductView), (status = 403, body = Problem), (status = 409, body = Problem, description = "store_not_open"),
+              (status = 422, body = Problem)))]
+pub async fn create_product(
+    axum::extract::State(pool): State,
+    AuthUser(claims): AuthUser,
+    Path(store_key): Path<String>,
+    Json(req): Json<ProductRequest>,
+) -> Result<impl IntoResponse> {
+    let store_id = store_uuid(&store_key)?;
+    if !manages(Some(&claims), store_id) {
+        return Err(Error::Forbidden);
+    }
+    let mut tx = pool.begin().await?;
+    if store::store_status(&mut tx, store_id).await?.is_none() {
+        return Err(Error::StoreNotOpen);
+    }
+    let valid = validate(&mut tx, &req).await?;
+    let id = ProductId::new();
+    write(&mut tx, id, store_id, &valid, true).await?;
+    let row = store::product(&mut tx, id)
+        .await?
+        .ok_or(Error::NotFound("product"))?;
+    let v = view(&mut tx, row, true).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(v)))
+}
+
+/// Replace a product, variants included (its store's members; admins).
+#[utoipa::path(put, path = "/api/v1/catalog/products/{product}", tag = TAG, security(("bearer" = [])),
+    params(("product" = String, Path, description = "Product id (`prd_…`)")), request_body = ProductRequest,
+    responses((status = 200, body = ProductView), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn update_product(
+    axum::extract::State(pool): State,
+    AuthUser(claims): AuthUser,
+    Path(key): Path<String>,
+    Json(req): Json<ProductRequest>,
+) -> Result<Json<ProductView>> {
+    let id: ProductId = key.parse().map_err(|_| Error::NotFound("product"))?;
+    let mut tx = pool.begin().await?;
+    let row = store::product(&mut tx, id).await?;
+    let (row, private) = visible(row, Some(&claims))?;
+    if !private {
+        return Err(Error::Forbidden);
+    }
+    let valid = validate(&mut tx, &req).await?;
+    write(&mut tx, id, row.store_id, &valid, false).await?;
+    let row = store::product(&mut tx, id)
+        .await?
+        .ok_or(Error::NotFound("product"))?;
+    let v = view(&mut tx, row, true).await?;
+    tx.commit().await?;
+    Ok(Json(v))
+}
+
+/// A product by id: public once published in an open store; its store's members and
+/// admins see it in any state.
+#[utoipa::path(get, path = "/api/v1/catalog/products/{product}", tag = TAG,
+    params(("product" = String, Path, description = "Product id (`prd_…`)")),
+    responses((status = 200, body = ProductView), (status = 404, body = Problem)))]
+pub async fn get_product(
+    axum::extract::State(pool): State,
+    MaybeUser(claims): MaybeUser,
+    Path(key): Path<String>,
+) -> Result<Json<ProductView>> {
+    let id: ProductId = key.parse().map_err(|_| Error::NotFound("product"))?;
+    let mut conn = pool.acquire().await?;
+    let row = store::product(&mut conn, id).await?;
+    let (row, private) = visible(row, claims.as_ref())?;
+    Ok(Json(view(&mut conn, row, private).await?))
+}
+
+/// A product by its store's slug and its own.
+#[utoipa::path(get, path = "/api/v1/catalog/stores/{store}/products/{product}", tag = TAG,
+    params(("store" = String, Path, description = "Store slug"), ("product" = String, Path, description = "Product slug")),
+    responses((status = 200, body = ProductView), (status = 404, body = Problem)))]
+pub async fn get_product_by_slug(
+    axum::extract::State(pool): State,
+    MaybeUser(claims): MaybeUser,
+    Path((store_slug, slug)): Path<(String, String)>,
+) -> Result<Json<ProductView>> {
+    let mut conn = pool.acquire().await?;
+    let row = store::product_by_slug(
+        &mut conn,
+        &store_slug.to_ascii_lowercase(),
+        &slug.to_ascii_lowercase(),
+    )
+    .await?;
+    let (row, private) = visible(row, claims.as_ref())?;
+    Ok(Json(view(&mut conn, row, private).await?))
+}
+
+/// All of a store's products, drafts included (its members; admins).
+#[utoipa::path(get, path = "/api/v1/catalog/stores/{store}/products", tag = TAG, security(("bearer" = [])),
+    params(("store" = String, Path, description = "Store id (`sto_…`)"), PageParams),
+    responses((status = 200, body = ProductPage), (status = 403, body = Problem)))]
+pub async fn store_products(
+    axum::extract::State(pool): State,
+    AuthUser(claims): AuthUser,
+    Path(store_key): Path<String>,
+    Query(page): Query<PageParams>,
+) -> Result<Json<ProductPage>> {
+    let store_id = store_uuid(&store_key)?;
+    if !manages(Some(&claims), store_id) {
+        return Err(Error::Forbidden);
+    }
+    let limit = page.limit()?;
+    let after: Option<(i64, Uuid)> = page.after()?;
+    let rows = store::store_products(&mut *pool.acquire().await?, store_id, after, limit).await?;
+    let page = Page::from_rows(rows, limit, |p| (micros(p.created_at), p.id.0));
+    Ok(Json(ProductPage {
+        items: page.items.into_iter().map(card).collect::<Result<_>>()?,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+fn micros(t: time::OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1000).unwrap_or(i64::MAX)
+}
+
+async fn change_status(
+    pool: &sqlx::PgPool,
+    claims: &Claims,
+    key: &str,
+    action: ProductAction,
+    reason: Option<&str>,
+) -> Result<Json<ProductView>> {
+    let id: ProductId = key.parse().map_err(|_| Error::NotFound("product"))?;
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT 1 FROM products WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let row = store::product(&mut tx, id).await?;
+    let (row, private) = visible(row, Some(claims))?;
+    if !private {
+        return Err(Error::Forbidden);
+    }
+    let current = ProductStatus::parse(&row.status).ok_or(Error::NotFound("product"))?;
+    let next = current.apply(action).ok_or(Error::IllegalTransition {
+        from: current.as_str(),
+    })?;
+    if next == ProductStatus::Published && row.store_status != "approved" {
+        return Err(Error::StoreSuspended);
+    }
+    store::set_product_status(&mut tx, id, next.as_str(), reason).await?;
+    let row = store::product(&mut tx, id)
+        .await?
+        .ok_or(Error::NotFound("product"))?;
+    let v = view(&mut tx, row, true).await?;
+    tx.commit().await?;
+    Ok(Json(v))
+}
+
+macro_rules! status_endpoint {
+    ($name:ident, $action:expr, $path:literal, $doc:literal) => {
+        #[doc = $doc]
+        #[utoipa::path(post, path = $path, tag = TAG, security(("bearer" = [])),
+            params(("product" = String, Path, description = "Product id (`prd_…`)")),
+            responses((status = 200, body = ProductView), (status = 404, body = Problem),
+                      (status = 409, body = Problem, description = "illegal_transition / store_suspended")))]
+        pub async fn $name(
+            axum::extract::State(pool): State,
+            AuthUser(claims): AuthUser,
+            Path(key): Path<String>,
+        ) -> Result<Json<ProductView>> {
+            change_status(&pool, &claims, &key, $action, None).await
+        }
+    };
+}
+
+status_endpoint!(
+    publish,
+    ProductAction::Publish,
+    "/api/v1/catalog/products/{product}/publish",
+    "Publish a draft (its store must be open)."
+);
+status_endpoint!(
+    unpublish,
+    ProductAction::Unpublish,
+    "/api/v1/catalog/products/{product}/unpublish",
+    "Take a published product back to draft."
+);
+status_endpoint!(
+    archive,
+    ProductAction::Archive,
+    "/api/v1/catalog/products/{product}/archive",
+    "Archive a product."
+);
+status_endpoint!(
+    restore,
+    ProductAction::Restore,
+    "/api/v1/catalog/products/{product}/restore",
+    "Bring an archived product back as a draft."
+);
+
+/// Unpublish any product with a reason its vendor will see (admin moderation).
+#[utoipa::path(post, path = "/api/v1/catalog/admin/products/{product}/unpublish", tag = TAG, security(("bearer" = [])),
+    params(("product" = String, Path)), request_body = ModerationRequest,
+    responses((status = 200, body = ProductView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn admin_unpublish(
+    axum::extract::State(pool): State,
+    AdminUser(claims): AdminUser,
+    Path(key): Path<String>,
+    Json(req): Json<ModerationRequest>,
+) -> Result<Json<ProductView>> {
+    let reason = bounded_text(&req.reason, 3, 1000)
+        .map_err(|m| Problem::validation(vec![FieldError::new("reason", "invalid", m)]))?;
+    change_status(
+        &pool,
+        &claims,
+        &key,
+        ProductAction::Unpublish,
+        Some(&reason),
+    )
+    .await
+}
+
+fn bad(field: &str, message: &str) -> Error {
+    Problem::validation(vec![FieldError::new(field, "invalid", message)]).into()
+}
+
+/// Parses the listing's query string: known filters, plus `attr.<name>=<value>`.
+async fn listing(conn: &mut PgConnection, q: &HashMap<String, String>) -> Result<Listing> {
+    let page = PageParams {
+        limit: q
+            .get("limit")
+            .map(|l| {
+                l.parse::<u32>()
+                    .map_err(|_| bad("limit", "must be a whole number"))
+            })
+            .transpose()?,
+        cursor: q.get("cursor").cloned(),
+    };
+    let mut l = Listing {
+        limit: page.limit()?,
+        after: page.after()?,
+        ..Listing::default()
+    };
+    if let Some(c) = q.get("category").filter(|c| !c.is_empty()) {
+        let row = match c.parse::<CategoryId>() {
+            Ok(id) => store::category(conn, id).await?,
+            Err(_) => store::category_by_slug(conn, &c.to_ascii_lowercase()).await?,
+        };
+        l.category = Some(row.ok_or_else(|| bad("category", "no such category"))?.id);
+    }
+    if let Some(s) = q.get("store").filter(|s| !s.is_empty()) {
+        l.store = Some(
+            kernel::ids::parse_prefixed(s, "sto")
+                .map_err(|_| bad("store", "must be a store id (sto_…)"))?,
+        );
+    }
+    let price = |name: &str| -> Result<Option<i64>> {
+        q.get(name)
+            .filter(|v| !v.is_empty())
+            .map(|v| {
+                v.parse::<i64>()
+                    .ok()
+                    .filter(|p| (0..=kernel::money::MAX_PRICE_MINOR).contains(p))
+                    .ok_or_else(|| bad(name, "must be a price in minor units"))
+            })
+            .transpose()
+    };
+    l.min_price = price("min_price")?;
+    l.max_price = price("max_price")?;
+    if let Some(c) = q.get("currency").filter(|c| !c.is_empty()) {
+        l.currency = Some(
+            Currency::parse(c)
+                .map_err(|m| bad("currency", m))?
+                .code()
+                .to_owned(),
+        );
+    }
+    l.sort = match q.get("sort").map(String::as_str) {
+        None | Some("" | "newest") => Sort::Newest,
+        Some("price_asc") => Sort::PriceAsc,
+        Some("price_desc") => Sort::PriceDesc,
+        Some(_) => return Err(bad("sort", "must be newest, price_asc or price_desc")),
+    };
+    for (k, v) in q {
+        if let Some(name) = k.strip_prefix("attr.") {
+            if name.is_empty() || name.len() > 30 || v.len() > 60 {
+                return Err(bad(k, "attribute filters are attr.<name>=<value>"));
+            }
+            // Attribute values are stored typed; a filter matches their text form.
+            let value = match v.as_str() {
+                "true" => serde_json::Value::Bool(true),
+                "false" => serde_json::Value::Bool(false),
+                s => s.parse::<i64>().map_or_else(
+                    |_| serde_json::Value::String(s.to_owned()),
+                    serde_json::Value::from,
+                ),
+            };
+            l.attributes.insert(name.to_ascii_lowercase(), value);
+        }
+    }
+    Ok(l)
+}
+
+/// Published products of open stores: filter by category (and its subcategories),
+/// store, price range, currency and attributes (`attr.color=red`); sort by `newest`,
+/// `price_asc` or `price_desc`; cursor pagination.
+#[utoipa::path(get, path = "/api/v1/catalog/products", tag = TAG,
+    params(
+        ("category" = Option<String>, Query, description = "Category id or slug; includes its subtree"),
+        ("store" = Option<String>, Query, description = "Store id (`sto_…`)"),
+        ("min_price" = Option<i64>, Query, description = "Minor units"),
+        ("max_price" = Option<i64>, Query, description = "Minor units"),
+        ("currency" = Option<String>, Query),
+        ("sort" = Option<String>, Query, description = "newest (default), price_asc, price_desc"),
+        PageParams
+    ),
+    responses((status = 200, body = ProductPage), (status = 422, body = Problem)))]
+pub async fn list_products(
+    axum::extract::State(pool): State,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<ProductPage>> {
+    let mut conn = pool.acquire().await?;
+    let l = listing(&mut conn, &q).await?;
+    let rows = store::list_products(&mut conn, &l).await?;
+    let sort = l.sort;
+    let page = Page::from_rows(rows, l.limit, |p| {
+        let key = match sort {
+            Sort::Newest => p.published_at.map_or(0, micros),
+            Sort::PriceAsc | Sort::PriceDesc => p.min_price_minor,
+        };
+        (key, p.id.0)
+    });
+    Ok(Json(ProductPage {
+        items: page.items.into_iter().map(card).collect::<Result<_>>()?,
+        next_cursor: page.next_cursor,
+    }))
+}
