@@ -25,6 +25,8 @@ pub enum Error {
     Problem(#[from] Problem),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
 }
 
 impl From<Error> for Problem {
@@ -50,6 +52,7 @@ impl From<Error> for Problem {
             }
             Error::Problem(p) => p,
             Error::Database(e) => Problem::internal(&e),
+            Error::Internal(e) => Problem::internal(&format!("{e:#}")),
         }
     }
 }

@@ -1,12 +1,99 @@
-//! Events catalog consumes: which stores exist and whether customers may see them.
+//! Events catalog publishes (what search and storefront caches follow) and consumes
+//! (which stores exist and whether customers may see them).
 
 use std::sync::Arc;
 
 use kernel::events::{Envelope, Event, Handler, Subscription};
+use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 use vendors::events::{StoreApproved, StoreReinstated, StoreSuspended};
 
+use crate::domain::{CategoryId, ProductId};
 use crate::store;
+
+/// A product is (still) for sale: everything a search index needs, so consumers never
+/// call back. Sent on publishing and on every change while published.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ProductPublished {
+    pub product_id: ProductId,
+    pub store_id: String,
+    pub store_slug: String,
+    pub store_name: String,
+    pub slug: String,
+    pub title: String,
+    pub brand: Option<String>,
+    /// The Markdown source, for full-text indexing.
+    pub description: String,
+    pub category_id: Option<CategoryId>,
+    /// From the root down to the product's category.
+    pub category_path: Vec<CategoryId>,
+    pub attributes: serde_json::Value,
+    pub tags: Vec<String>,
+    pub currency: String,
+    pub min_price_minor: i64,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub published_at: Option<time::OffsetDateTime>,
+}
+
+impl Event for ProductPublished {
+    const TYPE: &'static str = "catalog.product.published";
+
+    fn aggregate_id(&self) -> String {
+        self.product_id.to_string()
+    }
+}
+
+/// A product left the storefront: unpublished, archived or moderated.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ProductWithdrawn {
+    pub product_id: ProductId,
+}
+
+impl Event for ProductWithdrawn {
+    const TYPE: &'static str = "catalog.product.withdrawn";
+
+    fn aggregate_id(&self) -> String {
+        self.product_id.to_string()
+    }
+}
+
+/// Records the event that matches the product's state after a change, in the caller's
+/// transaction: published products announce themselves, others withdraw.
+pub async fn record_product_state(conn: &mut PgConnection, id: ProductId) -> anyhow::Result<()> {
+    let Some(p) = store::product(conn, id).await? else {
+        return Ok(());
+    };
+    if p.status != "published" {
+        kernel::events::outbox::record(conn, &ProductWithdrawn { product_id: id }).await?;
+        return Ok(());
+    }
+    let category_path = match p.category_id {
+        Some(c) => store::category(conn, c)
+            .await?
+            .map(|row| row.path.into_iter().map(CategoryId).collect())
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let event = ProductPublished {
+        product_id: id,
+        store_id: format!("sto_{}", p.store_id.simple()),
+        store_slug: p.store_slug,
+        store_name: p.store_name,
+        slug: p.slug,
+        title: p.title,
+        brand: p.brand,
+        description: p.description_md,
+        category_id: p.category_id,
+        category_path,
+        attributes: p.attributes,
+        tags: p.tags,
+        currency: p.currency,
+        min_price_minor: p.min_price_minor,
+        published_at: p.published_at,
+    };
+    kernel::events::outbox::record(conn, &event).await?;
+    Ok(())
+}
 
 pub const CONSUMES: &[&str] = &[
     StoreApproved::TYPE,

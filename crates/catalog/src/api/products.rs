@@ -304,6 +304,9 @@ pub async fn update_product(
     }
     let valid = validate(&mut tx, &req).await?;
     write(&mut tx, id, row.store_id, &valid, false).await?;
+    if row.status == "published" {
+        crate::events::record_product_state(&mut tx, id).await?;
+    }
     let row = store::product(&mut tx, id)
         .await?
         .ok_or(Error::NotFound("product"))?;
@@ -403,6 +406,7 @@ async fn change_status(
         return Err(Error::StoreSuspended);
     }
     store::set_product_status(&mut tx, id, next.as_str(), reason).await?;
+    crate::events::record_product_state(&mut tx, id).await?;
     let row = store::product(&mut tx, id)
         .await?
         .ok_or(Error::NotFound("product"))?;

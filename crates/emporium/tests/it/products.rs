@@ -396,6 +396,25 @@ async fn vendors_publish_their_own_products_and_customers_find_them() {
     )
     .await;
 
+    // Every state change told the rest of the platform, in order.
+    let pool = app.pool("catalog").await;
+    let types: Vec<String> = sqlx::query_scalar(
+        "SELECT event_type FROM outbox WHERE aggregate_id = $1 ORDER BY occurred_at, id",
+    )
+    .bind(&pid)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        types,
+        [
+            "catalog.product.published",
+            "catalog.product.withdrawn",
+            "catalog.product.published",
+            "catalog.product.withdrawn"
+        ]
+    );
+
     // A category holding products cannot be deleted.
     let r = call(
         &app,
