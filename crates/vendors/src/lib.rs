@@ -28,7 +28,9 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
     let pool = connect(&platform.config).await?;
     Ok(ServiceModule {
         name: SERVICE,
-        api: api::router(pool.clone()),
+        api: api::router(pool.clone()).layer(axum::middleware::from_fn(
+            kernel::http::conditional::conditional_get,
+        )),
         pages: axum::Router::new(),
         subscriptions: Vec::new(),
         pool: Some(pool),

@@ -1,6 +1,7 @@
 //! HTTP conventions shared by every service.
 
 pub mod client;
+pub mod conditional;
 pub mod extract;
 pub mod idempotency;
 pub mod middleware;
