@@ -63,7 +63,7 @@ pub async fn build(config: Config, services: &[&'static str]) -> anyhow::Result<
         "running a subset of the services needs AMQP_URL: in-process events cannot reach \
          services in other processes"
     );
-    let platform = Platform::new(config, services);
+    let platform = Platform::new(config, services)?;
     for (consumer, event_types) in CONSUMERS {
         platform.bus.declare(consumer, event_types).await?;
     }
@@ -86,7 +86,7 @@ pub async fn migrate_all(config: &Config) -> anyhow::Result<()> {
 
 /// Re-delivers dead-lettered events of every consuming service.
 pub async fn replay_dead_letters(config: Config) -> anyhow::Result<u64> {
-    let platform = Platform::new(config, SERVICES);
+    let platform = Platform::new(config, SERVICES)?;
     let mut subscriptions = Vec::new();
     for name in SERVICES {
         subscriptions.extend(build_module(&platform, name).await?.subscriptions);

@@ -20,9 +20,13 @@ pub struct Config {
     pub database_max_connections: u32,
     /// `AMQP_URL`: RabbitMQ; when unset, events travel in-process.
     pub amqp_url: Option<String>,
-    /// `AMQP_NAMESPACE`: prefix of the exchange and queue names, so several
-    /// environments (or test runs) can share one broker.
-    pub amqp_namespace: String,
+    /// `EMPORIUM_NAMESPACE`: prefix of exchange and queue names and of cache keys, so
+    /// several environments (or test runs) can share one broker and one Redis.
+    pub namespace: String,
+    /// `REDIS_URL`: shared cache across replicas; when unset, each process caches in memory.
+    pub redis_url: Option<String>,
+    /// `CACHE_TTL_SECS`: the longest a cached read may be served.
+    pub cache_ttl: Duration,
     /// `SMTP_URL`: outgoing mail; when unset, mail goes to the dev mailbox.
     pub smtp_url: Option<String>,
     /// `EMAIL_FROM`: sender address of outgoing mail.
@@ -159,7 +163,9 @@ impl Config {
             domain_database_urls,
             database_max_connections: to_u32("DATABASE_MAX_CONNECTIONS", 10)?,
             amqp_url: get("AMQP_URL").filter(|v| !v.is_empty()),
-            amqp_namespace: parse("AMQP_NAMESPACE", "emporium"),
+            namespace: parse("EMPORIUM_NAMESPACE", "emporium"),
+            redis_url: get("REDIS_URL").filter(|v| !v.is_empty()),
+            cache_ttl: Duration::from_secs(num("CACHE_TTL_SECS", 60)?),
             smtp_url: get("SMTP_URL").filter(|v| !v.is_empty()),
             email_from: parse("EMAIL_FROM", "Emporium <no-reply@emporium.localhost>"),
             dev_mode,

@@ -3,6 +3,7 @@
 //! Nothing domain-specific lives here.
 
 pub mod auth;
+pub mod cache;
 pub mod config;
 pub mod db;
 pub mod events;

@@ -23,6 +23,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::Config;
 use crate::auth::{Jwks, JwksSource, Verifier, VerifierHandle};
+use crate::cache::{Cache, LocalCache, RedisCache};
 use crate::events::consumer::RetryPolicy;
 use crate::events::in_process::InProcessBus;
 use crate::events::rabbitmq::RabbitBus;
@@ -52,6 +53,7 @@ pub struct ServiceModule {
 pub struct Platform {
     pub config: Config,
     pub bus: Arc<dyn Bus>,
+    pub cache: Arc<dyn Cache>,
     pub verifier: Arc<Verifier>,
     hosted: HashMap<&'static str, Arc<OnceLock<Router>>>,
     shutdown: watch::Sender<bool>,
@@ -77,7 +79,7 @@ impl JwksSource for IdentityJwks {
 
 impl Platform {
     /// `hosted` names the services this process runs; clients for the others go over HTTP.
-    pub fn new(config: Config, hosted: &[&'static str]) -> Arc<Self> {
+    pub fn new(config: Config, hosted: &[&'static str]) -> anyhow::Result<Arc<Self>> {
         // Install the recorder before the first request so no sample is lost.
         crate::telemetry::metrics();
         let policy = RetryPolicy {
@@ -85,12 +87,20 @@ impl Platform {
             base_delay: config.event_retry_base,
         };
         let bus: Arc<dyn Bus> = match &config.amqp_url {
-            Some(url) => Arc::new(RabbitBus::new(url.clone(), &config.amqp_namespace, policy)),
+            Some(url) => Arc::new(RabbitBus::new(url.clone(), &config.namespace, policy)),
             None => Arc::new(InProcessBus::new(policy)),
         };
+        let cache: Arc<dyn Cache> = match &config.redis_url {
+            Some(url) => Arc::new(
+                RedisCache::new(url, &config.namespace, config.cache_ttl)
+                    .map_err(|e| anyhow::anyhow!("REDIS_URL is invalid: {e}"))?,
+            ),
+            None => Arc::new(LocalCache::new(config.cache_ttl)),
+        };
         let (shutdown, _) = watch::channel(false);
-        Arc::new_cyclic(|weak| Self {
+        Ok(Arc::new_cyclic(|weak| Self {
             bus,
+            cache,
             verifier: Arc::new(Verifier::new(Box::new(IdentityJwks(weak.clone())))),
             hosted: hosted
                 .iter()
@@ -98,7 +108,7 @@ impl Platform {
                 .collect(),
             config,
             shutdown,
-        })
+        }))
     }
 
     pub fn hosts(&self, service: &str) -> bool {
@@ -210,6 +220,7 @@ impl Platform {
         let ops_router = ops::router(ops::OpsState {
             pools,
             bus: self.bus.clone(),
+            cache: self.cache.clone(),
             openapi,
         })
         .route_layer(middleware::from_fn(mw::label_route));

@@ -21,7 +21,7 @@ fn serve(services: &str, port: u16, database_url: &str, namespace: &str) -> Chil
         .env("EMPORIUM_BIND", format!("127.0.0.1:{port}"))
         .env("DATABASE_URL", database_url)
         .env("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f")
-        .env("AMQP_NAMESPACE", namespace)
+        .env("EMPORIUM_NAMESPACE", namespace)
         .env("EMPORIUM_DEV", "1")
         .env("ARGON2_MEMORY_KIB", "1024")
         .env("ARGON2_ITERATIONS", "1")

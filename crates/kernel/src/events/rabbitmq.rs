@@ -19,7 +19,7 @@ use tokio::sync::Mutex;
 use super::consumer::{Outcome, RetryPolicy, deliver};
 use super::{Bus, BusError, Envelope, Subscription};
 
-/// Exchange and queue names under one namespace (`AMQP_NAMESPACE`, default `emporium`).
+/// Exchange and queue names under one namespace (`EMPORIUM_NAMESPACE`, default `emporium`).
 #[derive(Debug, Clone)]
 pub struct Topology {
     namespace: String,

@@ -16,6 +16,7 @@ use crate::events::Bus;
 pub struct OpsState {
     pub pools: Vec<(&'static str, PgPool)>,
     pub bus: Arc<dyn Bus>,
+    pub cache: Arc<dyn crate::cache::Cache>,
     pub openapi: Arc<String>,
 }
 
@@ -51,6 +52,12 @@ async fn ready(State(state): State<OpsState>) -> Response {
     checks.insert(
         format!("events:{}", state.bus.name()),
         json!(if bus_up { "ok" } else { "down" }),
+    );
+    let cache_up = state.cache.is_ready().await;
+    ok &= cache_up;
+    checks.insert(
+        format!("cache:{}", state.cache.name()),
+        json!(if cache_up { "ok" } else { "down" }),
     );
     let status = if ok {
         StatusCode::OK
