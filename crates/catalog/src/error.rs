@@ -19,6 +19,8 @@ pub enum Error {
     StoreNotOpen,
     #[error("the store is suspended: its products cannot be published")]
     StoreSuspended,
+    #[error("an admin unpublished this product; it cannot be published until they lift it")]
+    Moderated,
     #[error("a {from} product cannot do that")]
     IllegalTransition { from: &'static str },
     #[error(transparent)]
@@ -46,6 +48,7 @@ impl From<Error> for Problem {
             }
             Error::Forbidden => Problem::new(StatusCode::FORBIDDEN, "forbidden", text),
             Error::StoreNotOpen => Problem::new(StatusCode::CONFLICT, "store_not_open", text),
+            Error::Moderated => Problem::new(StatusCode::CONFLICT, "product_moderated", text),
             Error::StoreSuspended => Problem::new(StatusCode::CONFLICT, "store_suspended", text),
             Error::IllegalTransition { .. } => {
                 Problem::new(StatusCode::CONFLICT, "illegal_transition", text)

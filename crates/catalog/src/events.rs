@@ -6,7 +6,7 @@ use std::sync::Arc;
 use kernel::events::{Envelope, Event, Handler, Subscription};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
-use vendors::events::{StoreApproved, StoreReinstated, StoreSuspended};
+use vendors::events::{StoreApproved, StoreReinstated, StoreSuspended, StoreUpdated};
 
 use crate::domain::{CategoryId, ProductId};
 use crate::store;
@@ -99,6 +99,7 @@ pub const CONSUMES: &[&str] = &[
     StoreApproved::TYPE,
     StoreSuspended::TYPE,
     StoreReinstated::TYPE,
+    StoreUpdated::TYPE,
 ];
 
 /// Keeps `catalog.stores` in step with vendors: a suspended store's products vanish
@@ -111,15 +112,19 @@ impl Handler for StoreProjection {
         match event.event_type.as_str() {
             StoreApproved::TYPE => {
                 let e: StoreApproved = event.decode()?;
-                store::upsert_store(tx, e.store_id.0, &e.slug, &e.name).await?;
+                store::store_approved(tx, e.store_id.0, e.version, &e.slug, &e.name).await?;
+            }
+            StoreUpdated::TYPE => {
+                let e: StoreUpdated = event.decode()?;
+                store::store_renamed(tx, e.store_id.0, e.version, &e.slug, &e.name).await?;
             }
             StoreSuspended::TYPE => {
                 let e: StoreSuspended = event.decode()?;
-                store::set_store_status(tx, e.store_id.0, "suspended").await?;
+                store::store_status_changed(tx, e.store_id.0, e.version, "suspended").await?;
             }
             StoreReinstated::TYPE => {
                 let e: StoreReinstated = event.decode()?;
-                store::set_store_status(tx, e.store_id.0, "approved").await?;
+                store::store_status_changed(tx, e.store_id.0, e.version, "approved").await?;
             }
             other => anyhow::bail!("catalog does not handle {other}"),
         }

@@ -168,34 +168,71 @@ pub async fn delete_category(conn: &mut PgConnection, id: CategoryId) -> Result<
 
 // --- stores (a projection of vendors' events) ---
 
-pub async fn upsert_store(
+// Each function applies a vendors event only if it is newer (by the store's version)
+// than what is recorded, so a redelivered or replayed event never reopens a suspended
+// store. A status event may arrive before the approval it follows: it leaves a
+// placeholder row whose name and slug the approval fills in.
+
+pub async fn store_approved(
     conn: &mut PgConnection,
     id: Uuid,
+    version: i64,
     slug: &str,
     name: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO stores (id, slug, name, status) VALUES ($1, $2, $3, 'approved')
-         ON CONFLICT (id) DO UPDATE SET slug = $2, name = $3, status = 'approved', updated_at = now()",
+        "INSERT INTO stores (id, slug, name, status, version) VALUES ($1, $2, $3, 'approved', $4)
+         ON CONFLICT (id) DO UPDATE SET
+           slug = CASE WHEN stores.version < EXCLUDED.version OR stores.slug = '' THEN EXCLUDED.slug ELSE stores.slug END,
+           name = CASE WHEN stores.version < EXCLUDED.version OR stores.name = '' THEN EXCLUDED.name ELSE stores.name END,
+           status = CASE WHEN stores.version < EXCLUDED.version THEN 'approved' ELSE stores.status END,
+           version = GREATEST(stores.version, EXCLUDED.version),
+           updated_at = now()",
     )
     .bind(id)
     .bind(slug)
     .bind(name)
+    .bind(version)
     .execute(conn)
     .await?;
     Ok(())
 }
 
-pub async fn set_store_status(
+pub async fn store_renamed(
     conn: &mut PgConnection,
     id: Uuid,
+    version: i64,
+    slug: &str,
+    name: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE stores SET slug = $2, name = $3, version = $4, updated_at = now() WHERE id = $1 AND version < $4",
+    )
+    .bind(id)
+    .bind(slug)
+    .bind(name)
+    .bind(version)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn store_status_changed(
+    conn: &mut PgConnection,
+    id: Uuid,
+    version: i64,
     status: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE stores SET status = $2, updated_at = now() WHERE id = $1")
-        .bind(id)
-        .bind(status)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO stores (id, slug, name, status, version) VALUES ($1, '', '', $2, $3)
+         ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, version = EXCLUDED.version, updated_at = now()
+         WHERE stores.version < EXCLUDED.version",
+    )
+    .bind(id)
+    .bind(status)
+    .bind(version)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -420,7 +457,7 @@ pub async fn set_product_status(
     moderation_reason: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE products SET status = $2, moderation_reason = $3, updated_at = now(),
+        "UPDATE products SET status = $2, moderation_reason = COALESCE($3, moderation_reason), updated_at = now(),
            published_at = CASE WHEN $2 = 'published' THEN now() ELSE published_at END
          WHERE id = $1",
     )
@@ -429,6 +466,30 @@ pub async fn set_product_status(
     .bind(moderation_reason)
     .execute(conn)
     .await?;
+    Ok(())
+}
+
+/// Lifts an admin's moderation: the vendor may publish again.
+pub async fn clear_moderation(
+    conn: &mut PgConnection,
+    id: crate::domain::ProductId,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE products SET moderation_reason = NULL, updated_at = now() WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Locks a product row for the rest of the transaction.
+pub async fn lock_product(
+    conn: &mut PgConnection,
+    id: crate::domain::ProductId,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT 1 FROM products WHERE id = $1 FOR UPDATE")
+        .bind(id)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

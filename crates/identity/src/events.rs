@@ -98,17 +98,20 @@ impl Handler for MembershipProjection {
             MemberAdded::TYPE => {
                 let e: MemberAdded = event.decode()?;
                 let role = vendors::domain::role_str(e.role);
-                store::upsert_store_membership(
+                let store = e.store_id.to_string();
+                store::apply_store_membership(
                     tx,
                     e.user_id.parse()?,
-                    &e.store_id.to_string(),
-                    role,
+                    &store,
+                    Some(role),
+                    e.version,
                 )
                 .await?;
             }
             MemberRemoved::TYPE => {
                 let e: MemberRemoved = event.decode()?;
-                store::delete_store_membership(tx, e.user_id.parse()?, &e.store_id.to_string())
+                let store = e.store_id.to_string();
+                store::apply_store_membership(tx, e.user_id.parse()?, &store, None, e.version)
                     .await?;
             }
             other => anyhow::bail!("identity does not handle {other}"),

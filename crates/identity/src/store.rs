@@ -602,42 +602,34 @@ pub async fn store_memberships(
     user: UserId,
 ) -> Result<Vec<(String, String)>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT store_id, role FROM store_memberships WHERE user_id = $1 ORDER BY store_id",
+        "SELECT store_id, role FROM store_memberships WHERE user_id = $1 AND role IS NOT NULL ORDER BY store_id",
     )
     .bind(user)
     .fetch_all(conn)
     .await
 }
 
-/// Records a membership; an event about a user this service does not know is ignored.
-pub async fn upsert_store_membership(
+/// Applies a membership change from vendors unless a newer one (by the store's version)
+/// is already recorded. `role: None` records a removal as a tombstone. Events about a
+/// user this service does not know are ignored.
+pub async fn apply_store_membership(
     conn: &mut PgConnection,
     user: UserId,
     store: &str,
-    role: &str,
+    role: Option<&str>,
+    version: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO store_memberships (user_id, store_id, role)
-         SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM users WHERE id = $1)
-         ON CONFLICT (user_id, store_id) DO UPDATE SET role = EXCLUDED.role",
+        "INSERT INTO store_memberships (user_id, store_id, role, version)
+         SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM users WHERE id = $1)
+         ON CONFLICT (user_id, store_id) DO UPDATE SET role = EXCLUDED.role, version = EXCLUDED.version
+         WHERE store_memberships.version < EXCLUDED.version",
     )
     .bind(user)
     .bind(store)
     .bind(role)
+    .bind(version)
     .execute(conn)
     .await?;
-    Ok(())
-}
-
-pub async fn delete_store_membership(
-    conn: &mut PgConnection,
-    user: UserId,
-    store: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM store_memberships WHERE user_id = $1 AND store_id = $2")
-        .bind(user)
-        .bind(store)
-        .execute(conn)
-        .await?;
     Ok(())
 }

@@ -233,6 +233,7 @@ impl Platform {
                 StatusCode::SERVICE_UNAVAILABLE,
                 self.config.request_timeout,
             ))
+            .layer(middleware::from_fn(crate::http::extract::reject_nul))
             .layer(CatchPanicLayer::custom(panic_to_problem))
             .layer(axum::Extension(TrustedProxies(Arc::new(
                 self.config.trusted_proxies.clone(),

@@ -64,6 +64,22 @@ pub fn bounded_text(value: &str, min: usize, max: usize) -> Result<String, Strin
     }
 }
 
+/// Like [`bounded_text`] for longer prose: line breaks and tabs are allowed, other
+/// control characters are not; empty is allowed.
+pub fn bounded_prose(value: &str, max: usize) -> Result<String, String> {
+    let v = value.trim();
+    if v.chars().count() > max {
+        Err(format!("must be at most {max} characters"))
+    } else if v
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        Err("must not contain control characters".to_owned())
+    } else {
+        Ok(v.to_owned())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,6 +94,14 @@ mod tests {
         let p = errs.finish().unwrap_err();
         assert_eq!(p.errors.len(), 1);
         assert_eq!(p.errors[0].field, "name");
+    }
+
+    #[test]
+    fn prose_keeps_line_breaks_but_not_other_controls() {
+        assert_eq!(bounded_prose("a\n\nb", 10).unwrap(), "a\n\nb");
+        assert_eq!(bounded_prose("", 10).unwrap(), "");
+        assert!(bounded_prose("a\u{0}b", 10).is_err());
+        assert!(bounded_prose(&"x".repeat(11), 10).is_err());
     }
 
     #[test]

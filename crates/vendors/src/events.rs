@@ -32,6 +32,8 @@ store_event!(StoreApplied, "vendors.store.applied");
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct StoreApproved {
     pub store_id: StoreId,
+    /// The store\'s version after this change; consumers ignore older ones.
+    pub version: i64,
     pub name: String,
     pub slug: String,
     pub owner_user_id: String,
@@ -52,6 +54,8 @@ store_event!(StoreRejected, "vendors.store.rejected");
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct StoreSuspended {
     pub store_id: StoreId,
+    /// The store\'s version after this change; consumers ignore older ones.
+    pub version: i64,
     pub reason: String,
 }
 store_event!(StoreSuspended, "vendors.store.suspended");
@@ -59,12 +63,27 @@ store_event!(StoreSuspended, "vendors.store.suspended");
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct StoreReinstated {
     pub store_id: StoreId,
+    /// The store\'s version after this change; consumers ignore older ones.
+    pub version: i64,
 }
 store_event!(StoreReinstated, "vendors.store.reinstated");
+
+/// The store's public profile changed (name, description, logo…).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StoreUpdated {
+    pub store_id: StoreId,
+    /// The store's version after this change; consumers ignore older ones.
+    pub version: i64,
+    pub name: String,
+    pub slug: String,
+}
+store_event!(StoreUpdated, "vendors.store.updated");
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct MemberAdded {
     pub store_id: StoreId,
+    /// The store\'s version after this change; consumers ignore older ones.
+    pub version: i64,
     pub user_id: String,
     pub role: StoreRole,
 }
@@ -73,6 +92,8 @@ store_event!(MemberAdded, "vendors.member.added");
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct MemberRemoved {
     pub store_id: StoreId,
+    /// The store\'s version after this change; consumers ignore older ones.
+    pub version: i64,
     pub user_id: String,
 }
 store_event!(MemberRemoved, "vendors.member.removed");

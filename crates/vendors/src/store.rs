@@ -142,6 +142,17 @@ pub async fn set_status(
     Ok(())
 }
 
+/// Counts one more change to the store (and locks its row): the number every event
+/// about the store carries.
+pub async fn bump_version(conn: &mut PgConnection, id: StoreId) -> Result<i64, sqlx::Error> {
+    let (v,): (i64,) =
+        sqlx::query_as("UPDATE stores SET version = version + 1 WHERE id = $1 RETURNING version")
+            .bind(id)
+            .fetch_one(conn)
+            .await?;
+    Ok(v)
+}
+
 /// The editable profile of a store (what its members may change).
 pub struct Profile<'a> {
     pub name: &'a str,

@@ -40,6 +40,7 @@ pub fn router(pool: PgPool) -> OpenApiRouter {
         .routes(routes!(products::archive))
         .routes(routes!(products::restore))
         .routes(routes!(products::admin_unpublish))
+        .routes(routes!(products::admin_release))
         .with_state(pool)
 }
 
@@ -287,7 +288,14 @@ async fn delete_category(
     {
         return Err(Error::CategoryNotEmpty);
     }
-    store::delete_category(&mut tx, row.id).await?;
+    store::delete_category(&mut tx, row.id).await.map_err(|e| {
+        // A product created in it at the same moment still holds it.
+        if matches!(&e, sqlx::Error::Database(d) if d.code().as_deref() == Some("23503")) {
+            Error::CategoryNotEmpty
+        } else {
+            e.into()
+        }
+    })?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

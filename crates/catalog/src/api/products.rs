@@ -11,7 +11,7 @@ use kernel::auth::{AdminUser, AuthUser, Claims, MaybeUser};
 use kernel::http::pagination::{Page, PageParams};
 use kernel::http::{FieldError, Json, Problem, Query};
 use kernel::money::{Currency, Money};
-use kernel::validation::{FieldErrors, bounded_text};
+use kernel::validation::{FieldErrors, bounded_prose, bounded_text};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -138,13 +138,11 @@ async fn validate(conn: &mut PgConnection, req: &ProductRequest) -> Result<Valid
     let mut errs = FieldErrors::new();
     let slug = errs.check("slug", "invalid_slug", domain::parse_slug(&req.slug));
     let title = errs.check("title", "invalid", bounded_text(&req.title, 2, 200));
-    if req.description.len() > 20_000 {
-        errs.add(
-            "description",
-            "too_long",
-            "must be at most 20000 characters",
-        );
-    }
+    errs.check(
+        "description",
+        "invalid",
+        bounded_prose(&req.description, 20_000),
+    );
     let brand = optional(&mut errs, "brand", req.brand.as_deref(), 80);
     let seo_title = optional(&mut errs, "seo_title", req.seo_title.as_deref(), 70);
     let seo_description = optional(
@@ -297,6 +295,8 @@ pub async fn update_product(
 ) -> Result<Json<ProductView>> {
     let id: ProductId = key.parse().map_err(|_| Error::NotFound("product"))?;
     let mut tx = pool.begin().await?;
+    // Locked first, so the status that decides which event to send cannot change under us.
+    store::lock_product(&mut tx, id).await?;
     let row = store::product(&mut tx, id).await?;
     let (row, private) = visible(row, Some(&claims))?;
     if !private {
@@ -389,10 +389,7 @@ async fn change_status(
 ) -> Result<Json<ProductView>> {
     let id: ProductId = key.parse().map_err(|_| Error::NotFound("product"))?;
     let mut tx = pool.begin().await?;
-    sqlx::query("SELECT 1 FROM products WHERE id = $1 FOR UPDATE")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    store::lock_product(&mut tx, id).await?;
     let row = store::product(&mut tx, id).await?;
     let (row, private) = visible(row, Some(claims))?;
     if !private {
@@ -404,6 +401,10 @@ async fn change_status(
     })?;
     if next == ProductStatus::Published && row.store_status != "approved" {
         return Err(Error::StoreSuspended);
+    }
+    // An admin's moderation stands until an admin lifts it.
+    if next == ProductStatus::Published && row.moderation_reason.is_some() {
+        return Err(Error::Moderated);
     }
     store::set_product_status(&mut tx, id, next.as_str(), reason).await?;
     crate::events::record_product_state(&mut tx, id).await?;
@@ -477,6 +478,27 @@ pub async fn admin_unpublish(
         Some(&reason),
     )
     .await
+}
+
+/// Lift an admin's moderation so the vendor may publish the product again (admin).
+#[utoipa::path(post, path = "/api/v1/catalog/admin/products/{product}/release", tag = TAG, security(("bearer" = [])),
+    params(("product" = String, Path)),
+    responses((status = 200, body = ProductView), (status = 404, body = Problem)))]
+pub async fn admin_release(
+    axum::extract::State(pool): State,
+    _admin: AdminUser,
+    Path(key): Path<String>,
+) -> Result<Json<ProductView>> {
+    let id: ProductId = key.parse().map_err(|_| Error::NotFound("product"))?;
+    let mut tx = pool.begin().await?;
+    store::lock_product(&mut tx, id).await?;
+    store::clear_moderation(&mut tx, id).await?;
+    let row = store::product(&mut tx, id)
+        .await?
+        .ok_or(Error::NotFound("product"))?;
+    let v = view(&mut tx, row, true).await?;
+    tx.commit().await?;
+    Ok(Json(v))
 }
 
 fn bad(field: &str, message: &str) -> Error {

@@ -395,6 +395,74 @@ async fn vendors_publish_their_own_products_and_customers_find_them() {
         "not_found",
     )
     .await;
+    // The vendor cannot undo moderation; an admin lifts it.
+    let r = call(
+        &app,
+        Method::POST,
+        &format!("{path}/publish"),
+        Some(ta_),
+        None,
+    )
+    .await;
+    assert_problem(r, 409, "product_moderated").await;
+    let r = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/catalog/admin/products/{pid}/release"),
+        Some(ta),
+        None,
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        call(
+            &app,
+            Method::POST,
+            &format!("{path}/publish"),
+            Some(ta_),
+            None
+        )
+        .await
+        .status(),
+        200
+    );
+    call(
+        &app,
+        Method::POST,
+        &format!("{path}/unpublish"),
+        Some(ta_),
+        None,
+    )
+    .await;
+
+    // A store's new name reaches its product cards.
+    let r = call(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/vendors/stores/{b_id}"),
+        Some(tb),
+        Some(json!({ "name": "Rival Shop Two" })),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let mut renamed = false;
+    for _ in 0..100 {
+        let page: Value = app
+            .http
+            .get(app.url(&format!("/api/v1/catalog/products?store={b_id}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if page["items"][0]["store"]["name"] == "Rival Shop Two" {
+            renamed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(renamed);
 
     // Every state change told the rest of the platform, in order.
     let pool = app.pool("catalog").await;
@@ -408,6 +476,8 @@ async fn vendors_publish_their_own_products_and_customers_find_them() {
     assert_eq!(
         types,
         [
+            "catalog.product.published",
+            "catalog.product.withdrawn",
             "catalog.product.published",
             "catalog.product.withdrawn",
             "catalog.product.published",
@@ -515,6 +585,27 @@ async fn bad_product_input_is_refused_and_writes_nothing() {
             .unwrap();
         assert_problem(r, 422, "validation_failed").await;
     }
+    // NUL characters never reach the database.
+    let r = app
+        .http
+        .get(app.url("/api/v1/catalog/products?attr.color=%00"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, 400, "invalid_characters").await;
+    let r = app
+        .http
+        .get(app.url("/api/v1/catalog/categories/a%00b"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, 400, "invalid_characters").await;
+    let mut nul = shirt("nul", &shirts, "NUL");
+    nul["description"] = json!("bad \u{0} byte");
+    let r = create_product(&app, t, sid, nul).await;
+    let body = assert_problem(r, 422, "validation_failed").await;
+    assert_eq!(body["errors"][0]["code"], "invalid_characters");
+
     let r = call(
         &app,
         Method::POST,

@@ -603,6 +603,37 @@ async fn staff_edit_the_profile_but_not_payout_or_commission() {
     )
     .await;
     assert_problem(r, 404, "not_found").await;
+    // A late, older "added" event (a dead letter replayed after the removal, say) does not
+    // bring the membership back: the store's version says it is stale.
+    let vendors_db = app.pool("vendors").await;
+    let (payload, occurred_at): (Value, time::OffsetDateTime) = sqlx::query_as(
+        "SELECT payload, occurred_at FROM outbox WHERE event_type = 'vendors.member.added' AND payload->>'user_id' = $1",
+    )
+    .bind(&staff_id)
+    .fetch_one(&vendors_db)
+    .await
+    .unwrap();
+    let stale = kernel::events::Envelope {
+        id: uuid::Uuid::now_v7(),
+        event_type: "vendors.member.added".into(),
+        schema_version: 1,
+        occurred_at,
+        aggregate_id: store_id.to_owned(),
+        trace_context: None,
+        payload,
+    };
+    app.platform.bus.publish(&stale).await.unwrap();
+    let identity_db = app.pool("identity").await;
+    let role: Option<String> = sqlx::query_scalar(
+        "SELECT role FROM store_memberships WHERE store_id = $1 AND 'usr_' || replace(user_id::text, '-', '') = $2",
+    )
+    .bind(store_id)
+    .bind(&staff_id)
+    .fetch_one(&identity_db)
+    .await
+    .unwrap();
+    assert_eq!(role, None, "the removal stands");
+
     let mine: Value = send(&app, Method::GET, "/api/v1/vendors/me/stores", to, None)
         .await
         .json()

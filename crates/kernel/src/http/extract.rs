@@ -25,11 +25,47 @@ where
     type Rejection = Problem;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Self(v)),
-            Err(rejection) => Err(json_problem(&rejection)),
+        if !is_json(req.headers()) {
+            return Err(Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Send the body as application/json",
+            ));
         }
+        let bytes = bytes::Bytes::from_request(req, state).await.map_err(|r| {
+            if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Problem::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "The body is larger than this endpoint accepts",
+                )
+            } else {
+                Problem::new(r.status(), "bad_request", "The body could not be read")
+            }
+        })?;
+        // PostgreSQL text cannot hold NUL; refuse it here rather than fail on insert.
+        if bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
+            return Err(Problem::validation(vec![FieldError::new(
+                "body",
+                "invalid_characters",
+                "text must not contain NUL (\\u0000) characters",
+            )]));
+        }
+        axum::Json::<T>::from_bytes(&bytes)
+            .map(|axum::Json(v)| Self(v))
+            .map_err(|rejection| json_problem(&rejection))
     }
+}
+
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase())
+        .is_some_and(|m| {
+            m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+        })
 }
 
 impl<T: Serialize> IntoResponse for Json<T> {
@@ -221,4 +257,19 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
             .unwrap_or_default();
         Ok(Self(resolve_client_ip(peer, forwarded, &trusted.0)))
     }
+}
+
+/// Refuses request targets that carry a NUL byte (`%00`): no path or query value we
+/// accept may contain one, and PostgreSQL would reject it deep inside a handler.
+pub async fn reject_nul(req: Request, next: axum::middleware::Next) -> Response {
+    let target = req.uri().path_and_query().map_or("", |p| p.as_str());
+    if target.to_ascii_lowercase().contains("%00") {
+        return Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_characters",
+            "The address contains a NUL character",
+        )
+        .into_response();
+    }
+    next.run(req).await
 }

@@ -9,7 +9,7 @@ use axum::response::IntoResponse;
 use kernel::auth::{AdminUser, AuthUser, Claims, MaybeUser, StoreRole};
 use kernel::http::pagination::{Page, PageParams};
 use kernel::http::{FieldError, Json, Problem, Query};
-use kernel::validation::{FieldErrors, bounded_text};
+use kernel::validation::{FieldErrors, bounded_prose, bounded_text};
 use kernel::values::{EmailAddress, parse_country};
 use serde::Deserialize;
 use sqlx::{PgConnection, PgPool};
@@ -24,7 +24,7 @@ use crate::Error;
 use crate::domain::{self, InvitationId, StoreAction, StoreId, StoreStatus};
 use crate::events::{
     MemberAdded, MemberRemoved, StaffInvited, StoreApplied, StoreApproved, StoreReinstated,
-    StoreRejected, StoreSuspended,
+    StoreRejected, StoreSuspended, StoreUpdated,
 };
 use crate::store::{self, StoreRow};
 
@@ -255,7 +255,7 @@ async fn apply(
     let description = errs.check(
         "description",
         "invalid",
-        bounded_text_or_empty(&req.description, 2000),
+        bounded_prose(&req.description, 2000),
     );
     let logo = errs.check(
         "logo_url",
@@ -330,14 +330,6 @@ async fn apply(
     Ok((StatusCode::CREATED, Json(StoreView { my_role: None, ..v })))
 }
 
-fn bounded_text_or_empty(raw: &str, max: usize) -> std::result::Result<String, String> {
-    if raw.trim().is_empty() {
-        Ok(String::new())
-    } else {
-        bounded_text(raw, 1, max)
-    }
-}
-
 /// Approved stores, newest first.
 #[utoipa::path(get, path = "/api/v1/vendors/stores", tag = TAG, params(PageParams),
     responses((status = 200, body = StorePage), (status = 422, body = Problem)))]
@@ -385,10 +377,14 @@ async fn update_store(
     Json(req): Json<UpdateStoreRequest>,
 ) -> Result<Json<StoreView>> {
     let mut tx = pool.begin().await?;
-    let (row, access) = find_store(&mut tx, &key, Some(&claims)).await?;
+    let (found, access) = find_store(&mut tx, &key, Some(&claims)).await?;
     if !access.is_member_or_admin() {
         return Err(Error::NotFound("store"));
     }
+    // Locked before reading what to merge, so concurrent edits cannot undo each other.
+    let row = store::store_for_update(&mut tx, found.id)
+        .await?
+        .ok_or(Error::NotFound("store"))?;
     if req.payout.is_some() && !access.is_owner_or_admin() {
         return Err(Error::Forbidden);
     }
@@ -398,7 +394,7 @@ async fn update_store(
         None => Some(row.name.clone()),
     };
     let description = match &req.description {
-        Some(d) => errs.check("description", "invalid", bounded_text_or_empty(d, 2000)),
+        Some(d) => errs.check("description", "invalid", bounded_prose(d, 2000)),
         None => Some(row.description.clone()),
     };
     let logo = match &req.logo_url {
@@ -433,6 +429,17 @@ async fn update_store(
     if let Some(Some(p)) = payout {
         store::update_payout(&mut tx, row.id, &p.holder, &p.iban).await?;
     }
+    let version = store::bump_version(&mut tx, row.id).await?;
+    kernel::events::outbox::record(
+        &mut tx,
+        &StoreUpdated {
+            store_id: row.id,
+            version,
+            name: name.clone(),
+            slug: row.slug.clone(),
+        },
+    )
+    .await?;
     let updated = store::store_by_id(&mut tx, row.id)
         .await?
         .ok_or(Error::NotFound("store"))?;
@@ -504,10 +511,12 @@ async fn remove_member(
     let target =
         kernel::ids::parse_prefixed(&user, "usr").map_err(|_| Error::NotFound("member"))?;
     let mut tx = pool.begin().await?;
-    let (row, access) = find_store(&mut tx, &key, Some(&claims)).await?;
-    let row = store::store_for_update(&mut tx, row.id)
+    let (found, _) = find_store(&mut tx, &key, Some(&claims)).await?;
+    let row = store::store_for_update(&mut tx, found.id)
         .await?
         .ok_or(Error::NotFound("store"))?;
+    // Rights are read under the lock: an owner removed a moment ago has none left.
+    let access = access(&mut tx, &row, Some(&claims)).await?;
     let is_self = user_uuid(&claims)? == target;
     let may_remove = access.is_owner_or_admin() || (is_self && access.is_member_or_admin());
     if !may_remove {
@@ -528,10 +537,12 @@ async fn remove_member(
         return Err(Error::LastOwner);
     }
     store::delete_member(&mut tx, row.id, target).await?;
+    let version = store::bump_version(&mut tx, row.id).await?;
     kernel::events::outbox::record(
         &mut tx,
         &MemberRemoved {
             store_id: row.id,
+            version,
             user_id: user_ref(target),
         },
     )
@@ -636,10 +647,12 @@ async fn accept_invitation(
     {
         return Err(Error::AlreadyMember);
     }
+    let version = store::bump_version(&mut tx, store_id).await?;
     kernel::events::outbox::record(
         &mut tx,
         &MemberAdded {
             store_id,
+            version,
             user_id: claims.sub.clone(),
             role,
         },
@@ -734,6 +747,7 @@ async fn transition(
         action: action_name(action),
     })?;
     store::set_status(&mut tx, id, next, reason.as_deref()).await?;
+    let version = store::bump_version(&mut tx, id).await?;
     match action {
         StoreAction::Approve => {
             store::insert_member(
@@ -748,6 +762,7 @@ async fn transition(
                 &mut tx,
                 &MemberAdded {
                     store_id: id,
+                    version,
                     user_id: user_ref(row.applicant_user_id),
                     role: StoreRole::Owner,
                 },
@@ -757,6 +772,7 @@ async fn transition(
                 &mut tx,
                 &StoreApproved {
                     store_id: id,
+                    version,
                     name: row.name.clone(),
                     slug: row.slug.clone(),
                     owner_user_id: user_ref(row.applicant_user_id),
@@ -782,13 +798,21 @@ async fn transition(
                 &mut tx,
                 &StoreSuspended {
                     store_id: id,
+                    version,
                     reason: reason.clone().unwrap_or_default(),
                 },
             )
             .await?;
         }
         StoreAction::Reinstate => {
-            kernel::events::outbox::record(&mut tx, &StoreReinstated { store_id: id }).await?;
+            kernel::events::outbox::record(
+                &mut tx,
+                &StoreReinstated {
+                    store_id: id,
+                    version,
+                },
+            )
+            .await?;
         }
     }
     let updated = store::store_by_id(&mut tx, id)
