@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use kernel::cache::Cache;
 use kernel::events::{Envelope, Event, Handler, Subscription};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
@@ -100,11 +101,34 @@ pub const CONSUMES: &[&str] = &[
     StoreSuspended::TYPE,
     StoreReinstated::TYPE,
     StoreUpdated::TYPE,
+    ProductPublished::TYPE,
+    ProductWithdrawn::TYPE,
 ];
 
-/// Keeps `catalog.stores` in step with vendors: a suspended store's products vanish
-/// from every public query at once, because those queries join on its status.
-pub struct StoreProjection;
+/// Cache key of a product's public detail.
+pub fn product_cache_key(id: ProductId) -> String {
+    format!("catalog:product:{id}")
+}
+
+/// Keeps `catalog.stores` in step with vendors (a suspended store's products vanish
+/// from every public query at once, because those queries join on its status), and
+/// drops cached product details whenever a product or its store changes.
+pub struct StoreProjection {
+    pub cache: Arc<dyn Cache>,
+}
+
+impl StoreProjection {
+    async fn forget_store_products(
+        &self,
+        tx: &mut PgConnection,
+        store: uuid::Uuid,
+    ) -> anyhow::Result<()> {
+        for id in store::product_ids_of_store(tx, store).await? {
+            self.cache.delete(&product_cache_key(id)).await;
+        }
+        Ok(())
+    }
+}
 
 #[async_trait::async_trait]
 impl Handler for StoreProjection {
@@ -117,14 +141,25 @@ impl Handler for StoreProjection {
             StoreUpdated::TYPE => {
                 let e: StoreUpdated = event.decode()?;
                 store::store_renamed(tx, e.store_id.0, e.version, &e.slug, &e.name).await?;
+                self.forget_store_products(tx, e.store_id.0).await?;
             }
             StoreSuspended::TYPE => {
                 let e: StoreSuspended = event.decode()?;
                 store::store_status_changed(tx, e.store_id.0, e.version, "suspended").await?;
+                self.forget_store_products(tx, e.store_id.0).await?;
             }
             StoreReinstated::TYPE => {
                 let e: StoreReinstated = event.decode()?;
                 store::store_status_changed(tx, e.store_id.0, e.version, "approved").await?;
+                self.forget_store_products(tx, e.store_id.0).await?;
+            }
+            ProductPublished::TYPE => {
+                let e: ProductPublished = event.decode()?;
+                self.cache.delete(&product_cache_key(e.product_id)).await;
+            }
+            ProductWithdrawn::TYPE => {
+                let e: ProductWithdrawn = event.decode()?;
+                self.cache.delete(&product_cache_key(e.product_id)).await;
             }
             other => anyhow::bail!("catalog does not handle {other}"),
         }
@@ -132,11 +167,11 @@ impl Handler for StoreProjection {
     }
 }
 
-pub fn subscriptions(pool: &PgPool) -> Vec<Subscription> {
+pub fn subscriptions(pool: &PgPool, cache: Arc<dyn Cache>) -> Vec<Subscription> {
     vec![Subscription {
         consumer: crate::SERVICE,
         event_types: CONSUMES.to_vec(),
-        handler: Arc::new(StoreProjection),
+        handler: Arc::new(StoreProjection { cache }),
         pool: pool.clone(),
     }]
 }

@@ -28,11 +28,13 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
     let pool = connect(&platform.config).await?;
     Ok(ServiceModule {
         name: SERVICE,
-        api: api::router(pool.clone()).layer(axum::middleware::from_fn(
-            kernel::http::conditional::conditional_get,
-        )),
+        api: api::router(pool.clone())
+            .layer(axum::Extension(platform.cache.clone()))
+            .layer(axum::middleware::from_fn(
+                kernel::http::conditional::conditional_get,
+            )),
         pages: axum::Router::new(),
-        subscriptions: events::subscriptions(&pool),
+        subscriptions: events::subscriptions(&pool, platform.cache.clone()),
         pool: Some(pool),
         fallback: None,
     })

@@ -469,6 +469,16 @@ pub async fn set_product_status(
     Ok(())
 }
 
+pub async fn product_ids_of_store(
+    conn: &mut PgConnection,
+    store: Uuid,
+) -> Result<Vec<crate::domain::ProductId>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM products WHERE store_id = $1")
+        .bind(store)
+        .fetch_all(conn)
+        .await
+}
+
 /// Lifts an admin's moderation: the vendor may publish again.
 pub async fn clear_moderation(
     conn: &mut PgConnection,

@@ -4,10 +4,14 @@
 
 use std::collections::HashMap;
 
+use std::sync::Arc;
+
+use axum::Extension;
 use axum::extract::Path;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use kernel::auth::{AdminUser, AuthUser, Claims, MaybeUser};
+use kernel::cache::Cache;
 use kernel::http::pagination::{Page, PageParams};
 use kernel::http::{FieldError, Json, Problem, Query};
 use kernel::money::{Currency, Money};
@@ -289,6 +293,7 @@ pub async fn create_product(
     responses((status = 200, body = ProductView), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn update_product(
     axum::extract::State(pool): State,
+    Extension(cache): Extension<Arc<dyn Cache>>,
     AuthUser(claims): AuthUser,
     Path(key): Path<String>,
     Json(req): Json<ProductRequest>,
@@ -312,6 +317,7 @@ pub async fn update_product(
         .ok_or(Error::NotFound("product"))?;
     let v = view(&mut tx, row, true).await?;
     tx.commit().await?;
+    cache.delete(&crate::events::product_cache_key(id)).await;
     Ok(Json(v))
 }
 
@@ -322,14 +328,45 @@ pub async fn update_product(
     responses((status = 200, body = ProductView), (status = 404, body = Problem)))]
 pub async fn get_product(
     axum::extract::State(pool): State,
+    Extension(cache): Extension<Arc<dyn Cache>>,
     MaybeUser(claims): MaybeUser,
     Path(key): Path<String>,
-) -> Result<Json<ProductView>> {
+) -> Result<Response> {
     let id: ProductId = key.parse().map_err(|_| Error::NotFound("product"))?;
+    let cache_key = crate::events::product_cache_key(id);
+    // Only the anonymous, public view is shared; members see drafts and private fields.
+    if claims.is_none()
+        && let Some(bytes) = cache.get(&cache_key).await
+    {
+        return Ok(json_bytes(bytes.to_vec(), "hit"));
+    }
     let mut conn = pool.acquire().await?;
     let row = store::product(&mut conn, id).await?;
     let (row, private) = visible(row, claims.as_ref())?;
-    Ok(Json(view(&mut conn, row, private).await?))
+    let v = view(&mut conn, row, private).await?;
+    let bytes = serde_json::to_vec(&v).map_err(|e| Problem::internal(&e))?;
+    if claims.is_none() {
+        cache.put(&cache_key, Arc::from(bytes.as_slice())).await;
+    }
+    Ok(json_bytes(bytes, "miss"))
+}
+
+/// A JSON answer from serialised bytes, saying whether the cache had it.
+fn json_bytes(bytes: Vec<u8>, cache: &'static str) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (
+                HeaderName::from_static("x-cache"),
+                HeaderValue::from_static(cache),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
 }
 
 /// A product by its store's slug and its own.
@@ -382,6 +419,7 @@ fn micros(t: time::OffsetDateTime) -> i64 {
 
 async fn change_status(
     pool: &sqlx::PgPool,
+    cache: &dyn Cache,
     claims: &Claims,
     key: &str,
     action: ProductAction,
@@ -413,6 +451,8 @@ async fn change_status(
         .ok_or(Error::NotFound("product"))?;
     let v = view(&mut tx, row, true).await?;
     tx.commit().await?;
+    // This replica reads its own write at once; others follow the product event.
+    cache.delete(&crate::events::product_cache_key(id)).await;
     Ok(Json(v))
 }
 
@@ -425,10 +465,11 @@ macro_rules! status_endpoint {
                       (status = 409, body = Problem, description = "illegal_transition / store_suspended")))]
         pub async fn $name(
             axum::extract::State(pool): State,
+            Extension(cache): Extension<Arc<dyn Cache>>,
             AuthUser(claims): AuthUser,
             Path(key): Path<String>,
         ) -> Result<Json<ProductView>> {
-            change_status(&pool, &claims, &key, $action, None).await
+            change_status(&pool, cache.as_ref(), &claims, &key, $action, None).await
         }
     };
 }
@@ -464,6 +505,7 @@ status_endpoint!(
     responses((status = 200, body = ProductView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn admin_unpublish(
     axum::extract::State(pool): State,
+    Extension(cache): Extension<Arc<dyn Cache>>,
     AdminUser(claims): AdminUser,
     Path(key): Path<String>,
     Json(req): Json<ModerationRequest>,
@@ -472,6 +514,7 @@ pub async fn admin_unpublish(
         .map_err(|m| Problem::validation(vec![FieldError::new("reason", "invalid", m)]))?;
     change_status(
         &pool,
+        cache.as_ref(),
         &claims,
         &key,
         ProductAction::Unpublish,

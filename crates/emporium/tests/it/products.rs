@@ -236,6 +236,12 @@ async fn vendors_publish_their_own_products_and_customers_find_them() {
         .await
         .unwrap();
     assert_eq!(public["variants"].as_array().unwrap().len(), 2);
+    let again = call(&app, Method::GET, &path, None, None).await;
+    assert_eq!(
+        again.headers()["x-cache"],
+        "hit",
+        "the public detail is served from cache"
+    );
     let by_slug = call(
         &app,
         Method::GET,
@@ -615,4 +621,82 @@ async fn bad_product_input_is_refused_and_writes_nothing() {
     )
     .await;
     assert_problem(r, 403, "forbidden").await;
+}
+
+#[tokio::test]
+async fn product_details_are_cached_in_redis_and_follow_changes() {
+    let namespace = format!("test-{}", uuid::Uuid::now_v7().simple());
+    let app = TestApp::spawn_with(|c| {
+        c.redis_url = Some("redis://127.0.0.1:6379".into());
+        c.namespace = namespace.clone();
+    })
+    .await;
+    let ready: Value = app
+        .http
+        .get(app.url("/ready"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["checks"]["cache:redis"], "ok");
+    let admin = app.admin("admin@example.com").await;
+    let shirts = category(&app, token(&admin), "shirts", None).await;
+    let (owner, store) = approved_store(&app, &admin, "cached-shop").await;
+    let (t, sid) = (token(&owner), store["id"].as_str().unwrap());
+    let product: Value = create_product(&app, t, sid, shirt("cached", &shirts, "C"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let path = format!(
+        "/api/v1/catalog/products/{}",
+        product["id"].as_str().unwrap()
+    );
+    call(
+        &app,
+        Method::POST,
+        &format!("{path}/publish"),
+        Some(t),
+        None,
+    )
+    .await;
+
+    let first = call(&app, Method::GET, &path, None, None).await;
+    assert_eq!(first.headers()["x-cache"], "miss");
+    let second = call(&app, Method::GET, &path, None, None).await;
+    assert_eq!(second.headers()["x-cache"], "hit");
+    // Members never get (or fill) the shared entry.
+    let mine = call(&app, Method::GET, &path, Some(t), None).await;
+    assert_eq!(mine.headers()["x-cache"], "miss");
+
+    let mut changed = shirt("cached", &shirts, "C");
+    changed["title"] = json!("Linen Shirt, now in green");
+    assert_eq!(
+        call(&app, Method::PUT, &path, Some(t), Some(changed))
+            .await
+            .status(),
+        200
+    );
+    let after: Value = call(&app, Method::GET, &path, None, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after["title"], "Linen Shirt, now in green");
+    call(
+        &app,
+        Method::POST,
+        &format!("{path}/unpublish"),
+        Some(t),
+        None,
+    )
+    .await;
+    assert_problem(
+        call(&app, Method::GET, &path, None, None).await,
+        404,
+        "not_found",
+    )
+    .await;
 }
