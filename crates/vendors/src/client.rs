@@ -51,4 +51,49 @@ impl VendorsClient {
             .send()
             .await
     }
+
+    /// Stores by status for review (`pending`, `approved`, `rejected`, `suspended`).
+    pub async fn admin_stores(
+        &self,
+        token: &str,
+        status: &str,
+        cursor: Option<&str>,
+    ) -> Result<StorePage> {
+        let mut query = vec![("status", status.to_owned()), ("limit", "50".to_owned())];
+        if let Some(c) = cursor {
+            query.push(("cursor", c.to_owned()));
+        }
+        let qs = serde_urlencoded::to_string(&query).unwrap_or_default();
+        self.http
+            .get(&format!("{BASE}/admin/stores?{qs}"))
+            .bearer(token)
+            .send()
+            .await
+    }
+
+    /// `approve`, `reject`, `suspend` or `reinstate`; reject and suspend need a reason.
+    pub async fn admin_transition(
+        &self,
+        token: &str,
+        store_id: &str,
+        action: &str,
+        reason: Option<&str>,
+    ) -> Result<StoreView> {
+        let req = self
+            .http
+            .post(&format!(
+                "{BASE}/admin/stores/{}/{}",
+                segment(store_id),
+                segment(action)
+            ))
+            .bearer(token);
+        match reason {
+            Some(r) => req.json(&ReasonRequest {
+                reason: r.to_owned(),
+            }),
+            None => req,
+        }
+        .send()
+        .await
+    }
 }

@@ -319,6 +319,18 @@ pub async fn memberships(
     Ok(out)
 }
 
+/// A user's applications still under review or turned down (approved ones are stores
+/// they are a member of).
+pub async fn open_applications(pool: &PgPool, user: Uuid) -> Result<Vec<StoreRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {STORE_COLUMNS} FROM stores
+         WHERE applicant_user_id = $1 AND status IN ('pending', 'rejected') ORDER BY created_at DESC"
+    ))
+    .bind(user)
+    .fetch_all(pool)
+    .await
+}
+
 // --- invitations ---
 
 pub async fn insert_invitation(

@@ -14,12 +14,14 @@ use axum::routing::{any, get, post};
 use identity::client::IdentityClient;
 use kernel::auth::Verifier;
 use kernel::{Platform, ServiceModule};
+use vendors::client::VendorsClient;
 
 pub const SERVICE: &str = "web";
 
 #[derive(Clone)]
 pub struct WebState {
     pub identity: IdentityClient,
+    pub vendors: VendorsClient,
     pub verifier: Arc<Verifier>,
     /// Cookies get `Secure` when the public URL is https.
     pub secure_cookies: bool,
@@ -28,6 +30,7 @@ pub struct WebState {
 pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
     let state = WebState {
         identity: IdentityClient::new(platform.client(identity::SERVICE)),
+        vendors: VendorsClient::new(platform.client(vendors::SERVICE)),
         verifier: platform.verifier.clone(),
         secure_cookies: platform.config.public_url.starts_with("https://"),
     };
@@ -45,7 +48,7 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
 }
 
 fn routes(state: WebState) -> Router {
-    use pages::{account, admin, auth};
+    use pages::{account, admin, auth, vendor};
     Router::new()
         .route("/", get(pages::home))
         .route("/register", get(auth::register_form).post(auth::register))
@@ -75,6 +78,10 @@ fn routes(state: WebState) -> Router {
         )
         .route("/admin/users", get(admin::users))
         .route("/admin/users/{id}/{action}", post(admin::moderate))
+        .route("/admin/stores", get(admin::stores))
+        .route("/admin/stores/{id}/{action}", post(admin::store_action))
+        .route("/vendor", get(vendor::home))
+        .route("/vendor/apply", get(vendor::apply_form).post(vendor::apply))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             session::session_layer,

@@ -216,3 +216,105 @@ async fn only_admins_see_the_user_list_and_htmx_gets_a_row() {
     .await;
     assert_eq!(r.status(), 403);
 }
+
+#[tokio::test]
+async fn a_vendor_applies_and_an_admin_approves_through_the_pages() {
+    let app = TestApp::spawn().await;
+    app.admin("boss@example.com").await;
+    let vendor_email = unique_email("maker");
+    app.customer(&vendor_email).await;
+    let (vendor, _) = sign_in(&app, &vendor_email, "/vendor").await;
+    let html = vendor
+        .get(app.url("/vendor/apply"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&html);
+    let mut form = vec![
+        ("csrf", csrf.as_str()),
+        ("name", "Maker's Corner"),
+        ("slug", "makers-corner"),
+        ("description", "Hand-made\nin small batches"),
+        ("support_email", "help@maker.example"),
+        ("country", "FR"),
+        ("payout.holder_name", "Maker SARL"),
+        ("payout.iban", "FR76 3000 6000 0112 3456 7890 188"),
+    ];
+    let r = vendor
+        .post(app.url("/vendor/apply"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("id=\"payout.iban-error\""),
+        "the IBAN error shows next to its field"
+    );
+    assert!(
+        html.contains("value=\"makers-corner\""),
+        "typed values survive"
+    );
+    form[7] = ("payout.iban", "FR76 3000 6000 0112 3456 7890 189");
+    let r = vendor
+        .post(app.url("/vendor/apply"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.url().path(), "/vendor");
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("makers-corner") && html.contains("pending"),
+        "{html}"
+    );
+
+    let (admin, _) = sign_in(&app, "boss@example.com", "/admin/stores").await;
+    let html = admin
+        .get(app.url("/admin/stores"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Maker&#39;s Corner")
+            || html.contains("Maker&#x27;s Corner")
+            || html.contains("Maker's Corner")
+    );
+    let store_id = html
+        .split("id=\"store-")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let csrf = csrf_of(&html);
+    let r = admin
+        .post(app.url(&format!("/admin/stores/{store_id}/approve")))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.url().query(), Some("status=approved"));
+    assert!(r.text().await.unwrap().contains("is approved"));
+
+    let html = vendor
+        .get(app.url("/vendor"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("approved") && html.contains("owner"),
+        "{html}"
+    );
+}

@@ -448,7 +448,8 @@ async fn update_store(
     Ok(Json(v))
 }
 
-/// Stores the caller owns or staffs, whatever their status.
+/// Stores the caller owns or staffs, whatever their status, and their applications
+/// under review or rejected.
 #[utoipa::path(get, path = "/api/v1/vendors/me/stores", tag = TAG, security(("bearer" = [])),
     responses((status = 200, body = MyStores), (status = 401, body = Problem)))]
 async fn my_stores(
@@ -458,6 +459,11 @@ async fn my_stores(
     let user = user_uuid(&claims)?;
     let mut conn = pool.acquire().await?;
     let mut items = Vec::new();
+    // Their applications first: the applicant sees status and reason, not yet a role.
+    for row in store::open_applications(&pool, user).await? {
+        let v = view(&mut conn, row, Access::Owner).await?;
+        items.push(StoreView { my_role: None, ..v });
+    }
     for (row, role) in store::memberships(&pool, user).await? {
         let access = match domain::parse_role(&role) {
             Some(StoreRole::Owner) => Access::Owner,

@@ -1,4 +1,4 @@
-//! Admin pages: the user list with suspend and reactivate.
+//! Admin pages: users (suspend, reactivate) and stores (review, suspend, reinstate).
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -150,6 +150,157 @@ pub async fn moderate(
                 403,
                 errors.general.as_deref().unwrap_or("That did not work."),
             ),
+            Err(page) => page,
+        },
+    }
+}
+
+pub struct StoreAction {
+    action: &'static str,
+    label: &'static str,
+    needs_reason: bool,
+}
+
+pub struct StoreCard {
+    id: String,
+    name: String,
+    slug: String,
+    description: String,
+    support_email: String,
+    country: String,
+    commission: String,
+    reason: Option<String>,
+    actions: Vec<StoreAction>,
+}
+
+#[derive(Template)]
+#[template(path = "admin_stores.html")]
+struct StoresPage {
+    ctx: PageContext,
+    title: String,
+    tabs: [&'static str; 4],
+    status: String,
+    stores: Vec<StoreCard>,
+}
+
+const STORE_TABS: [&str; 4] = ["pending", "approved", "suspended", "rejected"];
+
+fn actions_for(status: &str) -> Vec<StoreAction> {
+    let a = |action, label, needs_reason| StoreAction {
+        action,
+        label,
+        needs_reason,
+    };
+    match status {
+        "pending" => vec![a("approve", "Approve", false), a("reject", "Reject", true)],
+        "approved" => vec![a("suspend", "Suspend", true)],
+        "suspended" => vec![a("reinstate", "Reinstate", false)],
+        _ => Vec::new(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct StoresQuery {
+    status: Option<String>,
+}
+
+/// The application queue and the stores by status.
+pub async fn stores(
+    State(state): State<WebState>,
+    ctx: PageContext,
+    Query(query): Query<StoresQuery>,
+) -> Response {
+    let Some(user) = ctx.user.clone() else {
+        return login_redirect("/admin/stores");
+    };
+    if !user.is_admin() {
+        return error_page(&ctx, 403, "This page is for administrators.");
+    }
+    let status = query
+        .status
+        .filter(|s| STORE_TABS.contains(&s.as_str()))
+        .unwrap_or_else(|| "pending".to_owned());
+    match state
+        .vendors
+        .admin_stores(&user.access_token, &status, None)
+        .await
+    {
+        Ok(list) => page(&StoresPage {
+            title: "Stores".into(),
+            tabs: STORE_TABS,
+            stores: list
+                .items
+                .into_iter()
+                .map(|s| StoreCard {
+                    id: s.id.to_string(),
+                    actions: actions_for(s.status.as_deref().unwrap_or_default()),
+                    commission: s
+                        .commission_bps
+                        .map(|b| format!("{}.{:02} %", b / 100, b % 100))
+                        .unwrap_or_default(),
+                    reason: s.status_reason,
+                    name: s.name,
+                    slug: s.slug,
+                    description: s.description,
+                    support_email: s.support_email,
+                    country: s.country,
+                })
+                .collect(),
+            status,
+            ctx,
+        }),
+        Err(_) => error_page(&ctx, 503, "The stores cannot be shown right now."),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ReasonForm {
+    reason: Option<String>,
+}
+
+/// Approve, reject, suspend or reinstate a store, then back to the list.
+pub async fn store_action(
+    State(state): State<WebState>,
+    ctx: PageContext,
+    Path((id, action)): Path<(String, String)>,
+    CsrfForm(form): CsrfForm<ReasonForm>,
+) -> Response {
+    let Some(user) = ctx.user.clone() else {
+        return login_redirect("/admin/stores");
+    };
+    if !["approve", "reject", "suspend", "reinstate"].contains(&action.as_str()) {
+        return error_page(&ctx, 404, "No such action.");
+    }
+    let reason = form
+        .reason
+        .as_deref()
+        .filter(|_| matches!(action.as_str(), "reject" | "suspend"));
+    match state
+        .vendors
+        .admin_transition(&user.access_token, &id, &action, reason)
+        .await
+    {
+        Ok(store) => {
+            let back = match action.as_str() {
+                "approve" | "reinstate" => "approved",
+                "suspend" => "suspended",
+                _ => "pending",
+            };
+            redirect_with_flash(
+                &format!("/admin/stores?status={back}"),
+                &format!("{} is {}.", store.name, store.status.unwrap_or_default()),
+                state.secure_cookies,
+            )
+        }
+        Err(e) => match super::form_errors(&ctx, e) {
+            Ok(errors) => {
+                let message = errors
+                    .get("reason")
+                    .map(|m| format!("Reason: {m}"))
+                    .or(errors.general)
+                    .unwrap_or_else(|| "That did not work.".to_owned());
+                redirect_with_flash("/admin/stores", &message, state.secure_cookies)
+            }
             Err(page) => page,
         },
     }

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod admin;
 pub mod auth;
+pub mod vendor;
 
 use askama::Template;
 use axum::extract::OriginalUri;
