@@ -6,8 +6,12 @@ pub mod domain;
 mod error;
 pub mod events;
 pub mod markdown;
+pub mod media;
 pub mod store;
 
+use std::sync::Arc;
+
+use kernel::media::{LocalDir, MediaStore};
 use kernel::{Platform, ServiceModule};
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
@@ -26,14 +30,20 @@ pub async fn connect(config: &kernel::Config) -> anyhow::Result<PgPool> {
 
 pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
     let pool = connect(&platform.config).await?;
+    let media: Arc<dyn MediaStore> = Arc::new(LocalDir::new(&platform.config.media_dir));
     Ok(ServiceModule {
         name: SERVICE,
         api: api::router(pool.clone())
             .layer(axum::Extension(platform.cache.clone()))
+            .layer(axum::Extension(media.clone()))
+            // Uploads are the one place bodies may exceed the platform's 1 MiB.
+            .layer(axum::extract::DefaultBodyLimit::max(
+                media::MAX_UPLOAD_BYTES + 64 * 1024,
+            ))
             .layer(axum::middleware::from_fn(
                 kernel::http::conditional::conditional_get,
             )),
-        pages: axum::Router::new(),
+        pages: api::pages().layer(axum::Extension(media)),
         subscriptions: events::subscriptions(&pool, platform.cache.clone()),
         pool: Some(pool),
         fallback: None,

@@ -27,6 +27,8 @@ pub struct Config {
     pub redis_url: Option<String>,
     /// `CACHE_TTL_SECS`: the longest a cached read may be served.
     pub cache_ttl: Duration,
+    /// `MEDIA_DIR`: where uploaded images are kept.
+    pub media_dir: String,
     /// `SMTP_URL`: outgoing mail; when unset, mail goes to the dev mailbox.
     pub smtp_url: Option<String>,
     /// `EMAIL_FROM`: sender address of outgoing mail.
@@ -166,6 +168,7 @@ impl Config {
             namespace: parse("EMPORIUM_NAMESPACE", "emporium"),
             redis_url: get("REDIS_URL").filter(|v| !v.is_empty()),
             cache_ttl: Duration::from_secs(num("CACHE_TTL_SECS", 60)?),
+            media_dir: parse("MEDIA_DIR", "data/media"),
             smtp_url: get("SMTP_URL").filter(|v| !v.is_empty()),
             email_from: parse("EMAIL_FROM", "Emporium <no-reply@emporium.localhost>"),
             dev_mode,

@@ -10,6 +10,7 @@ pub mod events;
 pub mod housekeeping;
 pub mod http;
 pub mod ids;
+pub mod media;
 pub mod money;
 pub mod platform;
 pub mod secret;

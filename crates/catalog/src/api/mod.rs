@@ -1,6 +1,7 @@
 //! Catalog's HTTP API under `/api/v1/catalog`.
 
 pub mod dto;
+mod media;
 mod products;
 
 use std::collections::HashMap;
@@ -41,7 +42,13 @@ pub fn router(pool: PgPool) -> OpenApiRouter {
         .routes(routes!(products::restore))
         .routes(routes!(products::admin_unpublish))
         .routes(routes!(products::admin_release))
+        .routes(routes!(media::upload))
         .with_state(pool)
+}
+
+/// Non-API routes: the media files themselves.
+pub fn pages() -> axum::Router {
+    axum::Router::new().route("/media/{name}", axum::routing::get(media::serve))
 }
 
 /// Builds the nested tree from rows ordered by depth.

@@ -401,7 +401,7 @@ async fn logout_and_logout_everywhere_end_sessions() {
 
 #[tokio::test]
 async fn access_tokens_expire_and_forgeries_are_refused() {
-    let app = TestApp::spawn_with(|c| c.access_token_ttl = Duration::from_secs(1)).await;
+    let app = TestApp::spawn_with(|c| c.access_token_ttl = Duration::from_secs(3)).await;
     let tokens = app.customer(&unique_email("expiry")).await;
     let access = token(&tokens).to_owned();
     assert_eq!(
@@ -432,7 +432,7 @@ async fn access_tokens_expire_and_forgeries_are_refused() {
         .unwrap();
     assert_problem(r, 401, "unauthenticated").await;
 
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(3200)).await;
     assert_problem(
         app.get_auth("/api/v1/identity/me", &access).await,
         401,

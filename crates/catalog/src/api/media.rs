@@ -1,0 +1,173 @@
+//! Image uploads and their renditions.
+
+use std::sync::Arc;
+
+use axum::Extension;
+use axum::extract::{Multipart, Path};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use kernel::auth::AuthUser;
+use kernel::http::{Json, Problem};
+use kernel::media::MediaStore;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{Result, TAG};
+use crate::Error;
+use crate::media::{self, MAX_UPLOAD_BYTES, MediaError, RENDITION_WIDTHS};
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Rendition {
+    pub width: u32,
+    /// Served forever from this address (content-addressed).
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MediaView {
+    /// Content address of the upload; attach it to products by this key.
+    pub key: String,
+    pub width: u32,
+    pub height: u32,
+    pub renditions: Vec<Rendition>,
+}
+
+fn media_problem(e: &MediaError) -> Problem {
+    let code = match e {
+        MediaError::NotAnImage => "not_an_image",
+        MediaError::TooManyPixels(_) => "image_too_large",
+        MediaError::Corrupt => "corrupt_image",
+    };
+    Problem::validation(vec![kernel::http::FieldError::new(
+        "file",
+        code,
+        e.to_string(),
+    )])
+}
+
+/// Upload a product image (multipart field `file`, at most 10 MiB, JPEG, PNG or WebP).
+/// Store members and admins only. Answers the WebP renditions.
+#[utoipa::path(post, path = "/api/v1/catalog/media", tag = TAG, security(("bearer" = [])),
+    request_body(content_type = "multipart/form-data", description = "Field `file`: the image"),
+    responses((status = 201, body = MediaView), (status = 403, body = Problem), (status = 413, body = Problem),
+              (status = 422, body = Problem, description = "not_an_image / image_too_large / corrupt_image")))]
+pub async fn upload(
+    Extension(store): Extension<Arc<dyn MediaStore>>,
+    AuthUser(claims): AuthUser,
+    mut multipart: Multipart,
+) -> Result<impl IntoResponse> {
+    if !claims.is_admin() && claims.stores.is_empty() {
+        return Err(Error::Forbidden);
+    }
+    let too_large = || {
+        Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!(
+                "Images are limited to {} MiB",
+                MAX_UPLOAD_BYTES / (1024 * 1024)
+            ),
+        )
+    };
+    let mut file = None;
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large().into()),
+            Err(e) => {
+                return Err(Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "malformed_multipart",
+                    e.body_text(),
+                )
+                .into());
+            }
+        };
+        if field.name() == Some("file") {
+            let bytes = field.bytes().await.map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    too_large()
+                } else {
+                    Problem::new(
+                        StatusCode::BAD_REQUEST,
+                        "malformed_multipart",
+                        e.body_text(),
+                    )
+                }
+            })?;
+            if bytes.len() > MAX_UPLOAD_BYTES {
+                return Err(too_large().into());
+            }
+            file = Some(bytes);
+        }
+    }
+    let Some(bytes) = file else {
+        return Err(Problem::validation(vec![kernel::http::FieldError::new(
+            "file",
+            "required",
+            "send the image in a multipart field named file",
+        )])
+        .into());
+    };
+    // Decoding and encoding are CPU work: keep them off the async workers.
+    let processed = tokio::task::spawn_blocking(move || media::process(&bytes))
+        .await
+        .map_err(|e| Problem::internal(&e))?
+        .map_err(|e| media_problem(&e))?;
+    for (name, data) in processed.renditions {
+        store
+            .put(&name, data)
+            .await
+            .map_err(|e| Problem::internal(&e))?;
+    }
+    let view = MediaView {
+        renditions: RENDITION_WIDTHS
+            .iter()
+            .map(|w| Rendition {
+                width: *w,
+                url: format!("/media/{}", media::rendition_name(&processed.key, *w)),
+            })
+            .collect(),
+        key: processed.key,
+        width: processed.width,
+        height: processed.height,
+    };
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// `GET /media/{name}`: immutable, so cached for a year; the name is the validator.
+pub async fn serve(
+    Extension(store): Extension<Arc<dyn MediaStore>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let etag = format!("\"{name}\"");
+    let cache = [
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=31536000, immutable"),
+        ),
+        (
+            header::ETAG,
+            HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"\"")),
+        ),
+    ];
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
+    {
+        return (StatusCode::NOT_MODIFIED, cache).into_response();
+    }
+    match store.get(&name).await {
+        Ok(Some(bytes)) => (
+            cache,
+            [(header::CONTENT_TYPE, HeaderValue::from_static("image/webp"))],
+            bytes,
+        )
+            .into_response(),
+        Ok(None) => Problem::not_found("media").into_response(),
+        Err(e) => Problem::internal(&e).into_response(),
+    }
+}
