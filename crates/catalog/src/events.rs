@@ -32,6 +32,8 @@ pub struct ProductPublished {
     pub tags: Vec<String>,
     pub currency: String,
     pub min_price_minor: i64,
+    /// Key of the main image (renditions at `/media/<key>-<width>.webp`).
+    pub image: Option<String>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub published_at: Option<time::OffsetDateTime>,
 }
@@ -90,6 +92,7 @@ pub async fn record_product_state(conn: &mut PgConnection, id: ProductId) -> any
         tags: p.tags,
         currency: p.currency,
         min_price_minor: p.min_price_minor,
+        image: p.main_image,
         published_at: p.published_at,
     };
     kernel::events::outbox::record(conn, &event).await?;

@@ -273,11 +273,14 @@ pub struct ProductRow {
     pub min_price_minor: i64,
     pub published_at: Option<OffsetDateTime>,
     pub created_at: OffsetDateTime,
+    /// Key of the first image, if any.
+    pub main_image: Option<String>,
 }
 
 const PRODUCT_COLUMNS: &str = "p.id, p.store_id, s.slug AS store_slug, s.name AS store_name, s.status AS store_status, \
      p.slug, p.title, p.description_md, p.description_html, p.brand, p.category_id, p.attributes, p.tags, p.status, \
-     p.moderation_reason, p.seo_title, p.seo_description, p.currency, p.min_price_minor, p.published_at, p.created_at";
+     p.moderation_reason, p.seo_title, p.seo_description, p.currency, p.min_price_minor, p.published_at, p.created_at, \
+     (SELECT i.media_key FROM product_images i WHERE i.product_id = p.id ORDER BY i.position LIMIT 1) AS main_image";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct VariantRow {
@@ -477,6 +480,48 @@ pub async fn product_ids_of_store(
         .bind(store)
         .fetch_all(conn)
         .await
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ImageRow {
+    pub media_key: String,
+    pub alt: String,
+    pub variant_sku: Option<String>,
+}
+
+pub async fn images(
+    conn: &mut PgConnection,
+    product: crate::domain::ProductId,
+) -> Result<Vec<ImageRow>, sqlx::Error> {
+    sqlx::query_as("SELECT media_key, alt, variant_sku FROM product_images WHERE product_id = $1 ORDER BY position")
+        .bind(product)
+        .fetch_all(conn)
+        .await
+}
+
+/// Replaces a product's images with `images`, in order.
+pub async fn replace_images(
+    conn: &mut PgConnection,
+    product: crate::domain::ProductId,
+    images: &[ImageRow],
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM product_images WHERE product_id = $1")
+        .bind(product)
+        .execute(&mut *conn)
+        .await?;
+    for (position, image) in images.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO product_images (product_id, position, media_key, alt, variant_sku) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(product)
+        .bind(i32::try_from(position).unwrap_or(i32::MAX))
+        .bind(&image.media_key)
+        .bind(&image.alt)
+        .bind(&image.variant_sku)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }
 
 /// Lifts an admin's moderation: the vendor may publish again.

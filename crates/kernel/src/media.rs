@@ -9,6 +9,7 @@ pub trait MediaStore: Send + Sync {
     /// Stores `bytes` under `name` unless it is already there.
     async fn put(&self, name: &str, bytes: Vec<u8>) -> std::io::Result<()>;
     async fn get(&self, name: &str) -> std::io::Result<Option<Vec<u8>>>;
+    async fn exists(&self, name: &str) -> std::io::Result<bool>;
 }
 
 pub struct LocalDir {
@@ -61,6 +62,13 @@ impl MediaStore for LocalDir {
             Err(e) => Err(e),
         }
     }
+
+    async fn exists(&self, name: &str) -> std::io::Result<bool> {
+        match self.path(name) {
+            Some(path) => tokio::fs::try_exists(path).await,
+            None => Ok(false),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -78,6 +86,8 @@ mod tests {
             Some(&b"x"[..])
         );
         assert_eq!(store.get("missing.webp").await.unwrap(), None);
+        assert!(store.exists("abc-160.webp").await.unwrap());
+        assert!(!store.exists("../abc-160.webp").await.unwrap());
         assert!(store.put("../evil", b"x".to_vec()).await.is_err());
         assert_eq!(store.get("../etc/passwd").await.unwrap(), None);
         assert_eq!(store.get(".hidden").await.unwrap(), None);

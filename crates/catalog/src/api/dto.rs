@@ -68,6 +68,31 @@ pub struct MoveCategory {
     pub position: i32,
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ImageRequest {
+    /// The `key` answered by `POST /api/v1/catalog/media`.
+    pub key: String,
+    /// Describes the picture for people who cannot see it.
+    #[serde(default)]
+    pub alt: String,
+    /// Ties the image to one variant (by SKU), e.g. its colour.
+    pub variant_sku: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct ImageView {
+    pub key: String,
+    pub alt: String,
+    pub variant_sku: Option<String>,
+    /// 160 px wide.
+    pub thumbnail_url: String,
+    /// 480 px wide.
+    pub url: String,
+    /// 1200 px wide.
+    pub large_url: String,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VariantRequest {
@@ -109,6 +134,9 @@ pub struct ProductRequest {
     pub seo_title: Option<String>,
     pub seo_description: Option<String>,
     pub variants: Vec<VariantRequest>,
+    /// In display order; the first is the product's main image.
+    #[serde(default)]
+    pub images: Vec<ImageRequest>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
@@ -155,6 +183,7 @@ pub struct ProductView {
     /// The lowest variant price.
     pub price_from: kernel::money::Money,
     pub variants: Vec<VariantView>,
+    pub images: Vec<ImageView>,
     #[serde(with = "time::serde::rfc3339::option", default)]
     pub published_at: Option<time::OffsetDateTime>,
 }
@@ -170,6 +199,8 @@ pub struct ProductCard {
     pub category_id: Option<CategoryId>,
     pub price_from: kernel::money::Money,
     pub status: String,
+    /// The main image, 480 px wide.
+    pub image_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

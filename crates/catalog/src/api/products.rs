@@ -14,6 +14,7 @@ use kernel::auth::{AdminUser, AuthUser, Claims, MaybeUser};
 use kernel::cache::Cache;
 use kernel::http::pagination::{Page, PageParams};
 use kernel::http::{FieldError, Json, Problem, Query};
+use kernel::media::MediaStore;
 use kernel::money::{Currency, Money};
 use kernel::validation::{FieldErrors, bounded_prose, bounded_text};
 use sqlx::PgConnection;
@@ -68,7 +69,12 @@ fn card(p: ProductRow) -> Result<ProductCard> {
         brand: p.brand,
         category_id: p.category_id,
         status: p.status,
+        image_url: p.main_image.map(|k| media_url(&k, 480)),
     })
+}
+
+fn media_url(key: &str, width: u32) -> String {
+    format!("/media/{}", crate::media::rendition_name(key, width))
 }
 
 async fn view(conn: &mut PgConnection, p: ProductRow, private: bool) -> Result<ProductView> {
@@ -87,7 +93,20 @@ async fn view(conn: &mut PgConnection, p: ProductRow, private: bool) -> Result<P
             })
         })
         .collect::<Result<Vec<_>>>()?;
+    let images = store::images(conn, p.id)
+        .await?
+        .into_iter()
+        .map(|i| ImageView {
+            thumbnail_url: media_url(&i.media_key, 160),
+            url: media_url(&i.media_key, 480),
+            large_url: media_url(&i.media_key, 1200),
+            key: i.media_key,
+            alt: i.alt,
+            variant_sku: i.variant_sku,
+        })
+        .collect();
     Ok(ProductView {
+        images,
         store: store_of(&p),
         price_from: money(p.min_price_minor, &p.currency)?,
         id: p.id,
@@ -131,6 +150,7 @@ struct Validated {
     seo_title: Option<String>,
     seo_description: Option<String>,
     variants: Vec<domain::VariantInput>,
+    images: Vec<store::ImageRow>,
 }
 
 fn optional(errs: &mut FieldErrors, field: &str, v: Option<&str>, max: usize) -> Option<String> {
@@ -138,7 +158,64 @@ fn optional(errs: &mut FieldErrors, field: &str, v: Option<&str>, max: usize) ->
     errs.check(field, "invalid", bounded_text(v, 1, max))
 }
 
-async fn validate(conn: &mut PgConnection, req: &ProductRequest) -> Result<Validated> {
+const MAX_IMAGES: usize = 20;
+
+/// Images must be uploads that exist, described, and tied only to this product's SKUs.
+async fn validate_images(
+    errs: &mut FieldErrors,
+    media: &dyn MediaStore,
+    req: &ProductRequest,
+) -> Result<Vec<store::ImageRow>> {
+    if req.images.len() > MAX_IMAGES {
+        errs.add("images", "too_many", format!("at most {MAX_IMAGES} images"));
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for (i, image) in req.images.iter().enumerate() {
+        let field = |f: &str| format!("images[{i}].{f}");
+        let key_ok = image.key.len() == 32
+            && image
+                .key
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+        let exists = key_ok
+            && media
+                .exists(&crate::media::rendition_name(&image.key, 160))
+                .await
+                .map_err(|e| Problem::internal(&e))?;
+        if !exists {
+            errs.add(
+                &field("key"),
+                "unknown_media",
+                "upload the image first and use the key it answers",
+            );
+        }
+        let alt = errs.check(&field("alt"), "invalid", bounded_prose(&image.alt, 200));
+        if let Some(sku) = &image.variant_sku
+            && !req.variants.iter().any(|v| v.sku.trim() == sku.trim())
+        {
+            errs.add(
+                &field("variant_sku"),
+                "unknown_variant",
+                "is not one of this product's SKUs",
+            );
+        }
+        if let (true, Some(alt)) = (exists, alt) {
+            out.push(store::ImageRow {
+                media_key: image.key.clone(),
+                alt,
+                variant_sku: image.variant_sku.as_ref().map(|s| s.trim().to_owned()),
+            });
+        }
+    }
+    Ok(out)
+}
+
+async fn validate(
+    conn: &mut PgConnection,
+    media: &dyn MediaStore,
+    req: &ProductRequest,
+) -> Result<Validated> {
     let mut errs = FieldErrors::new();
     let slug = errs.check("slug", "invalid_slug", domain::parse_slug(&req.slug));
     let title = errs.check("title", "invalid", bounded_text(&req.title, 2, 200));
@@ -171,6 +248,7 @@ async fn validate(conn: &mut PgConnection, req: &ProductRequest) -> Result<Valid
         })
         .collect();
     let variants = domain::parse_variants(&mut errs, &raw);
+    let images = validate_images(&mut errs, media, req).await?;
     if let Some(category) = req.category_id
         && store::category(conn, category).await?.is_none()
     {
@@ -192,6 +270,7 @@ async fn validate(conn: &mut PgConnection, req: &ProductRequest) -> Result<Valid
         seo_title,
         seo_description,
         variants,
+        images,
     })
 }
 
@@ -246,6 +325,7 @@ async fn write(
             },
         );
     }
+    store::replace_images(conn, id, &v.images).await?;
     if let Some(sku) = store::replace_variants(conn, id, store, &v.variants).await? {
         return Err(Problem::validation(vec![FieldError::new(
             "variants",
@@ -264,6 +344,7 @@ async fn write(
               (status = 422, body = Problem)))]
 pub async fn create_product(
     axum::extract::State(pool): State,
+    Extension(media): Extension<Arc<dyn MediaStore>>,
     AuthUser(claims): AuthUser,
     Path(store_key): Path<String>,
     Json(req): Json<ProductRequest>,
@@ -276,7 +357,7 @@ pub async fn create_product(
     if store::store_status(&mut tx, store_id).await?.is_none() {
         return Err(Error::StoreNotOpen);
     }
-    let valid = validate(&mut tx, &req).await?;
+    let valid = validate(&mut tx, media.as_ref(), &req).await?;
     let id = ProductId::new();
     write(&mut tx, id, store_id, &valid, true).await?;
     let row = store::product(&mut tx, id)
@@ -293,6 +374,7 @@ pub async fn create_product(
     responses((status = 200, body = ProductView), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn update_product(
     axum::extract::State(pool): State,
+    Extension(media): Extension<Arc<dyn MediaStore>>,
     Extension(cache): Extension<Arc<dyn Cache>>,
     AuthUser(claims): AuthUser,
     Path(key): Path<String>,
@@ -307,7 +389,7 @@ pub async fn update_product(
     if !private {
         return Err(Error::Forbidden);
     }
-    let valid = validate(&mut tx, &req).await?;
+    let valid = validate(&mut tx, media.as_ref(), &req).await?;
     write(&mut tx, id, row.store_id, &valid, false).await?;
     if row.status == "published" {
         crate::events::record_product_state(&mut tx, id).await?;

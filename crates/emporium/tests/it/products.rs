@@ -783,6 +783,79 @@ async fn vendors_upload_images_that_are_checked_and_served_forever() {
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
+
+    // Attaching it: the product shows it, tied to its variant; listings get the main one.
+    let shirts = category(&app, token(&admin), "shirts", None).await;
+    let sid = claims_store(&owner);
+    let mut body = shirt("pictured", &shirts, "P");
+    body["images"] =
+        json!([{ "key": media["key"], "alt": "A blue linen shirt", "variant_sku": "P-M" }]);
+    let product: Value = create_product(&app, token(&owner), &sid, body.clone())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(product["images"][0]["alt"], "A blue linen shirt");
+    assert_eq!(product["images"][0]["url"], url);
+    let pid = product["id"].as_str().unwrap();
+    call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/catalog/products/{pid}/publish"),
+        Some(token(&owner)),
+        None,
+    )
+    .await;
+    let page: Value = app
+        .http
+        .get(app.url("/api/v1/catalog/products"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["items"][0]["image_url"], url);
+
+    let mut bad = shirt("unpictured", &shirts, "U");
+    bad["images"] = json!([
+        { "key": "0123456789abcdef0123456789abcdef" },
+        { "key": media["key"], "variant_sku": "NOT-MINE" }
+    ]);
+    let r = create_product(&app, token(&owner), &sid, bad).await;
+    let body = assert_problem(r, 422, "validation_failed").await;
+    let codes: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["unknown_media", "unknown_variant"]);
+
+    // Another vendor cannot attach images to this (published, so visible) product.
+    let (rival, _) = approved_store(&app, &admin, "rival-photos").await;
+    let mut steal = shirt("pictured", &shirts, "P");
+    steal["images"] = json!([{ "key": media["key"], "alt": "mine now" }]);
+    let r = call(
+        &app,
+        Method::PUT,
+        &format!("/api/v1/catalog/products/{pid}"),
+        Some(token(&rival)),
+        Some(steal),
+    )
+    .await;
+    assert_problem(r, 403, "forbidden").await;
+}
+
+/// The first store in the token's claims.
+fn claims_store(tokens: &Value) -> String {
+    use base64::Engine;
+    let payload = token(tokens).split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    let claims: Value = serde_json::from_slice(&bytes).unwrap();
+    claims["stores"][0]["store"].as_str().unwrap().to_owned()
 }
 
 /// Waits until an anonymous read of `path` is served from the cache.
