@@ -275,23 +275,9 @@ pub fn parse_tags(errs: &mut FieldErrors, raw: &[String]) -> Vec<String> {
     tags
 }
 
-/// Same shape as store slugs: `[a-z0-9]` words joined by single hyphens, 2 to 60 characters.
-pub fn parse_slug(raw: &str) -> Result<String, &'static str> {
-    let s = raw.trim().to_ascii_lowercase();
-    if !(2..=60).contains(&s.len()) {
-        return Err("must be 2 to 60 characters");
-    }
-    let ok = s
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
-        && !s.contains("--");
-    if ok {
-        Ok(s)
-    } else {
-        Err("may use lowercase letters, digits and single hyphens between them")
-    }
+/// A category or product slug, 2 to 60 characters.
+pub fn parse_slug(raw: &str) -> Result<String, String> {
+    kernel::values::parse_slug(raw, 2)
 }
 
 /// Where a category may go: never under itself or one of its descendants.

@@ -23,9 +23,7 @@ pub const SERVICE: &str = "catalog";
 static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
 
 pub async fn connect(config: &kernel::Config) -> anyhow::Result<PgPool> {
-    let pool = kernel::db::connect_domain(config, SERVICE).await?;
-    kernel::db::migrate(&pool, SERVICE, &MIGRATIONS).await?;
-    Ok(pool)
+    Ok(kernel::db::open(config, SERVICE, &MIGRATIONS).await?)
 }
 
 pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {

@@ -2,7 +2,7 @@
 //! in-process or over HTTP alike.
 
 use kernel::http::ClientIp;
-use kernel::http::client::{ClientError, ServiceClient};
+use kernel::http::client::{ClientError, ServiceClient, path_segment};
 use kernel::http::extract::FORWARDED_FOR;
 
 use crate::api::dto::*;
@@ -14,12 +14,6 @@ const BASE: &str = "/api/v1/identity";
 #[derive(Clone)]
 pub struct IdentityClient {
     http: ServiceClient,
-}
-
-fn encode(value: &str) -> String {
-    serde_urlencoded::to_string([("", value)])
-        .map(|s| s.trim_start_matches('=').to_owned())
-        .unwrap_or_default()
 }
 
 impl IdentityClient {
@@ -156,7 +150,7 @@ impl IdentityClient {
 
     pub async fn address(&self, token: &str, id: &str) -> Result<AddressView> {
         self.http
-            .get(&format!("{BASE}/me/addresses/{}", encode(id)))
+            .get(&format!("{BASE}/me/addresses/{}", path_segment(id)))
             .bearer(token)
             .send()
             .await
@@ -169,7 +163,7 @@ impl IdentityClient {
         req: &AddressRequest,
     ) -> Result<AddressView> {
         self.http
-            .put(&format!("{BASE}/me/addresses/{}", encode(id)))
+            .put(&format!("{BASE}/me/addresses/{}", path_segment(id)))
             .bearer(token)
             .json(req)
             .send()
@@ -178,7 +172,7 @@ impl IdentityClient {
 
     pub async fn delete_address(&self, token: &str, id: &str) -> Result<()> {
         self.http
-            .delete(&format!("{BASE}/me/addresses/{}", encode(id)))
+            .delete(&format!("{BASE}/me/addresses/{}", path_segment(id)))
             .bearer(token)
             .send_empty()
             .await
@@ -213,14 +207,14 @@ impl IdentityClient {
     ) -> Result<UserView> {
         let action = if suspended { "suspend" } else { "reactivate" };
         self.http
-            .post(&format!("{BASE}/admin/users/{}/{action}", encode(id)))
+            .post(&format!("{BASE}/admin/users/{}/{action}", path_segment(id)))
             .bearer(token)
             .send()
             .await
     }
 
     pub async fn admin_set_admin(&self, token: &str, id: &str, admin: bool) -> Result<UserView> {
-        let path = format!("{BASE}/admin/users/{}/admin", encode(id));
+        let path = format!("{BASE}/admin/users/{}/admin", path_segment(id));
         let req = if admin {
             self.http.put(&path)
         } else {

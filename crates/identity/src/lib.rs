@@ -25,9 +25,7 @@ static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
 
 /// Opens and migrates identity's schema.
 pub async fn connect(config: &kernel::Config) -> anyhow::Result<PgPool> {
-    let pool = kernel::db::connect_domain(config, SERVICE).await?;
-    kernel::db::migrate(&pool, SERVICE, &MIGRATIONS).await?;
-    Ok(pool)
+    Ok(kernel::db::open(config, SERVICE, &MIGRATIONS).await?)
 }
 
 /// Secrets generated on first start and shared by every replica through the database.

@@ -119,6 +119,18 @@ pub async fn migrate(
         })
 }
 
+/// Opens the domain's pool and brings its schema up to date: what every domain's
+/// `connect` does.
+pub async fn open(
+    config: &Config,
+    schema: &'static str,
+    domain: &Migrator,
+) -> Result<PgPool, DbError> {
+    let pool = connect_domain(config, schema).await?;
+    migrate(&pool, schema, domain).await?;
+    Ok(pool)
+}
+
 /// True when the database answers; used by `/ready`.
 pub async fn ping(pool: &PgPool) -> bool {
     match pool.acquire().await {

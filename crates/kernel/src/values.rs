@@ -37,9 +37,37 @@ pub fn parse_country(raw: &str) -> Result<String, &'static str> {
     }
 }
 
+/// A URL slug: `[a-z0-9]` words joined by single hyphens, `min` to 60 characters.
+pub fn parse_slug(raw: &str, min: usize) -> Result<String, String> {
+    let s = raw.trim().to_ascii_lowercase();
+    if !(min..=60).contains(&s.len()) {
+        return Err(format!("must be {min} to 60 characters"));
+    }
+    let shape_ok = s
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+        && !s.contains("--");
+    if shape_ok {
+        Ok(s)
+    } else {
+        Err("may use lowercase letters, digits and single hyphens between them".to_owned())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slugs_are_lowercase_words_joined_by_hyphens() {
+        assert_eq!(parse_slug(" Corner-Shop-42 ", 3).unwrap(), "corner-shop-42");
+        for bad in ["ab", "-shop", "shop-", "sh--op", "shop shop", "shöp"] {
+            assert!(parse_slug(bad, 3).is_err(), "{bad}");
+        }
+        assert!(parse_slug("ab", 2).is_ok());
+    }
 
     #[test]
     fn emails_are_normalised_and_validated() {

@@ -1,6 +1,7 @@
 //! What each email says. Rendering is pure: the same event always makes the same email.
 
 use askama::Template;
+use kernel::http::client::path_segment;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutgoingEmail {
@@ -138,7 +139,7 @@ pub fn store_approved(
         ],
         Some(Link {
             label: "See your store".into(),
-            url: format!("{public_url}/stores/{}", query_value(slug)),
+            url: format!("{public_url}/stores/{}", path_segment(slug)),
         }),
     )
 }
@@ -177,21 +178,10 @@ pub fn staff_invited(
             label: "Accept the invitation".into(),
             url: format!(
                 "{public_url}/vendor/invitations/accept?token={}",
-                query_value(token)
+                path_segment(token)
             ),
         }),
     )
-}
-
-fn query_value(v: &str) -> String {
-    v.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 pub fn verification(
@@ -201,7 +191,7 @@ pub fn verification(
     code: &str,
 ) -> askama::Result<OutgoingEmail> {
     let subject = format!("Your Emporium code: {code}");
-    let link = format!("{public_url}/verify-email?email={}", query_value(to));
+    let link = format!("{public_url}/verify-email?email={}", path_segment(to));
     Ok(OutgoingEmail {
         kind: "verification",
         to: to.to_owned(),
@@ -229,7 +219,7 @@ pub fn password_reset(
     token: &str,
 ) -> askama::Result<OutgoingEmail> {
     let subject = "Reset your Emporium password".to_owned();
-    let link = format!("{public_url}/reset-password?token={}", query_value(token));
+    let link = format!("{public_url}/reset-password?token={}", path_segment(token));
     Ok(OutgoingEmail {
         kind: "password_reset",
         to: to.to_owned(),

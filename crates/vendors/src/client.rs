@@ -1,6 +1,6 @@
 //! The typed client other services and the web front end use to call vendors.
 
-use kernel::http::client::{ClientError, ServiceClient};
+use kernel::http::client::{ClientError, ServiceClient, path_segment};
 
 use crate::api::dto::*;
 
@@ -13,12 +13,6 @@ pub struct VendorsClient {
     http: ServiceClient,
 }
 
-fn segment(value: &str) -> String {
-    serde_urlencoded::to_string([("", value)])
-        .map(|s| s.trim_start_matches('=').to_owned())
-        .unwrap_or_default()
-}
-
 impl VendorsClient {
     pub fn new(http: ServiceClient) -> Self {
         Self { http }
@@ -26,7 +20,9 @@ impl VendorsClient {
 
     /// A store by id or slug, as `token`'s holder (or the public, without one) sees it.
     pub async fn store(&self, key: &str, token: Option<&str>) -> Result<StoreView> {
-        let req = self.http.get(&format!("{BASE}/stores/{}", segment(key)));
+        let req = self
+            .http
+            .get(&format!("{BASE}/stores/{}", path_segment(key)));
         match token {
             Some(t) => req.bearer(t),
             None => req,
@@ -83,8 +79,8 @@ impl VendorsClient {
             .http
             .post(&format!(
                 "{BASE}/admin/stores/{}/{}",
-                segment(store_id),
-                segment(action)
+                path_segment(store_id),
+                path_segment(action)
             ))
             .bearer(token);
         match reason {

@@ -14,23 +14,11 @@ const RESERVED_SLUGS: &[&str] = &[
     "login", "logout", "register", "emporium", "support", "help", "static", "assets", "media",
 ];
 
-/// `[a-z0-9]` words joined by single hyphens, 3 to 60 characters.
-pub fn parse_slug(raw: &str) -> Result<String, &'static str> {
-    let s = raw.trim().to_ascii_lowercase();
-    if !(3..=60).contains(&s.len()) {
-        return Err("must be 3 to 60 characters");
-    }
-    let shape_ok = s
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
-        && !s.contains("--");
-    if !shape_ok {
-        return Err("may use lowercase letters, digits and single hyphens between them");
-    }
+/// A store slug (3 to 60 characters) that is not a reserved word.
+pub fn parse_slug(raw: &str) -> Result<String, String> {
+    let s = kernel::values::parse_slug(raw, 3)?;
     if RESERVED_SLUGS.contains(&s.as_str()) {
-        return Err("is reserved; choose another");
+        return Err("is reserved; choose another".to_owned());
     }
     Ok(s)
 }

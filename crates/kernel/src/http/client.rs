@@ -52,6 +52,19 @@ impl From<ClientError> for Problem {
     }
 }
 
+/// Percent-encodes one path segment (an id or slug a caller passes on).
+pub fn path_segment(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 type Svc = BoxCloneSyncService<Request<Body>, Response<Body>, ClientError>;
 
 #[derive(Clone)]
