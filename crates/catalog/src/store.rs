@@ -310,7 +310,9 @@ pub struct ProductFields<'a> {
     pub min_price_minor: i64,
 }
 
-pub async fn insert_product(
+/// Creates a draft product, or rewrites an existing one's fields (never its store or
+/// status).
+pub async fn save_product(
     conn: &mut PgConnection,
     id: crate::domain::ProductId,
     store: Uuid,
@@ -319,39 +321,15 @@ pub async fn insert_product(
     sqlx::query(
         "INSERT INTO products (id, store_id, slug, title, description_md, description_html, brand, category_id,
            attributes, tags, status, seo_title, seo_description, currency, min_price_minor)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'draft', $11, $12, $13, $14)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'draft', $11, $12, $13, $14)
+         ON CONFLICT (id) DO UPDATE SET slug = EXCLUDED.slug, title = EXCLUDED.title,
+           description_md = EXCLUDED.description_md, description_html = EXCLUDED.description_html,
+           brand = EXCLUDED.brand, category_id = EXCLUDED.category_id, attributes = EXCLUDED.attributes,
+           tags = EXCLUDED.tags, seo_title = EXCLUDED.seo_title, seo_description = EXCLUDED.seo_description,
+           currency = EXCLUDED.currency, min_price_minor = EXCLUDED.min_price_minor, updated_at = now()",
     )
     .bind(id)
     .bind(store)
-    .bind(f.slug)
-    .bind(f.title)
-    .bind(f.description_md)
-    .bind(f.description_html)
-    .bind(f.brand)
-    .bind(f.category_id)
-    .bind(f.attributes)
-    .bind(f.tags)
-    .bind(f.seo_title)
-    .bind(f.seo_description)
-    .bind(f.currency)
-    .bind(f.min_price_minor)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-pub async fn update_product(
-    conn: &mut PgConnection,
-    id: crate::domain::ProductId,
-    f: &ProductFields<'_>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE products SET slug = $2, title = $3, description_md = $4, description_html = $5, brand = $6,
-           category_id = $7, attributes = $8, tags = $9, seo_title = $10, seo_description = $11, currency = $12,
-           min_price_minor = $13, updated_at = now()
-         WHERE id = $1",
-    )
-    .bind(id)
     .bind(f.slug)
     .bind(f.title)
     .bind(f.description_md)

@@ -275,13 +275,7 @@ async fn validate(
 }
 
 /// Writes the product's fields and variants; maps unique violations to field errors.
-async fn write(
-    conn: &mut PgConnection,
-    id: ProductId,
-    store: Uuid,
-    v: &Validated,
-    create: bool,
-) -> Result<()> {
+async fn write(conn: &mut PgConnection, id: ProductId, store: Uuid, v: &Validated) -> Result<()> {
     let min_price = v
         .variants
         .iter()
@@ -306,11 +300,7 @@ async fn write(
         currency,
         min_price_minor: min_price,
     };
-    let written = if create {
-        store::insert_product(conn, id, store, &fields).await
-    } else {
-        store::update_product(conn, id, &fields).await
-    };
+    let written = store::save_product(conn, id, store, &fields).await;
     if let Err(e) = written {
         return Err(
             if kernel::db::is_unique_violation(&e, "products_store_slug_key") {
@@ -359,7 +349,7 @@ pub async fn create_product(
     }
     let valid = validate(&mut tx, media.as_ref(), &req).await?;
     let id = ProductId::new();
-    write(&mut tx, id, store_id, &valid, true).await?;
+    write(&mut tx, id, store_id, &valid).await?;
     let row = store::product(&mut tx, id)
         .await?
         .ok_or(Error::NotFound("product"))?;
@@ -390,7 +380,7 @@ pub async fn update_product(
         return Err(Error::Forbidden);
     }
     let valid = validate(&mut tx, media.as_ref(), &req).await?;
-    write(&mut tx, id, row.store_id, &valid, false).await?;
+    write(&mut tx, id, row.store_id, &valid).await?;
     if row.status == "published" {
         crate::events::record_product_state(&mut tx, id).await?;
     }
