@@ -1,5 +1,7 @@
 //! The composition root: which services run in this process, wired together.
 
+pub mod seed;
+
 use std::sync::Arc;
 
 use kernel::{Config, Platform, ServiceModule};

@@ -32,6 +32,13 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Fill the marketplace with data.
+    Seed {
+        /// A marketplace worth browsing: 10 approved stores, a three-level category tree,
+        /// 300 products with variants, attributes and images, and 5 customers.
+        #[arg(long)]
+        demo: bool,
+    },
     /// Event outbox and dead letters.
     Outbox {
         #[command(subcommand)]
@@ -125,6 +132,20 @@ async fn main() -> anyhow::Result<()> {
                     std::process::exit(1);
                 }
             }
+        }
+        Command::Seed { demo } => {
+            anyhow::ensure!(demo, "say what to seed: --demo");
+            let app = emporium::build(config, emporium::SERVICES).await?;
+            let summary = emporium::seed::demo(&app.platform).await?;
+            eprintln!(
+                "Seeded {} stores, {} categories, {} products and {} customers. Every demo account's password is {:?}; the admin is admin@demo.emporium.localhost.",
+                summary.stores,
+                summary.categories,
+                summary.products,
+                summary.customers,
+                emporium::seed::DEMO_PASSWORD
+            );
+            app.platform.shut_down();
         }
         Command::Outbox {
             command: OutboxCommand::Replay,

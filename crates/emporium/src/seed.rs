@@ -1,0 +1,335 @@
+//! `emporium seed --demo`: a marketplace worth browsing, built through the same APIs
+//! people use (in-process clients), so the demo obeys every rule the platform enforces.
+
+use std::time::{Duration, Instant};
+
+use identity::api::dto::LoginRequest;
+use kernel::Platform;
+use kernel::http::ClientIp;
+use kernel::media::{LocalDir, MediaStore};
+use serde_json::{Value, json};
+use vendors::api::dto::{ApplyRequest, PayoutRequest};
+
+pub const DEMO_PASSWORD: &str = "emporium-demo-password";
+const ADMIN_EMAIL: &str = "admin@demo.emporium.localhost";
+const PRODUCTS_PER_STORE: usize = 30;
+
+const STORES: [(&str, &str, &str); 10] = [
+    ("Linen & Loom", "linen-loom", "Woven by hand, washed soft."),
+    (
+        "Copper Pot Kitchen",
+        "copper-pot",
+        "Cookware that lasts generations.",
+    ),
+    (
+        "Paper Lantern",
+        "paper-lantern",
+        "Notebooks and pens for slow writing.",
+    ),
+    ("Wick & Wax", "wick-wax", "Candles poured in small batches."),
+    (
+        "Northern Blades",
+        "northern-blades",
+        "Forged kitchen knives.",
+    ),
+    ("Clay Studio", "clay-studio", "Stoneware vases and bowls."),
+    (
+        "Urban Satchel",
+        "urban-satchel",
+        "Leather bags for every day.",
+    ),
+    (
+        "Silk Road Scarves",
+        "silk-road",
+        "Scarves in silk and wool.",
+    ),
+    (
+        "Meadow Dresses",
+        "meadow-dresses",
+        "Light dresses for long summers.",
+    ),
+    ("Ink Well", "ink-well", "Fountain pens and inks."),
+];
+
+/// A category's name and slug.
+type Named = (&'static str, &'static str);
+
+/// Middle level → its leaves.
+const CATEGORIES: [(&str, &str, &[Named]); 5] = [
+    (
+        "Kitchen",
+        "kitchen",
+        &[("Knives", "knives"), ("Cookware", "cookware")],
+    ),
+    (
+        "Decor",
+        "decor",
+        &[("Candles", "candles"), ("Vases", "vases")],
+    ),
+    (
+        "Clothing",
+        "clothing",
+        &[("Shirts", "shirts"), ("Dresses", "dresses")],
+    ),
+    (
+        "Accessories",
+        "accessories",
+        &[("Bags", "bags"), ("Scarves", "scarves")],
+    ),
+    (
+        "Stationery",
+        "stationery",
+        &[("Notebooks", "notebooks"), ("Pens", "pens")],
+    ),
+];
+const ROOTS: [(&str, &str, [usize; 2]); 3] = [
+    ("Home & Garden", "home-garden", [0, 1]),
+    ("Fashion", "fashion", [2, 3]),
+    ("Books & Stationery", "books-stationery", [4, 4]),
+];
+
+const COLORS: [(&str, [u8; 3]); 8] = [
+    ("red", [196, 62, 58]),
+    ("blue", [52, 98, 170]),
+    ("green", [58, 140, 90]),
+    ("ochre", [204, 150, 48]),
+    ("black", [40, 40, 44]),
+    ("white", [236, 234, 228]),
+    ("plum", [120, 60, 110]),
+    ("sand", [210, 190, 150]),
+];
+const MATERIALS: [&str; 5] = ["cotton", "linen", "steel", "ceramic", "leather"];
+const ADJECTIVES: [&str; 10] = [
+    "Classic", "Everyday", "Handmade", "Heritage", "Minimal", "Rustic", "Soft", "Sturdy", "Little",
+    "Grand",
+];
+
+fn progress(done: usize, total: usize, what: &str, started: Instant) {
+    let secs = started.elapsed().as_secs_f64().max(0.001);
+    eprintln!("  {done}/{total} {what} ({:.0}/s)", done as f64 / secs);
+}
+
+/// A simple two-tone picture with a diagonal band, as product photography stand-in.
+fn demo_image(rgb: [u8; 3]) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(600, 600, |x, y| {
+        let band = (x + y) / 60 % 2 == 0;
+        let shade = |c: u8| if band { c } else { c.saturating_add(25) };
+        image::Rgb([shade(rgb[0]), shade(rgb[1]), shade(rgb[2])])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    // Writing a PNG to memory cannot fail.
+    let _ = img.write_to(&mut out, image::ImageFormat::Png);
+    out.into_inner()
+}
+
+async fn login(
+    platform: &Platform,
+    email: &str,
+) -> anyhow::Result<identity::api::dto::TokenResponse> {
+    let client = identity::client::IdentityClient::new(platform.client(identity::SERVICE));
+    let req = LoginRequest {
+        email: email.to_owned(),
+        password: DEMO_PASSWORD.to_owned(),
+    };
+    Ok(client.login(&req, &ClientIp("127.0.0.1".into())).await?)
+}
+
+async fn user(platform: &Platform, email: &str, name: &str, admin: bool) -> anyhow::Result<String> {
+    let pool = identity::connect(&platform.config).await?;
+    match identity::api::create_user(&pool, &platform.config, email, name, DEMO_PASSWORD, admin)
+        .await
+    {
+        Ok(_) | Err(identity::Error::EmailTaken) => {}
+        Err(e) => anyhow::bail!("creating {email}: {e}"),
+    }
+    Ok(login(platform, email).await?.access_token)
+}
+
+/// Refreshes a vendor's session until its token carries the store (memberships travel
+/// by event).
+async fn vendor_token(platform: &Platform, email: &str, store_id: &str) -> anyhow::Result<String> {
+    let identity = identity::client::IdentityClient::new(platform.client(identity::SERVICE));
+    let mut tokens = login(platform, email).await?;
+    for _ in 0..200 {
+        if platform
+            .verifier
+            .verify(&tokens.access_token)
+            .await?
+            .store_role(store_id)
+            .is_some()
+        {
+            return Ok(tokens.access_token);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokens = identity.refresh(&tokens.refresh_token).await?;
+    }
+    anyhow::bail!("the membership of {email} never reached identity")
+}
+
+pub struct Summary {
+    pub stores: usize,
+    pub categories: usize,
+    pub products: usize,
+    pub customers: usize,
+}
+
+pub async fn demo(platform: &Platform) -> anyhow::Result<Summary> {
+    let started = Instant::now();
+    let catalog = platform.client(catalog::SERVICE);
+    let vendors_client = vendors::client::VendorsClient::new(platform.client(vendors::SERVICE));
+    let admin = user(platform, ADMIN_EMAIL, "Demo Admin", true).await?;
+
+    eprintln!("categories");
+    let mut leaves = Vec::new();
+    let mut categories = 0;
+    for (root_name, root_slug, children) in ROOTS {
+        let root: Value = catalog
+            .post("/api/v1/catalog/categories")
+            .bearer(&admin)
+            .json(&json!({ "name": root_name, "slug": root_slug }))
+            .send()
+            .await?;
+        categories += 1;
+        let mut seen = Vec::new();
+        for i in children {
+            if seen.contains(&i) {
+                continue;
+            }
+            seen.push(i);
+            let (name, slug, kids) = CATEGORIES[i];
+            let mid: Value = catalog
+                .post("/api/v1/catalog/categories")
+                .bearer(&admin)
+                .json(&json!({ "name": name, "slug": slug, "parent_id": root["id"] }))
+                .send()
+                .await?;
+            categories += 1;
+            for (leaf_name, leaf_slug) in kids {
+                let leaf: Value = catalog
+                    .post("/api/v1/catalog/categories")
+                    .bearer(&admin)
+                    .json(&json!({ "name": leaf_name, "slug": leaf_slug, "parent_id": mid["id"] }))
+                    .send()
+                    .await?;
+                categories += 1;
+                leaves.push((leaf["id"].clone(), (*leaf_name).to_owned()));
+            }
+        }
+    }
+
+    eprintln!("images");
+    let media = LocalDir::new(&platform.config.media_dir);
+    let mut images = Vec::new();
+    for (color, rgb) in COLORS {
+        let png = demo_image(rgb);
+        let processed =
+            tokio::task::spawn_blocking(move || catalog::media::process(&png)).await??;
+        for (name, bytes) in processed.renditions {
+            media.put(&name, bytes).await?;
+        }
+        images.push((color, processed.key));
+    }
+
+    eprintln!("stores and products");
+    let total = STORES.len() * PRODUCTS_PER_STORE;
+    let mut made = 0;
+    for (s, (name, slug, about)) in STORES.iter().enumerate() {
+        let owner_email = format!("owner@{slug}.demo.emporium.localhost");
+        let owner = user(platform, &owner_email, &format!("{name} owner"), false).await?;
+        let applied = vendors_client
+            .apply(
+                &owner,
+                &ApplyRequest {
+                    slug: (*slug).to_owned(),
+                    name: (*name).to_owned(),
+                    description: (*about).to_owned(),
+                    logo_url: None,
+                    support_email: format!("help@{slug}.demo.emporium.localhost"),
+                    country: ["FR", "DE", "IT", "ES", "NL"][s % 5].to_owned(),
+                    payout: PayoutRequest {
+                        holder_name: (*name).to_owned(),
+                        iban: "DE89370400440532013000".to_owned(),
+                    },
+                },
+            )
+            .await?;
+        let store_id = applied.id.to_string();
+        vendors_client
+            .admin_transition(&admin, &store_id, "approve", None)
+            .await?;
+        let token = vendor_token(platform, &owner_email, &store_id).await?;
+        for p in 0..PRODUCTS_PER_STORE {
+            let (category, category_name) = &leaves[(s * 7 + p) % leaves.len()];
+            let (color, image) = &images[(s + p) % images.len()];
+            let material = MATERIALS[(s + p) % MATERIALS.len()];
+            let noun = category_name.trim_end_matches('s');
+            let title = format!(
+                "{} {color} {material} {noun}",
+                ADJECTIVES[p % ADJECTIVES.len()]
+            );
+            let base = 900 + i64::try_from((s * 37 + p * 113) % 9000).unwrap_or(0);
+            let sizes: &[&str] = if p % 3 == 0 {
+                &["S", "M", "L"]
+            } else {
+                &["One size"]
+            };
+            let variants: Vec<Value> = sizes
+                .iter()
+                .enumerate()
+                .map(|(i, size)| {
+                    json!({
+                        "sku": format!("{}-{p:03}-{i}", slug.to_uppercase()),
+                        "options": { "Size": size },
+                        "price_minor": base + i64::try_from(i).unwrap_or(0) * 200,
+                        "currency": "EUR",
+                        "weight_grams": 300
+                    })
+                })
+                .collect();
+            let product: Value = catalog
+                .post(&format!("/api/v1/catalog/stores/{store_id}/products"))
+                .bearer(&token)
+                .json(&json!({
+                    "slug": format!("{}-{p}", title.to_lowercase().replace(' ', "-")),
+                    "title": title,
+                    "brand": name,
+                    "description": format!("**{title}** from {name}.\n\n{about} Made of {material}."),
+                    "category_id": category,
+                    "attributes": { "color": color, "material": material },
+                    "tags": [noun.to_lowercase(), (*color).to_owned()],
+                    "variants": variants,
+                    "images": [{ "key": image, "alt": format!("{title}, {color}") }]
+                }))
+                .send()
+                .await?;
+            let id = product["id"].as_str().unwrap_or_default();
+            catalog
+                .post(&format!("/api/v1/catalog/products/{id}/publish"))
+                .bearer(&token)
+                .send_empty()
+                .await?;
+            made += 1;
+            if made % 50 == 0 {
+                progress(made, total, "products", started);
+            }
+        }
+    }
+
+    eprintln!("customers");
+    let customers = 5;
+    for i in 1..=customers {
+        user(
+            platform,
+            &format!("customer{i}@demo.emporium.localhost"),
+            &format!("Customer {i}"),
+            false,
+        )
+        .await?;
+    }
+    Ok(Summary {
+        stores: STORES.len(),
+        categories,
+        products: made,
+        customers,
+    })
+}
