@@ -108,9 +108,20 @@ pub const CONSUMES: &[&str] = &[
     ProductWithdrawn::TYPE,
 ];
 
-/// Cache key of a product's public detail.
-pub fn product_cache_key(id: ProductId) -> String {
-    format!("catalog:product:{id}")
+/// Cache key of a product's public detail at a generation of its counter.
+pub fn product_cache_key(id: ProductId, generation: u64) -> String {
+    format!("catalog:product:{id}:g{generation}")
+}
+
+/// The counter that invalidates a product's cached detail.
+pub fn product_generation_key(id: ProductId) -> String {
+    format!("catalog:product-generation:{id}")
+}
+
+/// Makes every cached copy of the product's detail unreachable, including one a
+/// concurrent reader is about to store.
+pub async fn forget_product(cache: &dyn Cache, id: ProductId) {
+    cache.bump(&product_generation_key(id)).await;
 }
 
 /// Keeps `catalog.stores` in step with vendors (a suspended store's products vanish
@@ -127,7 +138,7 @@ impl StoreProjection {
         store: uuid::Uuid,
     ) -> anyhow::Result<()> {
         for id in store::product_ids_of_store(tx, store).await? {
-            self.cache.delete(&product_cache_key(id)).await;
+            forget_product(self.cache.as_ref(), id).await;
         }
         Ok(())
     }
@@ -158,11 +169,11 @@ impl Handler for StoreProjection {
             }
             ProductPublished::TYPE => {
                 let e: ProductPublished = event.decode()?;
-                self.cache.delete(&product_cache_key(e.product_id)).await;
+                forget_product(self.cache.as_ref(), e.product_id).await;
             }
             ProductWithdrawn::TYPE => {
                 let e: ProductWithdrawn = event.decode()?;
-                self.cache.delete(&product_cache_key(e.product_id)).await;
+                forget_product(self.cache.as_ref(), e.product_id).await;
             }
             other => anyhow::bail!("catalog does not handle {other}"),
         }

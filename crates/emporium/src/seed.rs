@@ -1,12 +1,14 @@
 //! `emporium seed --demo`: a marketplace worth browsing, built through the same APIs
 //! people use (in-process clients), so the demo obeys every rule the platform enforces.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use identity::api::dto::LoginRequest;
 use kernel::Platform;
 use kernel::http::ClientIp;
+use kernel::http::client::ClientError;
 use kernel::media::{LocalDir, MediaStore};
+use kernel::progress::Progress;
 use serde_json::{Value, json};
 use vendors::api::dto::{ApplyRequest, PayoutRequest};
 
@@ -104,11 +106,6 @@ const ADJECTIVES: [&str; 10] = [
     "Grand",
 ];
 
-fn progress(done: usize, total: usize, what: &str, started: Instant) {
-    let secs = started.elapsed().as_secs_f64().max(0.001);
-    eprintln!("  {done}/{total} {what} ({:.0}/s)", done as f64 / secs);
-}
-
 /// A simple two-tone picture with a diagonal band, as product photography stand-in.
 fn demo_image(rgb: [u8; 3]) -> Vec<u8> {
     let img = image::RgbImage::from_fn(600, 600, |x, y| {
@@ -166,6 +163,30 @@ async fn vendor_token(platform: &Platform, email: &str, store_id: &str) -> anyho
     anyhow::bail!("the membership of {email} never reached identity")
 }
 
+/// Creates a product, waiting for catalog to learn (by event) that the store is open.
+async fn create_product(
+    catalog: &kernel::http::client::ServiceClient,
+    token: &str,
+    store_id: &str,
+    body: &Value,
+) -> anyhow::Result<Value> {
+    for _ in 0..200 {
+        match catalog
+            .post(&format!("/api/v1/catalog/stores/{store_id}/products"))
+            .bearer(token)
+            .json(body)
+            .send()
+            .await
+        {
+            Err(ClientError::Problem(p)) if p.code == "store_not_open" => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            other => return Ok(other?),
+        }
+    }
+    anyhow::bail!("store {store_id} never opened in catalog")
+}
+
 pub struct Summary {
     pub stores: usize,
     pub categories: usize,
@@ -174,7 +195,6 @@ pub struct Summary {
 }
 
 pub async fn demo(platform: &Platform) -> anyhow::Result<Summary> {
-    let started = Instant::now();
     let catalog = platform.client(catalog::SERVICE);
     let vendors_client = vendors::client::VendorsClient::new(platform.client(vendors::SERVICE));
     let admin = user(platform, ADMIN_EMAIL, "Demo Admin", true).await?;
@@ -230,9 +250,9 @@ pub async fn demo(platform: &Platform) -> anyhow::Result<Summary> {
         images.push((color, processed.key));
     }
 
-    eprintln!("stores and products");
     let total = STORES.len() * PRODUCTS_PER_STORE;
     let mut made = 0;
+    let mut bar = Progress::new("products", u64::try_from(total).unwrap_or(u64::MAX));
     for (s, (name, slug, about)) in STORES.iter().enumerate() {
         let owner_email = format!("owner@{slug}.demo.emporium.localhost");
         let owner = user(platform, &owner_email, &format!("{name} owner"), false).await?;
@@ -286,22 +306,18 @@ pub async fn demo(platform: &Platform) -> anyhow::Result<Summary> {
                     })
                 })
                 .collect();
-            let product: Value = catalog
-                .post(&format!("/api/v1/catalog/stores/{store_id}/products"))
-                .bearer(&token)
-                .json(&json!({
-                    "slug": format!("{}-{p}", title.to_lowercase().replace(' ', "-")),
-                    "title": title,
-                    "brand": name,
-                    "description": format!("**{title}** from {name}.\n\n{about} Made of {material}."),
-                    "category_id": category,
-                    "attributes": { "color": color, "material": material },
-                    "tags": [noun.to_lowercase(), (*color).to_owned()],
-                    "variants": variants,
-                    "images": [{ "key": image, "alt": format!("{title}, {color}") }]
-                }))
-                .send()
-                .await?;
+            let body = json!({
+                "slug": format!("{}-{p}", title.to_lowercase().replace(' ', "-")),
+                "title": title,
+                "brand": name,
+                "description": format!("**{title}** from {name}.\n\n{about} Made of {material}."),
+                "category_id": category,
+                "attributes": { "color": color, "material": material },
+                "tags": [noun.to_lowercase(), (*color).to_owned()],
+                "variants": variants,
+                "images": [{ "key": image, "alt": format!("{title}, {color}") }]
+            });
+            let product = create_product(&catalog, &token, &store_id, &body).await?;
             let id = product["id"].as_str().unwrap_or_default();
             catalog
                 .post(&format!("/api/v1/catalog/products/{id}/publish"))
@@ -309,12 +325,11 @@ pub async fn demo(platform: &Platform) -> anyhow::Result<Summary> {
                 .send_empty()
                 .await?;
             made += 1;
-            if made % 50 == 0 {
-                progress(made, total, "products", started);
-            }
+            bar.inc(1);
         }
     }
 
+    bar.finish();
     eprintln!("customers");
     let customers = 5;
     for i in 1..=customers {

@@ -14,6 +14,11 @@ pub trait Cache: Send + Sync {
     async fn get(&self, key: &str) -> Option<Arc<[u8]>>;
     async fn put(&self, key: &str, value: Arc<[u8]>);
     async fn delete(&self, key: &str);
+    /// A counter that invalidation bumps. Readers take it *before* reading the source
+    /// and store under a key that includes it, so a read that raced an invalidation
+    /// lands under an old generation that nobody asks for again.
+    async fn generation(&self, key: &str) -> u64;
+    async fn bump(&self, key: &str);
     /// Whether the cache answers (for `/ready`).
     async fn is_ready(&self) -> bool;
     fn name(&self) -> &'static str;
@@ -21,6 +26,7 @@ pub trait Cache: Send + Sync {
 
 pub struct LocalCache {
     inner: moka::future::Cache<String, Arc<[u8]>>,
+    generations: moka::future::Cache<String, Arc<std::sync::atomic::AtomicU64>>,
 }
 
 impl LocalCache {
@@ -33,6 +39,12 @@ impl LocalCache {
                 })
                 .max_capacity(64 * 1024 * 1024)
                 .time_to_live(ttl)
+                .build(),
+            // Outlives every entry it guards by far, so a forgotten counter never
+            // brings back an entry stored under an old generation.
+            generations: moka::future::Cache::builder()
+                .max_capacity(1_000_000)
+                .time_to_idle(ttl * 10 + Duration::from_secs(60))
                 .build(),
         }
     }
@@ -50,6 +62,22 @@ impl Cache for LocalCache {
 
     async fn delete(&self, key: &str) {
         self.inner.invalidate(key).await;
+    }
+
+    async fn generation(&self, key: &str) -> u64 {
+        self.generations
+            .get(key)
+            .await
+            .map_or(0, |g| g.load(std::sync::atomic::Ordering::SeqCst))
+    }
+
+    async fn bump(&self, key: &str) {
+        self.generations
+            .get_with(key.to_owned(), async {
+                Arc::new(std::sync::atomic::AtomicU64::new(0))
+            })
+            .await
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     async fn is_ready(&self) -> bool {
@@ -141,6 +169,34 @@ impl Cache for RedisCache {
         }
     }
 
+    async fn generation(&self, key: &str) -> u64 {
+        let Some(mut c) = self.conn().await else {
+            return 0;
+        };
+        c.get::<_, Option<u64>>(format!("{}{key}", self.prefix))
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or(0)
+    }
+
+    async fn bump(&self, key: &str) {
+        let Some(mut c) = self.conn().await else {
+            return;
+        };
+        let full = format!("{}{key}", self.prefix);
+        let r: redis::RedisResult<()> = redis::pipe()
+            .incr(&full, 1)
+            .ignore()
+            .expire(&full, 86_400)
+            .ignore()
+            .query_async(&mut c)
+            .await;
+        if let Err(e) = r {
+            tracing::warn!(error = %e, "Redis bump failed");
+        }
+    }
+
     async fn is_ready(&self) -> bool {
         let Some(mut c) = self.conn().await else {
             return false;
@@ -168,5 +224,9 @@ mod tests {
         assert_eq!(c.get("k").await.as_deref(), Some(&b"v"[..]));
         c.delete("k").await;
         assert!(c.get("k").await.is_none());
+        assert_eq!(c.generation("g").await, 0);
+        c.bump("g").await;
+        c.bump("g").await;
+        assert_eq!(c.generation("g").await, 2);
     }
 }

@@ -13,6 +13,7 @@ pub mod ids;
 pub mod media;
 pub mod money;
 pub mod platform;
+pub mod progress;
 pub mod secret;
 pub mod telemetry;
 pub mod validation;

@@ -389,7 +389,7 @@ pub async fn update_product(
         .ok_or(Error::NotFound("product"))?;
     let v = view(&mut tx, row, true).await?;
     tx.commit().await?;
-    cache.delete(&crate::events::product_cache_key(id)).await;
+    crate::events::forget_product(cache.as_ref(), id).await;
     Ok(Json(v))
 }
 
@@ -405,7 +405,11 @@ pub async fn get_product(
     Path(key): Path<String>,
 ) -> Result<Response> {
     let id: ProductId = key.parse().map_err(|_| Error::NotFound("product"))?;
-    let cache_key = crate::events::product_cache_key(id);
+    // The generation is read before the database: see `Cache::generation`.
+    let generation = cache
+        .generation(&crate::events::product_generation_key(id))
+        .await;
+    let cache_key = crate::events::product_cache_key(id, generation);
     // Only the anonymous, public view is shared; members see drafts and private fields.
     if claims.is_none()
         && let Some(bytes) = cache.get(&cache_key).await
@@ -524,7 +528,7 @@ async fn change_status(
     let v = view(&mut tx, row, true).await?;
     tx.commit().await?;
     // This replica reads its own write at once; others follow the product event.
-    cache.delete(&crate::events::product_cache_key(id)).await;
+    crate::events::forget_product(cache, id).await;
     Ok(Json(v))
 }
 
