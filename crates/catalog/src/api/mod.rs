@@ -115,6 +115,19 @@ async fn view(conn: &mut PgConnection, row: CategoryRow) -> Result<CategoryView>
     })
 }
 
+/// Reads the category back as it now stands, then commits.
+async fn commit_view(
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    id: CategoryId,
+) -> Result<CategoryView> {
+    let row = store::category(&mut tx, id)
+        .await?
+        .ok_or(Error::NotFound("category"))?;
+    let v = view(&mut tx, row).await?;
+    tx.commit().await?;
+    Ok(v)
+}
+
 fn slug_conflict(e: sqlx::Error) -> Error {
     if kernel::db::is_unique_violation(&e, "categories_slug_key") {
         Error::SlugTaken
@@ -183,11 +196,7 @@ async fn create_category(
     store::insert_category(&mut tx, &new)
         .await
         .map_err(slug_conflict)?;
-    let row = store::category(&mut tx, id)
-        .await?
-        .ok_or(Error::NotFound("category"))?;
-    let v = view(&mut tx, row).await?;
-    tx.commit().await?;
+    let v = commit_view(tx, id).await?;
     Ok((StatusCode::CREATED, Json(v)))
 }
 
@@ -226,12 +235,7 @@ async fn update_category(
     )
     .await
     .map_err(slug_conflict)?;
-    let updated = store::category(&mut tx, row.id)
-        .await?
-        .ok_or(Error::NotFound("category"))?;
-    let v = view(&mut tx, updated).await?;
-    tx.commit().await?;
-    Ok(Json(v))
+    Ok(Json(commit_view(tx, row.id).await?))
 }
 
 /// Move a category (and its whole subtree) under another parent, or to the root (admin).
@@ -270,12 +274,7 @@ async fn move_category(
         &new_path,
     )
     .await?;
-    let moved = store::category(&mut tx, row.id)
-        .await?
-        .ok_or(Error::NotFound("category"))?;
-    let v = view(&mut tx, moved).await?;
-    tx.commit().await?;
-    Ok(Json(v))
+    Ok(Json(commit_view(tx, row.id).await?))
 }
 
 /// Delete an empty category (admin). One with subcategories is a 409.
