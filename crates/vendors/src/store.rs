@@ -300,23 +300,24 @@ pub async fn delete_member(
 }
 
 /// Stores a user belongs to, with the role.
-pub async fn memberships(
-    pool: &PgPool,
-    user: Uuid,
-) -> Result<Vec<(StoreRow, String)>, sqlx::Error> {
-    let rows: Vec<(StoreId, String)> =
-        sqlx::query_as("SELECT store_id, role FROM members WHERE user_id = $1 ORDER BY created_at")
-            .bind(user)
-            .fetch_all(pool)
-            .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    let mut conn = pool.acquire().await?;
-    for (store, role) in rows {
-        if let Some(s) = store_by_id(&mut conn, store).await? {
-            out.push((s, role));
-        }
-    }
-    Ok(out)
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MembershipRow {
+    #[sqlx(flatten)]
+    pub store: StoreRow,
+    pub role: String,
+}
+
+/// Stores a user belongs to, with the role, in the order they joined.
+pub async fn memberships(pool: &PgPool, user: Uuid) -> Result<Vec<MembershipRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {STORE_COLUMNS}, m.role FROM stores
+         JOIN (SELECT store_id, role, created_at AS joined_at FROM members WHERE user_id = $1) m
+           ON m.store_id = stores.id
+         ORDER BY m.joined_at"
+    ))
+    .bind(user)
+    .fetch_all(pool)
+    .await
 }
 
 /// A user's applications still under review or turned down (approved ones are stores

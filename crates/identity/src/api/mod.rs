@@ -9,7 +9,7 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use kernel::auth::{AdminUser, AuthUser, Claims, ISSUER, Jwks, Role, StoreMembership, StoreRole};
-use kernel::http::pagination::{Page, PageParams};
+use kernel::http::pagination::{Page, PageParams, time_key};
 use kernel::http::{ClientIp, Json, Problem, Query};
 use kernel::validation::FieldErrors;
 use serde::Deserialize;
@@ -868,20 +868,7 @@ async fn admin_list_users(
     Query(page): Query<PageParams>,
 ) -> Result<Json<UserPage>> {
     let limit = page.limit()?;
-    let after: Option<(i64, uuid::Uuid)> = page.after()?;
-    let after = match after {
-        Some((nanos, id)) => Some((
-            OffsetDateTime::from_unix_timestamp_nanos(i128::from(nanos)).map_err(|_| {
-                Error::Problem(Problem::validation(vec![kernel::http::FieldError::new(
-                    "cursor",
-                    "invalid",
-                    "is not a cursor this endpoint issued",
-                )]))
-            })?,
-            id,
-        )),
-        None => None,
-    };
+    let after = page.after_time()?;
     let q = search.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
     if let Some(q) = q
         && (q.chars().count() > 254 || q.chars().any(char::is_control))
@@ -894,26 +881,25 @@ async fn admin_list_users(
         .into());
     }
     let rows = store::search_users(&s.pool, q, after, limit).await?;
-    let page = Page::from_rows(rows, limit, |u| {
-        (
-            i64::try_from(u.created_at.unix_timestamp_nanos()).unwrap_or(i64::MAX),
-            u.id.0,
-        )
-    });
+    let page = Page::from_rows(rows, limit, |u| time_key(u.created_at, u.id.0));
     Ok(Json(UserPage {
         items: page.items.iter().map(view).collect(),
         next_cursor: page.next_cursor,
     }))
 }
 
+/// What an admin does to another user's account.
+#[derive(Clone, Copy)]
+enum Moderation {
+    Status(UserStatus),
+    Admin(bool),
+}
+
 async fn moderate(
     s: &State,
     admin: &Claims,
     raw_id: &str,
-    change: impl for<'c> FnOnce(
-        &'c mut sqlx::PgConnection,
-        UserId,
-    ) -> futures_like::BoxFut<'c, Result<()>>,
+    change: Moderation,
 ) -> Result<Json<UserView>> {
     let id: UserId = raw_id.parse().map_err(|_| Error::NotFound("user"))?;
     if admin.sub == id.to_string() {
@@ -923,47 +909,37 @@ async fn moderate(
     store::user_for_update(&mut tx, id)
         .await?
         .ok_or(Error::NotFound("user"))?;
-    change(&mut tx, id).await?;
+    match change {
+        Moderation::Status(status) => {
+            if store::set_status(&mut tx, id, status).await? {
+                if status == UserStatus::Suspended {
+                    store::revoke_all_sessions(&mut tx, id, None).await?;
+                }
+                let event = UserStatusChanged {
+                    user_id: id,
+                    status: status.as_str().into(),
+                };
+                kernel::events::outbox::record(&mut tx, &event).await?;
+            }
+        }
+        Moderation::Admin(is_admin) => {
+            if store::set_admin(&mut tx, id, is_admin).await? {
+                kernel::events::outbox::record(
+                    &mut tx,
+                    &UserRolesChanged {
+                        user_id: id,
+                        is_admin,
+                    },
+                )
+                .await?;
+            }
+        }
+    }
     let user = store::user_by_id(&mut tx, id)
         .await?
         .ok_or(Error::NotFound("user"))?;
     tx.commit().await?;
     Ok(Json(view(&user)))
-}
-
-mod futures_like {
-    pub type BoxFut<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-}
-
-async fn apply_status(conn: &mut sqlx::PgConnection, id: UserId, status: UserStatus) -> Result<()> {
-    if store::set_status(conn, id, status).await? {
-        if status == UserStatus::Suspended {
-            store::revoke_all_sessions(conn, id, None).await?;
-        }
-        kernel::events::outbox::record(
-            conn,
-            &UserStatusChanged {
-                user_id: id,
-                status: status.as_str().into(),
-            },
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-async fn apply_admin(conn: &mut sqlx::PgConnection, id: UserId, is_admin: bool) -> Result<()> {
-    if store::set_admin(conn, id, is_admin).await? {
-        kernel::events::outbox::record(
-            conn,
-            &UserRolesChanged {
-                user_id: id,
-                is_admin,
-            },
-        )
-        .await?;
-    }
-    Ok(())
 }
 
 /// Suspend a user: they can no longer sign in or refresh, and their sessions end.
@@ -974,10 +950,7 @@ async fn admin_suspend(
     AdminUser(admin): AdminUser,
     Path(id): Path<String>,
 ) -> Result<Json<UserView>> {
-    moderate(&s, &admin, &id, |c, id| {
-        Box::pin(apply_status(c, id, UserStatus::Suspended))
-    })
-    .await
+    moderate(&s, &admin, &id, Moderation::Status(UserStatus::Suspended)).await
 }
 
 /// Reactivate a suspended user.
@@ -988,10 +961,7 @@ async fn admin_reactivate(
     AdminUser(admin): AdminUser,
     Path(id): Path<String>,
 ) -> Result<Json<UserView>> {
-    moderate(&s, &admin, &id, |c, id| {
-        Box::pin(apply_status(c, id, UserStatus::Active))
-    })
-    .await
+    moderate(&s, &admin, &id, Moderation::Status(UserStatus::Active)).await
 }
 
 /// Grant the admin role.
@@ -1002,7 +972,7 @@ async fn admin_grant_admin(
     AdminUser(admin): AdminUser,
     Path(id): Path<String>,
 ) -> Result<Json<UserView>> {
-    moderate(&s, &admin, &id, |c, id| Box::pin(apply_admin(c, id, true))).await
+    moderate(&s, &admin, &id, Moderation::Admin(true)).await
 }
 
 /// Revoke the admin role.
@@ -1013,7 +983,7 @@ async fn admin_revoke_admin(
     AdminUser(admin): AdminUser,
     Path(id): Path<String>,
 ) -> Result<Json<UserView>> {
-    moderate(&s, &admin, &id, |c, id| Box::pin(apply_admin(c, id, false))).await
+    moderate(&s, &admin, &id, Moderation::Admin(false)).await
 }
 
 /// Creates an account from the command line (`emporium admin create-user`): verified,

@@ -3,7 +3,9 @@
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
 
 use super::{FieldError, Problem};
 use crate::secret::{b64url, b64url_decode};
@@ -48,14 +50,35 @@ impl PageParams {
         b64url_decode(cursor)
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .map(Some)
-            .ok_or_else(|| {
-                Problem::validation(vec![FieldError::new(
-                    "cursor",
-                    "invalid",
-                    "is not a cursor this endpoint issued",
-                )])
-            })
+            .ok_or_else(bad_cursor)
     }
+
+    /// For lists ordered by (time, id), newest first: the key made by [`time_key`].
+    pub fn after_time(&self) -> Result<Option<(OffsetDateTime, Uuid)>, Problem> {
+        self.after::<(i64, Uuid)>()?
+            .map(|(nanos, id)| {
+                OffsetDateTime::from_unix_timestamp_nanos(i128::from(nanos))
+                    .map(|t| (t, id))
+                    .map_err(|_| bad_cursor())
+            })
+            .transpose()
+    }
+}
+
+/// The cursor key of a row in a list ordered by (time, id).
+pub fn time_key(t: OffsetDateTime, id: Uuid) -> (i64, Uuid) {
+    (
+        i64::try_from(t.unix_timestamp_nanos()).unwrap_or(i64::MAX),
+        id,
+    )
+}
+
+fn bad_cursor() -> Problem {
+    Problem::validation(vec![FieldError::new(
+        "cursor",
+        "invalid",
+        "is not a cursor this endpoint issued",
+    )])
 }
 
 impl<T> Page<T> {

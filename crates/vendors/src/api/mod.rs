@@ -7,7 +7,7 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use kernel::auth::{AdminUser, AuthUser, Claims, MaybeUser, StoreRole};
-use kernel::http::pagination::{Page, PageParams};
+use kernel::http::pagination::{Page, PageParams, time_key};
 use kernel::http::{FieldError, Json, Problem, Query};
 use kernel::validation::{FieldErrors, bounded_prose, bounded_text};
 use kernel::values::{EmailAddress, parse_country};
@@ -63,7 +63,7 @@ fn user_uuid(claims: &Claims) -> Result<Uuid> {
 }
 
 fn user_ref(id: Uuid) -> String {
-    format!("usr_{}", id.simple())
+    kernel::ids::format_prefixed("usr", id)
 }
 
 /// What the caller is to a store: decides what they see and may change.
@@ -115,20 +115,11 @@ async fn access(
     )
 }
 
-async fn effective_commission(conn: &mut PgConnection, store: &StoreRow) -> Result<i32> {
-    Ok(match store.commission_bps {
-        Some(bps) => bps,
-        None => store::default_commission(conn).await?,
-    })
-}
-
-async fn view(conn: &mut PgConnection, s: StoreRow, access: Access) -> Result<StoreView> {
+/// A store as `access` may see it. `default_bps` is the platform commission, which only
+/// members and admins see (for stores without their own rate).
+fn view_with(s: StoreRow, access: Access, default_bps: i32) -> StoreView {
     let private = access.is_member_or_admin();
-    let commission = if private {
-        Some(effective_commission(conn, &s).await?)
-    } else {
-        None
-    };
+    let commission = private.then(|| s.commission_bps.unwrap_or(default_bps));
     let payout = private.then(|| PayoutView {
         holder_name: s.payout_holder.clone(),
         iban: if access.is_owner_or_admin() {
@@ -137,7 +128,7 @@ async fn view(conn: &mut PgConnection, s: StoreRow, access: Access) -> Result<St
             domain::mask_iban(&s.payout_iban)
         },
     });
-    Ok(StoreView {
+    StoreView {
         id: s.id,
         slug: s.slug,
         name: s.name,
@@ -151,6 +142,40 @@ async fn view(conn: &mut PgConnection, s: StoreRow, access: Access) -> Result<St
         commission_bps: commission,
         payout,
         my_role: access.role(),
+    }
+}
+
+async fn view(conn: &mut PgConnection, s: StoreRow, access: Access) -> Result<StoreView> {
+    let default_bps = if access.is_member_or_admin() && s.commission_bps.is_none() {
+        store::default_commission(conn).await?
+    } else {
+        0
+    };
+    Ok(view_with(s, access, default_bps))
+}
+
+/// One page of stores as `access` sees them; the platform default is read once.
+async fn store_page(
+    pool: &PgPool,
+    status: StoreStatus,
+    page: &PageParams,
+    access: Access,
+) -> Result<StorePage> {
+    let limit = page.limit()?;
+    let rows = store::stores_by_status(pool, status, page.after_time()?, limit).await?;
+    let page = Page::from_rows(rows, limit, |s| time_key(s.created_at, s.id.0));
+    let default_bps = if access.is_member_or_admin() {
+        store::default_commission(&mut *pool.acquire().await?).await?
+    } else {
+        0
+    };
+    Ok(StorePage {
+        items: page
+            .items
+            .into_iter()
+            .map(|row| view_with(row, access, default_bps))
+            .collect(),
+        next_cursor: page.next_cursor,
     })
 }
 
@@ -206,30 +231,6 @@ fn parse_payout(errs: &mut FieldErrors, p: &PayoutRequest) -> Option<ValidPayout
         holder: holder?,
         iban: iban?,
     })
-}
-
-fn cursor_after(page: &PageParams) -> Result<Option<(OffsetDateTime, Uuid)>> {
-    let after: Option<(i64, Uuid)> = page.after()?;
-    after
-        .map(|(nanos, id)| {
-            OffsetDateTime::from_unix_timestamp_nanos(i128::from(nanos))
-                .map(|t| (t, id))
-                .map_err(|_| {
-                    Error::Problem(Problem::validation(vec![FieldError::new(
-                        "cursor",
-                        "invalid",
-                        "is not a cursor this endpoint issued",
-                    )]))
-                })
-        })
-        .transpose()
-}
-
-fn store_page_key(s: &StoreRow) -> (i64, Uuid) {
-    (
-        i64::try_from(s.created_at.unix_timestamp_nanos()).unwrap_or(i64::MAX),
-        s.id.0,
-    )
 }
 
 // --- applying and browsing ---
@@ -337,19 +338,9 @@ async fn list_stores(
     axum::extract::State(pool): State,
     Query(page): Query<PageParams>,
 ) -> Result<Json<StorePage>> {
-    let limit = page.limit()?;
-    let rows =
-        store::stores_by_status(&pool, StoreStatus::Approved, cursor_after(&page)?, limit).await?;
-    let page = Page::from_rows(rows, limit, store_page_key);
-    let mut conn = pool.acquire().await?;
-    let mut items = Vec::with_capacity(page.items.len());
-    for row in page.items {
-        items.push(view(&mut conn, row, Access::Public).await?);
-    }
-    Ok(Json(StorePage {
-        items,
-        next_cursor: page.next_cursor,
-    }))
+    Ok(Json(
+        store_page(&pool, StoreStatus::Approved, &page, Access::Public).await?,
+    ))
 }
 
 /// A store by id or slug. Members and admins also see its status, commission and payout.
@@ -457,20 +448,23 @@ async fn my_stores(
     AuthUser(claims): AuthUser,
 ) -> Result<Json<MyStores>> {
     let user = user_uuid(&claims)?;
-    let mut conn = pool.acquire().await?;
-    let mut items = Vec::new();
+    let default_bps = store::default_commission(&mut *pool.acquire().await?).await?;
     // Their applications first: the applicant sees status and reason, not yet a role.
-    for row in store::open_applications(&pool, user).await? {
-        let v = view(&mut conn, row, Access::Owner).await?;
-        items.push(StoreView { my_role: None, ..v });
-    }
-    for (row, role) in store::memberships(&pool, user).await? {
-        let access = match domain::parse_role(&role) {
+    let applications = store::open_applications(&pool, user)
+        .await?
+        .into_iter()
+        .map(|row| StoreView {
+            my_role: None,
+            ..view_with(row, Access::Owner, default_bps)
+        });
+    let memberships = store::memberships(&pool, user).await?.into_iter().map(|m| {
+        let access = match domain::parse_role(&m.role) {
             Some(StoreRole::Owner) => Access::Owner,
             _ => Access::Staff,
         };
-        items.push(view(&mut conn, row, access).await?);
-    }
+        view_with(m.store, access, default_bps)
+    });
+    let items = applications.chain(memberships).collect();
     Ok(Json(MyStores { items }))
 }
 
@@ -706,18 +700,7 @@ async fn admin_list_stores(
             )])
         })?,
     };
-    let limit = page.limit()?;
-    let rows = store::stores_by_status(&pool, status, cursor_after(&page)?, limit).await?;
-    let page = Page::from_rows(rows, limit, store_page_key);
-    let mut conn = pool.acquire().await?;
-    let mut items = Vec::with_capacity(page.items.len());
-    for row in page.items {
-        items.push(view(&mut conn, row, Access::Admin).await?);
-    }
-    Ok(Json(StorePage {
-        items,
-        next_cursor: page.next_cursor,
-    }))
+    Ok(Json(store_page(&pool, status, &page, Access::Admin).await?))
 }
 
 fn action_name(action: StoreAction) -> &'static str {
