@@ -79,7 +79,7 @@ pub async fn record_product_state(conn: &mut PgConnection, id: ProductId) -> any
     };
     let event = ProductPublished {
         product_id: id,
-        store_id: format!("sto_{}", p.store_id.simple()),
+        store_id: vendors::domain::StoreId(p.store_id).to_string(),
         store_slug: p.store_slug,
         store_name: p.store_name,
         slug: p.slug,

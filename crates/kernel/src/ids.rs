@@ -24,7 +24,7 @@ macro_rules! typed_id {
 
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                write!(f, "{}_{}", $prefix, self.0.simple())
+                f.write_str(&$crate::ids::format_prefixed($prefix, self.0))
             }
         }
 
@@ -73,6 +73,11 @@ macro_rules! typed_id {
 #[error("expected an identifier like {prefix}_<32 hex digits>")]
 pub struct IdParseError {
     pub prefix: &'static str,
+}
+
+/// `<prefix>_<32 hex>`: how a service refers to another domain's id without its type.
+pub fn format_prefixed(prefix: &str, id: uuid::Uuid) -> String {
+    format!("{prefix}_{}", id.simple())
 }
 
 /// Parses `<prefix>_<32 hex>`; anything else is an error naming the expected shape.
