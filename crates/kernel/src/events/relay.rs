@@ -60,13 +60,19 @@ impl OutboxRelay {
                 }
             }
             let wake = async {
-                match listener.as_mut() {
-                    Some(l) => {
-                        if l.try_recv().await.is_err() {
-                            tokio::time::sleep(self.interval).await;
-                        }
+                let Some(l) = listener.as_mut() else {
+                    return std::future::pending().await;
+                };
+                // Every schema's commits notify one channel; only ours is worth a pass.
+                loop {
+                    match l.try_recv().await {
+                        Ok(Some(n)) if n.payload() == self.schema => return,
+                        Ok(Some(_)) => {}
+                        // Reconnected: notifications may have been missed.
+                        Ok(None) => return,
+                        // The polling interval below covers a broken listener.
+                        Err(_) => return std::future::pending().await,
                     }
-                    None => std::future::pending().await,
                 }
             };
             tokio::select! {
