@@ -3,15 +3,13 @@
 //! (double-submit: a cookie and a hidden field that must match); one-shot flash
 //! messages.
 
-use std::sync::Arc;
-
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
-use kernel::auth::{Claims, TokenError, Verifier};
+use kernel::auth::{Claims, TokenError};
 use kernel::http::client::ClientError;
 use serde::de::DeserializeOwned;
 
@@ -115,10 +113,6 @@ pub fn flash(headers: &mut HeaderMap, message: &str, secure: bool) {
     headers.append(SET_COOKIE, set_cookie(FLASH, &encoded, Some(60), secure));
 }
 
-async fn verify(verifier: &Arc<Verifier>, token: &str) -> Result<Claims, TokenError> {
-    verifier.verify(token).await
-}
-
 /// Resolves the session before the page handler runs, refreshing expired access
 /// tokens, and writes any cookie changes onto the response.
 pub async fn session_layer(
@@ -126,11 +120,20 @@ pub async fn session_layer(
     mut req: Request,
     next: Next,
 ) -> Response {
-    let headers = req.headers().clone();
+    // Only the four cookies are needed; read them before the request moves on.
+    let (csrf_cookie, flash_cookie, access_cookie, refresh_cookie) = {
+        let h = req.headers();
+        (
+            cookie(h, CSRF),
+            cookie(h, FLASH),
+            cookie(h, ACCESS),
+            cookie(h, REFRESH),
+        )
+    };
     let mut set = HeaderMap::new();
     let secure = state.secure_cookies;
 
-    let csrf = match cookie(&headers, CSRF).filter(|c| c.len() >= 32) {
+    let csrf = match csrf_cookie.filter(|c| c.len() >= 32) {
         Some(c) => c,
         None => {
             let c = kernel::secret::random_token();
@@ -138,14 +141,14 @@ pub async fn session_layer(
             c
         }
     };
-    let flash = cookie(&headers, FLASH).and_then(|f| {
+    let flash = flash_cookie.and_then(|f| {
         set.append(SET_COOKIE, clear_cookie(FLASH));
         kernel::secret::b64url_decode(&f).and_then(|b| String::from_utf8(b).ok())
     });
 
     let mut user = None;
-    if let Some(access) = cookie(&headers, ACCESS) {
-        match verify(&state.verifier, &access).await {
+    if let Some(access) = access_cookie {
+        match state.verifier.verify(&access).await {
             Ok(claims) => {
                 user = Some(CurrentUser {
                     claims,
@@ -153,10 +156,10 @@ pub async fn session_layer(
                 });
             }
             Err(TokenError::Expired) => {
-                if let Some(refresh) = cookie(&headers, REFRESH) {
+                if let Some(refresh) = refresh_cookie {
                     match state.identity.refresh(&refresh).await {
                         Ok(t) => {
-                            if let Ok(claims) = verify(&state.verifier, &t.access_token).await {
+                            if let Ok(claims) = state.verifier.verify(&t.access_token).await {
                                 session_cookies(
                                     &mut set,
                                     &NewTokens {
