@@ -12,13 +12,7 @@ async fn create(
     slug: &str,
     parent: Option<&Value>,
 ) -> Value {
-    let r = app
-        .request(Method::POST, "/api/v1/catalog/categories")
-        .bearer_auth(admin)
-        .json(&json!({ "name": name, "slug": slug, "parent_id": parent.map(|p| p["id"].clone()) }))
-        .send()
-        .await
-        .unwrap();
+    let r = post_category(app, admin, name, slug, parent).await;
     assert_eq!(r.status(), 201, "creating {slug}");
     r.json().await.unwrap()
 }

@@ -8,23 +8,6 @@ use serde_json::{Value, json};
 use crate::support::*;
 use crate::vendors::approved_store;
 
-async fn call(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> reqwest::Response {
-    let mut req = app.request(method, path);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    req.send().await.unwrap()
-}
-
 fn shirt(slug: &str, category: &Value, sku_prefix: &str) -> Value {
     json!({
         "slug": slug, "title": "Linen Shirt", "brand": "Flax & Co",
@@ -63,17 +46,11 @@ async fn create_product(
 }
 
 async fn category(app: &TestApp, admin: &str, slug: &str, parent: Option<&Value>) -> Value {
-    call(
-        app,
-        Method::POST,
-        "/api/v1/catalog/categories",
-        Some(admin),
-        Some(json!({ "name": slug, "slug": slug, "parent_id": parent.map(|p| p["id"].clone()) })),
-    )
-    .await
-    .json()
-    .await
-    .unwrap()
+    post_category(app, admin, slug, slug, parent)
+        .await
+        .json()
+        .await
+        .unwrap()
 }
 
 async fn listing(app: &TestApp, query: &str) -> Vec<String> {
@@ -849,13 +826,10 @@ async fn vendors_upload_images_that_are_checked_and_served_forever() {
 
 /// The first store in the token's claims.
 fn claims_store(tokens: &Value) -> String {
-    use base64::Engine;
-    let payload = token(tokens).split('.').nth(1).unwrap();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .unwrap();
-    let claims: Value = serde_json::from_slice(&bytes).unwrap();
-    claims["stores"][0]["store"].as_str().unwrap().to_owned()
+    claims_of(tokens)["stores"][0]["store"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 /// Waits until an anonymous read of `path` is served from the cache.

@@ -174,6 +174,53 @@ impl TestApp {
     }
 }
 
+/// One API call, signed in or not, with an optional JSON body.
+pub async fn call(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Response {
+    let mut req = app.request(method, path);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    req.send().await.unwrap()
+}
+
+/// `POST /api/v1/catalog/categories` as `admin`.
+pub async fn post_category(
+    app: &TestApp,
+    admin: &str,
+    name: &str,
+    slug: &str,
+    parent: Option<&Value>,
+) -> Response {
+    let body = json!({ "name": name, "slug": slug, "parent_id": parent.map(|p| p["id"].clone()) });
+    call(
+        app,
+        Method::POST,
+        "/api/v1/catalog/categories",
+        Some(admin),
+        Some(body),
+    )
+    .await
+}
+
+/// The claims inside a token response's access token.
+pub fn claims_of(tokens: &Value) -> Value {
+    use base64::Engine;
+    let payload = token(tokens).split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
 pub fn code_in(subject: &str) -> String {
     subject.rsplit(' ').next().unwrap().to_owned()
 }

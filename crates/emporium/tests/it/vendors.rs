@@ -1,6 +1,5 @@
 //! Vendors: applications, review, status machine, staff, payout and commission rules.
 
-use base64::Engine;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -23,22 +22,7 @@ async fn send(
     token: &str,
     body: Option<Value>,
 ) -> reqwest::Response {
-    let req = app.request(method, path).bearer_auth(token);
-    match body {
-        Some(b) => req.json(&b),
-        None => req,
-    }
-    .send()
-    .await
-    .unwrap()
-}
-
-fn claims_of(tokens: &Value) -> Value {
-    let payload = token(tokens).split('.').nth(1).unwrap();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap()
+    call(app, method, path, Some(token), body).await
 }
 
 /// Refreshes until the token reflects a membership change delivered by event.
