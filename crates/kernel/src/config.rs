@@ -81,15 +81,14 @@ pub struct ConfigError {
     pub reason: String,
 }
 
-const DOMAINS: &[&str] = &["identity", "vendors", "catalog", "notifications", "web"];
-
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|k| std::env::var(k).ok())
+        Self::from_vars(&std::env::vars().collect())
     }
 
-    /// Builds a configuration from any key lookup; tests use it with a map.
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+    /// Builds a configuration from a set of variables (the environment, or a test's map).
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| vars.get(k).cloned();
         let parse = |name: &str, default: &str| -> String {
             get(name)
                 .filter(|v| !v.is_empty())
@@ -109,15 +108,14 @@ impl Config {
             name: "EMPORIUM_BIND".into(),
             reason: format!("expected host:port, got {bind_raw:?}"),
         })?;
+        // Per-service overrides for whatever services exist: the kernel does not list them.
         let mut domain_database_urls = HashMap::new();
         let mut service_urls = HashMap::new();
-        for domain in DOMAINS {
-            let upper = domain.to_uppercase();
-            if let Some(url) = get(&format!("{upper}_DATABASE_URL")).filter(|v| !v.is_empty()) {
-                domain_database_urls.insert((*domain).to_owned(), url);
-            }
-            if let Some(url) = get(&format!("{upper}_URL")).filter(|v| !v.is_empty()) {
-                service_urls.insert((*domain).to_owned(), url.trim_end_matches('/').to_owned());
+        for (key, url) in vars.iter().filter(|(_, v)| !v.is_empty()) {
+            if let Some(domain) = key.strip_suffix("_DATABASE_URL").filter(|d| !d.is_empty()) {
+                domain_database_urls.insert(domain.to_lowercase(), url.clone());
+            } else if let Some(service) = key.strip_suffix("_URL").filter(|d| !d.is_empty()) {
+                service_urls.insert(service.to_lowercase(), url.trim_end_matches('/').to_owned());
             }
         }
         let log_format = match parse("LOG_FORMAT", "json").as_str() {
@@ -215,7 +213,7 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        Config::from_lookup(|k| map.get(k).cloned())
+        Config::from_vars(&map)
     }
 
     #[test]

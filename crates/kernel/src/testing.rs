@@ -9,15 +9,17 @@ pub fn fresh_database_config() -> Config {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned());
     let name = format!("emporium_test_{}", uuid::Uuid::now_v7().simple());
     let url = format!("{}/{name}", base.trim_end_matches('/'));
-    let mut config = Config::from_lookup(|k| match k {
-        "DATABASE_URL" => Some(url.clone()),
-        "EMPORIUM_DEV" => Some("1".into()),
-        "EVENT_RETRY_BASE_MS" => Some("20".into()),
-        "EVENT_RELAY_INTERVAL_MS" => Some("100".into()),
-        "DATABASE_MAX_CONNECTIONS" => Some("5".into()),
-        _ => std::env::var(k).ok(),
-    })
-    .unwrap_or_else(|e| panic!("test configuration: {e}"));
+    let mut vars: std::collections::HashMap<String, String> = std::env::vars().collect();
+    for (k, v) in [
+        ("DATABASE_URL", url.as_str()),
+        ("EMPORIUM_DEV", "1"),
+        ("EVENT_RETRY_BASE_MS", "20"),
+        ("EVENT_RELAY_INTERVAL_MS", "100"),
+        ("DATABASE_MAX_CONNECTIONS", "5"),
+    ] {
+        vars.insert(k.to_owned(), v.to_owned());
+    }
+    let mut config = Config::from_vars(&vars).unwrap_or_else(|e| panic!("test configuration: {e}"));
     config.media_dir = std::env::temp_dir()
         .join(format!("emporium-media-{}", uuid::Uuid::now_v7().simple()))
         .to_string_lossy()
