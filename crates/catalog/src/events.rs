@@ -17,6 +17,10 @@ use crate::store;
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ProductPublished {
     pub product_id: ProductId,
+    /// Grows with every change of the product; a consumer ignores anything older than
+    /// what it has.
+    #[serde(default)]
+    pub version: i64,
     pub store_id: String,
     pub store_slug: String,
     pub store_name: String,
@@ -28,10 +32,18 @@ pub struct ProductPublished {
     pub category_id: Option<CategoryId>,
     /// From the root down to the product's category.
     pub category_path: Vec<CategoryId>,
+    /// The names along `category_path`.
+    #[serde(default)]
+    pub category_names: Vec<String>,
     pub attributes: serde_json::Value,
+    /// Every value each variant option takes, e.g. `{"size": ["M", "L"]}`.
+    #[serde(default)]
+    pub options: serde_json::Value,
     pub tags: Vec<String>,
     pub currency: String,
     pub min_price_minor: i64,
+    #[serde(default)]
+    pub max_price_minor: i64,
     /// Key of the main image (renditions at `/media/<key>-<width>.webp`).
     pub image: Option<String>,
     #[serde(with = "time::serde::rfc3339::option")]
@@ -46,10 +58,39 @@ impl Event for ProductPublished {
     }
 }
 
+impl From<store::SearchDocumentRow> for ProductPublished {
+    fn from(row: store::SearchDocumentRow) -> Self {
+        Self {
+            product_id: row.product_id,
+            version: row.version,
+            store_id: vendors::domain::StoreId(row.store_id).to_string(),
+            store_slug: row.store_slug,
+            store_name: row.store_name,
+            slug: row.slug,
+            title: row.title,
+            brand: row.brand,
+            description: row.description_md,
+            category_id: row.category_id,
+            category_path: row.category_path.into_iter().map(CategoryId).collect(),
+            category_names: row.category_names,
+            attributes: row.attributes,
+            options: row.options,
+            tags: row.tags,
+            currency: row.currency,
+            min_price_minor: row.min_price_minor,
+            max_price_minor: row.max_price_minor,
+            image: row.image,
+            published_at: row.published_at,
+        }
+    }
+}
+
 /// A product left the storefront: unpublished, archived or moderated.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ProductWithdrawn {
     pub product_id: ProductId,
+    #[serde(default)]
+    pub version: i64,
 }
 
 impl Event for ProductWithdrawn {
@@ -63,39 +104,17 @@ impl Event for ProductWithdrawn {
 /// Records the event that matches the product's state after a change, in the caller's
 /// transaction: published products announce themselves, others withdraw.
 pub async fn record_product_state(conn: &mut PgConnection, id: ProductId) -> anyhow::Result<()> {
-    let Some(p) = store::product(conn, id).await? else {
-        return Ok(());
+    let version = store::bump_product_version(conn, id).await?;
+    match store::search_document(conn, id).await? {
+        Some(doc) => kernel::events::outbox::record(conn, &ProductPublished::from(doc)).await?,
+        None => {
+            let withdrawn = ProductWithdrawn {
+                product_id: id,
+                version,
+            };
+            kernel::events::outbox::record(conn, &withdrawn).await?
+        }
     };
-    if p.status != "published" {
-        kernel::events::outbox::record(conn, &ProductWithdrawn { product_id: id }).await?;
-        return Ok(());
-    }
-    let category_path = match p.category_id {
-        Some(c) => store::category(conn, c)
-            .await?
-            .map(|row| row.path.into_iter().map(CategoryId).collect())
-            .unwrap_or_default(),
-        None => Vec::new(),
-    };
-    let event = ProductPublished {
-        product_id: id,
-        store_id: vendors::domain::StoreId(p.store_id).to_string(),
-        store_slug: p.store_slug,
-        store_name: p.store_name,
-        slug: p.slug,
-        title: p.title,
-        brand: p.brand,
-        description: p.description_md,
-        category_id: p.category_id,
-        category_path,
-        attributes: p.attributes,
-        tags: p.tags,
-        currency: p.currency,
-        min_price_minor: p.min_price_minor,
-        image: p.main_image,
-        published_at: p.published_at,
-    };
-    kernel::events::outbox::record(conn, &event).await?;
     Ok(())
 }
 

@@ -11,6 +11,7 @@ pub const SERVICES: &[&str] = &[
     identity::SERVICE,
     vendors::SERVICE,
     catalog::SERVICE,
+    search::SERVICE,
     notifications::SERVICE,
     web::SERVICE,
 ];
@@ -20,6 +21,7 @@ pub const SERVICES: &[&str] = &[
 const CONSUMERS: &[(&str, &[&str])] = &[
     (identity::SERVICE, identity::events::CONSUMES),
     (catalog::SERVICE, catalog::events::CONSUMES),
+    (search::SERVICE, search::events::CONSUMES),
     (notifications::SERVICE, notifications::events::CONSUMES),
 ];
 
@@ -46,6 +48,7 @@ async fn build_module(platform: &Platform, name: &str) -> anyhow::Result<Service
         identity::SERVICE => identity::module(platform).await,
         vendors::SERVICE => vendors::module(platform).await,
         catalog::SERVICE => catalog::module(platform).await,
+        search::SERVICE => search::module(platform).await,
         notifications::SERVICE => notifications::module(platform).await,
         web::SERVICE => web::module(platform).await,
         other => anyhow::bail!("unknown service {other}"),
@@ -82,8 +85,23 @@ pub async fn migrate_all(config: &Config) -> anyhow::Result<()> {
     identity::connect(config).await?.close().await;
     vendors::connect(config).await?.close().await;
     catalog::connect(config).await?.close().await;
+    search::connect(config).await?.close().await;
     notifications::connect(config).await?.close().await;
     Ok(())
+}
+
+/// Rebuilds the search index from the catalog's database; returns the products indexed.
+pub async fn reindex_search(config: &Config) -> anyhow::Result<u64> {
+    let catalog = catalog::connect(config).await?;
+    let pool = search::connect(config).await?;
+    let index = search::open_index(config, &pool).await?;
+    search::reindex::reindex(
+        &index,
+        &pool,
+        search::reindex::CatalogDatabase(catalog),
+        true,
+    )
+    .await
 }
 
 /// Re-delivers dead-lettered events of every consuming service.

@@ -17,7 +17,7 @@ struct Cli {
 enum Command {
     /// Run services: all of them in one process by default, or a subset.
     Serve {
-        /// Comma-separated services to run here (identity, vendors, notifications, web); the
+        /// Comma-separated services to run here (identity, vendors, catalog, search, notifications, web); the
         /// others are reached over HTTP at <SERVICE>_URL or EMPORIUM_GATEWAY_URL.
         #[arg(long)]
         services: Option<String>,
@@ -38,6 +38,11 @@ enum Command {
         /// 300 products with variants, attributes and images, and 5 customers.
         #[arg(long)]
         demo: bool,
+    },
+    /// The search index.
+    Search {
+        #[command(subcommand)]
+        command: SearchCommand,
     },
     /// Event outbox and dead letters.
     Outbox {
@@ -62,6 +67,13 @@ enum AdminCommand {
         #[arg(long)]
         admin: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum SearchCommand {
+    /// Rebuild the index from the catalog (with the server stopped; a running server
+    /// rebuilds on POST /api/v1/search/reindex).
+    Reindex,
 }
 
 #[derive(Subcommand)]
@@ -146,6 +158,17 @@ async fn main() -> anyhow::Result<()> {
                 emporium::seed::DEMO_PASSWORD
             );
             app.platform.shut_down();
+        }
+        Command::Search {
+            command: SearchCommand::Reindex,
+        } => {
+            let started = std::time::Instant::now();
+            let count = emporium::reindex_search(&config).await?;
+            eprintln!(
+                "Indexed {count} products in {:.1}s ({:.0} documents/s)",
+                started.elapsed().as_secs_f64(),
+                count as f64 / started.elapsed().as_secs_f64().max(0.001)
+            );
         }
         Command::Outbox {
             command: OutboxCommand::Replay,

@@ -29,6 +29,9 @@ pub struct Config {
     pub cache_ttl: Duration,
     /// `MEDIA_DIR`: where uploaded images are kept.
     pub media_dir: String,
+    /// `SEARCH_INDEX_DIR`: where the search index files are kept (derived data: rebuilt
+    /// from the catalog when missing).
+    pub search_index_dir: String,
     /// `SMTP_URL`: outgoing mail; when unset, mail goes to the dev mailbox.
     pub smtp_url: Option<String>,
     /// `EMAIL_FROM`: sender address of outgoing mail.
@@ -167,6 +170,7 @@ impl Config {
             redis_url: get("REDIS_URL").filter(|v| !v.is_empty()),
             cache_ttl: Duration::from_secs(num("CACHE_TTL_SECS", 60)?),
             media_dir: parse("MEDIA_DIR", "data/media"),
+            search_index_dir: parse("SEARCH_INDEX_DIR", "data/search-index"),
             smtp_url: get("SMTP_URL").filter(|v| !v.is_empty()),
             email_from: parse("EMAIL_FROM", "Emporium <no-reply@emporium.localhost>"),
             dev_mode,

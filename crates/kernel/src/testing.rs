@@ -24,6 +24,10 @@ pub fn fresh_database_config() -> Config {
         .join(format!("emporium-media-{}", uuid::Uuid::now_v7().simple()))
         .to_string_lossy()
         .into_owned();
+    config.search_index_dir = std::env::temp_dir()
+        .join(format!("emporium-search-{}", uuid::Uuid::now_v7().simple()))
+        .to_string_lossy()
+        .into_owned();
     // Tests hash many passwords: keep Argon2id cheap there, never in production.
     config.argon2.memory_kib = 1024;
     config.argon2.iterations = 1;

@@ -1,6 +1,7 @@
 //! Catalog's HTTP API under `/api/v1/catalog`.
 
 pub mod dto;
+pub mod internal;
 mod media;
 mod products;
 
@@ -43,6 +44,7 @@ pub fn router(pool: PgPool) -> OpenApiRouter {
         .routes(routes!(products::admin_unpublish))
         .routes(routes!(products::admin_release))
         .routes(routes!(media::upload))
+        .routes(routes!(internal::search_documents))
         .with_state(pool)
 }
 

@@ -10,6 +10,7 @@ mod events;
 mod identity;
 mod ops;
 mod products;
+mod search;
 mod seed;
 mod support;
 mod vendors;

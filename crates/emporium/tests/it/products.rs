@@ -22,7 +22,7 @@ fn shirt(slug: &str, category: &Value, sku_prefix: &str) -> Value {
 }
 
 /// Creates a product, waiting for catalog to learn (by event) that the store is open.
-async fn create_product(
+pub async fn create_product(
     app: &TestApp,
     token: &str,
     store_id: &str,
@@ -45,7 +45,7 @@ async fn create_product(
     panic!("the store never opened in catalog");
 }
 
-async fn category(app: &TestApp, admin: &str, slug: &str, parent: Option<&Value>) -> Value {
+pub async fn category(app: &TestApp, admin: &str, slug: &str, parent: Option<&Value>) -> Value {
     post_category(app, admin, slug, slug, parent)
         .await
         .json()

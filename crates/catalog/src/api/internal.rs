@@ -1,0 +1,75 @@
+//! Service-to-service endpoints under `/internal/catalog`, never exposed by a gateway.
+
+use kernel::http::{FieldError, Json, Problem, Query};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{Result, State};
+use crate::domain::ProductId;
+use crate::events::ProductPublished;
+use crate::store;
+
+pub const MAX_EXPORT_PAGE: u32 = 1000;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportParams {
+    /// The last product id of the previous page.
+    pub after: Option<ProductId>,
+    /// Documents per page, 1 to 1000 (default 1000).
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SearchDocumentPage {
+    #[schema(value_type = Vec<Object>)]
+    pub items: Vec<ProductPublished>,
+    /// Pass as `after` for the next page; absent on the last one.
+    pub next_after: Option<ProductId>,
+    /// How many documents there are in all; on the first page only.
+    pub total: Option<u64>,
+}
+
+/// Every product customers may see, as the documents search indexes: what a full
+/// reindex reads.
+#[utoipa::path(get, path = "/internal/catalog/search-documents", tag = "internal",
+    params(ExportParams), responses((status = 200, body = SearchDocumentPage), (status = 422, body = Problem)))]
+pub async fn search_documents(
+    axum::extract::State(pool): State,
+    Query(params): Query<ExportParams>,
+) -> Result<Json<SearchDocumentPage>> {
+    let limit = params.limit.unwrap_or(MAX_EXPORT_PAGE);
+    if !(1..=MAX_EXPORT_PAGE).contains(&limit) {
+        return Err(Problem::validation(vec![FieldError::new(
+            "limit",
+            "out_of_range",
+            format!("must be between 1 and {MAX_EXPORT_PAGE}"),
+        )])
+        .into());
+    }
+    let mut conn = pool.acquire().await?;
+    Ok(Json(
+        search_document_page(&mut conn, params.after, limit).await?,
+    ))
+}
+
+/// One page of the export, with the total on the first page.
+pub async fn search_document_page(
+    conn: &mut sqlx::PgConnection,
+    after: Option<ProductId>,
+    limit: u32,
+) -> std::result::Result<SearchDocumentPage, sqlx::Error> {
+    let rows = store::search_documents(conn, after, i64::from(limit)).await?;
+    let next_after = (rows.len() == limit as usize)
+        .then(|| rows.last().map(|r| r.product_id))
+        .flatten();
+    let total = match after {
+        None => Some(store::count_published_products(conn).await?),
+        Some(_) => None,
+    };
+    Ok(SearchDocumentPage {
+        items: rows.into_iter().map(ProductPublished::from).collect(),
+        next_after,
+        total,
+    })
+}

@@ -1,0 +1,73 @@
+//! What search consumes: catalog's product events (the documents) and vendors' store
+//! events (whose products to hide). Search publishes nothing.
+
+use std::sync::Arc;
+
+use catalog::events::{ProductPublished, ProductWithdrawn};
+use kernel::events::{Envelope, Event, Handler, Subscription};
+use sqlx::{PgConnection, PgPool};
+use vendors::events::{StoreReinstated, StoreSuspended};
+
+use crate::index::ProductIndex;
+use crate::store;
+
+pub const CONSUMES: &[&str] = &[
+    ProductPublished::TYPE,
+    ProductWithdrawn::TYPE,
+    StoreSuspended::TYPE,
+    StoreReinstated::TYPE,
+];
+
+/// Applies each change to the index and waits for its commit before the inbox
+/// transaction commits: an acknowledged event is searchable, and one lost to a crash
+/// is redelivered (applying a change twice is harmless).
+pub struct IndexFeeder {
+    pub index: Arc<ProductIndex>,
+}
+
+#[async_trait::async_trait]
+impl Handler for IndexFeeder {
+    async fn handle(&self, event: &Envelope, tx: &mut PgConnection) -> anyhow::Result<()> {
+        match event.event_type.as_str() {
+            ProductPublished::TYPE => {
+                let e: ProductPublished = event.decode()?;
+                if store::advance_product_version(tx, e.product_id.0, e.version).await? {
+                    let _change = self.index.begin_change().await;
+                    let seq = self.index.upsert(&e)?;
+                    self.index.commit(seq).await?;
+                }
+            }
+            ProductWithdrawn::TYPE => {
+                let e: ProductWithdrawn = event.decode()?;
+                if store::advance_product_version(tx, e.product_id.0, e.version).await? {
+                    let _change = self.index.begin_change().await;
+                    let seq = self.index.delete(e.product_id.0)?;
+                    self.index.commit(seq).await?;
+                }
+            }
+            StoreSuspended::TYPE => {
+                let e: StoreSuspended = event.decode()?;
+                if store::set_store_suspended(tx, e.store_id.0, e.version, true).await? {
+                    self.index.set_store_suspended(e.store_id.0, true);
+                }
+            }
+            StoreReinstated::TYPE => {
+                let e: StoreReinstated = event.decode()?;
+                if store::set_store_suspended(tx, e.store_id.0, e.version, false).await? {
+                    self.index.set_store_suspended(e.store_id.0, false);
+                }
+            }
+            other => anyhow::bail!("search does not handle {other}"),
+        }
+        Ok(())
+    }
+}
+
+pub fn subscriptions(pool: &PgPool, index: Arc<ProductIndex>) -> Vec<Subscription> {
+    vec![Subscription {
+        consumer: crate::SERVICE,
+        event_types: CONSUMES.to_vec(),
+        handler: Arc::new(IndexFeeder { index }),
+        pool: pool.clone(),
+    }]
+}

@@ -1,0 +1,900 @@
+//! The tantivy index of published products: one document per product, full text with
+//! typo tolerance, filters and facet counts from fast fields.
+//!
+//! Writes are group-committed: a change is applied to the writer, then its caller waits
+//! for a commit that covers it (one commit serves every change that arrived meanwhile),
+//! so an event is acknowledged only once its change is durable and searchable.
+
+use std::collections::{BTreeMap, HashSet};
+use std::ops::Bound;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use catalog::domain::CategoryId;
+use catalog::events::ProductPublished;
+use serde::{Deserialize, Serialize};
+use tantivy::aggregation::agg_req::Aggregations;
+use tantivy::aggregation::{AggregationCollector, AggregationLimitsGuard};
+use tantivy::collector::{Count, TopDocs};
+use tantivy::directory::MmapDirectory;
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery,
+};
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
+    TextOptions, Value,
+};
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer,
+};
+use tantivy::{
+    DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term,
+};
+use tokio::sync::{Mutex, RwLock as AsyncRwLock, RwLockReadGuard};
+use uuid::Uuid;
+
+use crate::domain::{self, SearchRequest, Sort};
+
+const ANALYZER: &str = "emporium";
+/// Memory the writer may fill before it flushes a segment (split over its threads).
+const WRITER_MEMORY: usize = 96 * 1024 * 1024;
+const WRITER_THREADS: usize = 2;
+
+/// What a result shows, stored with the document so a search needs no database.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct ProductCard {
+    pub id: String,
+    pub slug: String,
+    pub store_slug: String,
+    pub store_name: String,
+    pub title: String,
+    pub brand: Option<String>,
+    pub category_id: Option<CategoryId>,
+    /// Names from the root category down to the product's.
+    pub category_names: Vec<String>,
+    pub currency: String,
+    pub min_price_minor: i64,
+    pub max_price_minor: i64,
+    /// Media key of the main image (`/media/<key>-480.webp`).
+    pub image: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct FacetValue {
+    pub value: String,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct PriceBucket {
+    /// Inclusive lower bound in minor units; absent for the first bucket.
+    pub min: Option<i64>,
+    /// Exclusive upper bound in minor units; absent for the last bucket.
+    pub max: Option<i64>,
+    pub count: u64,
+}
+
+/// Facet counts. Each facet counts the matches of every filter except its own, so a
+/// customer sees what choosing another value of it would give.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct Facets {
+    /// Counts per category id, for every level of the tree (a product counts for its
+    /// category and each ancestor).
+    pub categories: Vec<FacetValue>,
+    pub brands: Vec<FacetValue>,
+    /// Counts per store slug.
+    pub stores: Vec<FacetValue>,
+    pub prices: Vec<PriceBucket>,
+    /// Attribute name to its values' counts.
+    pub attributes: BTreeMap<String, Vec<FacetValue>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct SearchResults {
+    pub total: u64,
+    pub page: usize,
+    pub per_page: usize,
+    pub items: Vec<ProductCard>,
+    pub facets: Facets,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct Suggestions {
+    pub products: Vec<ProductCard>,
+    pub brands: Vec<String>,
+    /// Categories as `(id, name)`.
+    pub categories: Vec<CategorySuggestion>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct CategorySuggestion {
+    pub id: CategoryId,
+    pub name: String,
+}
+
+#[derive(Clone, Copy)]
+struct Fields {
+    id: Field,
+    store_id: Field,
+    store: Field,
+    brand: Field,
+    category: Field,
+    attr: Field,
+    price: Field,
+    published: Field,
+    title: Field,
+    text: Field,
+    card: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(ANALYZER)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    let fields = Fields {
+        id: b.add_text_field("id", STRING),
+        store_id: b.add_text_field("store_id", STRING | FAST),
+        store: b.add_text_field("store", STRING | FAST),
+        brand: b.add_text_field("brand", STRING | FAST),
+        category: b.add_text_field("category", STRING | FAST),
+        attr: b.add_text_field("attr", STRING | FAST),
+        price: b.add_i64_field("price", INDEXED | FAST),
+        published: b.add_i64_field("published", FAST),
+        title: b.add_text_field("title", text.clone()),
+        text: b.add_text_field("text", text),
+        card: b.add_text_field("card", STORED),
+    };
+    (b.build(), fields)
+}
+
+fn analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .filter(Stemmer::default())
+        .build()
+}
+
+/// A change waiting for its commit, by sequence number.
+struct Commits {
+    /// Sequence of the last change applied to the writer.
+    applied: AtomicU64,
+    /// Everything up to here is committed and visible.
+    committed: AtomicU64,
+    /// Changes up to here were lost to a failed commit; their callers must retry.
+    discarded: AtomicU64,
+    /// Held while committing, so one commit serves every caller waiting on it.
+    gate: Mutex<()>,
+}
+
+pub struct ProductIndex {
+    reader: IndexReader,
+    writer: Arc<RwLock<IndexWriter>>,
+    fields: Fields,
+    commits: Commits,
+    /// Changes hold it shared; a full rebuild holds it exclusively, so no change slips
+    /// between its "delete everything" and its commit.
+    rebuild: AsyncRwLock<()>,
+    suspended: RwLock<HashSet<Uuid>>,
+}
+
+/// A held right to change the index; dropped once the change is committed.
+pub struct ChangeGuard<'a> {
+    _shared: RwLockReadGuard<'a, ()>,
+}
+
+/// Where a full rebuild reads its documents from, a page at a time.
+#[async_trait::async_trait]
+pub trait DocumentSource: Send {
+    /// The next page; `None` once all were read.
+    async fn next_page(&mut self) -> anyhow::Result<Option<Vec<ProductPublished>>>;
+}
+
+impl ProductIndex {
+    /// Opens the index kept in `dir`, creating it (or recreating it, when it was built
+    /// with another schema: it is derived data) as needed.
+    pub fn open(dir: &Path) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let (schema, fields) = schema();
+        let index = match Index::open_or_create(MmapDirectory::open(dir)?, schema.clone()) {
+            Ok(index) => index,
+            Err(tantivy::TantivyError::SchemaError(reason)) => {
+                tracing::warn!(%reason, "search index has another schema; rebuilding it");
+                std::fs::remove_dir_all(dir)?;
+                std::fs::create_dir_all(dir)?;
+                Index::create_in_dir(dir, schema)?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Self::from_index(index, fields)
+    }
+
+    /// An index in memory, for tests of the index alone.
+    pub fn in_memory() -> anyhow::Result<Self> {
+        let (schema, fields) = schema();
+        Self::from_index(Index::create_in_ram(schema), fields)
+    }
+
+    fn from_index(index: Index, fields: Fields) -> anyhow::Result<Self> {
+        index.tokenizers().register(ANALYZER, analyzer());
+        let writer = index
+            .writer_with_num_threads(WRITER_THREADS, WRITER_MEMORY)
+            .map_err(|e| match e {
+                tantivy::TantivyError::LockFailure(..) => anyhow::anyhow!(
+                    "the search index is in use by another emporium process (a running \
+                     server?): stop it, or point SEARCH_INDEX_DIR elsewhere; a running server \
+                     reindexes on POST /api/v1/search/reindex"
+                ),
+                e => e.into(),
+            })?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(Self {
+            reader,
+            writer: Arc::new(RwLock::new(writer)),
+            fields,
+            commits: Commits {
+                applied: AtomicU64::new(0),
+                committed: AtomicU64::new(0),
+                discarded: AtomicU64::new(0),
+                gate: Mutex::new(()),
+            },
+            rebuild: AsyncRwLock::new(()),
+            suspended: RwLock::new(HashSet::new()),
+        })
+    }
+
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// Hides (or shows again) every product of `store` at once.
+    pub fn set_store_suspended(&self, store: Uuid, suspended: bool) {
+        if let Ok(mut set) = self.suspended.write() {
+            if suspended {
+                set.insert(store);
+            } else {
+                set.remove(&store);
+            }
+        }
+    }
+
+    pub fn set_suspended_stores(&self, stores: impl IntoIterator<Item = Uuid>) {
+        if let Ok(mut set) = self.suspended.write() {
+            *set = stores.into_iter().collect();
+        }
+    }
+
+    /// Waits until no rebuild is running, then allows changes until the guard drops.
+    pub async fn begin_change(&self) -> ChangeGuard<'_> {
+        ChangeGuard {
+            _shared: self.rebuild.read().await,
+        }
+    }
+
+    /// Replaces the product's document; returns the sequence to [`Self::commit`].
+    pub fn upsert(&self, p: &ProductPublished) -> anyhow::Result<u64> {
+        let writer = self.writer.read().map_err(|_| poisoned())?;
+        writer.delete_term(self.id_term(p.product_id.0));
+        writer.add_document(self.document(p)?)?;
+        Ok(self.commits.applied.fetch_add(1, Ordering::SeqCst) + 1)
+    }
+
+    pub fn delete(&self, product: Uuid) -> anyhow::Result<u64> {
+        let writer = self.writer.read().map_err(|_| poisoned())?;
+        writer.delete_term(self.id_term(product));
+        Ok(self.commits.applied.fetch_add(1, Ordering::SeqCst) + 1)
+    }
+
+    /// Returns once the change numbered `seq` is committed and visible to searches.
+    pub async fn commit(self: &Arc<Self>, seq: u64) -> anyhow::Result<()> {
+        let _gate = self.commits.gate.lock().await;
+        if self.commits.discarded.load(Ordering::SeqCst) >= seq
+            && self.commits.committed.load(Ordering::SeqCst) < seq
+        {
+            anyhow::bail!("the search index lost this change to a failed commit");
+        }
+        if self.commits.committed.load(Ordering::SeqCst) >= seq {
+            return Ok(());
+        }
+        let target = self.commits.applied.load(Ordering::SeqCst);
+        let me = self.clone();
+        let outcome = tokio::task::spawn_blocking(move || me.commit_now()).await?;
+        match outcome {
+            Ok(()) => {
+                self.commits.committed.store(target, Ordering::SeqCst);
+                Ok(())
+            }
+            Err(e) => {
+                self.commits.discarded.store(target, Ordering::SeqCst);
+                if let Ok(mut w) = self.writer.write() {
+                    let _ = w.rollback();
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn commit_now(&self) -> anyhow::Result<()> {
+        self.writer.write().map_err(|_| poisoned())?.commit()?;
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Replaces the whole index with `pages` of documents, committing once at the end:
+    /// searches see the old index until then. Changes wait meanwhile.
+    pub async fn rebuild(self: &Arc<Self>, source: &mut dyn DocumentSource) -> anyhow::Result<u64> {
+        let _exclusive = self.rebuild.write().await;
+        let _gate = self.commits.gate.lock().await;
+        self.writer
+            .read()
+            .map_err(|_| poisoned())?
+            .delete_all_documents()?;
+        let mut count = 0u64;
+        let result: anyhow::Result<()> = async {
+            while let Some(page) = source.next_page().await? {
+                let writer = self.writer.read().map_err(|_| poisoned())?;
+                for p in &page {
+                    writer.add_document(self.document(p)?)?;
+                }
+                count += page.len() as u64;
+            }
+            Ok(())
+        }
+        .await;
+        let target = self.commits.applied.load(Ordering::SeqCst);
+        let me = self.clone();
+        let committed = match result {
+            Ok(()) => tokio::task::spawn_blocking(move || me.commit_now()).await?,
+            Err(e) => Err(e),
+        };
+        match committed {
+            Ok(()) => {
+                self.commits.committed.store(target, Ordering::SeqCst);
+                Ok(count)
+            }
+            Err(e) => {
+                if let Ok(mut w) = self.writer.write() {
+                    let _ = w.rollback();
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn id_term(&self, id: Uuid) -> Term {
+        Term::from_field_text(self.fields.id, &id.to_string())
+    }
+
+    fn document(&self, p: &ProductPublished) -> anyhow::Result<TantivyDocument> {
+        let f = self.fields;
+        let store_id: Uuid = kernel::ids::parse_prefixed(&p.store_id, "sto")
+            .map_err(|_| anyhow::anyhow!("bad store id {}", p.store_id))?;
+        let mut doc = TantivyDocument::default();
+        doc.add_text(f.id, p.product_id.0.to_string());
+        doc.add_text(f.store_id, store_id.to_string());
+        doc.add_text(f.store, &p.store_slug);
+        if let Some(brand) = &p.brand {
+            doc.add_text(f.brand, brand);
+        }
+        for c in &p.category_path {
+            doc.add_text(f.category, c.to_string());
+        }
+        let mut attrs = Vec::new();
+        if let Some(map) = p.attributes.as_object() {
+            for (name, value) in map {
+                attrs.extend(domain::attribute_term(name, value));
+            }
+        }
+        if let Some(map) = p.options.as_object() {
+            for (name, values) in map {
+                for v in values.as_array().into_iter().flatten() {
+                    attrs.extend(domain::attribute_term(name, v));
+                }
+            }
+        }
+        attrs.sort();
+        attrs.dedup();
+        for a in &attrs {
+            doc.add_text(f.attr, a);
+        }
+        doc.add_i64(f.price, p.min_price_minor);
+        doc.add_i64(
+            f.published,
+            p.published_at.map_or(0, |t| t.unix_timestamp()),
+        );
+        doc.add_text(f.title, &p.title);
+        let mut text = String::new();
+        for part in p
+            .brand
+            .iter()
+            .chain(&p.category_names)
+            .chain(&p.tags)
+            .chain(std::iter::once(&p.description))
+        {
+            text.push_str(part);
+            text.push('\n');
+        }
+        for a in &attrs {
+            if let Some((_, v)) = a.split_once('=') {
+                text.push_str(v);
+                text.push('\n');
+            }
+        }
+        doc.add_text(f.text, text);
+        let card = ProductCard {
+            id: p.product_id.to_string(),
+            slug: p.slug.clone(),
+            store_slug: p.store_slug.clone(),
+            store_name: p.store_name.clone(),
+            title: p.title.clone(),
+            brand: p.brand.clone(),
+            category_id: p.category_id,
+            category_names: p.category_names.clone(),
+            currency: p.currency.clone(),
+            min_price_minor: p.min_price_minor,
+            max_price_minor: p.max_price_minor.max(p.min_price_minor),
+            image: p.image.clone(),
+        };
+        doc.add_text(f.card, serde_json::to_string(&card)?);
+        Ok(doc)
+    }
+
+    /// The query's words, analysed as the index analysed the documents.
+    fn terms(&self, text: &str) -> Vec<String> {
+        let mut analyzer = analyzer();
+        let mut stream = analyzer.token_stream(text);
+        let mut out = Vec::new();
+        while stream.advance() {
+            let t = stream.token().text.clone();
+            if !out.contains(&t) {
+                out.push(t);
+            }
+            if out.len() == domain::MAX_QUERY_TERMS {
+                break;
+            }
+        }
+        out
+    }
+
+    /// Every word must match the title or the other text, exactly (ranked higher) or
+    /// within its typo distance; the last may also be the start of a word.
+    fn text_query(&self, text: &str, last_is_prefix: bool) -> Option<Box<dyn Query>> {
+        let terms = self.terms(text);
+        if terms.is_empty() {
+            return None;
+        }
+        let last = terms.len() - 1;
+        let f = self.fields;
+        let words = terms
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let mut options: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+                for (field, boost) in [(f.title, 4.0), (f.text, 1.0)] {
+                    let term = Term::from_field_text(field, t);
+                    options.push((
+                        Occur::Should,
+                        Box::new(BoostQuery::new(
+                            Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)),
+                            boost,
+                        )),
+                    ));
+                    let distance = domain::typo_distance(t);
+                    if distance > 0 {
+                        options.push((
+                            Occur::Should,
+                            Box::new(BoostQuery::new(
+                                Box::new(FuzzyTermQuery::new(term.clone(), distance, true)),
+                                boost * 0.3,
+                            )),
+                        ));
+                    }
+                    if last_is_prefix && i == last {
+                        options.push((
+                            Occur::Should,
+                            Box::new(BoostQuery::new(
+                                Box::new(FuzzyTermQuery::new_prefix(term, 0, true)),
+                                boost * 0.5,
+                            )),
+                        ));
+                    }
+                }
+                (
+                    Occur::Must,
+                    Box::new(BooleanQuery::new(options)) as Box<dyn Query>,
+                )
+            })
+            .collect();
+        Some(Box::new(BooleanQuery::new(words)))
+    }
+
+    fn any_of(field: Field, values: &[String]) -> Box<dyn Query> {
+        Box::new(BooleanQuery::new(
+            values
+                .iter()
+                .map(|v| {
+                    (
+                        Occur::Should,
+                        Box::new(TermQuery::new(
+                            Term::from_field_text(field, v),
+                            IndexRecordOption::Basic,
+                        )) as Box<dyn Query>,
+                    )
+                })
+                .collect(),
+        ))
+    }
+
+    /// The filters of `req`, leaving out one facet's own (for its disjunctive counts).
+    fn filters(
+        &self,
+        req: &SearchRequest,
+        except: Option<FacetKind>,
+    ) -> Vec<(Occur, Box<dyn Query>)> {
+        let f = self.fields;
+        let mut out: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        if let Some(c) = req.category
+            && except != Some(FacetKind::Category)
+        {
+            out.push((Occur::Must, Self::any_of(f.category, &[c.to_string()])));
+        }
+        if !req.stores.is_empty() && except != Some(FacetKind::Store) {
+            out.push((Occur::Must, Self::any_of(f.store, &req.stores)));
+        }
+        if !req.brands.is_empty() && except != Some(FacetKind::Brand) {
+            out.push((Occur::Must, Self::any_of(f.brand, &req.brands)));
+        }
+        if (req.min_price.is_some() || req.max_price.is_some()) && except != Some(FacetKind::Price)
+        {
+            let bound = |v: Option<i64>, inclusive: bool| match v {
+                None => Bound::Unbounded,
+                Some(v) if inclusive => Bound::Included(Term::from_field_i64(f.price, v)),
+                Some(v) => Bound::Excluded(Term::from_field_i64(f.price, v)),
+            };
+            out.push((
+                Occur::Must,
+                Box::new(RangeQuery::new(
+                    bound(req.min_price, true),
+                    bound(req.max_price, true),
+                )),
+            ));
+        }
+        for (name, values) in &req.attributes {
+            if except.as_ref() == Some(&FacetKind::Attribute(name.clone())) {
+                continue;
+            }
+            let terms: Vec<String> = values
+                .iter()
+                .filter_map(|v| domain::attribute_term(name, &serde_json::Value::String(v.clone())))
+                .collect();
+            out.push((Occur::Must, Self::any_of(f.attr, &terms)));
+        }
+        if let Ok(suspended) = self.suspended.read() {
+            for store in suspended.iter() {
+                out.push((
+                    Occur::MustNot,
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(f.store_id, &store.to_string()),
+                        IndexRecordOption::Basic,
+                    )),
+                ));
+            }
+        }
+        out
+    }
+
+    fn query(
+        &self,
+        text: Option<Box<dyn Query>>,
+        filters: Vec<(Occur, Box<dyn Query>)>,
+    ) -> BooleanQuery {
+        let mut clauses = filters;
+        clauses.push((Occur::Must, text.unwrap_or_else(|| Box::new(AllQuery))));
+        BooleanQuery::new(clauses)
+    }
+
+    pub fn search(&self, req: &SearchRequest) -> anyhow::Result<SearchResults> {
+        let searcher = self.reader.searcher();
+        let text = self.text_query(&req.text, false);
+        let has_text = text.is_some();
+        let main = self.query(text, self.filters(req, None));
+        let limit = req.per_page;
+        let offset = req.offset();
+        let top = TopDocs::with_limit(limit).and_offset(offset);
+        let all_facets = AggregationCollector::from_aggs(
+            facet_aggregations(&FacetKind::all()),
+            AggregationLimitsGuard::default(),
+        );
+        let (total, addresses, aggs): (usize, Vec<DocAddress>, _) = match (req.sort, has_text) {
+            (Sort::Relevance, true) => {
+                let (n, hits, aggs) = searcher.search(&main, &(Count, top, all_facets))?;
+                (n, hits.into_iter().map(|(_, a)| a).collect(), aggs)
+            }
+            (Sort::PriceAsc | Sort::PriceDesc, _) => {
+                let order = if req.sort == Sort::PriceAsc {
+                    Order::Asc
+                } else {
+                    Order::Desc
+                };
+                let (n, hits, aggs) = searcher.search(
+                    &main,
+                    &(
+                        Count,
+                        top.order_by_fast_field::<i64>("price", order),
+                        all_facets,
+                    ),
+                )?;
+                (n, hits.into_iter().map(|(_, a)| a).collect(), aggs)
+            }
+            (Sort::Newest | Sort::Relevance, _) => {
+                let (n, hits, aggs) = searcher.search(
+                    &main,
+                    &(
+                        Count,
+                        top.order_by_fast_field::<i64>("published", Order::Desc),
+                        all_facets,
+                    ),
+                )?;
+                (n, hits.into_iter().map(|(_, a)| a).collect(), aggs)
+            }
+        };
+        let mut facets = Facets::default();
+        read_facets(&serde_json::to_value(&aggs)?, &mut facets, None);
+        // A facet with a chosen value counts as if it were not chosen.
+        for kind in FacetKind::filtered(req) {
+            let q = self.query(
+                self.text_query(&req.text, false),
+                self.filters(req, Some(kind.clone())),
+            );
+            let collector = AggregationCollector::from_aggs(
+                facet_aggregations(std::slice::from_ref(&kind)),
+                AggregationLimitsGuard::default(),
+            );
+            let aggs = searcher.search(&q, &collector)?;
+            read_facets(&serde_json::to_value(&aggs)?, &mut facets, Some(&kind));
+        }
+        let items = addresses
+            .into_iter()
+            .map(|a| self.card(&searcher, a))
+            .collect::<anyhow::Result<_>>()?;
+        Ok(SearchResults {
+            total: total as u64,
+            page: req.page,
+            per_page: req.per_page,
+            items,
+            facets,
+        })
+    }
+
+    /// Search-as-you-type: products whose words start with what was typed, and the
+    /// brands and categories among them that match it.
+    pub fn suggest(&self, typed: &str, limit: usize) -> anyhow::Result<Suggestions> {
+        let Some(text) = self.text_query(typed, true) else {
+            return Ok(Suggestions::default());
+        };
+        let searcher = self.reader.searcher();
+        let q = self.query(Some(text), self.filters(&SearchRequest::default(), None));
+        let hits = searcher.search(&q, &TopDocs::with_limit(limit * 4))?;
+        let words: Vec<String> = typed.split_whitespace().map(|w| w.to_lowercase()).collect();
+        let matches = |name: &str| {
+            let name = name.to_lowercase();
+            words
+                .iter()
+                .all(|w| name.split_whitespace().any(|n| n.starts_with(w.as_str())))
+        };
+        let mut out = Suggestions::default();
+        for (_, address) in hits {
+            let card = self.card(&searcher, address)?;
+            if let Some(brand) = &card.brand
+                && matches(brand)
+                && !out.brands.contains(brand)
+                && out.brands.len() < 3
+            {
+                out.brands.push(brand.clone());
+            }
+            if let (Some(id), Some(name)) = (card.category_id, card.category_names.last())
+                && matches(name)
+                && !out.categories.iter().any(|c| c.id == id)
+                && out.categories.len() < 3
+            {
+                out.categories.push(CategorySuggestion {
+                    id,
+                    name: name.clone(),
+                });
+            }
+            if out.products.len() < limit {
+                out.products.push(card);
+            }
+        }
+        Ok(out)
+    }
+
+    fn card(
+        &self,
+        searcher: &tantivy::Searcher,
+        address: DocAddress,
+    ) -> anyhow::Result<ProductCard> {
+        let doc: TantivyDocument = searcher.doc(address)?;
+        let json = doc
+            .get_first(self.fields.card)
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| anyhow::anyhow!("indexed product without its card"))?;
+        Ok(serde_json::from_str(json)?)
+    }
+}
+
+fn poisoned() -> anyhow::Error {
+    anyhow::anyhow!("the search index writer is poisoned by an earlier panic")
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum FacetKind {
+    Category,
+    Brand,
+    Store,
+    Price,
+    Attribute(String),
+}
+
+impl FacetKind {
+    fn all() -> Vec<FacetKind> {
+        vec![
+            Self::Category,
+            Self::Brand,
+            Self::Store,
+            Self::Price,
+            Self::Attribute(String::new()),
+        ]
+    }
+
+    /// Facets the request filters on.
+    fn filtered(req: &SearchRequest) -> Vec<FacetKind> {
+        let mut out = Vec::new();
+        if req.category.is_some() {
+            out.push(Self::Category);
+        }
+        if !req.brands.is_empty() {
+            out.push(Self::Brand);
+        }
+        if !req.stores.is_empty() {
+            out.push(Self::Store);
+        }
+        if req.min_price.is_some() || req.max_price.is_some() {
+            out.push(Self::Price);
+        }
+        out.extend(req.attributes.keys().cloned().map(Self::Attribute));
+        out
+    }
+}
+
+fn facet_aggregations(kinds: &[FacetKind]) -> Aggregations {
+    let mut req = serde_json::Map::new();
+    for kind in kinds {
+        let (name, agg) = match kind {
+            FacetKind::Category => (
+                "category",
+                serde_json::json!({"terms": {"field": "category", "size": 500}}),
+            ),
+            FacetKind::Brand => (
+                "brand",
+                serde_json::json!({"terms": {"field": "brand", "size": 30}}),
+            ),
+            FacetKind::Store => (
+                "store",
+                serde_json::json!({"terms": {"field": "store", "size": 30}}),
+            ),
+            FacetKind::Attribute(_) => (
+                "attr",
+                serde_json::json!({"terms": {"field": "attr", "size": 300}}),
+            ),
+            FacetKind::Price => {
+                let ranges: Vec<serde_json::Value> = domain::price_bucket_bounds()
+                    .into_iter()
+                    .map(|(from, to)| {
+                        let mut r = serde_json::Map::new();
+                        if let Some(from) = from {
+                            r.insert("from".into(), serde_json::json!(from as f64));
+                        }
+                        if let Some(to) = to {
+                            r.insert("to".into(), serde_json::json!(to as f64));
+                        }
+                        serde_json::Value::Object(r)
+                    })
+                    .collect();
+                (
+                    "price",
+                    serde_json::json!({"range": {"field": "price", "ranges": ranges}}),
+                )
+            }
+        };
+        req.insert(name.to_owned(), agg);
+    }
+    // The requests above are fixed and valid; an empty set of aggregations is the
+    // harmless fallback should tantivy ever reject one.
+    serde_json::from_value(serde_json::Value::Object(req)).unwrap_or_default()
+}
+
+fn buckets<'a>(
+    aggs: &'a serde_json::Value,
+    name: &str,
+) -> impl Iterator<Item = &'a serde_json::Value> {
+    aggs.get(name)
+        .and_then(|a| a.get("buckets"))
+        .and_then(|b| b.as_array())
+        .into_iter()
+        .flatten()
+}
+
+fn terms(aggs: &serde_json::Value, name: &str) -> Vec<FacetValue> {
+    buckets(aggs, name)
+        .filter_map(|b| {
+            Some(FacetValue {
+                value: b.get("key")?.as_str()?.to_owned(),
+                count: b.get("doc_count")?.as_u64()?,
+            })
+        })
+        .filter(|v| v.count > 0)
+        .collect()
+}
+
+/// Fills `facets` from an aggregation result; with `only`, just that facet (and for an
+/// attribute, just that attribute's values).
+fn read_facets(aggs: &serde_json::Value, facets: &mut Facets, only: Option<&FacetKind>) {
+    let wants =
+        |k: &FacetKind| only.is_none_or(|o| std::mem::discriminant(o) == std::mem::discriminant(k));
+    if wants(&FacetKind::Category) {
+        facets.categories = terms(aggs, "category");
+    }
+    if wants(&FacetKind::Brand) {
+        facets.brands = terms(aggs, "brand");
+    }
+    if wants(&FacetKind::Store) {
+        facets.stores = terms(aggs, "store");
+    }
+    if wants(&FacetKind::Price) {
+        facets.prices = buckets(aggs, "price")
+            .filter_map(|b| {
+                Some(PriceBucket {
+                    min: b.get("from").and_then(|v| v.as_f64()).map(|v| v as i64),
+                    max: b.get("to").and_then(|v| v.as_f64()).map(|v| v as i64),
+                    count: b.get("doc_count")?.as_u64()?,
+                })
+            })
+            .collect();
+    }
+    let attribute = match only {
+        None => None,
+        Some(FacetKind::Attribute(name)) => Some(name.as_str()),
+        Some(_) => return,
+    };
+    let mut grouped: BTreeMap<String, Vec<FacetValue>> = BTreeMap::new();
+    for v in terms(aggs, "attr") {
+        if let Some((name, value)) = v.value.split_once('=')
+            && attribute.is_none_or(|a| a == name)
+        {
+            grouped
+                .entry(name.to_owned())
+                .or_default()
+                .push(FacetValue {
+                    value: value.to_owned(),
+                    count: v.count,
+                });
+        }
+    }
+    match attribute {
+        None => facets.attributes = grouped,
+        Some(name) => {
+            facets
+                .attributes
+                .insert(name.to_owned(), grouped.remove(name).unwrap_or_default());
+        }
+    }
+}

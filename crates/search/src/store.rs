@@ -1,0 +1,68 @@
+//! Search's own tables: product versions seen and suspended stores.
+
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+/// Records `version` as the product's newest; false when a newer (or the same) one was
+/// seen already, in which case the caller drops the change.
+pub async fn advance_product_version(
+    conn: &mut PgConnection,
+    product: Uuid,
+    version: i64,
+) -> Result<bool, sqlx::Error> {
+    let advanced: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO product_versions (product_id, version) VALUES ($1, $2) \
+         ON CONFLICT (product_id) DO UPDATE SET version = EXCLUDED.version \
+         WHERE product_versions.version < EXCLUDED.version RETURNING version",
+    )
+    .bind(product)
+    .bind(version)
+    .fetch_optional(conn)
+    .await?;
+    Ok(advanced.is_some())
+}
+
+/// The bulk form of [`advance_product_version`] for a reindex: never lowers a version.
+pub async fn raise_product_versions(
+    conn: &mut PgConnection,
+    products: &[Uuid],
+    versions: &[i64],
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO product_versions (product_id, version) \
+         SELECT * FROM unnest($1::uuid[], $2::bigint[]) \
+         ON CONFLICT (product_id) DO UPDATE SET version = EXCLUDED.version \
+         WHERE product_versions.version < EXCLUDED.version",
+    )
+    .bind(products)
+    .bind(versions)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records the store's state at `version`; false when a newer one was seen already.
+pub async fn set_store_suspended(
+    conn: &mut PgConnection,
+    store: Uuid,
+    version: i64,
+    suspended: bool,
+) -> Result<bool, sqlx::Error> {
+    let changed: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO stores (store_id, version, suspended) VALUES ($1, $2, $3) \
+         ON CONFLICT (store_id) DO UPDATE SET version = EXCLUDED.version, suspended = EXCLUDED.suspended \
+         WHERE stores.version < EXCLUDED.version RETURNING version",
+    )
+    .bind(store)
+    .bind(version)
+    .bind(suspended)
+    .fetch_optional(conn)
+    .await?;
+    Ok(changed.is_some())
+}
+
+pub async fn suspended_stores(conn: &mut PgConnection) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar("SELECT store_id FROM stores WHERE suspended")
+        .fetch_all(conn)
+        .await
+}
