@@ -684,13 +684,15 @@ pub async fn search_document(
 pub async fn search_documents(
     conn: &mut PgConnection,
     after: Option<crate::domain::ProductId>,
+    offset: i64,
     limit: i64,
 ) -> Result<Vec<SearchDocumentRow>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "{SEARCH_DOCUMENT_SELECT} AND ($1::uuid IS NULL OR p.id > $1) ORDER BY p.id LIMIT $2"
+        "{SEARCH_DOCUMENT_SELECT} AND ($1::uuid IS NULL OR p.id > $1) ORDER BY p.id OFFSET $3 LIMIT $2"
     ))
     .bind(after)
     .bind(limit)
+    .bind(offset)
     .fetch_all(conn)
     .await
 }

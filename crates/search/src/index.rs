@@ -36,7 +36,11 @@ use uuid::Uuid;
 
 use crate::domain::{self, SearchRequest, Sort};
 
+/// Stemmed words, for exact matches that forgive plurals and tenses.
 const ANALYZER: &str = "emporium";
+/// The same words unstemmed, for typo tolerance: a stem is too far from a misspelling
+/// of the whole word ("ceramik" is one edit from "ceramic", two from its stem "ceram").
+const PLAIN_ANALYZER: &str = "emporium_plain";
 /// Memory the writer may fill before it flushes a segment (split over its threads).
 const WRITER_MEMORY: usize = 96 * 1024 * 1024;
 const WRITER_THREADS: usize = 2;
@@ -125,6 +129,8 @@ struct Fields {
     published: Field,
     title: Field,
     text: Field,
+    title_plain: Field,
+    text_plain: Field,
     card: Field,
 }
 
@@ -134,6 +140,11 @@ fn schema() -> (Schema, Fields) {
         TextFieldIndexing::default()
             .set_tokenizer(ANALYZER)
             .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    let plain = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(PLAIN_ANALYZER)
+            .set_index_option(IndexRecordOption::WithFreqs),
     );
     let fields = Fields {
         id: b.add_text_field("id", STRING),
@@ -146,6 +157,8 @@ fn schema() -> (Schema, Fields) {
         published: b.add_i64_field("published", FAST),
         title: b.add_text_field("title", text.clone()),
         text: b.add_text_field("text", text),
+        title_plain: b.add_text_field("title_plain", plain.clone()),
+        text_plain: b.add_text_field("text_plain", plain),
         card: b.add_text_field("card", STORED),
     };
     (b.build(), fields)
@@ -158,6 +171,31 @@ fn analyzer() -> TextAnalyzer {
         .filter(AsciiFoldingFilter)
         .filter(Stemmer::default())
         .build()
+}
+
+fn plain_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .build()
+}
+
+/// The words of `text` as `analyzer` makes them, each once, at most
+/// [`domain::MAX_QUERY_TERMS`].
+fn words(mut analyzer: TextAnalyzer, text: &str) -> Vec<String> {
+    let mut stream = analyzer.token_stream(text);
+    let mut out = Vec::new();
+    while stream.advance() {
+        let t = stream.token().text.clone();
+        if !out.contains(&t) {
+            out.push(t);
+        }
+        if out.len() == domain::MAX_QUERY_TERMS {
+            break;
+        }
+    }
+    out
 }
 
 /// A change waiting for its commit, by sequence number.
@@ -222,6 +260,9 @@ impl ProductIndex {
 
     fn from_index(index: Index, fields: Fields) -> anyhow::Result<Self> {
         index.tokenizers().register(ANALYZER, analyzer());
+        index
+            .tokenizers()
+            .register(PLAIN_ANALYZER, plain_analyzer());
         let writer = index
             .writer_with_num_threads(WRITER_THREADS, WRITER_MEMORY)
             .map_err(|e| match e {
@@ -411,6 +452,7 @@ impl ProductIndex {
             p.published_at.map_or(0, |t| t.unix_timestamp()),
         );
         doc.add_text(f.title, &p.title);
+        doc.add_text(f.title_plain, &p.title);
         let mut text = String::new();
         for part in p
             .brand
@@ -428,6 +470,7 @@ impl ProductIndex {
                 text.push('\n');
             }
         }
+        doc.add_text(f.text_plain, &text);
         doc.add_text(f.text, text);
         let card = ProductCard {
             id: p.product_id.to_string(),
@@ -447,63 +490,48 @@ impl ProductIndex {
         Ok(doc)
     }
 
-    /// The query's words, analysed as the index analysed the documents.
-    fn terms(&self, text: &str) -> Vec<String> {
-        let mut analyzer = analyzer();
-        let mut stream = analyzer.token_stream(text);
-        let mut out = Vec::new();
-        while stream.advance() {
-            let t = stream.token().text.clone();
-            if !out.contains(&t) {
-                out.push(t);
-            }
-            if out.len() == domain::MAX_QUERY_TERMS {
-                break;
-            }
-        }
-        out
-    }
-
-    /// Every word must match the title or the other text, exactly (ranked higher) or
-    /// within its typo distance; the last may also be the start of a word.
+    /// Every word must match the title or the other text: exactly after stemming
+    /// (ranked highest), or within its typo distance of an unstemmed word; the last may
+    /// also be the start of a word.
     fn text_query(&self, text: &str, last_is_prefix: bool) -> Option<Box<dyn Query>> {
-        let terms = self.terms(text);
-        if terms.is_empty() {
+        // Both analysers split alike (same tokenizer, filters that never drop a word),
+        // so the i-th stem and the i-th plain word are the same word.
+        let stems = words(analyzer(), text);
+        let plains = words(plain_analyzer(), text);
+        if stems.is_empty() || stems.len() != plains.len() {
             return None;
         }
-        let last = terms.len() - 1;
+        let last = stems.len() - 1;
         let f = self.fields;
-        let words = terms
+        let boosted = |q: Box<dyn Query>, boost: f32| -> (Occur, Box<dyn Query>) {
+            (Occur::Should, Box::new(BoostQuery::new(q, boost)))
+        };
+        let clauses = stems
             .iter()
+            .zip(&plains)
             .enumerate()
-            .map(|(i, t)| {
-                let mut options: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-                for (field, boost) in [(f.title, 4.0), (f.text, 1.0)] {
-                    let term = Term::from_field_text(field, t);
-                    options.push((
-                        Occur::Should,
-                        Box::new(BoostQuery::new(
-                            Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)),
-                            boost,
-                        )),
+            .map(|(i, (stem, plain))| {
+                let mut options = Vec::new();
+                for (stemmed, unstemmed, boost) in
+                    [(f.title, f.title_plain, 4.0), (f.text, f.text_plain, 1.0)]
+                {
+                    let exact = Term::from_field_text(stemmed, stem);
+                    options.push(boosted(
+                        Box::new(TermQuery::new(exact, IndexRecordOption::WithFreqs)),
+                        boost,
                     ));
-                    let distance = domain::typo_distance(t);
+                    let term = Term::from_field_text(unstemmed, plain);
+                    let distance = domain::typo_distance(plain);
                     if distance > 0 {
-                        options.push((
-                            Occur::Should,
-                            Box::new(BoostQuery::new(
-                                Box::new(FuzzyTermQuery::new(term.clone(), distance, true)),
-                                boost * 0.3,
-                            )),
+                        options.push(boosted(
+                            Box::new(FuzzyTermQuery::new(term.clone(), distance, true)),
+                            boost * 0.3,
                         ));
                     }
                     if last_is_prefix && i == last {
-                        options.push((
-                            Occur::Should,
-                            Box::new(BoostQuery::new(
-                                Box::new(FuzzyTermQuery::new_prefix(term, 0, true)),
-                                boost * 0.5,
-                            )),
+                        options.push(boosted(
+                            Box::new(FuzzyTermQuery::new_prefix(term, 0, true)),
+                            boost * 0.5,
                         ));
                     }
                 }
@@ -513,7 +541,7 @@ impl ProductIndex {
                 )
             })
             .collect();
-        Some(Box::new(BooleanQuery::new(words)))
+        Some(Box::new(BooleanQuery::new(clauses)))
     }
 
     fn any_of(field: Field, values: &[String]) -> Box<dyn Query> {

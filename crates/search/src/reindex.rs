@@ -49,7 +49,7 @@ impl CatalogExport for CatalogDatabase {
         limit: u32,
     ) -> anyhow::Result<SearchDocumentPage> {
         let mut conn = self.0.acquire().await?;
-        Ok(catalog::api::internal::search_document_page(&mut conn, after, limit).await?)
+        Ok(catalog::api::internal::search_document_page(&mut conn, after, 0, limit).await?)
     }
 }
 

@@ -11,9 +11,11 @@ use axum::http::header;
 use axum::middleware;
 use axum::response::IntoResponse;
 use axum::routing::{any, get, post};
+use catalog::client::CatalogClient;
 use identity::client::IdentityClient;
 use kernel::auth::Verifier;
 use kernel::{Platform, ServiceModule};
+use search::client::SearchClient;
 use vendors::client::VendorsClient;
 
 pub const SERVICE: &str = "web";
@@ -22,6 +24,10 @@ pub const SERVICE: &str = "web";
 pub struct WebState {
     pub identity: IdentityClient,
     pub vendors: VendorsClient,
+    pub catalog: CatalogClient,
+    pub search: SearchClient,
+    /// For canonical links and sitemaps.
+    pub public_url: String,
     pub verifier: Arc<Verifier>,
     /// Cookies get `Secure` when the public URL is https.
     pub secure_cookies: bool,
@@ -31,6 +37,9 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
     let state = WebState {
         identity: IdentityClient::new(platform.client(identity::SERVICE)),
         vendors: VendorsClient::new(platform.client(vendors::SERVICE)),
+        catalog: CatalogClient::new(platform.client(catalog::SERVICE)),
+        search: SearchClient::new(platform.client(search::SERVICE)),
+        public_url: platform.config.public_url.clone(),
         verifier: platform.verifier.clone(),
         secure_cookies: platform.config.public_url.starts_with("https://"),
     };
@@ -48,9 +57,14 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
 }
 
 fn routes(state: WebState) -> Router {
-    use pages::{account, admin, auth, vendor};
+    use pages::{account, admin, auth, shop, vendor};
     Router::new()
-        .route("/", get(pages::home))
+        .route("/", get(shop::home))
+        .route("/search", get(shop::search_page))
+        .route("/search/suggest", get(shop::suggest))
+        .route("/c/{slug}", get(shop::category_page))
+        .route("/s/{slug}", get(shop::store_page))
+        .route("/p/{store}/{slug}", get(shop::product_page))
         .route("/register", get(auth::register_form).post(auth::register))
         .route("/login", get(auth::login_form).post(auth::login))
         .route("/logout", post(auth::logout))
@@ -86,6 +100,10 @@ fn routes(state: WebState) -> Router {
             state.clone(),
             session::session_layer,
         ))
+        .route("/robots.txt", get(shop::robots))
+        .route("/sitemap.xml", get(shop::sitemap_index))
+        .route("/sitemaps/pages.xml", get(shop::sitemap_pages))
+        .route("/sitemaps/{file}", get(shop::sitemap_products))
         .route("/assets/htmx.min.js", get(htmx))
         .route("/assets/app.css", get(css))
         .with_state(state)

@@ -18,6 +18,8 @@ pub struct ExportParams {
     pub after: Option<ProductId>,
     /// Documents per page, 1 to 1000 (default 1000).
     pub limit: Option<u32>,
+    /// Documents to skip first (without `after`): where a sitemap file starts.
+    pub offset: Option<u64>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -48,8 +50,15 @@ pub async fn search_documents(
         .into());
     }
     let mut conn = pool.acquire().await?;
+    let offset = i64::try_from(params.offset.unwrap_or(0)).map_err(|_| {
+        Problem::validation(vec![FieldError::new(
+            "offset",
+            "out_of_range",
+            "is too large",
+        )])
+    })?;
     Ok(Json(
-        search_document_page(&mut conn, params.after, limit).await?,
+        search_document_page(&mut conn, params.after, offset, limit).await?,
     ))
 }
 
@@ -57,9 +66,10 @@ pub async fn search_documents(
 pub async fn search_document_page(
     conn: &mut sqlx::PgConnection,
     after: Option<ProductId>,
+    offset: i64,
     limit: u32,
 ) -> std::result::Result<SearchDocumentPage, sqlx::Error> {
-    let rows = store::search_documents(conn, after, i64::from(limit)).await?;
+    let rows = store::search_documents(conn, after, offset, i64::from(limit)).await?;
     let next_after = (rows.len() == limit as usize)
         .then(|| rows.last().map(|r| r.product_id))
         .flatten();

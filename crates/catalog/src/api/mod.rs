@@ -2,7 +2,7 @@
 
 pub mod dto;
 pub mod internal;
-mod media;
+pub mod media;
 mod products;
 
 use std::collections::HashMap;

@@ -93,3 +93,135 @@ async fn the_demo_seed_fills_a_browsable_marketplace() {
         200
     );
 }
+
+async fn text(app: &TestApp, path: &str, htmx: bool) -> (u16, String) {
+    let mut req = app.http.get(app.url(path));
+    if htmx {
+        req = req.header("HX-Request", "true");
+    }
+    let r = req.send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// The first `href="…"` after `marker` in `html`, unescaped.
+fn link_after(html: &str, marker: &str) -> String {
+    let at = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker} not in page"));
+    let rest = &html[at..];
+    let start = rest.find("href=\"").unwrap() + 6;
+    let end = start + rest[start..].find('"').unwrap();
+    rest[start..end]
+        .replace("&amp;", "&")
+        .replace("&#x2f;", "/")
+        .replace("&#43;", "+")
+}
+
+#[tokio::test]
+async fn the_storefront_pages_browse_the_seeded_marketplace() {
+    let app = TestApp::spawn().await;
+    emporium::seed::demo(&app.platform).await.unwrap();
+    // Every product reaches the search index.
+    for _ in 0..200 {
+        let r: Value = app
+            .http
+            .get(app.url("/api/v1/search/products?per_page=1"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if r["total"] == 300 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    let (status, home) = text(&app, "/", false).await;
+    assert_eq!(status, 200);
+    assert!(home.contains("Shop by category") && home.contains("New in the shops"));
+    assert!(home.contains("<link rel=\"canonical\""));
+
+    // A category page: its subcategories and filters as facets, with counts.
+    let (status, fashion) = text(&app, "/c/fashion", false).await;
+    assert_eq!(status, 200, "{fashion}");
+    assert!(fashion.contains("<h3>Category</h3>") && fashion.contains("<h3>Brand</h3>"));
+    assert!(fashion.contains("<h3>Color</h3>") && fashion.contains("<h3>Price</h3>"));
+    assert!(
+        fashion.contains("120 products"),
+        "fashion holds 120 seeded products"
+    );
+    // Choosing a facet value: the URL carries it; htmx gets just the results.
+    let red = link_after(&fashion, "<h3>Color</h3>");
+    assert!(red.starts_with("/c/fashion?attr.color="), "{red}");
+    let (status, partial) = text(&app, &red, true).await;
+    assert_eq!(status, 200);
+    assert!(!partial.contains("<html") && partial.contains("result-count"));
+    assert!(
+        partial.contains("aria-current=\"true\""),
+        "the chosen value is marked"
+    );
+    let (_, full) = text(&app, &red, false).await;
+    assert!(full.contains("<html") && full.contains("aria-current=\"true\""));
+
+    // Search with a typo, then the product page.
+    let (status, results) = text(&app, "/search?q=ceramik", false).await;
+    assert_eq!(status, 200);
+    assert!(
+        !results.contains("Nothing matches"),
+        "a typo still finds ceramics"
+    );
+    let product = link_after(&results, "class=\"tile\"");
+    assert!(product.starts_with("/p/"), "{product}");
+    let (status, page) = text(&app, &product, false).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("application/ld+json") && page.contains("\"@type\":\"Product\""));
+    assert!(page.contains("aria-label=\"Breadcrumb\""));
+    assert!(page.contains(&format!(
+        "<link rel=\"canonical\" href=\"{}{product}\"",
+        app.base
+    )));
+    // The variant picker: another variant, another price (htmx swaps the buy box).
+    let skus: Vec<&str> = page
+        .match_indices("name=\"variant\" value=\"")
+        .map(|(i, m)| {
+            let rest = &page[i + m.len()..];
+            &rest[..rest.find('"').unwrap()]
+        })
+        .collect();
+    assert!(skus.len() >= 2, "seeded products have sizes");
+    let (_, first) = text(&app, &format!("{product}?variant={}", skus[0]), true).await;
+    let (_, second) = text(&app, &format!("{product}?variant={}", skus[1]), true).await;
+    let price = |html: &str| {
+        let at = html.find("id=\"product-price\">").unwrap() + 19;
+        html[at..at + html[at..].find('<').unwrap()].to_owned()
+    };
+    assert_ne!(price(&first), price(&second));
+    assert!(!first.contains("<html"));
+
+    // Suggestions as you type.
+    let (_, suggestions) = text(&app, "/search/suggest?q=cer", true).await;
+    assert!(suggestions.contains("ceramic"), "{suggestions}");
+
+    // Unknown things are friendly 404s; bad filters a 400 page, not a 500.
+    assert_eq!(text(&app, "/p/nope/nothing", false).await.0, 404);
+    assert_eq!(text(&app, "/c/no-such-category", false).await.0, 404);
+    assert_eq!(text(&app, "/s/no-such-store", false).await.0, 404);
+    assert_eq!(text(&app, "/search?sort=cheapest", false).await.0, 400);
+
+    // A store page.
+    let (status, store) = text(&app, "/s/clay-studio", false).await;
+    assert_eq!(status, 200);
+    assert!(store.contains("Products from Clay Studio"));
+
+    // Crawlers: robots.txt points at the sitemap, which lists every product.
+    let (_, robots) = text(&app, "/robots.txt", false).await;
+    assert!(robots.contains(&format!("Sitemap: {}/sitemap.xml", app.base)));
+    let (_, index) = text(&app, "/sitemap.xml", false).await;
+    assert!(index.contains("/sitemaps/products-1.xml"));
+    let (_, products) = text(&app, "/sitemaps/products-1.xml", false).await;
+    assert_eq!(products.matches("<url>").count(), 300);
+    let (_, pages) = text(&app, "/sitemaps/pages.xml", false).await;
+    assert!(pages.contains("/c/fashion") && pages.contains("/s/clay-studio"));
+}

@@ -185,6 +185,15 @@ impl RequestBuilder<'_> {
         self
     }
 
+    /// A body already encoded, e.g. a multipart upload being passed on.
+    pub fn body(mut self, content_type: &str, bytes: Vec<u8>) -> Self {
+        if let Ok(v) = HeaderValue::from_str(content_type) {
+            self.builder = self.builder.header(header::CONTENT_TYPE, v);
+        }
+        self.body = Body::from(bytes);
+        self
+    }
+
     async fn execute(self) -> Result<(StatusCode, bytes::Bytes), ClientError> {
         let service = self.client.service;
         let mut builder = self.builder;

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod admin;
 pub mod auth;
+pub mod shop;
 pub mod vendor;
 
 use askama::Template;
@@ -147,20 +148,6 @@ pub fn safe_next(next: Option<&str>) -> String {
 pub fn login_redirect(path: &str) -> Response {
     let qs = serde_urlencoded::to_string([("next", path)]).unwrap_or_default();
     Redirect::to(&format!("/login?{qs}")).into_response()
-}
-
-#[derive(Template)]
-#[template(path = "home.html")]
-struct HomePage {
-    ctx: PageContext,
-    title: String,
-}
-
-pub async fn home(ctx: PageContext) -> Response {
-    page(&HomePage {
-        ctx,
-        title: "Welcome".into(),
-    })
 }
 
 #[derive(Template)]
