@@ -128,6 +128,51 @@ impl Money {
         }
     }
 
+    /// Reads a price as people type it ("19.99", "19,99", "20") in `currency`'s minor
+    /// units, exactly (no floats): more decimals than the currency has is an error.
+    pub fn parse_decimal(text: &str, currency: Currency) -> Result<Self, &'static str> {
+        let text = text.trim().replace(',', ".");
+        let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+        let exp = usize::from(currency.exponent());
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(whole) || (!fraction.is_empty() && !digits(fraction)) || whole.len() > 13 {
+            return Err("must be an amount like 19.99");
+        }
+        if fraction.len() > exp {
+            return Err("has more decimals than the currency allows");
+        }
+        let units: i64 = whole.parse().map_err(|_| "is too large")?;
+        let frac: i64 = if fraction.is_empty() {
+            0
+        } else {
+            format!("{fraction:0<exp$}")
+                .parse()
+                .map_err(|_| "is too large")?
+        };
+        let amount = units
+            .checked_mul(10i64.pow(u32::from(currency.exponent())))
+            .and_then(|u| u.checked_add(frac))
+            .ok_or("is too large")?;
+        Self::price(amount, currency)
+    }
+
+    /// The amount without its currency, as a form field shows it ("19.99").
+    pub fn decimal(&self) -> String {
+        let exp = u32::from(self.currency.exponent());
+        if exp == 0 {
+            return self.amount_minor.to_string();
+        }
+        let unit = 10u64.pow(exp);
+        let abs = self.amount_minor.unsigned_abs();
+        let sign = if self.amount_minor < 0 { "-" } else { "" };
+        format!(
+            "{sign}{}.{:0width$}",
+            abs / unit,
+            abs % unit,
+            width = exp as usize
+        )
+    }
+
     /// `19.99 EUR`: the amount with its exponent, for people.
     pub fn display(&self) -> String {
         let exp = u32::from(self.currency.exponent());
@@ -164,6 +209,30 @@ mod tests {
             serde_json::to_string(&Currency::parse("usd").unwrap()).unwrap(),
             "\"USD\""
         );
+    }
+
+    #[test]
+    fn typed_prices_become_exact_minor_units() {
+        let eur = Currency::parse("EUR").unwrap();
+        let jpy = Currency::parse("JPY").unwrap();
+        let amount = |t: &str, c| Money::parse_decimal(t, c).map(|m| m.amount_minor);
+        assert_eq!(amount("19.99", eur), Ok(1999));
+        assert_eq!(amount(" 19,9 ", eur), Ok(1990));
+        assert_eq!(amount("20", eur), Ok(2000));
+        assert_eq!(amount("0.07", eur), Ok(7));
+        assert_eq!(amount("1999", jpy), Ok(1999));
+        assert!(amount("19.999", eur).is_err());
+        assert!(amount("1.5", jpy).is_err());
+        assert!(amount("-1", eur).is_err());
+        assert!(amount("1e3", eur).is_err());
+        assert!(amount("", eur).is_err());
+        assert!(amount(".5", eur).is_err());
+        assert!(amount("99999999999999", eur).is_err());
+        assert_eq!(
+            Money::parse_decimal("19.9", eur).unwrap().decimal(),
+            "19.90"
+        );
+        assert_eq!(Money::parse_decimal("7", jpy).unwrap().decimal(), "7");
     }
 
     #[test]

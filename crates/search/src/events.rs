@@ -21,6 +21,10 @@ pub const CONSUMES: &[&str] = &[
 /// Applies each change to the index and waits for its commit before the inbox
 /// transaction commits: an acknowledged event is searchable, and one lost to a crash
 /// is redelivered (applying a change twice is harmless).
+///
+/// A change waits for any running rebuild *before* it touches `product_versions`: the
+/// rebuild writes those rows too, and a handler holding a row lock while waiting for
+/// the rebuild would deadlock with it.
 pub struct IndexFeeder {
     pub index: Arc<ProductIndex>,
 }
@@ -31,16 +35,16 @@ impl Handler for IndexFeeder {
         match event.event_type.as_str() {
             ProductPublished::TYPE => {
                 let e: ProductPublished = event.decode()?;
+                let _change = self.index.begin_change().await;
                 if store::advance_product_version(tx, e.product_id.0, e.version).await? {
-                    let _change = self.index.begin_change().await;
                     let seq = self.index.upsert(&e)?;
                     self.index.commit(seq).await?;
                 }
             }
             ProductWithdrawn::TYPE => {
                 let e: ProductWithdrawn = event.decode()?;
+                let _change = self.index.begin_change().await;
                 if store::advance_product_version(tx, e.product_id.0, e.version).await? {
-                    let _change = self.index.begin_change().await;
                     let seq = self.index.delete(e.product_id.0)?;
                     self.index.commit(seq).await?;
                 }

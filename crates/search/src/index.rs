@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::ops::Bound;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use catalog::domain::CategoryId;
 use catalog::events::ProductPublished;
@@ -212,7 +212,11 @@ struct Commits {
 
 pub struct ProductIndex {
     reader: IndexReader,
-    writer: Arc<RwLock<IndexWriter>>,
+    index: Index,
+    /// Opened on the first change, so a process that only reads (or replays other
+    /// services' dead letters) does not take the index's single-writer lock.
+    writer: OnceLock<RwLock<IndexWriter>>,
+    writer_init: std::sync::Mutex<()>,
     fields: Fields,
     commits: Commits,
     /// Changes hold it shared; a full rebuild holds it exclusively, so no change slips
@@ -263,23 +267,15 @@ impl ProductIndex {
         index
             .tokenizers()
             .register(PLAIN_ANALYZER, plain_analyzer());
-        let writer = index
-            .writer_with_num_threads(WRITER_THREADS, WRITER_MEMORY)
-            .map_err(|e| match e {
-                tantivy::TantivyError::LockFailure(..) => anyhow::anyhow!(
-                    "the search index is in use by another emporium process (a running \
-                     server?): stop it, or point SEARCH_INDEX_DIR elsewhere; a running server \
-                     reindexes on POST /api/v1/search/reindex"
-                ),
-                e => e.into(),
-            })?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
         Ok(Self {
             reader,
-            writer: Arc::new(RwLock::new(writer)),
+            index,
+            writer: OnceLock::new(),
+            writer_init: std::sync::Mutex::new(()),
             fields,
             commits: Commits {
                 applied: AtomicU64::new(0),
@@ -290,6 +286,29 @@ impl ProductIndex {
             rebuild: AsyncRwLock::new(()),
             suspended: RwLock::new(HashSet::new()),
         })
+    }
+
+    /// The writer, opened (and the directory's lock taken) on first use.
+    fn writer(&self) -> anyhow::Result<&RwLock<IndexWriter>> {
+        if let Some(w) = self.writer.get() {
+            return Ok(w);
+        }
+        let _init = self.writer_init.lock().map_err(|_| poisoned())?;
+        if self.writer.get().is_none() {
+            let writer = self
+                .index
+                .writer_with_num_threads(WRITER_THREADS, WRITER_MEMORY)
+                .map_err(|e| match e {
+                    tantivy::TantivyError::LockFailure(..) => anyhow::anyhow!(
+                        "the search index is in use by another emporium process (a running \
+                         server?): stop it, or point SEARCH_INDEX_DIR elsewhere; a running \
+                         server reindexes on POST /api/v1/search/reindex"
+                    ),
+                    e => e.into(),
+                })?;
+            let _ = self.writer.set(RwLock::new(writer));
+        }
+        self.writer.get().ok_or_else(poisoned)
     }
 
     pub fn num_docs(&self) -> u64 {
@@ -322,14 +341,14 @@ impl ProductIndex {
 
     /// Replaces the product's document; returns the sequence to [`Self::commit`].
     pub fn upsert(&self, p: &ProductPublished) -> anyhow::Result<u64> {
-        let writer = self.writer.read().map_err(|_| poisoned())?;
+        let writer = self.writer()?.read().map_err(|_| poisoned())?;
         writer.delete_term(self.id_term(p.product_id.0));
         writer.add_document(self.document(p)?)?;
         Ok(self.commits.applied.fetch_add(1, Ordering::SeqCst) + 1)
     }
 
     pub fn delete(&self, product: Uuid) -> anyhow::Result<u64> {
-        let writer = self.writer.read().map_err(|_| poisoned())?;
+        let writer = self.writer()?.read().map_err(|_| poisoned())?;
         writer.delete_term(self.id_term(product));
         Ok(self.commits.applied.fetch_add(1, Ordering::SeqCst) + 1)
     }
@@ -355,7 +374,7 @@ impl ProductIndex {
             }
             Err(e) => {
                 self.commits.discarded.store(target, Ordering::SeqCst);
-                if let Ok(mut w) = self.writer.write() {
+                if let Some(Ok(mut w)) = self.writer.get().map(RwLock::write) {
                     let _ = w.rollback();
                 }
                 Err(e)
@@ -364,7 +383,7 @@ impl ProductIndex {
     }
 
     fn commit_now(&self) -> anyhow::Result<()> {
-        self.writer.write().map_err(|_| poisoned())?.commit()?;
+        self.writer()?.write().map_err(|_| poisoned())?.commit()?;
         self.reader.reload()?;
         Ok(())
     }
@@ -374,14 +393,14 @@ impl ProductIndex {
     pub async fn rebuild(self: &Arc<Self>, source: &mut dyn DocumentSource) -> anyhow::Result<u64> {
         let _exclusive = self.rebuild.write().await;
         let _gate = self.commits.gate.lock().await;
-        self.writer
+        self.writer()?
             .read()
             .map_err(|_| poisoned())?
             .delete_all_documents()?;
         let mut count = 0u64;
         let result: anyhow::Result<()> = async {
             while let Some(page) = source.next_page().await? {
-                let writer = self.writer.read().map_err(|_| poisoned())?;
+                let writer = self.writer()?.read().map_err(|_| poisoned())?;
                 for p in &page {
                     writer.add_document(self.document(p)?)?;
                 }
@@ -402,7 +421,7 @@ impl ProductIndex {
                 Ok(count)
             }
             Err(e) => {
-                if let Ok(mut w) = self.writer.write() {
+                if let Some(Ok(mut w)) = self.writer.get().map(RwLock::write) {
                     let _ = w.rollback();
                 }
                 Err(e)

@@ -57,7 +57,7 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
 }
 
 fn routes(state: WebState) -> Router {
-    use pages::{account, admin, auth, shop, vendor};
+    use pages::{account, admin, auth, shop, vendor, vendor_products};
     Router::new()
         .route("/", get(shop::home))
         .route("/search", get(shop::search_page))
@@ -96,6 +96,28 @@ fn routes(state: WebState) -> Router {
         .route("/admin/stores/{id}/{action}", post(admin::store_action))
         .route("/vendor", get(vendor::home))
         .route("/vendor/apply", get(vendor::apply_form).post(vendor::apply))
+        .route(
+            "/vendor/stores/{store}/products",
+            get(vendor_products::list).post(vendor_products::create),
+        )
+        .route(
+            "/vendor/stores/{store}/products/new",
+            get(vendor_products::new_form),
+        )
+        .route(
+            "/vendor/products/{product}",
+            get(vendor_products::edit_form).post(vendor_products::update),
+        )
+        .route(
+            "/vendor/products/{product}/images",
+            post(vendor_products::add_image).layer(axum::extract::DefaultBodyLimit::max(
+                catalog::media::MAX_UPLOAD_BYTES + 64 * 1024,
+            )),
+        )
+        .route(
+            "/vendor/products/{product}/{action}",
+            post(vendor_products::change_status),
+        )
         .layer(middleware::from_fn_with_state(
             state.clone(),
             session::session_layer,

@@ -12,6 +12,7 @@ use axum::response::Response;
 use kernel::auth::{Claims, TokenError};
 use kernel::http::client::ClientError;
 use serde::de::DeserializeOwned;
+use std::collections::HashMap;
 
 use crate::WebState;
 use crate::pages::error_page;
@@ -63,6 +64,11 @@ pub struct CurrentUser {
 impl CurrentUser {
     pub fn is_admin(&self) -> bool {
         self.claims.is_admin()
+    }
+
+    /// Whether this user may manage `store`'s products (its members; admins).
+    pub fn manages(&self, store: &str) -> bool {
+        self.claims.is_admin() || self.claims.store_role(store).is_some()
     }
 }
 
@@ -225,18 +231,8 @@ where
             .map_err(|_| error_page(&ctx, 413, "That form was too large."))?;
         let field: CsrfField =
             serde_urlencoded::from_bytes(&bytes).unwrap_or(CsrfField { csrf: None });
-        let ok = match (expected, field.csrf) {
-            (Some(e), Some(f)) => {
-                !e.is_empty() && kernel::secret::digest(&e) == kernel::secret::digest(&f)
-            }
-            _ => false,
-        };
-        if !ok {
-            return Err(error_page(
-                &ctx,
-                403,
-                "This form expired or did not come from this site. Go back, reload the page and try again.",
-            ));
+        if !csrf_matches(expected.as_deref(), field.csrf.as_deref()) {
+            return Err(csrf_refused(&ctx));
         }
         serde_urlencoded::from_bytes(&bytes)
             .map(CsrfForm)
@@ -247,5 +243,98 @@ where
                     "That form was incomplete. Go back and try again.",
                 )
             })
+    }
+}
+
+/// Compares in constant time (through digests), and an empty token never matches.
+fn csrf_matches(cookie: Option<&str>, field: Option<&str>) -> bool {
+    match (cookie, field) {
+        (Some(e), Some(f)) => {
+            !e.is_empty() && kernel::secret::digest(e) == kernel::secret::digest(f)
+        }
+        _ => false,
+    }
+}
+
+fn csrf_refused(ctx: &PageContext) -> Response {
+    error_page(
+        ctx,
+        403,
+        "This form expired or did not come from this site. Go back, reload the page and try again.",
+    )
+}
+
+/// A file sent through a form.
+pub struct Upload {
+    pub file_name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A multipart form (text fields and at most one file) whose `csrf` field matches the
+/// CSRF cookie.
+pub struct CsrfUpload {
+    pub fields: HashMap<String, String>,
+    pub file: Option<Upload>,
+}
+
+impl<S: Send + Sync> FromRequest<S> for CsrfUpload {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let expected = cookie(req.headers(), CSRF);
+        let ctx = req
+            .extensions()
+            .get::<PageContext>()
+            .cloned()
+            .unwrap_or_default();
+        let incomplete = |ctx: &PageContext| {
+            error_page(
+                ctx,
+                413,
+                "That upload was too large or incomplete. Images may be at most 10 MiB.",
+            )
+        };
+        let mut multipart = axum::extract::Multipart::from_request(req, state)
+            .await
+            .map_err(|_| {
+                error_page(
+                    &ctx,
+                    400,
+                    "That form was incomplete. Go back and try again.",
+                )
+            })?;
+        let mut fields = HashMap::new();
+        let mut file = None;
+        loop {
+            match multipart.next_field().await {
+                Ok(Some(field)) => {
+                    let name = field.name().unwrap_or_default().to_owned();
+                    match field.file_name().map(str::to_owned) {
+                        Some(file_name) => {
+                            let content_type = field.content_type().unwrap_or_default().to_owned();
+                            let bytes = field.bytes().await.map_err(|_| incomplete(&ctx))?;
+                            if !bytes.is_empty() {
+                                file = Some(Upload {
+                                    file_name,
+                                    content_type,
+                                    bytes: bytes.to_vec(),
+                                });
+                            }
+                        }
+                        None => {
+                            let text = field.text().await.map_err(|_| incomplete(&ctx))?;
+                            fields.insert(name, text);
+                        }
+                    }
+                }
+                Ok(None) => break,
+                Err(_) => return Err(incomplete(&ctx)),
+            }
+        }
+        if !csrf_matches(expected.as_deref(), fields.get("csrf").map(String::as_str)) {
+            return Err(csrf_refused(&ctx));
+        }
+        Ok(Self { fields, file })
     }
 }

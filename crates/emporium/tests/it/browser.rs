@@ -220,3 +220,193 @@ async fn a_customer_registers_verifies_signs_in_and_resets_the_password() {
 
     b.client.clone().close().await.unwrap();
 }
+
+impl Browser {
+    async fn sign_in(&self, base: &str, email: &str, password: &str) {
+        self.open(&format!("{base}/login")).await;
+        self.fill("email", email).await;
+        self.fill("password", password).await;
+        self.click("login-submit").await;
+        self.wait_for_path("/account").await;
+    }
+
+    async fn sign_out(&self) {
+        self.click("nav-logout").await;
+        self.wait_for_path("/").await;
+    }
+
+    async fn click_css(&self, css: &str) {
+        self.client
+            .wait()
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
+    /// Waits until the element matching `css` says `wanted` (htmx swaps in place).
+    async fn wait_for_text(&self, css: &str, wanted: &str) {
+        let mut last = String::new();
+        for _ in 0..100 {
+            if let Ok(e) = self.client.find(Locator::Css(css)).await {
+                last = e.text().await.unwrap_or_default();
+                if last.contains(wanted) {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{css} says {last:?}, not {wanted:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_vendor_opens_a_store_lists_a_product_and_a_customer_finds_it() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("admin@example.com").await;
+    let clothing = crate::products::category(&app, token(&admin), "clothing", None).await;
+    crate::products::category(&app, token(&admin), "knitwear", Some(&clothing)).await;
+    let vendor = "weaver@example.com";
+    app.customer(vendor).await;
+    let b = launch().await;
+    let base = app.base.clone();
+
+    // A user applies to open a store.
+    b.sign_in(&base, vendor, PASSWORD).await;
+    b.click("nav-vendor").await;
+    b.click("apply-link").await;
+    b.fill("name", "Highland Weavers").await;
+    b.fill("slug", "highland-weavers").await;
+    b.fill("description", "Knitwear from the hills.").await;
+    b.fill("support_email", vendor).await;
+    b.fill("country", "GB").await;
+    b.fill("payout.holder_name", "Highland Weavers Ltd").await;
+    b.fill("payout.iban", "GB82WEST12345698765432").await;
+    b.click("apply-submit").await;
+    b.wait_for_path("/vendor").await;
+    assert!(b.text(".flash").await.contains("review"));
+    b.sign_out().await;
+
+    // An admin approves it.
+    b.sign_in(&base, "admin@example.com", PASSWORD).await;
+    b.open(&format!("{base}/admin/stores?status=pending")).await;
+    b.click_css("article[data-slug='highland-weavers'] button[data-action='approve']")
+        .await;
+    b.wait_for_text(".flash", "approved").await;
+    b.sign_out().await;
+
+    // The vendor creates a product with two variants, adds a picture, publishes it.
+    b.sign_in(&base, vendor, PASSWORD).await;
+    b.click("nav-vendor").await;
+    b.click_css("a.manage-products").await;
+    b.click("new-product").await;
+    b.fill("title", "Merino Sweater").await;
+    b.fill("slug", "merino-sweater").await;
+    b.fill("brand", "Highland").await;
+    b.click_css("#category_id option:nth-child(3)").await;
+    b.fill("description", "Warm **merino** wool.").await;
+    b.fill("attributes", "color: green").await;
+    for (i, (sku, options, price)) in [("MS-M", "Size=M", "89.00"), ("MS-L", "Size=L", "95.50")]
+        .into_iter()
+        .enumerate()
+    {
+        let named = |f: &str| {
+            Locator::Css(Box::leak(
+                format!("input[name='variants[{i}].{f}']").into_boxed_str(),
+            ))
+        };
+        b.client
+            .find(named("sku"))
+            .await
+            .unwrap()
+            .send_keys(sku)
+            .await
+            .unwrap();
+        b.client
+            .find(named("options"))
+            .await
+            .unwrap()
+            .send_keys(options)
+            .await
+            .unwrap();
+        b.client
+            .find(named("price_minor"))
+            .await
+            .unwrap()
+            .send_keys(price)
+            .await
+            .unwrap();
+    }
+    b.click("save-product").await;
+    b.wait_for_text(".flash", "Product created").await;
+    assert_eq!(b.text("#product-status").await, "draft");
+    let picture = std::env::temp_dir().join(format!(
+        "emporium-media-{}.png",
+        uuid::Uuid::now_v7().simple()
+    ));
+    std::fs::write(&picture, crate::products::png(64, 48)).unwrap();
+    b.client
+        .find(Locator::Id("image-file"))
+        .await
+        .unwrap()
+        .send_keys(picture.to_str().unwrap())
+        .await
+        .unwrap();
+    b.fill("image-alt", "A green merino sweater").await;
+    b.click("upload-image").await;
+    b.wait_for_text(".flash", "Picture added").await;
+    b.click("publish").await;
+    b.wait_for_text(".flash", "Published").await;
+    assert_eq!(b.text("#product-status").await, "published");
+    b.sign_out().await;
+
+    // A customer finds it with a misspelled query...
+    let mut found = false;
+    for _ in 0..50 {
+        b.open(&base).await;
+        b.fill("site-q", "merrino sweter").await;
+        b.click_css("form.site-search button[type='submit']").await;
+        if b.text("#result-count").await.starts_with("1 product") {
+            found = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(found, "the misspelled search finds the sweater");
+    assert_eq!(b.text(".tile-title").await, "Merino Sweater");
+    // ...and through a facet (htmx swaps the results; the URL follows).
+    b.open(&format!("{base}/c/clothing")).await;
+    b.click_css("a.facet-link[href*='attr.color=green']").await;
+    b.wait_for_text(".facet-link[aria-current='true']", "green")
+        .await;
+    assert!(
+        b.client
+            .current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .contains("attr.color=green")
+    );
+    b.click_css(".tile a").await;
+    b.wait_for_path("/p/highland-weavers/merino-sweater").await;
+    assert_eq!(b.text("#product-title").await, "Merino Sweater");
+    assert_eq!(b.text("#product-price").await, "89.00 EUR");
+    // The variant picker updates the price in place.
+    b.click_css("input[name='variant'][value='MS-L']").await;
+    b.wait_for_text("#product-price", "95.50 EUR").await;
+    let image = b
+        .client
+        .find(Locator::Id("product-image"))
+        .await
+        .unwrap()
+        .attr("src")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(image.ends_with("-1200.webp"), "{image}");
+
+    b.client.clone().close().await.unwrap();
+    let _ = std::fs::remove_file(picture);
+}

@@ -673,7 +673,7 @@ async fn product_details_are_cached_in_redis_and_follow_changes() {
     .await;
 }
 
-fn png(width: u32, height: u32) -> Vec<u8> {
+pub fn png(width: u32, height: u32) -> Vec<u8> {
     let img = image::RgbImage::from_fn(width, height, |x, y| {
         image::Rgb([(x % 250) as u8, (y % 250) as u8, 120])
     });

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod auth;
 pub mod shop;
 pub mod vendor;
+pub mod vendor_products;
 
 use askama::Template;
 use axum::extract::OriginalUri;

@@ -81,6 +81,7 @@ pub async fn apply(
 }
 
 pub struct StoreLine {
+    id: String,
     name: String,
     slug: String,
     role: String,
@@ -113,6 +114,7 @@ pub async fn home(State(state): State<WebState>, ctx: PageContext) -> Response {
                         .unwrap_or_default(),
                     status: s.status.unwrap_or_default(),
                     reason: s.status_reason,
+                    id: s.id.to_string(),
                     name: s.name,
                     slug: s.slug,
                 })
