@@ -3,6 +3,7 @@
 use kernel::http::client::{ClientError, RequestBuilder, ServiceClient, path_segment};
 
 use crate::api::dto::*;
+use crate::api::import::ImportReport;
 use crate::api::internal::SearchDocumentPage;
 use crate::api::media::MediaView;
 use crate::domain::{CategoryId, ProductId};
@@ -162,6 +163,36 @@ impl CatalogClient {
             .bearer(token)
             .body(content_type, body)
             .send()
+            .await
+    }
+
+    /// Imports a CSV file of products into the store; the report lists refused rows.
+    pub async fn import_csv(
+        &self,
+        token: &str,
+        store_id: &str,
+        csv: Vec<u8>,
+    ) -> Result<ImportReport> {
+        self.http
+            .post(&format!(
+                "{BASE}/stores/{}/products/import",
+                path_segment(store_id)
+            ))
+            .bearer(token)
+            .body("text/csv", csv)
+            .send()
+            .await
+    }
+
+    /// The store's products as CSV.
+    pub async fn export_csv(&self, token: &str, store_id: &str) -> Result<bytes::Bytes> {
+        self.http
+            .get(&format!(
+                "{BASE}/stores/{}/products/export",
+                path_segment(store_id)
+            ))
+            .bearer(token)
+            .send_bytes()
             .await
     }
 

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod client;
+pub mod csv_io;
 pub mod domain;
 mod error;
 pub mod events;

@@ -714,3 +714,69 @@ pub async fn count_published_products(conn: &mut PgConnection) -> Result<u64, sq
         .await?;
     Ok(u64::try_from(n).unwrap_or(0))
 }
+
+/// The product of `store` with this slug, locked for the caller's transaction.
+pub async fn lock_product_by_slug(
+    conn: &mut PgConnection,
+    store: Uuid,
+    slug: &str,
+) -> Result<Option<(crate::domain::ProductId, String, Option<String>)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, status, moderation_reason FROM products WHERE store_id = $1 AND slug = $2 FOR UPDATE",
+    )
+    .bind(store)
+    .bind(slug)
+    .fetch_optional(conn)
+    .await
+}
+
+/// One variant of a store's product, with what its CSV row needs.
+#[derive(Debug, sqlx::FromRow)]
+pub struct ExportRow {
+    pub slug: String,
+    pub title: String,
+    pub description_md: String,
+    pub brand: Option<String>,
+    pub category_slug: Option<String>,
+    pub attributes: serde_json::Value,
+    pub tags: Vec<String>,
+    pub status: String,
+    pub sku: String,
+    pub options: serde_json::Value,
+    pub price_minor: i64,
+    pub currency: String,
+    pub compare_at_minor: Option<i64>,
+    pub weight_grams: Option<i32>,
+    pub barcode: Option<String>,
+    pub images: Vec<String>,
+}
+
+/// Every variant of every product of `store`, products in creation order.
+pub async fn export_rows(
+    conn: &mut PgConnection,
+    store: Uuid,
+) -> Result<Vec<ExportRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT p.slug, p.title, p.description_md, p.brand, c.slug AS category_slug, p.attributes, p.tags, \
+         p.status, v.sku, v.options, v.price_minor, v.currency, v.compare_at_minor, v.weight_grams, v.barcode, \
+         ARRAY(SELECT i.media_key FROM product_images i WHERE i.product_id = p.id ORDER BY i.position) AS images \
+         FROM products p JOIN variants v ON v.product_id = p.id LEFT JOIN categories c ON c.id = p.category_id \
+         WHERE p.store_id = $1 ORDER BY p.created_at, p.id, v.position",
+    )
+    .bind(store)
+    .fetch_all(conn)
+    .await
+}
+
+/// A store catalog knows, by id (`sto_…`) or slug.
+pub async fn store_id_by_key(
+    conn: &mut PgConnection,
+    key: &str,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    let id = kernel::ids::parse_prefixed(key, "sto").ok();
+    sqlx::query_scalar("SELECT id FROM stores WHERE id = $1 OR slug = $2")
+        .bind(id)
+        .bind(key.to_ascii_lowercase())
+        .fetch_optional(conn)
+        .await
+}

@@ -90,6 +90,38 @@ pub async fn migrate_all(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Imports a CSV file of products into a store (by id or slug) straight through the
+/// catalog's database, with a progress bar. Events reach the other services through
+/// the outbox as usual.
+pub async fn import_products(
+    config: &Config,
+    store: &str,
+    csv: &[u8],
+) -> anyhow::Result<catalog::api::import::ImportReport> {
+    let pool = catalog::connect(config).await?;
+    let mut conn = pool.acquire().await?;
+    let store_id = catalog::store::store_id_by_key(&mut conn, store)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("catalog knows no store {store:?}"))?;
+    drop(conn);
+    let parsed = catalog::csv_io::parse(csv).map_err(|p| {
+        let why: Vec<String> = p
+            .errors
+            .iter()
+            .map(|e| format!("the file {}", e.message))
+            .collect();
+        anyhow::anyhow!("{}", why.join("; "))
+    })?;
+    let media = kernel::media::LocalDir::new(&config.media_dir);
+    let mut progress = kernel::progress::Progress::new("products", parsed.products.len() as u64);
+    let report =
+        catalog::api::import::import_products(&pool, &media, store_id, parsed, |n| progress.inc(n))
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", kernel::http::Problem::from(e).title))?;
+    progress.finish();
+    Ok(report)
+}
+
 /// Rebuilds the search index from the catalog's database; returns the products indexed.
 pub async fn reindex_search(config: &Config) -> anyhow::Result<u64> {
     let catalog = catalog::connect(config).await?;

@@ -39,6 +39,11 @@ enum Command {
         #[arg(long)]
         demo: bool,
     },
+    /// The product catalog.
+    Catalog {
+        #[command(subcommand)]
+        command: CatalogCommand,
+    },
     /// The search index.
     Search {
         #[command(subcommand)]
@@ -66,6 +71,19 @@ enum AdminCommand {
         /// Grant the admin role.
         #[arg(long)]
         admin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum CatalogCommand {
+    /// Import products from a CSV file (one row per variant; see docs/api.md) into a
+    /// store, with a progress bar; prints the rows it refused and why.
+    Import {
+        /// The store's id (`sto_…`) or slug.
+        #[arg(long)]
+        store: String,
+        /// The CSV file (UTF-8).
+        file: std::path::PathBuf,
     },
 }
 
@@ -158,6 +176,30 @@ async fn main() -> anyhow::Result<()> {
                 emporium::seed::DEMO_PASSWORD
             );
             app.platform.shut_down();
+        }
+        Command::Catalog {
+            command: CatalogCommand::Import { store, file },
+        } => {
+            let bytes = std::fs::read(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let report = emporium::import_products(&config, &store, &bytes).await?;
+            for r in &report.rejected {
+                eprintln!(
+                    "line {}: {} {} {}: {}",
+                    r.line, r.product_slug, r.sku, r.field, r.message
+                );
+            }
+            eprintln!(
+                "{} rows: {} products created, {} updated ({} published); {} rows refused",
+                report.rows,
+                report.created,
+                report.updated,
+                report.published,
+                report.rejected.len()
+            );
+            if !report.rejected.is_empty() {
+                std::process::exit(2);
+            }
         }
         Command::Search {
             command: SearchCommand::Reindex,

@@ -105,6 +105,18 @@ fn routes(state: WebState) -> Router {
             get(vendor_products::new_form),
         )
         .route(
+            "/vendor/stores/{store}/products/import",
+            get(vendor_products::import_form)
+                .post(vendor_products::import)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    catalog::media::MAX_UPLOAD_BYTES + 64 * 1024,
+                )),
+        )
+        .route(
+            "/vendor/stores/{store}/products.csv",
+            get(vendor_products::export),
+        )
+        .route(
             "/vendor/products/{product}",
             get(vendor_products::edit_form).post(vendor_products::update),
         )

@@ -1,6 +1,7 @@
 //! Catalog's HTTP API under `/api/v1/catalog`.
 
 pub mod dto;
+pub mod import;
 pub mod internal;
 pub mod media;
 mod products;
@@ -45,6 +46,8 @@ pub fn router(pool: PgPool) -> OpenApiRouter {
         .routes(routes!(products::admin_release))
         .routes(routes!(media::upload))
         .routes(routes!(internal::search_documents))
+        .routes(routes!(import::import))
+        .routes(routes!(import::export))
         .with_state(pool)
 }
 

@@ -26,7 +26,7 @@ use crate::Error;
 use crate::domain::{self, CategoryId, ProductAction, ProductId, ProductStatus, RawVariant};
 use crate::store::{self, Listing, ProductRow, Sort};
 
-fn store_uuid(key: &str) -> Result<Uuid> {
+pub(super) fn store_uuid(key: &str) -> Result<Uuid> {
     kernel::ids::parse_prefixed(key, "sto").map_err(|_| Error::NotFound("store"))
 }
 
@@ -35,7 +35,7 @@ fn store_ref(id: Uuid) -> String {
 }
 
 /// Whether the caller may manage `store`'s products: its members, and admins.
-fn manages(claims: Option<&Claims>, store: Uuid) -> bool {
+pub(super) fn manages(claims: Option<&Claims>, store: Uuid) -> bool {
     claims.is_some_and(|c| c.is_admin() || c.store_role(&store_ref(store)).is_some())
 }
 
@@ -138,8 +138,8 @@ fn visible(row: Option<ProductRow>, claims: Option<&Claims>) -> Result<(ProductR
     Ok((row, private))
 }
 
-struct Validated {
-    slug: String,
+pub(super) struct Validated {
+    pub(super) slug: String,
     title: String,
     description_md: String,
     description_html: String,
@@ -211,7 +211,7 @@ async fn validate_images(
     Ok(out)
 }
 
-async fn validate(
+pub(super) async fn validate(
     conn: &mut PgConnection,
     media: &dyn MediaStore,
     req: &ProductRequest,
@@ -275,7 +275,12 @@ async fn validate(
 }
 
 /// Writes the product's fields and variants; maps unique violations to field errors.
-async fn write(conn: &mut PgConnection, id: ProductId, store: Uuid, v: &Validated) -> Result<()> {
+pub(super) async fn write(
+    conn: &mut PgConnection,
+    id: ProductId,
+    store: Uuid,
+    v: &Validated,
+) -> Result<()> {
     let min_price = v
         .variants
         .iter()
@@ -317,8 +322,9 @@ async fn write(conn: &mut PgConnection, id: ProductId, store: Uuid, v: &Validate
     }
     store::replace_images(conn, id, &v.images).await?;
     if let Some(sku) = store::replace_variants(conn, id, store, &v.variants).await? {
+        let index = v.variants.iter().position(|x| x.sku == sku).unwrap_or(0);
         return Err(Problem::validation(vec![FieldError::new(
-            "variants",
+            format!("variants[{index}].sku"),
             "duplicate_sku",
             format!("SKU {sku} is used by another product of this store"),
         )])

@@ -4,6 +4,7 @@
 
 mod browser;
 mod catalog;
+mod csv;
 mod distributed;
 mod email;
 mod events;

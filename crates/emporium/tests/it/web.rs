@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::support::*;
 
-fn csrf_of(html: &str) -> String {
+pub fn csrf_of(html: &str) -> String {
     html.split("name=\"csrf\" value=\"")
         .nth(1)
         .and_then(|rest| rest.split('"').next())
@@ -22,7 +22,11 @@ fn browser() -> reqwest::Client {
 }
 
 /// Signs in through the login form and follows the redirect to `next`.
-async fn sign_in(app: &TestApp, email: &str, next: &str) -> (reqwest::Client, reqwest::Response) {
+pub async fn sign_in(
+    app: &TestApp,
+    email: &str,
+    next: &str,
+) -> (reqwest::Client, reqwest::Response) {
     let b = browser();
     let csrf = csrf_of(
         &b.get(app.url("/login"))

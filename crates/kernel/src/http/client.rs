@@ -238,6 +238,11 @@ impl RequestBuilder<'_> {
         })
     }
 
+    /// Sends and returns the answer's body as it came (e.g. a CSV file).
+    pub async fn send_bytes(self) -> Result<bytes::Bytes, ClientError> {
+        self.execute().await.map(|(_, bytes)| bytes)
+    }
+
     /// Sends and expects no body worth reading (e.g. `204`).
     pub async fn send_empty(self) -> Result<(), ClientError> {
         self.execute().await.map(|_| ())
