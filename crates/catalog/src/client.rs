@@ -151,6 +151,52 @@ impl CatalogClient {
             .await
     }
 
+    /// Lifts an admin's take-down so the vendor may publish again.
+    pub async fn release(&self, token: &str, id: ProductId) -> Result<ProductView> {
+        self.http
+            .post(&format!("{BASE}/admin/products/{id}/release"))
+            .bearer(token)
+            .send()
+            .await
+    }
+
+    /// Products admins took down, newest first.
+    pub async fn moderated(&self, token: &str) -> Result<ProductPage> {
+        self.http
+            .get(&format!("{BASE}/admin/products/moderated?limit=100"))
+            .bearer(token)
+            .send()
+            .await
+    }
+
+    pub async fn update_category(
+        &self,
+        token: &str,
+        id: CategoryId,
+        req: &UpdateCategory,
+    ) -> Result<CategoryView> {
+        self.http
+            .patch(&format!("{BASE}/categories/{id}"))
+            .bearer(token)
+            .json(req)
+            .send()
+            .await
+    }
+
+    pub async fn move_category(
+        &self,
+        token: &str,
+        id: CategoryId,
+        req: &MoveCategory,
+    ) -> Result<CategoryView> {
+        self.http
+            .post(&format!("{BASE}/categories/{id}/move"))
+            .bearer(token)
+            .json(req)
+            .send()
+            .await
+    }
+
     /// Passes on a multipart upload (`file` part) as it came.
     pub async fn upload_media(
         &self,

@@ -604,15 +604,30 @@ pub async fn list_products(
 }
 
 /// All of one store's products, any status, newest first (for its members).
-pub async fn store_products(
+/// Which products a management list shows.
+#[derive(Debug, Clone, Copy)]
+pub enum ProductScope {
+    /// Every product of one store, drafts included.
+    Store(Uuid),
+    /// Every product an admin took down, across stores.
+    Moderated,
+}
+
+/// Products in `scope`, newest first, one page (plus one to tell whether more exist).
+pub async fn scoped_products(
     conn: &mut PgConnection,
-    store: Uuid,
+    scope: ProductScope,
     after: Option<(i64, Uuid)>,
     limit: u32,
 ) -> Result<Vec<ProductRow>, sqlx::Error> {
+    let (store, moderated) = match scope {
+        ProductScope::Store(id) => (Some(id), false),
+        ProductScope::Moderated => (None, true),
+    };
     sqlx::query_as(&format!(
         "SELECT {PRODUCT_COLUMNS} FROM products p JOIN stores s ON s.id = p.store_id
-         WHERE p.store_id = $1
+         WHERE ($1::uuid IS NULL OR p.store_id = $1)
+           AND (NOT $5 OR p.moderation_reason IS NOT NULL)
            AND ($2::bigint IS NULL OR ((extract(epoch from p.created_at) * 1000000)::bigint, p.id) < ($2, $3))
          ORDER BY (extract(epoch from p.created_at) * 1000000)::bigint DESC, p.id DESC LIMIT $4"
     ))
@@ -620,6 +635,7 @@ pub async fn store_products(
     .bind(after.map(|a| a.0))
     .bind(after.map(|a| a.1))
     .bind(i64::from(limit) + 1)
+    .bind(moderated)
     .fetch_all(conn)
     .await
 }

@@ -101,6 +101,33 @@ impl From<Currency> for String {
     }
 }
 
+/// A non-negative decimal as people type it ("19.99", "19,99", "20") as an integer
+/// count of hundredths (or of 10^-`decimals`), exactly; more decimals is an error.
+pub fn parse_fixed_point(text: &str, decimals: u8) -> Result<i64, &'static str> {
+    let text = text.trim().replace(',', ".");
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+    let exp = usize::from(decimals);
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || (!fraction.is_empty() && !digits(fraction)) || whole.len() > 13 {
+        return Err("must be an amount like 19.99");
+    }
+    if fraction.len() > exp {
+        return Err("has more decimals than the currency allows");
+    }
+    let units: i64 = whole.parse().map_err(|_| "is too large")?;
+    let frac: i64 = if fraction.is_empty() {
+        0
+    } else {
+        format!("{fraction:0<exp$}")
+            .parse()
+            .map_err(|_| "is too large")?
+    };
+    units
+        .checked_mul(10i64.pow(u32::from(decimals)))
+        .and_then(|u| u.checked_add(frac))
+        .ok_or("is too large")
+}
+
 /// An amount in minor units of a currency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 pub struct Money {
@@ -131,29 +158,7 @@ impl Money {
     /// Reads a price as people type it ("19.99", "19,99", "20") in `currency`'s minor
     /// units, exactly (no floats): more decimals than the currency has is an error.
     pub fn parse_decimal(text: &str, currency: Currency) -> Result<Self, &'static str> {
-        let text = text.trim().replace(',', ".");
-        let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
-        let exp = usize::from(currency.exponent());
-        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-        if !digits(whole) || (!fraction.is_empty() && !digits(fraction)) || whole.len() > 13 {
-            return Err("must be an amount like 19.99");
-        }
-        if fraction.len() > exp {
-            return Err("has more decimals than the currency allows");
-        }
-        let units: i64 = whole.parse().map_err(|_| "is too large")?;
-        let frac: i64 = if fraction.is_empty() {
-            0
-        } else {
-            format!("{fraction:0<exp$}")
-                .parse()
-                .map_err(|_| "is too large")?
-        };
-        let amount = units
-            .checked_mul(10i64.pow(u32::from(currency.exponent())))
-            .and_then(|u| u.checked_add(frac))
-            .ok_or("is too large")?;
-        Self::price(amount, currency)
+        Self::price(parse_fixed_point(text, currency.exponent())?, currency)
     }
 
     /// The amount without its currency, as a form field shows it ("19.99").

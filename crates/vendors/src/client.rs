@@ -92,4 +92,22 @@ impl VendorsClient {
         .send()
         .await
     }
+
+    /// Sets a store's commission (basis points), or back to the platform default.
+    pub async fn set_commission(
+        &self,
+        token: &str,
+        store_id: &str,
+        commission_bps: Option<i64>,
+    ) -> Result<StoreView> {
+        self.http
+            .put(&format!(
+                "{BASE}/admin/stores/{}/commission",
+                path_segment(store_id)
+            ))
+            .bearer(token)
+            .json(&CommissionRequest { commission_bps })
+            .send()
+            .await
+    }
 }

@@ -57,7 +57,7 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
 }
 
 fn routes(state: WebState) -> Router {
-    use pages::{account, admin, auth, shop, vendor, vendor_products};
+    use pages::{account, admin, admin_catalog, auth, shop, vendor, vendor_products};
     Router::new()
         .route("/", get(shop::home))
         .route("/search", get(shop::search_page))
@@ -93,7 +93,24 @@ fn routes(state: WebState) -> Router {
         .route("/admin/users", get(admin::users))
         .route("/admin/users/{id}/{action}", post(admin::moderate))
         .route("/admin/stores", get(admin::stores))
+        .route(
+            "/admin/stores/{id}/commission",
+            post(admin_catalog::set_commission),
+        )
         .route("/admin/stores/{id}/{action}", post(admin::store_action))
+        .route(
+            "/admin/categories",
+            get(admin_catalog::categories).post(admin_catalog::create_category),
+        )
+        .route(
+            "/admin/categories/{id}/{action}",
+            post(admin_catalog::category_action),
+        )
+        .route("/admin/products", get(admin_catalog::products))
+        .route(
+            "/admin/products/{id}/{action}",
+            post(admin_catalog::product_action),
+        )
         .route("/vendor", get(vendor::home))
         .route("/vendor/apply", get(vendor::apply_form).post(vendor::apply))
         .route(

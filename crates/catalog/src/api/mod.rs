@@ -44,6 +44,7 @@ pub fn router(pool: PgPool) -> OpenApiRouter {
         .routes(routes!(products::restore))
         .routes(routes!(products::admin_unpublish))
         .routes(routes!(products::admin_release))
+        .routes(routes!(products::moderated_products))
         .routes(routes!(media::upload))
         .routes(routes!(internal::search_documents))
         .routes(routes!(import::import))

@@ -485,14 +485,33 @@ pub async fn store_products(
     if !manages(Some(&claims), store_id) {
         return Err(Error::Forbidden);
     }
+    scoped_page(&pool, store::ProductScope::Store(store_id), &page).await
+}
+
+async fn scoped_page(
+    pool: &sqlx::PgPool,
+    scope: store::ProductScope,
+    page: &PageParams,
+) -> Result<Json<ProductPage>> {
     let limit = page.limit()?;
     let after: Option<(i64, Uuid)> = page.after()?;
-    let rows = store::store_products(&mut *pool.acquire().await?, store_id, after, limit).await?;
+    let rows = store::scoped_products(&mut *pool.acquire().await?, scope, after, limit).await?;
     let page = Page::from_rows(rows, limit, |p| (micros(p.created_at), p.id.0));
     Ok(Json(ProductPage {
         items: page.items.into_iter().map(card).collect::<Result<_>>()?,
         next_cursor: page.next_cursor,
     }))
+}
+
+/// Products an admin took down, across stores, newest first (admins).
+#[utoipa::path(get, path = "/api/v1/catalog/admin/products/moderated", tag = TAG, security(("bearer" = [])),
+    params(PageParams), responses((status = 200, body = ProductPage), (status = 403, body = Problem)))]
+pub async fn moderated_products(
+    axum::extract::State(pool): State,
+    _admin: AdminUser,
+    Query(page): Query<PageParams>,
+) -> Result<Json<ProductPage>> {
+    scoped_page(&pool, store::ProductScope::Moderated, &page).await
 }
 
 fn micros(t: time::OffsetDateTime) -> i64 {

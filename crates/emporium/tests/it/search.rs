@@ -9,7 +9,7 @@ use crate::products::{category, create_product};
 use crate::support::*;
 use crate::vendors::approved_store;
 
-fn product(
+pub fn product(
     slug: &str,
     title: &str,
     brand: &str,
@@ -75,7 +75,7 @@ async fn until_results(app: &TestApp, query: &str, expected: &[&str]) -> Duratio
     panic!("search {query} gave {last:?}, expected {expected:?}");
 }
 
-async fn publish(app: &TestApp, token: &str, id: &str) {
+pub async fn publish(app: &TestApp, token: &str, id: &str) {
     let r = call(
         app,
         Method::POST,

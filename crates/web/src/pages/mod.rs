@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod admin_catalog;
 pub mod auth;
 pub mod shop;
 pub mod vendor;
