@@ -110,4 +110,69 @@ impl VendorsClient {
             .send()
             .await
     }
+
+    /// Changes a store's profile (members) and payout details (owner or admin).
+    pub async fn update_store(
+        &self,
+        token: &str,
+        store_id: &str,
+        req: &UpdateStoreRequest,
+    ) -> Result<StoreView> {
+        self.http
+            .patch(&format!("{BASE}/stores/{}", path_segment(store_id)))
+            .bearer(token)
+            .json(req)
+            .send()
+            .await
+    }
+
+    pub async fn members(&self, token: &str, store_id: &str) -> Result<MemberList> {
+        self.http
+            .get(&format!("{BASE}/stores/{}/members", path_segment(store_id)))
+            .bearer(token)
+            .send()
+            .await
+    }
+
+    pub async fn remove_member(&self, token: &str, store_id: &str, user_id: &str) -> Result<()> {
+        self.http
+            .delete(&format!(
+                "{BASE}/stores/{}/members/{}",
+                path_segment(store_id),
+                path_segment(user_id)
+            ))
+            .bearer(token)
+            .send_empty()
+            .await
+    }
+
+    /// Emails `req.email` a single-use link to join the store.
+    pub async fn invite(
+        &self,
+        token: &str,
+        store_id: &str,
+        req: &InviteRequest,
+    ) -> Result<InvitationView> {
+        self.http
+            .post(&format!(
+                "{BASE}/stores/{}/invitations",
+                path_segment(store_id)
+            ))
+            .bearer(token)
+            .json(req)
+            .send()
+            .await
+    }
+
+    /// Joins the store the invitation is for, as the signed-in user.
+    pub async fn accept_invitation(&self, token: &str, invitation: &str) -> Result<StoreView> {
+        self.http
+            .post(&format!("{BASE}/invitations/accept"))
+            .bearer(token)
+            .json(&AcceptInvitationRequest {
+                token: invitation.to_owned(),
+            })
+            .send()
+            .await
+    }
 }

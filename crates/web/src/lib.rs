@@ -57,7 +57,7 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
 }
 
 fn routes(state: WebState) -> Router {
-    use pages::{account, admin, admin_catalog, auth, shop, vendor, vendor_products};
+    use pages::{account, admin, admin_catalog, auth, shop, vendor, vendor_products, vendor_store};
     Router::new()
         .route("/", get(shop::home))
         .route("/search", get(shop::search_page))
@@ -113,6 +113,22 @@ fn routes(state: WebState) -> Router {
         )
         .route("/vendor", get(vendor::home))
         .route("/vendor/apply", get(vendor::apply_form).post(vendor::apply))
+        .route(
+            "/vendor/stores/{store}/settings",
+            get(vendor_store::settings).post(vendor_store::save_settings),
+        )
+        .route(
+            "/vendor/stores/{store}/staff",
+            get(vendor_store::staff).post(vendor_store::invite),
+        )
+        .route(
+            "/vendor/stores/{store}/staff/{member}/remove",
+            post(vendor_store::remove_member),
+        )
+        .route(
+            "/vendor/invitations/accept",
+            get(vendor_store::invitation).post(vendor_store::accept),
+        )
         .route(
             "/vendor/stores/{store}/products",
             get(vendor_products::list).post(vendor_products::create),

@@ -239,3 +239,187 @@ async fn admins_edit_categories_moderate_products_and_set_commissions() {
         );
     }
 }
+
+async fn page_form(
+    b: &reqwest::Client,
+    app: &TestApp,
+    page: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> (u16, String) {
+    let html = b
+        .get(app.url(page))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&html);
+    let mut form: Vec<(&str, &str)> = vec![("csrf", csrf.as_str())];
+    form.extend_from_slice(fields);
+    let r = b.post(app.url(action)).form(&form).send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn owners_run_settings_and_staff_and_invitees_join_through_the_pages() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("admin@example.com").await;
+    let (owner, store) = approved_store(&app, &admin, "team-shop").await;
+    let id = store["id"].as_str().unwrap().to_owned();
+    let owner_email = claims_of(&owner)["email"].as_str().unwrap().to_owned();
+    let (ob, _) = sign_in(&app, &owner_email, "/vendor").await;
+    let settings = format!("/vendor/stores/{id}/settings");
+
+    // Settings: the profile changes; the IBAN is shown masked, never echoed.
+    let html = ob
+        .get(app.url(&settings))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("payout.iban") && !html.contains("value=\"DE89370400440532013000\""));
+    let (status, html) = page_form(
+        &ob,
+        &app,
+        &settings,
+        &settings,
+        &[
+            ("name", "Team Shop"),
+            ("description", "We sell together."),
+            ("logo_url", ""),
+            ("support_email", "help@team.example"),
+            ("country", "FR"),
+            ("payout.holder_name", ""),
+            ("payout.iban", ""),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        flash(&html).contains("Team Shop is saved"),
+        "{}",
+        flash(&html)
+    );
+    let (status, html) = page_form(
+        &ob,
+        &app,
+        &settings,
+        &settings,
+        &[
+            ("name", "Team Shop"),
+            ("support_email", "not an email"),
+            ("country", "FR"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(html.contains("aria-invalid=\"true\"") && html.contains("value=\"not an email\""));
+
+    // Staff: invite by email; the invitee joins from the emailed link.
+    let staff_email = unique_email("helper");
+    app.customer(&staff_email).await;
+    let staff = format!("/vendor/stores/{id}/staff");
+    let (_, html) = page_form(
+        &ob,
+        &app,
+        &staff,
+        &staff,
+        &[("email", &staff_email), ("role", "staff")],
+    )
+    .await;
+    assert!(
+        flash(&html).contains("We emailed an invitation"),
+        "{}",
+        flash(&html)
+    );
+    let mail = app.latest_email(&staff_email, "staff_invited").await;
+    let link = mail["body_text"]
+        .as_str()
+        .unwrap()
+        .lines()
+        .map(str::trim)
+        .find(|l| l.contains("/vendor/invitations/accept?token="))
+        .unwrap()
+        .to_owned();
+    let path = &link[link.find("/vendor/").unwrap()..];
+    let (sb, _) = sign_in(&app, &staff_email, "/vendor").await;
+    let token_value = path.split("token=").nth(1).unwrap().to_owned();
+    let (status, html) = page_form(
+        &sb,
+        &app,
+        path,
+        "/vendor/invitations/accept",
+        &[("token", &token_value)],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        flash(&html).contains("Welcome to Team Shop"),
+        "{}",
+        flash(&html)
+    );
+    // The renewed session carries the membership: the store's product pages open.
+    let r = sb
+        .get(app.url(&format!("/vendor/stores/{id}/products")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // Staff see the payout account masked and cannot change it.
+    let html = sb
+        .get(app.url(&settings))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Only the store's owners") && !html.contains("name=\"payout.iban\""));
+    let (status, html) = page_form(
+        &sb,
+        &app,
+        &settings,
+        &settings,
+        &[
+            ("name", "Team Shop"),
+            ("support_email", "help@team.example"),
+            ("country", "FR"),
+            ("payout.holder_name", "Thief"),
+            ("payout.iban", "GB82WEST12345698765432"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(html.contains("role=\"alert\""), "the refusal is shown");
+    let view: Value = app
+        .get_auth(&format!("/api/v1/vendors/stores/{id}"), token(&owner))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        view["payout"]["iban"], "DE89370400440532013000",
+        "payout details unchanged"
+    );
+    let html = ob
+        .get(app.url(&staff))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(&staff_email));
+    // A stranger gets nothing.
+    let stranger = unique_email("stranger");
+    app.customer(&stranger).await;
+    let (xb, _) = sign_in(&app, &stranger, "/").await;
+    for p in [&settings, &staff] {
+        let status = xb.get(app.url(p)).send().await.unwrap().status().as_u16();
+        assert!(status == 403 || status == 404, "{p}: {status}");
+    }
+}
