@@ -38,6 +38,10 @@ enum Command {
         /// 300 products with variants, attributes and images, and 5 customers.
         #[arg(long)]
         demo: bool,
+        /// Benchmark data: N more published products over the demo's stores and
+        /// categories, written in bulk, then the search index rebuilt.
+        #[arg(long, value_name = "N")]
+        products: Option<u64>,
     },
     /// The product catalog.
     Catalog {
@@ -163,8 +167,26 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Seed { demo } => {
-            anyhow::ensure!(demo, "say what to seed: --demo");
+        Command::Seed {
+            demo: false,
+            products: Some(n),
+        } => {
+            let started = std::time::Instant::now();
+            emporium::seed::products(&config, n).await?;
+            let written = started.elapsed();
+            let count = emporium::reindex_search(&config).await?;
+            eprintln!(
+                "Seeded {n} products in {:.1}s ({:.0}/s); search index rebuilt with {count} in {:.1}s",
+                written.as_secs_f64(),
+                n as f64 / written.as_secs_f64().max(0.001),
+                (started.elapsed() - written).as_secs_f64()
+            );
+        }
+        Command::Seed { demo, products } => {
+            anyhow::ensure!(
+                demo && products.is_none(),
+                "say what to seed: --demo, or --products N (after --demo)"
+            );
             let app = emporium::build(config, emporium::SERVICES).await?;
             let summary = emporium::seed::demo(&app.platform).await?;
             eprintln!(
