@@ -137,10 +137,20 @@ pub fn product_generation_key(id: ProductId) -> String {
     format!("catalog:product-generation:{id}")
 }
 
+/// The counter that invalidates every cached listing page: any product or store
+/// change may move a product into or out of any listing.
+pub const LISTING_GENERATION_KEY: &str = "catalog:listing-generation";
+
+/// Cache key of a listing page (its normalised query) at a generation.
+pub fn listing_cache_key(query: &str, generation: u64) -> String {
+    format!("catalog:listing:g{generation}:{query}")
+}
+
 /// Makes every cached copy of the product's detail unreachable, including one a
-/// concurrent reader is about to store.
+/// concurrent reader is about to store, and every cached listing with it.
 pub async fn forget_product(cache: &dyn Cache, id: ProductId) {
     cache.bump(&product_generation_key(id)).await;
+    cache.bump(LISTING_GENERATION_KEY).await;
 }
 
 /// Keeps `catalog.stores` in step with vendors (a suspended store's products vanish
@@ -148,17 +158,16 @@ pub async fn forget_product(cache: &dyn Cache, id: ProductId) {
 /// drops cached product details whenever a product or its store changes.
 pub struct StoreProjection {
     pub cache: Arc<dyn Cache>,
+    pub pool: PgPool,
 }
 
 impl StoreProjection {
-    async fn forget_store_products(
-        &self,
-        tx: &mut PgConnection,
-        store: uuid::Uuid,
-    ) -> anyhow::Result<()> {
-        for id in store::product_ids_of_store(tx, store).await? {
+    async fn forget_store_products(&self, store: uuid::Uuid) -> anyhow::Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        for id in store::product_ids_of_store(&mut conn, store).await? {
             forget_product(self.cache.as_ref(), id).await;
         }
+        self.cache.bump(LISTING_GENERATION_KEY).await;
         Ok(())
     }
 }
@@ -174,37 +183,69 @@ impl Handler for StoreProjection {
             StoreUpdated::TYPE => {
                 let e: StoreUpdated = event.decode()?;
                 store::store_renamed(tx, e.store_id.0, e.version, &e.slug, &e.name).await?;
-                self.forget_store_products(tx, e.store_id.0).await?;
             }
             StoreSuspended::TYPE => {
                 let e: StoreSuspended = event.decode()?;
                 store::store_status_changed(tx, e.store_id.0, e.version, "suspended").await?;
-                self.forget_store_products(tx, e.store_id.0).await?;
             }
             StoreReinstated::TYPE => {
                 let e: StoreReinstated = event.decode()?;
                 store::store_status_changed(tx, e.store_id.0, e.version, "approved").await?;
-                self.forget_store_products(tx, e.store_id.0).await?;
             }
-            ProductPublished::TYPE => {
-                let e: ProductPublished = event.decode()?;
-                forget_product(self.cache.as_ref(), e.product_id).await;
-            }
-            ProductWithdrawn::TYPE => {
-                let e: ProductWithdrawn = event.decode()?;
-                forget_product(self.cache.as_ref(), e.product_id).await;
-            }
+            // Product events change nothing here; their caches go after the commit.
+            ProductPublished::TYPE | ProductWithdrawn::TYPE => {}
             other => anyhow::bail!("catalog does not handle {other}"),
         }
         Ok(())
     }
+
+    /// Cached copies go only once the new state is visible: a reader that took the new
+    /// generation before the commit could otherwise store the old state under it.
+    async fn after_commit(&self, event: &Envelope) {
+        let forgotten = match event.event_type.as_str() {
+            StoreUpdated::TYPE | StoreSuspended::TYPE | StoreReinstated::TYPE => {
+                match serde_json::from_value::<StoreRef>(event.payload.clone()) {
+                    Ok(s) => self.forget_store_products(s.store_id.0).await,
+                    Err(e) => Err(e.into()),
+                }
+            }
+            ProductPublished::TYPE | ProductWithdrawn::TYPE => {
+                match serde_json::from_value::<ProductRef>(event.payload.clone()) {
+                    Ok(p) => {
+                        forget_product(self.cache.as_ref(), p.product_id).await;
+                        Ok(())
+                    }
+                    Err(e) => Err(e.into()),
+                }
+            }
+            _ => Ok(()),
+        };
+        if let Err(e) = forgotten {
+            tracing::warn!(error = %format!("{e:#}"), event_id = %event.id, "cache invalidation failed; entries expire with CACHE_TTL_SECS");
+        }
+    }
+}
+
+/// The part of a store event cache invalidation needs.
+#[derive(Deserialize)]
+struct StoreRef {
+    store_id: vendors::domain::StoreId,
+}
+
+/// The part of a product event cache invalidation needs.
+#[derive(Deserialize)]
+struct ProductRef {
+    product_id: ProductId,
 }
 
 pub fn subscriptions(pool: &PgPool, cache: Arc<dyn Cache>) -> Vec<Subscription> {
     vec![Subscription {
         consumer: crate::SERVICE,
         event_types: CONSUMES.to_vec(),
-        handler: Arc::new(StoreProjection { cache }),
+        handler: Arc::new(StoreProjection {
+            cache,
+            pool: pool.clone(),
+        }),
         pool: pool.clone(),
     }]
 }

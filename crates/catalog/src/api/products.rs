@@ -742,8 +742,21 @@ async fn listing(conn: &mut PgConnection, q: &HashMap<String, String>) -> Result
     responses((status = 200, body = ProductPage), (status = 422, body = Problem)))]
 pub async fn list_products(
     axum::extract::State(pool): State,
+    Extension(cache): Extension<Arc<dyn Cache>>,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<ProductPage>> {
+) -> Result<Response> {
+    // Pages are public and the same for everyone: cached whole, under the listing
+    // generation read before the database (see `Cache::generation`).
+    let generation = cache
+        .generation(crate::events::LISTING_GENERATION_KEY)
+        .await;
+    let mut normalised: Vec<(&String, &String)> = q.iter().collect();
+    normalised.sort();
+    let query = serde_urlencoded::to_string(&normalised).map_err(|e| Problem::internal(&e))?;
+    let cache_key = crate::events::listing_cache_key(&query, generation);
+    if let Some(bytes) = cache.get(&cache_key).await {
+        return Ok(json_bytes(bytes.to_vec(), "hit"));
+    }
     let mut conn = pool.acquire().await?;
     let l = listing(&mut conn, &q).await?;
     let rows = store::list_products(&mut conn, &l).await?;
@@ -755,8 +768,11 @@ pub async fn list_products(
         };
         (key, p.id.0)
     });
-    Ok(Json(ProductPage {
+    let page = ProductPage {
         items: page.items.into_iter().map(card).collect::<Result<_>>()?,
         next_cursor: page.next_cursor,
-    }))
+    };
+    let bytes = serde_json::to_vec(&page).map_err(|e| Problem::internal(&e))?;
+    cache.put(&cache_key, Arc::from(bytes.as_slice())).await;
+    Ok(json_bytes(bytes, "miss"))
 }

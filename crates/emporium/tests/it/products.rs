@@ -657,6 +657,22 @@ async fn product_details_are_cached_in_redis_and_follow_changes() {
         .await
         .unwrap();
     assert_eq!(after["title"], "Linen Shirt, now in green");
+    // Listing pages are cached whole, and follow changes too.
+    let list = "/api/v1/catalog/products?category=shirts&limit=5";
+    assert_cached(&app, list).await;
+    let titles = |v: Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["title"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let listed = call(&app, Method::GET, list, None, None).await;
+    assert_eq!(
+        titles(listed.json().await.unwrap()),
+        ["Linen Shirt, now in green"]
+    );
     call(
         &app,
         Method::POST,
@@ -671,6 +687,12 @@ async fn product_details_are_cached_in_redis_and_follow_changes() {
         "not_found",
     )
     .await;
+    let listed = call(&app, Method::GET, list, None, None).await;
+    assert_eq!(listed.headers()["x-cache"], "miss");
+    assert!(
+        titles(listed.json().await.unwrap()).is_empty(),
+        "an unpublished product leaves cached listings at once"
+    );
 }
 
 pub fn png(width: u32, height: u32) -> Vec<u8> {

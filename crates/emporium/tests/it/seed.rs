@@ -225,3 +225,42 @@ async fn the_storefront_pages_browse_the_seeded_marketplace() {
     let (_, pages) = text(&app, "/sitemaps/pages.xml", false).await;
     assert!(pages.contains("/c/fashion") && pages.contains("/s/clay-studio"));
 }
+
+#[tokio::test]
+async fn bulk_seeding_adds_searchable_products_fast() {
+    let app = TestApp::spawn().await;
+    let mut config = app.config.clone();
+    // Without the demo's stores and categories there is nothing to spread over.
+    let err = emporium::seed::products(&config, 10).await.unwrap_err();
+    assert!(format!("{err}").contains("seed --demo"), "{err}");
+    emporium::seed::demo(&app.platform).await.unwrap();
+    assert_eq!(
+        emporium::seed::products(&config, 2_500).await.unwrap(),
+        2_500
+    );
+    // Twice: numbering continues, nothing collides.
+    assert_eq!(emporium::seed::products(&config, 500).await.unwrap(), 500);
+    let pool = app.pool("catalog").await;
+    let (products, variants, images): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM products), (SELECT count(*) FROM variants), (SELECT count(*) FROM product_images)",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(products, 300 + 3_000);
+    assert!(variants >= 3_000 * 2 && images >= 3_000);
+    // Bulk rows write no events; a rebuild (what the command runs next) indexes them.
+    config.search_index_dir = kernel::testing::fresh_database_config().search_index_dir;
+    assert_eq!(emporium::reindex_search(&config).await.unwrap(), 3_300);
+    // And the catalog serves them like any other product.
+    let page: Value = app
+        .http
+        .get(app.url("/api/v1/catalog/products?limit=5&attr.material=wool"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 5);
+}

@@ -17,6 +17,11 @@ pub enum BusError {
 #[async_trait::async_trait]
 pub trait Handler: Send + Sync {
     async fn handle(&self, event: &Envelope, tx: &mut PgConnection) -> anyhow::Result<()>;
+
+    /// Runs once the event's effects are committed (also when a redelivery finds them
+    /// committed already): the place for side effects that must not run ahead of the
+    /// commit, such as invalidating caches of what the transaction changed.
+    async fn after_commit(&self, _event: &Envelope) {}
 }
 
 /// A consuming service's interest in some event types.

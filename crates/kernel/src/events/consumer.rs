@@ -58,10 +58,13 @@ async fn try_once(sub: &Subscription, envelope: &Envelope) -> anyhow::Result<()>
         == 1;
     if !fresh {
         tracing::debug!(consumer = sub.consumer, event_id = %envelope.id, "duplicate delivery ignored");
+        drop(tx);
+        sub.handler.after_commit(envelope).await;
         return Ok(());
     }
     sub.handler.handle(envelope, &mut tx).await?;
     tx.commit().await?;
+    sub.handler.after_commit(envelope).await;
     metrics::counter!("events_handled_total", "consumer" => sub.consumer).increment(1);
     Ok(())
 }
