@@ -12,7 +12,7 @@ pub mod store;
 
 use std::sync::Arc;
 
-use kernel::media::{LocalDir, MediaStore};
+use kernel::media::MediaStore;
 use kernel::{Platform, ServiceModule};
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
@@ -29,7 +29,7 @@ pub async fn connect(config: &kernel::Config) -> anyhow::Result<PgPool> {
 
 pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
     let pool = connect(&platform.config).await?;
-    let media: Arc<dyn MediaStore> = Arc::new(LocalDir::new(&platform.config.media_dir));
+    let media: Arc<dyn MediaStore> = kernel::media::from_config(&platform.config)?;
     Ok(ServiceModule {
         name: SERVICE,
         api: api::router(pool.clone())

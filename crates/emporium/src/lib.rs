@@ -112,12 +112,14 @@ pub async fn import_products(
             .collect();
         anyhow::anyhow!("{}", why.join("; "))
     })?;
-    let media = kernel::media::LocalDir::new(&config.media_dir);
+    let media = kernel::media::from_config(config)?;
     let mut progress = kernel::progress::Progress::new("products", parsed.products.len() as u64);
     let report =
-        catalog::api::import::import_products(&pool, &media, store_id, parsed, |n| progress.inc(n))
-            .await
-            .map_err(|e| anyhow::anyhow!("{}", kernel::http::Problem::from(e).title))?;
+        catalog::api::import::import_products(&pool, media.as_ref(), store_id, parsed, |n| {
+            progress.inc(n)
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", kernel::http::Problem::from(e).title))?;
     progress.finish();
     Ok(report)
 }

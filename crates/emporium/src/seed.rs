@@ -7,7 +7,6 @@ use identity::api::dto::LoginRequest;
 use kernel::Platform;
 use kernel::http::ClientIp;
 use kernel::http::client::ClientError;
-use kernel::media::{LocalDir, MediaStore};
 use kernel::progress::Progress;
 use serde_json::{Value, json};
 use vendors::api::dto::{ApplyRequest, PayoutRequest};
@@ -238,7 +237,7 @@ pub async fn demo(platform: &Platform) -> anyhow::Result<Summary> {
     }
 
     eprintln!("images");
-    let media = LocalDir::new(&platform.config.media_dir);
+    let media = kernel::media::from_config(&platform.config)?;
     let mut images = Vec::new();
     for (color, rgb) in COLORS {
         let png = demo_image(rgb);

@@ -6,6 +6,19 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+/// An S3-compatible bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Config {
+    pub bucket: String,
+    pub region: String,
+    /// For S3-compatible services (MinIO, R2, …); AWS when absent.
+    pub endpoint: Option<String>,
+    /// `MEDIA_S3_ACCESS_KEY_ID` / `MEDIA_S3_SECRET_ACCESS_KEY`; when unset, the standard
+    /// AWS variables (`AWS_ACCESS_KEY_ID`, …) and instance roles apply.
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<crate::secret::Redacted>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// `EMPORIUM_BIND`: where `serve` listens.
@@ -27,8 +40,11 @@ pub struct Config {
     pub redis_url: Option<String>,
     /// `CACHE_TTL_SECS`: the longest a cached read may be served.
     pub cache_ttl: Duration,
-    /// `MEDIA_DIR`: where uploaded images are kept.
+    /// `MEDIA_DIR`: where uploaded images are kept (unless in a bucket).
     pub media_dir: String,
+    /// `MEDIA_S3_BUCKET` (with `MEDIA_S3_REGION`, default `us-east-1`, and
+    /// `MEDIA_S3_ENDPOINT` for S3-compatible services): keep images in a bucket instead.
+    pub media_s3: Option<S3Config>,
     /// `SEARCH_INDEX_DIR`: where the search index files are kept (derived data: rebuilt
     /// from the catalog when missing).
     pub search_index_dir: String,
@@ -171,6 +187,17 @@ impl Config {
             cache_ttl: Duration::from_secs(num("CACHE_TTL_SECS", 60)?),
             media_dir: parse("MEDIA_DIR", "data/media"),
             search_index_dir: parse("SEARCH_INDEX_DIR", "data/search-index"),
+            media_s3: get("MEDIA_S3_BUCKET")
+                .filter(|b| !b.is_empty())
+                .map(|bucket| S3Config {
+                    bucket,
+                    region: parse("MEDIA_S3_REGION", "us-east-1"),
+                    endpoint: get("MEDIA_S3_ENDPOINT").filter(|e| !e.is_empty()),
+                    access_key_id: get("MEDIA_S3_ACCESS_KEY_ID").filter(|k| !k.is_empty()),
+                    secret_access_key: get("MEDIA_S3_SECRET_ACCESS_KEY")
+                        .filter(|k| !k.is_empty())
+                        .map(crate::secret::Redacted),
+                }),
             smtp_url: get("SMTP_URL").filter(|v| !v.is_empty()),
             email_from: parse("EMAIL_FROM", "Emporium <no-reply@emporium.localhost>"),
             dev_mode,

@@ -88,3 +88,13 @@ mod tests {
         assert_eq!(digest("a"), digest("a"));
     }
 }
+
+/// A secret setting: usable, but never printed by `Debug` (configuration is logged).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Redacted(pub String);
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("\"<redacted>\"")
+    }
+}
