@@ -79,9 +79,33 @@ echo "$cached"
 echo "== category listing, two filters: category=$root&attr.color=red&min_price=1000"
 listing=$(run "$base/api/v1/catalog/products?category=$root&attr.color=red&min_price=1000" | summary)
 echo "$listing"
-echo "== search, text and two facets: q=cotton shirt, brand, color"
-search=$(run "$base/api/v1/search/products?q=cotton+shirt&brand=Classic+Goods&attr.color=red" | summary)
+# Search: text plus two facet filters. Uncached: 12 000 distinct queries in rotation,
+# so (at these rates) none repeats; cached: one query, as popular searches repeat.
+cat >"$work/search.lua" <<'LUA'
+local queries = {}
+for _, adj in ipairs({"Classic","Soft","Grand","Little","Rustic","Minimal","Heritage","Everyday","Bold","Quiet"}) do
+  for _, material in ipairs({"cotton","linen","leather","wool","silk","ceramic","steel","oak","glass","paper"}) do
+    for _, noun in ipairs({"shirt","bag","vase","mug","scarf","lamp","notebook","knife","candle","bowl","chair","jacket"}) do
+      for _, color in ipairs({"red","blue","green","black","white","ochre","plum","sand","teal","grey"}) do
+        queries[#queries + 1] = "/api/v1/search/products?q=" .. material .. "+" .. noun ..
+          "&brand=" .. adj .. "+Goods&attr.color=" .. color
+      end
+    end
+  end
+end
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("GET", queries[(n * 7919) % #queries + 1])
+end
+LUA
+echo "== search, text and two facets, uncached (12 000 distinct queries)"
+search=$(run -s "$work/search.lua" "$base" | summary)
 echo "$search"
+echo "== search, text and two facets, repeated: q=cotton shirt, brand, color"
+run "$base/api/v1/search/products?q=cotton+shirt&brand=Classic+Goods&attr.color=red" >/dev/null
+search_cached=$(run "$base/api/v1/search/products?q=cotton+shirt&brand=Classic+Goods&attr.color=red" | summary)
+echo "$search_cached"
 rss=$(ps -o rss= -p "$server_pid" | awk '{printf "%.0f MiB", $1/1024}')
 echo "== server resident memory after the load: $rss"
 
@@ -92,4 +116,4 @@ pgbench -h 127.0.0.1 -U postgres -i -s 10 -q "$pgdb" >/dev/null 2>&1
 pg_tps=$(pgbench -h 127.0.0.1 -U postgres -S -c 32 -j 2 -T "$secs" "$pgdb" 2>/dev/null | awk '/^tps/ {print $3; exit}')
 echo "pgbench -S: $pg_tps TPS"
 detail_rps=$(echo "$uncached" | awk '{print $1}')
-echo "summary (N=$n): uncached detail $uncached | cached detail $cached | listing $listing | search $search | pgbench -S $pg_tps TPS | uncached detail / pgbench -S = $(awk -v a="$detail_rps" -v b="$pg_tps" 'BEGIN {printf "%.2f", a/b}') | RSS $rss"
+echo "summary (N=$n): uncached detail $uncached | cached detail $cached | listing $listing | search $search | search repeated $search_cached | pgbench -S $pg_tps TPS | uncached detail / pgbench -S = $(awk -v a="$detail_rps" -v b="$pg_tps" 'BEGIN {printf "%.2f", a/b}') | RSS $rss"

@@ -44,6 +44,8 @@ const PLAIN_ANALYZER: &str = "emporium_plain";
 /// Memory the writer may fill before it flushes a segment (split over its threads).
 const WRITER_MEMORY: usize = 96 * 1024 * 1024;
 const WRITER_THREADS: usize = 2;
+/// Result pages kept for repeated searches.
+const RESULTS_CACHED: u64 = 10_000;
 
 /// What a result shows, stored with the document so a search needs no database.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
@@ -223,6 +225,12 @@ pub struct ProductIndex {
     /// between its "delete everything" and its commit.
     rebuild: AsyncRwLock<()>,
     suspended: RwLock<HashSet<Uuid>>,
+    /// Grows whenever what searches see changes (a commit, a store suspended or back),
+    /// so cached results of an older state are never served.
+    visible: AtomicU64,
+    /// Recent results by visible state and query: popular searches and facet clicks
+    /// repeat far more often than the index changes.
+    results: moka::sync::Cache<(u64, String), Arc<SearchResults>>,
 }
 
 /// A held right to change the index; dropped once the change is committed.
@@ -285,6 +293,11 @@ impl ProductIndex {
             },
             rebuild: AsyncRwLock::new(()),
             suspended: RwLock::new(HashSet::new()),
+            visible: AtomicU64::new(0),
+            results: moka::sync::Cache::builder()
+                .max_capacity(RESULTS_CACHED)
+                .time_to_live(std::time::Duration::from_secs(300))
+                .build(),
         })
     }
 
@@ -318,6 +331,7 @@ impl ProductIndex {
     /// Hides (or shows again) every product of `store` at once.
     pub fn set_store_suspended(&self, store: Uuid, suspended: bool) {
         if let Ok(mut set) = self.suspended.write() {
+            self.visible.fetch_add(1, Ordering::SeqCst);
             if suspended {
                 set.insert(store);
             } else {
@@ -328,6 +342,7 @@ impl ProductIndex {
 
     pub fn set_suspended_stores(&self, stores: impl IntoIterator<Item = Uuid>) {
         if let Ok(mut set) = self.suspended.write() {
+            self.visible.fetch_add(1, Ordering::SeqCst);
             *set = stores.into_iter().collect();
         }
     }
@@ -385,6 +400,7 @@ impl ProductIndex {
     fn commit_now(&self) -> anyhow::Result<()> {
         self.writer()?.write().map_err(|_| poisoned())?.commit()?;
         self.reader.reload()?;
+        self.visible.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
 
@@ -646,6 +662,24 @@ impl ProductIndex {
         let mut clauses = filters;
         clauses.push((Occur::Must, text.unwrap_or_else(|| Box::new(AllQuery))));
         BooleanQuery::new(clauses)
+    }
+
+    /// [`Self::search`], answered from recent results when nothing visible changed
+    /// since; `key` is the request in a canonical form.
+    pub fn search_cached(
+        &self,
+        req: &SearchRequest,
+        key: String,
+    ) -> anyhow::Result<Arc<SearchResults>> {
+        // Read before searching: a change committed meanwhile files these results
+        // under the old state, which nobody asks for again.
+        let state = self.visible.load(Ordering::SeqCst);
+        if let Some(hit) = self.results.get(&(state, key.clone())) {
+            return Ok(hit);
+        }
+        let results = Arc::new(self.search(req)?);
+        self.results.insert((state, key), results.clone());
+        Ok(results)
     }
 
     pub fn search(&self, req: &SearchRequest) -> anyhow::Result<SearchResults> {

@@ -80,8 +80,11 @@ pub async fn search_products(
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, Error> {
     let req = domain::parse_search(&pairs).map_err(Problem::validation)?;
-    let results = on_index(index, move |i| i.search(&req)).await?;
-    Ok(cacheable(Json(results)))
+    let mut canonical = pairs;
+    canonical.sort();
+    let key = serde_urlencoded::to_string(&canonical).map_err(|e| Problem::internal(&e))?;
+    let results = on_index(index, move |i| i.search_cached(&req, key)).await?;
+    Ok(cacheable(Json(results.as_ref())))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
