@@ -7,7 +7,8 @@
 #   - category listing with two filters; search with text and two facets;
 #   - `pgbench -S` (select-only) TPS on the same machine, and the uncached detail rate
 #     as a ratio of it;
-#   - resident memory of the server after the load.
+#   - resident memory of the server after the load;
+#   - search freshness: from a publish's commit to the first search that finds it.
 # Usage: bench/catalog.sh [N products] [seconds per run, default 10]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -106,6 +107,9 @@ echo "== search, text and two facets, repeated: q=cotton shirt, brand, color"
 run "$base/api/v1/search/products?q=cotton+shirt&brand=Classic+Goods&attr.color=red" >/dev/null
 search_cached=$(run "$base/api/v1/search/products?q=cotton+shirt&brand=Classic+Goods&attr.color=red" | summary)
 echo "$search_cached"
+echo "== search freshness: publish to searchable"
+freshness=$(python3 bench/freshness.py "$base" 30)
+echo "$freshness"
 rss=$(ps -o rss= -p "$server_pid" | awk '{printf "%.0f MiB", $1/1024}')
 echo "== server resident memory after the load: $rss"
 
@@ -116,4 +120,4 @@ pgbench -h 127.0.0.1 -U postgres -i -s 10 -q "$pgdb" >/dev/null 2>&1
 pg_tps=$(pgbench -h 127.0.0.1 -U postgres -S -c 32 -j 2 -T "$secs" "$pgdb" 2>/dev/null | awk '/^tps/ {print $3; exit}')
 echo "pgbench -S: $pg_tps TPS"
 detail_rps=$(echo "$uncached" | awk '{print $1}')
-echo "summary (N=$n): uncached detail $uncached | cached detail $cached | listing $listing | search $search | search repeated $search_cached | pgbench -S $pg_tps TPS | uncached detail / pgbench -S = $(awk -v a="$detail_rps" -v b="$pg_tps" 'BEGIN {printf "%.2f", a/b}') | RSS $rss"
+echo "summary (N=$n): uncached detail $uncached | cached detail $cached | listing $listing | search $search | search repeated $search_cached | pgbench -S $pg_tps TPS | uncached detail / pgbench -S = $(awk -v a="$detail_rps" -v b="$pg_tps" 'BEGIN {printf "%.2f", a/b}') | RSS $rss | $freshness"

@@ -376,19 +376,29 @@ async fn a_vendor_opens_a_store_lists_a_product_and_a_customer_finds_it() {
     }
     assert!(found, "the misspelled search finds the sweater");
     assert_eq!(b.text(".tile-title").await, "Merino Sweater");
-    // ...and through a facet (htmx swaps the results; the URL follows).
+    // Suggestions appear as they type.
+    b.open(&base).await;
+    b.fill("site-q", "meri").await;
+    b.wait_for_text("#suggestions", "Merino Sweater").await;
+    // ...and through a facet (htmx swaps the results; the URL follows; Back works).
     b.open(&format!("{base}/c/clothing")).await;
     b.click_css("a.facet-link[href*='attr.color=green']").await;
     b.wait_for_text(".facet-link[aria-current='true']", "green")
         .await;
-    assert!(
-        b.client
-            .current_url()
-            .await
-            .unwrap()
-            .as_str()
-            .contains("attr.color=green")
-    );
+    let url = || async { b.client.current_url().await.unwrap().to_string() };
+    assert!(url().await.contains("attr.color=green"));
+    b.client.back().await.unwrap();
+    for _ in 0..100 {
+        if !url().await.contains("attr.color") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(b.path().await, "/c/clothing");
+    assert!(!url().await.contains("attr.color"));
+    b.click_css("a.facet-link[href*='attr.color=green']").await;
+    b.wait_for_text(".facet-link[aria-current='true']", "green")
+        .await;
     b.click_css(".tile a").await;
     b.wait_for_path("/p/highland-weavers/merino-sweater").await;
     assert_eq!(b.text("#product-title").await, "Merino Sweater");

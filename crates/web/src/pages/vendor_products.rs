@@ -741,7 +741,11 @@ pub async fn add_image(
                     .map(|a| a.trim().to_owned())
                     .filter(|a| !a.is_empty())
                     .unwrap_or_else(|| current.title.clone()),
-                variant_sku: None,
+                variant_sku: upload
+                    .fields
+                    .get("variant_sku")
+                    .map(|v| v.trim().to_owned())
+                    .filter(|v| !v.is_empty()),
             });
             state.catalog.update_product(token, id, &req).await
         }
