@@ -44,8 +44,8 @@ const PLAIN_ANALYZER: &str = "emporium_plain";
 /// Memory the writer may fill before it flushes a segment (split over its threads).
 const WRITER_MEMORY: usize = 96 * 1024 * 1024;
 const WRITER_THREADS: usize = 2;
-/// Result pages kept for repeated searches.
-const RESULTS_CACHED: u64 = 10_000;
+/// Memory the kept result pages may take, roughly.
+const RESULTS_CACHE_BYTES: u64 = 32 * 1024 * 1024;
 
 /// What a result shows, stored with the document so a search needs no database.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
@@ -103,6 +103,28 @@ pub struct SearchResults {
     pub per_page: usize,
     pub items: Vec<ProductCard>,
     pub facets: Facets,
+}
+
+impl SearchResults {
+    /// A rough size in memory, for bounding the results cache by bytes.
+    fn approximate_bytes(&self) -> u32 {
+        let cards: usize = self
+            .items
+            .iter()
+            .map(|c| {
+                200 + c.title.len()
+                    + c.slug.len()
+                    + c.store_name.len()
+                    + 40 * c.category_names.len()
+            })
+            .sum();
+        let f = &self.facets;
+        let values = f.categories.len()
+            + f.brands.len()
+            + f.stores.len()
+            + f.attributes.values().map(Vec::len).sum::<usize>();
+        u32::try_from(256 + cards + 64 * values + 48 * f.prices.len()).unwrap_or(u32::MAX)
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
@@ -295,7 +317,8 @@ impl ProductIndex {
             suspended: RwLock::new(HashSet::new()),
             visible: AtomicU64::new(0),
             results: moka::sync::Cache::builder()
-                .max_capacity(RESULTS_CACHED)
+                .weigher(|_, r: &Arc<SearchResults>| r.approximate_bytes())
+                .max_capacity(RESULTS_CACHE_BYTES)
                 .time_to_live(std::time::Duration::from_secs(300))
                 .build(),
         })
