@@ -175,4 +175,23 @@ impl VendorsClient {
             .send()
             .await
     }
+
+    pub async fn default_commission(&self, token: &str) -> Result<DefaultCommission> {
+        self.http
+            .get(&format!("{BASE}/admin/settings/commission"))
+            .bearer(token)
+            .send()
+            .await
+    }
+
+    pub async fn set_default_commission(&self, token: &str, bps: i64) -> Result<DefaultCommission> {
+        self.http
+            .put(&format!("{BASE}/admin/settings/commission"))
+            .bearer(token)
+            .json(&DefaultCommission {
+                default_commission_bps: bps,
+            })
+            .send()
+            .await
+    }
 }

@@ -94,6 +94,10 @@ fn routes(state: WebState) -> Router {
         .route("/admin/users/{id}/{action}", post(admin::moderate))
         .route("/admin/stores", get(admin::stores))
         .route(
+            "/admin/settings/commission",
+            post(admin_catalog::set_default_commission),
+        )
+        .route(
             "/admin/stores/{id}/commission",
             post(admin_catalog::set_commission),
         )
@@ -116,6 +120,12 @@ fn routes(state: WebState) -> Router {
         .route(
             "/vendor/stores/{store}/settings",
             get(vendor_store::settings).post(vendor_store::save_settings),
+        )
+        .route(
+            "/vendor/stores/{store}/logo",
+            post(vendor_store::upload_logo).layer(axum::extract::DefaultBodyLimit::max(
+                catalog::media::MAX_UPLOAD_BYTES + 64 * 1024,
+            )),
         )
         .route(
             "/vendor/stores/{store}/staff",

@@ -211,7 +211,22 @@ async fn admins_edit_categories_moderate_products_and_set_commissions() {
     let html = post_form(&b, &app, &format!("/admin/products/{id}/release"), &[]).await;
     assert!(flash(&html).contains("may be published again"));
 
-    // Commission: a percentage becomes basis points.
+    // The platform default, then one store's own rate: percentages become basis points.
+    let html = post_form(&b, &app, "/admin/settings/commission", &[("percent", "8")]).await;
+    assert!(
+        flash(&html).contains("default is now 8.00 %"),
+        "{}",
+        flash(&html)
+    );
+    let html = post_form(
+        &b,
+        &app,
+        "/admin/settings/commission",
+        &[("percent", "120")],
+    )
+    .await;
+    assert!(flash(&html).starts_with("Not changed."), "{}", flash(&html));
+
     let store_id = store["id"].as_str().unwrap();
     let html = post_form(
         &b,
@@ -318,6 +333,50 @@ async fn owners_run_settings_and_staff_and_invitees_join_through_the_pages() {
     .await;
     assert_eq!(status, 422);
     assert!(html.contains("aria-invalid=\"true\"") && html.contains("value=\"not an email\""));
+
+    // A logo goes through the media pipeline and becomes the store's.
+    let html = ob
+        .get(app.url(&settings))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&html);
+    let form = reqwest::multipart::Form::new().text("csrf", csrf).part(
+        "file",
+        reqwest::multipart::Part::bytes(crate::products::png(300, 300))
+            .file_name("logo.png")
+            .mime_str("image/png")
+            .unwrap(),
+    );
+    let r = ob
+        .post(app.url(&format!("/vendor/stores/{id}/logo")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let html = r.text().await.unwrap();
+    assert!(flash(&html).contains("new logo"), "{}", flash(&html));
+    let view: Value = app
+        .http
+        .get(app.url(&format!("/api/v1/vendors/stores/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let logo = view["logo_url"].as_str().unwrap().to_owned();
+    assert!(
+        logo.starts_with("/media/") && logo.ends_with("-160.webp"),
+        "{logo}"
+    );
+    assert_eq!(
+        app.http.get(app.url(&logo)).send().await.unwrap().status(),
+        200
+    );
 
     // Staff: invite by email; the invitee joins from the emailed link.
     let staff_email = unique_email("helper");

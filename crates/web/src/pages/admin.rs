@@ -181,6 +181,12 @@ struct StoresPage {
     tabs: [&'static str; 4],
     status: String,
     stores: Vec<StoreCard>,
+    default_commission: String,
+}
+
+/// Basis points as people read them: 1250 → "12.50 %".
+pub fn percent(bps: i64) -> String {
+    format!("{}.{:02} %", bps / 100, bps % 100)
 }
 
 const STORE_TABS: [&str; 4] = ["pending", "approved", "suspended", "rejected"];
@@ -220,13 +226,18 @@ pub async fn stores(
         .status
         .filter(|s| STORE_TABS.contains(&s.as_str()))
         .unwrap_or_else(|| "pending".to_owned());
-    match state
-        .vendors
-        .admin_stores(&user.access_token, &status, None)
-        .await
-    {
+    let (list, default) = tokio::join!(
+        state
+            .vendors
+            .admin_stores(&user.access_token, &status, None),
+        state.vendors.default_commission(&user.access_token)
+    );
+    match list {
         Ok(list) => page(&StoresPage {
             title: "Stores".into(),
+            default_commission: default
+                .map(|d| percent(d.default_commission_bps))
+                .unwrap_or_default(),
             tabs: STORE_TABS,
             stores: list
                 .items
@@ -236,7 +247,7 @@ pub async fn stores(
                     actions: actions_for(s.status.as_deref().unwrap_or_default()),
                     commission: s
                         .commission_bps
-                        .map(|b| format!("{}.{:02} %", b / 100, b % 100))
+                        .map(|b| percent(i64::from(b)))
                         .unwrap_or_default(),
                     reason: s.status_reason,
                     name: s.name,

@@ -317,20 +317,14 @@ pub async fn set_commission(
         Ok(u) => u,
         Err(r) => return r,
     };
-    let text = form.percent.trim().trim_end_matches('%').trim();
-    let bps = if text.is_empty() {
-        None
-    } else {
-        // Basis points are hundredths of a percent.
-        match kernel::money::parse_fixed_point(text, 2) {
-            Ok(bps) => Some(bps),
-            Err(_) => {
-                return redirect_with_flash(
-                    "/admin/stores?status=approved",
-                    "Commission: write a percentage such as 12.5.",
-                    state.secure_cookies,
-                );
-            }
+    let bps = match parse_percent(&form.percent) {
+        Ok(bps) => bps,
+        Err(message) => {
+            return redirect_with_flash(
+                "/admin/stores?status=approved",
+                message,
+                state.secure_cookies,
+            );
         }
     };
     let message = match state
@@ -342,10 +336,54 @@ pub async fn set_commission(
             "{} now pays {}.",
             s.name,
             s.commission_bps
-                .map(|b| format!("{}.{:02} %", b / 100, b % 100))
+                .map(|b| super::admin::percent(i64::from(b)))
                 .unwrap_or_default()
         ),
         Err(e) => format!("Not changed. {}", refusal(&e)),
+    };
+    redirect_with_flash(
+        "/admin/stores?status=approved",
+        &message,
+        state.secure_cookies,
+    )
+}
+
+/// "12.5" or "12.5 %" as basis points; empty is `None`.
+fn parse_percent(text: &str) -> Result<Option<i64>, &'static str> {
+    let text = text.trim().trim_end_matches('%').trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    // Basis points are hundredths of a percent.
+    kernel::money::parse_fixed_point(text, 2)
+        .map(Some)
+        .map_err(|_| "Commission: write a percentage such as 12.5.")
+}
+
+/// The platform's default commission, which stores without their own rate pay.
+pub async fn set_default_commission(
+    State(state): State<WebState>,
+    ctx: PageContext,
+    CsrfForm(form): CsrfForm<CommissionForm>,
+) -> Response {
+    let user = match admin(&ctx, "/admin/stores") {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let message = match parse_percent(&form.percent) {
+        Ok(Some(bps)) => match state
+            .vendors
+            .set_default_commission(&user.access_token, bps)
+            .await
+        {
+            Ok(d) => format!(
+                "The platform default is now {}.",
+                super::admin::percent(d.default_commission_bps)
+            ),
+            Err(e) => format!("Not changed. {}", refusal(&e)),
+        },
+        Ok(None) => "Commission: write a percentage such as 12.5.".to_owned(),
+        Err(m) => m.to_owned(),
     };
     redirect_with_flash(
         "/admin/stores?status=approved",

@@ -674,7 +674,11 @@ pub async fn update(
 
 /// Builds a `multipart/form-data` body with one `file` part, as catalog's upload
 /// endpoint takes it.
-fn multipart_file(file_name: &str, content_type: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+pub(super) fn multipart_file(
+    file_name: &str,
+    content_type: &str,
+    bytes: &[u8],
+) -> (String, Vec<u8>) {
     let boundary = format!("emporium-{}", kernel::secret::random_token());
     let safe_name: String = file_name
         .chars()

@@ -16,7 +16,7 @@ use vendors::domain::{parse_role, role_str};
 use super::{FormErrors, error_page, login_redirect, page, redirect_with_flash, rerender};
 use crate::WebState;
 use crate::session::{
-    CsrfForm, CurrentUser, NewTokens, PageContext, REFRESH, cookie, session_cookies,
+    CsrfForm, CsrfUpload, CurrentUser, NewTokens, PageContext, REFRESH, cookie, session_cookies,
 };
 
 fn signed_in(ctx: &PageContext, path: &str) -> Result<CurrentUser, Response> {
@@ -168,6 +168,53 @@ pub async fn save_settings(
             state.secure_cookies,
         ),
         Err(e) => rerender(&ctx, e, |errors| settings_page(&ctx, store, form, errors)),
+    }
+}
+
+/// Uploads a logo through catalog's media pipeline (checked, re-encoded, metadata
+/// stripped) and makes its 160 px rendition the store's logo.
+pub async fn upload_logo(
+    State(state): State<WebState>,
+    ctx: PageContext,
+    Path(id): Path<String>,
+    upload: CsrfUpload,
+) -> Response {
+    let here = format!("/vendor/stores/{id}/settings");
+    let user = match signed_in(&ctx, &here) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let Some(file) = upload.file else {
+        return redirect_with_flash(&here, "Choose a picture first.", state.secure_cookies);
+    };
+    let token = user.access_token.as_str();
+    let (content_type, body) =
+        super::vendor_products::multipart_file(&file.file_name, &file.content_type, &file.bytes);
+    let media = match state.catalog.upload_media(token, &content_type, body).await {
+        Ok(m) => m,
+        Err(ClientError::Problem(p)) if p.status < 500 => {
+            let why = p
+                .errors
+                .first()
+                .map_or(p.title.clone(), |e| e.message.clone());
+            return redirect_with_flash(
+                &here,
+                &format!("That logo was refused: {why}."),
+                state.secure_cookies,
+            );
+        }
+        Err(e) => return failed(&ctx, &e),
+    };
+    let req = UpdateStoreRequest {
+        logo_url: Some(format!(
+            "/media/{}",
+            catalog::media::rendition_name(&media.key, 160)
+        )),
+        ..UpdateStoreRequest::default()
+    };
+    match state.vendors.update_store(token, &id, &req).await {
+        Ok(_) => redirect_with_flash(&here, "Your new logo is up.", state.secure_cookies),
+        Err(e) => failed(&ctx, &e),
     }
 }
 
