@@ -11,26 +11,17 @@ use crate::support::*;
 use crate::vendors::approved_store;
 use crate::web::{csrf_of, sign_in};
 
+/// Posts an admin form (its CSRF token read from the category editor) and returns the
+/// page it lands on.
 async fn post_form(
     b: &reqwest::Client,
     app: &TestApp,
     path: &str,
     fields: &[(&str, &str)],
 ) -> String {
-    let page = b
-        .get(app.url("/admin/categories"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = csrf_of(&page);
-    let mut form: Vec<(&str, &str)> = vec![("csrf", csrf.as_str())];
-    form.extend_from_slice(fields);
-    let r = b.post(app.url(path)).form(&form).send().await.unwrap();
-    assert_eq!(r.status(), 200, "{path}");
-    r.text().await.unwrap()
+    let (status, html) = page_form(b, app, "/admin/categories", path, fields).await;
+    assert_eq!(status, 200, "{path}");
+    html
 }
 
 fn flash(html: &str) -> String {
@@ -61,15 +52,7 @@ async fn admins_edit_categories_moderate_products_and_set_commissions() {
     )
     .await;
     assert_eq!(flash(&html), "Added Home.");
-    let tree: Value = app
-        .http
-        .get(app.url("/api/v1/catalog/categories"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tree: Value = get_json(&app, "/api/v1/catalog/categories").await;
     let home = tree["items"][0]["id"].as_str().unwrap().to_owned();
     let html = post_form(
         &b,
@@ -114,15 +97,7 @@ async fn admins_edit_categories_moderate_products_and_set_commissions() {
         "{}",
         flash(&html)
     );
-    let tree: Value = app
-        .http
-        .get(app.url("/api/v1/catalog/categories"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tree: Value = get_json(&app, "/api/v1/catalog/categories").await;
     let lamps = tree["items"][0]["children"][0]["id"]
         .as_str()
         .unwrap()
@@ -137,14 +112,7 @@ async fn admins_edit_categories_moderate_products_and_set_commissions() {
     assert_eq!(flash(&html), "Moved Lamps.");
     let html = post_form(&b, &app, &format!("/admin/categories/{home}/delete"), &[]).await;
     assert_eq!(flash(&html), "Deleted.");
-    let page = b
-        .get(app.url("/admin/categories"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&b, &app, "/admin/categories").await;
     assert!(page.contains("data-slug=\"lamps\"") && !page.contains("data-slug=\"home-living\""));
 
     // Moderation: find a published product, take it down with a reason, release it.
@@ -162,14 +130,7 @@ async fn admins_edit_categories_moderate_products_and_set_commissions() {
     publish(&app, token(&owner), &id).await;
     let mut listed = String::new();
     for _ in 0..100 {
-        listed = b
-            .get(app.url("/admin/products?q=rain+boot"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        listed = page_text(&b, &app, "/admin/products?q=rain+boot").await;
         if listed.contains(&format!("data-product=\"{id}\"")) {
             break;
         }
@@ -262,14 +223,7 @@ async fn page_form(
     action: &str,
     fields: &[(&str, &str)],
 ) -> (u16, String) {
-    let html = b
-        .get(app.url(page))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_text(b, app, page).await;
     let csrf = csrf_of(&html);
     let mut form: Vec<(&str, &str)> = vec![("csrf", csrf.as_str())];
     form.extend_from_slice(fields);
@@ -288,14 +242,7 @@ async fn owners_run_settings_and_staff_and_invitees_join_through_the_pages() {
     let settings = format!("/vendor/stores/{id}/settings");
 
     // Settings: the profile changes; the IBAN is shown masked, never echoed.
-    let html = ob
-        .get(app.url(&settings))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_text(&ob, &app, &settings).await;
     assert!(html.contains("payout.iban") && !html.contains("value=\"DE89370400440532013000\""));
     let (status, html) = page_form(
         &ob,
@@ -335,14 +282,7 @@ async fn owners_run_settings_and_staff_and_invitees_join_through_the_pages() {
     assert!(html.contains("aria-invalid=\"true\"") && html.contains("value=\"not an email\""));
 
     // A logo goes through the media pipeline and becomes the store's.
-    let html = ob
-        .get(app.url(&settings))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_text(&ob, &app, &settings).await;
     let csrf = csrf_of(&html);
     let form = reqwest::multipart::Form::new().text("csrf", csrf).part(
         "file",
@@ -359,15 +299,7 @@ async fn owners_run_settings_and_staff_and_invitees_join_through_the_pages() {
         .unwrap();
     let html = r.text().await.unwrap();
     assert!(flash(&html).contains("new logo"), "{}", flash(&html));
-    let view: Value = app
-        .http
-        .get(app.url(&format!("/api/v1/vendors/stores/{id}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let view: Value = get_json(&app, &format!("/api/v1/vendors/stores/{id}")).await;
     let logo = view["logo_url"].as_str().unwrap().to_owned();
     assert!(
         logo.starts_with("/media/") && logo.ends_with("-160.webp"),
@@ -429,14 +361,7 @@ async fn owners_run_settings_and_staff_and_invitees_join_through_the_pages() {
         .unwrap();
     assert_eq!(r.status(), 200);
     // Staff see the payout account masked and cannot change it.
-    let html = sb
-        .get(app.url(&settings))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_text(&sb, &app, &settings).await;
     assert!(html.contains("Only the store's owners") && !html.contains("name=\"payout.iban\""));
     let (status, html) = page_form(
         &sb,
@@ -464,14 +389,7 @@ async fn owners_run_settings_and_staff_and_invitees_join_through_the_pages() {
         view["payout"]["iban"], "DE89370400440532013000",
         "payout details unchanged"
     );
-    let html = ob
-        .get(app.url(&staff))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_text(&ob, &app, &staff).await;
     assert!(html.contains(&staff_email));
     // A stranger gets nothing.
     let stranger = unique_email("stranger");

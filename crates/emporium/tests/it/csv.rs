@@ -182,15 +182,7 @@ async fn vendors_import_thousands_of_rows_and_export_them_back() {
     // Published rows are for sale: searchable like any product.
     let mut total = 0;
     for _ in 0..200 {
-        let r: Value = app
-            .http
-            .get(app.url("/api/v1/search/products?store=csv-house&per_page=1"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let r: Value = get_json(&app, "/api/v1/search/products?store=csv-house&per_page=1").await;
         total = r["total"].as_u64().unwrap();
         if total == 100 {
             break;
@@ -220,14 +212,7 @@ async fn the_import_page_shows_the_report_and_the_export_downloads() {
     let id = store["id"].as_str().unwrap();
     let email = claims_of(&owner)["email"].as_str().unwrap().to_owned();
     let (b, _) = crate::web::sign_in(&app, &email, "/vendor").await;
-    let page = b
-        .get(app.url(&format!("/vendor/stores/{id}/products/import")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&b, &app, &format!("/vendor/stores/{id}/products/import")).await;
     let csrf = crate::web::csrf_of(&page);
     let csv =
         format!("{HEADER}mug,Mug,,,,,,,M-1,,9.90,EUR,,,,\nmug2,Mug 2,,,,,,,M-2,,nine,EUR,,,,\n");

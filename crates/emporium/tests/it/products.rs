@@ -54,15 +54,7 @@ pub async fn category(app: &TestApp, admin: &str, slug: &str, parent: Option<&Va
 }
 
 async fn listing(app: &TestApp, query: &str) -> Vec<String> {
-    let page: Value = app
-        .http
-        .get(app.url(&format!("/api/v1/catalog/products?{query}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = get_json(app, &format!("/api/v1/catalog/products?{query}")).await;
     page["items"]
         .as_array()
         .unwrap_or_else(|| panic!("{page}"))
@@ -266,15 +258,7 @@ async fn vendors_publish_their_own_products_and_customers_find_them() {
         listing(&app, &format!("store={b_id}")).await,
         ["cotton-tee"]
     );
-    let page1: Value = app
-        .http
-        .get(app.url("/api/v1/catalog/products?limit=1&sort=price_asc"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page1: Value = get_json(&app, "/api/v1/catalog/products?limit=1&sort=price_asc").await;
     let cursor = page1["next_cursor"].as_str().unwrap();
     assert_eq!(
         listing(&app, &format!("limit=1&sort=price_asc&cursor={cursor}")).await,
@@ -425,15 +409,7 @@ async fn vendors_publish_their_own_products_and_customers_find_them() {
     assert_eq!(r.status(), 200);
     let mut renamed = false;
     for _ in 0..100 {
-        let page: Value = app
-            .http
-            .get(app.url(&format!("/api/v1/catalog/products?store={b_id}")))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page: Value = get_json(&app, &format!("/api/v1/catalog/products?store={b_id}")).await;
         if page["items"][0]["store"]["name"] == "Rival Shop Two" {
             renamed = true;
             break;
@@ -603,15 +579,7 @@ async fn product_details_are_cached_in_redis_and_follow_changes() {
         c.namespace = namespace.clone();
     })
     .await;
-    let ready: Value = app
-        .http
-        .get(app.url("/ready"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready: Value = get_json(&app, "/ready").await;
     assert_eq!(ready["checks"]["cache:redis"], "ok");
     let admin = app.admin("admin@example.com").await;
     let shirts = category(&app, token(&admin), "shirts", None).await;
@@ -805,15 +773,7 @@ async fn vendors_upload_images_that_are_checked_and_served_forever() {
         None,
     )
     .await;
-    let page: Value = app
-        .http
-        .get(app.url("/api/v1/catalog/products"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = get_json(&app, "/api/v1/catalog/products").await;
     assert_eq!(page["items"][0]["image_url"], url);
 
     let mut bad = shirt("unpictured", &shirts, "U");

@@ -249,26 +249,10 @@ async fn customers_find_products_with_typos_filters_and_facets() {
     );
 
     // Search as you type.
-    let s: Value = app
-        .http
-        .get(app.url("/api/v1/search/suggest?q=ind"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let s: Value = get_json(&app, "/api/v1/search/suggest?q=ind").await;
     assert_eq!(s["brands"], json!(["Indigo"]));
     assert_eq!(s["products"].as_array().unwrap().len(), 2);
-    let s: Value = app
-        .http
-        .get(app.url("/api/v1/search/suggest?q=trous"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let s: Value = get_json(&app, "/api/v1/search/suggest?q=trous").await;
     assert_eq!(s["categories"][0]["name"], "trousers");
 
     // Bad input is refused clearly; syntax characters are just characters.

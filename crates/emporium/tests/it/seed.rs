@@ -13,25 +13,9 @@ async fn the_demo_seed_fills_a_browsable_marketplace() {
         (10, 300, 5)
     );
 
-    let stores: Value = app
-        .http
-        .get(app.url("/api/v1/vendors/stores?limit=100"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stores: Value = get_json(&app, "/api/v1/vendors/stores?limit=100").await;
     assert_eq!(stores["items"].as_array().unwrap().len(), 10);
-    let tree: Value = app
-        .http
-        .get(app.url("/api/v1/catalog/categories"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tree: Value = get_json(&app, "/api/v1/catalog/categories").await;
     assert_eq!(tree["items"].as_array().unwrap().len(), 3);
     assert!(
         tree["items"][0]["children"][0]["children"]
@@ -49,15 +33,7 @@ async fn the_demo_seed_fills_a_browsable_marketplace() {
             Some(c) => format!("/api/v1/catalog/products?limit=100&cursor={c}"),
             None => "/api/v1/catalog/products?limit=100".to_owned(),
         };
-        let page: Value = app
-            .http
-            .get(app.url(&url))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page: Value = get_json(&app, &url).await;
         let items = page["items"].as_array().unwrap();
         assert!(
             items.iter().all(|p| p["image_url"].is_string()),
@@ -70,15 +46,11 @@ async fn the_demo_seed_fills_a_browsable_marketplace() {
         }
     }
     assert_eq!(seen, 300);
-    let reds: Value = app
-        .http
-        .get(app.url("/api/v1/catalog/products?attr.color=red&category=home-garden&limit=100"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let reds: Value = get_json(
+        &app,
+        "/api/v1/catalog/products?attr.color=red&category=home-garden&limit=100",
+    )
+    .await;
     assert!(
         !reds["items"].as_array().unwrap().is_empty(),
         "filters find seeded products"
@@ -123,15 +95,7 @@ async fn the_storefront_pages_browse_the_seeded_marketplace() {
     emporium::seed::demo(&app.platform).await.unwrap();
     // Every product reaches the search index.
     for _ in 0..200 {
-        let r: Value = app
-            .http
-            .get(app.url("/api/v1/search/products?per_page=1"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let r: Value = get_json(&app, "/api/v1/search/products?per_page=1").await;
         if r["total"] == 300 {
             break;
         }
@@ -253,14 +217,6 @@ async fn bulk_seeding_adds_searchable_products_fast() {
     config.search_index_dir = kernel::testing::fresh_database_config().search_index_dir;
     assert_eq!(emporium::reindex_search(&config).await.unwrap(), 3_300);
     // And the catalog serves them like any other product.
-    let page: Value = app
-        .http
-        .get(app.url("/api/v1/catalog/products?limit=5&attr.material=wool"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = get_json(&app, "/api/v1/catalog/products?limit=5&attr.material=wool").await;
     assert_eq!(page["items"].as_array().unwrap().len(), 5);
 }

@@ -249,3 +249,27 @@ pub async fn assert_problem(res: Response, status: u16, code: &str) -> Value {
 pub fn unique_email(prefix: &str) -> String {
     format!("{prefix}-{}@example.com", uuid::Uuid::now_v7().simple())
 }
+
+/// `GET path` anonymously, decoding the JSON answer.
+pub async fn get_json(app: &TestApp, path: &str) -> Value {
+    app.http
+        .get(app.url(path))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// `GET path` with `client` (a browser-like client with its cookies), as text.
+pub async fn page_text(client: &reqwest::Client, app: &TestApp, path: &str) -> String {
+    client
+        .get(app.url(path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}

@@ -28,15 +28,7 @@ pub async fn sign_in(
     next: &str,
 ) -> (reqwest::Client, reqwest::Response) {
     let b = browser();
-    let csrf = csrf_of(
-        &b.get(app.url("/login"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-    );
+    let csrf = csrf_of(&page_text(&b, app, "/login").await);
     let r = b
         .post(app.url("/login"))
         .form(&[
@@ -55,14 +47,7 @@ pub async fn sign_in(
 async fn forms_need_the_csrf_token_and_names_are_escaped() {
     let app = TestApp::spawn().await;
     let b = browser();
-    let page = b
-        .get(app.url("/register"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = page_text(&b, &app, "/register").await;
     let csrf = csrf_of(&page);
     let form = [
         ("name", "<script>alert(1)</script>"),
@@ -95,14 +80,7 @@ async fn forms_need_the_csrf_token_and_names_are_escaped() {
         .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.url().path(), "/verify-email");
-    let html = b
-        .get(app.url("/account"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_text(&b, &app, "/account").await;
     assert!(html.contains("web@example.com"));
     assert!(html.contains("&#60;script&#62;") || html.contains("&lt;script&gt;"));
     assert!(!html.contains("<script>alert(1)</script>"));
@@ -112,15 +90,7 @@ async fn forms_need_the_csrf_token_and_names_are_escaped() {
 async fn invalid_forms_keep_input_and_show_field_errors() {
     let app = TestApp::spawn().await;
     let b = browser();
-    let csrf = csrf_of(
-        &b.get(app.url("/register"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-    );
+    let csrf = csrf_of(&page_text(&b, &app, "/register").await);
     let r = b
         .post(app.url("/register"))
         .form(&[
@@ -228,14 +198,7 @@ async fn a_vendor_applies_and_an_admin_approves_through_the_pages() {
     let vendor_email = unique_email("maker");
     app.customer(&vendor_email).await;
     let (vendor, _) = sign_in(&app, &vendor_email, "/vendor").await;
-    let html = vendor
-        .get(app.url("/vendor/apply"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_text(&vendor, &app, "/vendor/apply").await;
     let csrf = csrf_of(&html);
     let mut form = vec![
         ("csrf", csrf.as_str()),
@@ -278,14 +241,7 @@ async fn a_vendor_applies_and_an_admin_approves_through_the_pages() {
     );
 
     let (admin, _) = sign_in(&app, "boss@example.com", "/admin/stores").await;
-    let html = admin
-        .get(app.url("/admin/stores"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_text(&admin, &app, "/admin/stores").await;
     assert!(
         html.contains("Maker&#39;s Corner")
             || html.contains("Maker&#x27;s Corner")
@@ -309,14 +265,7 @@ async fn a_vendor_applies_and_an_admin_approves_through_the_pages() {
     assert_eq!(r.url().query(), Some("status=approved"));
     assert!(r.text().await.unwrap().contains("is approved"));
 
-    let html = vendor
-        .get(app.url("/vendor"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = page_text(&vendor, &app, "/vendor").await;
     assert!(
         html.contains("approved") && html.contains("owner"),
         "{html}"

@@ -440,6 +440,17 @@ fn unavailable(ctx: &PageContext, e: &ClientError) -> Response {
     }
 }
 
+/// Searches, and fetches the category tree the facets are named from, together.
+async fn search_with_tree(
+    state: &WebState,
+    ctx: &PageContext,
+    query: &str,
+) -> Result<(SearchResults, Vec<CategoryNode>), Response> {
+    let (results, tree) = tokio::join!(state.search.search(query), state.catalog.categories());
+    let results = results.map_err(|e| unavailable(ctx, &e))?;
+    Ok((results, tree.map(|t| t.items).unwrap_or_default()))
+}
+
 pub async fn search_page(
     State(state): State<WebState>,
     ctx: PageContext,
@@ -448,12 +459,10 @@ pub async fn search_page(
 ) -> Response {
     let filters = Filters::new("/search", &pairs);
     let query = filters.query_string();
-    let (results, tree) = tokio::join!(state.search.search(&query), state.catalog.categories());
-    let results = match results {
-        Ok(r) => r,
-        Err(e) => return unavailable(&ctx, &e),
+    let (results, tree) = match search_with_tree(&state, &ctx, &query).await {
+        Ok(found) => found,
+        Err(page) => return page,
     };
-    let tree = tree.map(|t| t.items).unwrap_or_default();
     let q = filters.get("q").unwrap_or_default().to_owned();
     let heading = if q.is_empty() {
         "All products".to_owned()
@@ -487,12 +496,10 @@ pub async fn category_page(
     };
     let filters = Filters::new(&format!("/c/{}", category.slug), &pairs);
     let query = format!("category={}&{}", category.id, filters.query_string());
-    let (results, tree) = tokio::join!(state.search.search(&query), state.catalog.categories());
-    let results = match results {
-        Ok(r) => r,
-        Err(e) => return unavailable(&ctx, &e),
+    let (results, tree) = match search_with_tree(&state, &ctx, &query).await {
+        Ok(found) => found,
+        Err(page) => return page,
     };
-    let tree = tree.map(|t| t.items).unwrap_or_default();
     let id = category.id.to_string();
     listing_response(
         &headers,
@@ -522,12 +529,10 @@ pub async fn store_page(
     let filters = Filters::new(&format!("/s/{}", store.slug), &pairs).without(&["store"]);
     let query = serde_urlencoded::to_string([("store", store.slug.as_str())]).unwrap_or_default();
     let query = format!("{query}&{}", filters.query_string());
-    let (results, tree) = tokio::join!(state.search.search(&query), state.catalog.categories());
-    let results = match results {
-        Ok(r) => r,
-        Err(e) => return unavailable(&ctx, &e),
+    let (results, tree) = match search_with_tree(&state, &ctx, &query).await {
+        Ok(found) => found,
+        Err(page) => return page,
     };
-    let tree = tree.map(|t| t.items).unwrap_or_default();
     listing_response(
         &headers,
         ListingPage {

@@ -562,6 +562,22 @@ fn parse_id(ctx: &PageContext, key: &str) -> Result<ProductId, Response> {
         .map_err(|_| error_page(ctx, 404, "We could not find that product."))
 }
 
+/// The signed-in user, and the product `key` names as they may see it.
+async fn product_for(
+    state: &WebState,
+    ctx: &PageContext,
+    key: &str,
+) -> Result<(CurrentUser, ProductId, ProductView), Response> {
+    let user = signed_in(ctx, &format!("/vendor/products/{key}"))?;
+    let id = parse_id(ctx, key)?;
+    let product = state
+        .catalog
+        .product(id, Some(&user.access_token))
+        .await
+        .map_err(|e| failed(ctx, &e))?;
+    Ok((user, id, product))
+}
+
 fn images_of(p: &ProductView) -> Vec<ImageLine> {
     p.images
         .iter()
@@ -635,17 +651,9 @@ pub async fn update(
     Path(key): Path<String>,
     CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> Response {
-    let user = match signed_in(&ctx, &format!("/vendor/products/{key}")) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let id = match parse_id(&ctx, &key) {
-        Ok(id) => id,
-        Err(r) => return r,
-    };
-    let current = match state.catalog.product(id, Some(&user.access_token)).await {
-        Ok(p) => p,
-        Err(e) => return failed(&ctx, &e),
+    let (user, id, current) = match product_for(&state, &ctx, &key).await {
+        Ok(found) => found,
+        Err(page) => return page,
     };
     let form = ProductForm::from_pairs(&pairs);
     let result = match form.to_request(image_requests(&current)) {
@@ -703,17 +711,9 @@ pub async fn add_image(
     upload: CsrfUpload,
 ) -> Response {
     let here = format!("/vendor/products/{key}");
-    let user = match signed_in(&ctx, &here) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let id = match parse_id(&ctx, &key) {
-        Ok(id) => id,
-        Err(r) => return r,
-    };
-    let current = match state.catalog.product(id, Some(&user.access_token)).await {
-        Ok(p) => p,
-        Err(e) => return failed(&ctx, &e),
+    let (user, id, current) = match product_for(&state, &ctx, &key).await {
+        Ok(found) => found,
+        Err(page) => return page,
     };
     let Some(file) = upload.file else {
         return redirect_with_flash(
