@@ -4,9 +4,9 @@ use kernel::http::client::{ClientError, RequestBuilder, ServiceClient, path_segm
 
 use crate::api::dto::*;
 use crate::api::import::ImportReport;
-use crate::api::internal::SearchDocumentPage;
+use crate::api::internal::{SearchDocumentPage, VariantOwner};
 use crate::api::media::MediaView;
-use crate::domain::{CategoryId, ProductId};
+use crate::domain::{CategoryId, ProductId, VariantId};
 
 type Result<T> = std::result::Result<T, ClientError>;
 
@@ -239,6 +239,14 @@ impl CatalogClient {
             ))
             .bearer(token)
             .send_bytes()
+            .await
+    }
+
+    /// A variant's product and store.
+    pub async fn variant_owner(&self, id: VariantId) -> Result<VariantOwner> {
+        self.http
+            .get(&format!("/internal/catalog/variants/{id}"))
+            .send()
             .await
     }
 

@@ -886,3 +886,14 @@ pub async fn bulk_spread_sources(
         .await?;
     Ok((stores, leaves, media, existing))
 }
+
+/// Which product and store a variant belongs to.
+pub async fn variant_owner(
+    conn: &mut PgConnection,
+    id: crate::domain::VariantId,
+) -> Result<Option<(crate::domain::ProductId, Uuid, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT product_id, store_id, sku FROM variants WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}

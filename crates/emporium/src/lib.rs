@@ -12,6 +12,7 @@ pub const SERVICES: &[&str] = &[
     vendors::SERVICE,
     catalog::SERVICE,
     search::SERVICE,
+    inventory::SERVICE,
     notifications::SERVICE,
     web::SERVICE,
 ];
@@ -49,6 +50,7 @@ async fn build_module(platform: &Platform, name: &str) -> anyhow::Result<Service
         vendors::SERVICE => vendors::module(platform).await,
         catalog::SERVICE => catalog::module(platform).await,
         search::SERVICE => search::module(platform).await,
+        inventory::SERVICE => inventory::module(platform).await,
         notifications::SERVICE => notifications::module(platform).await,
         web::SERVICE => web::module(platform).await,
         other => anyhow::bail!("unknown service {other}"),
@@ -86,6 +88,7 @@ pub async fn migrate_all(config: &Config) -> anyhow::Result<()> {
     vendors::connect(config).await?.close().await;
     catalog::connect(config).await?.close().await;
     search::connect(config).await?.close().await;
+    inventory::connect(config).await?.close().await;
     notifications::connect(config).await?.close().await;
     Ok(())
 }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{Result, State};
-use crate::domain::ProductId;
+use crate::domain::{ProductId, VariantId};
 use crate::events::ProductPublished;
 use crate::store;
 
@@ -82,4 +82,34 @@ pub async fn search_document_page(
         next_after,
         total,
     })
+}
+
+/// A variant's product and store, so other services can check who may manage it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct VariantOwner {
+    pub variant_id: VariantId,
+    pub product_id: ProductId,
+    /// The store (`sto_…`).
+    pub store_id: String,
+    pub sku: String,
+}
+
+#[utoipa::path(get, path = "/internal/catalog/variants/{variant}", tag = "internal",
+    params(("variant" = String, Path, description = "Variant id (`var_…`)")),
+    responses((status = 200, body = VariantOwner), (status = 404, body = Problem)))]
+pub async fn variant_owner(
+    axum::extract::State(pool): State,
+    axum::extract::Path(key): axum::extract::Path<String>,
+) -> Result<Json<VariantOwner>> {
+    let id: VariantId = key.parse().map_err(|_| crate::Error::NotFound("variant"))?;
+    let mut conn = pool.acquire().await?;
+    let (product_id, store, sku) = store::variant_owner(&mut conn, id)
+        .await?
+        .ok_or(crate::Error::NotFound("variant"))?;
+    Ok(Json(VariantOwner {
+        variant_id: id,
+        product_id,
+        store_id: vendors::domain::StoreId(store).to_string(),
+        sku,
+    }))
 }

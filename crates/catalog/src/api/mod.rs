@@ -47,6 +47,7 @@ pub fn router(pool: PgPool) -> OpenApiRouter {
         .routes(routes!(products::moderated_products))
         .routes(routes!(media::upload))
         .routes(routes!(internal::search_documents))
+        .routes(routes!(internal::variant_owner))
         .routes(routes!(import::import))
         .routes(routes!(import::export))
         .with_state(pool)

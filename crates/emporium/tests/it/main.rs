@@ -10,6 +10,7 @@ mod distributed;
 mod email;
 mod events;
 mod identity;
+mod inventory;
 mod media_s3;
 mod ops;
 mod products;

@@ -1,0 +1,680 @@
+//! Inventory's HTTP API under `/api/v1/inventory`: locations and stock for a store's
+//! people, availability for everyone, reservations for checkouts.
+
+use std::collections::HashMap;
+
+use axum::Extension;
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use catalog::client::CatalogClient;
+use catalog::domain::VariantId;
+use kernel::auth::{AuthUser, Claims};
+use kernel::http::client::ClientError;
+use kernel::http::pagination::{Page, PageParams};
+use kernel::http::{FieldError, Json, Problem, Query};
+use kernel::validation::FieldErrors;
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgPool};
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::Error;
+use crate::domain::{self, LocationId, ReservationAction, ReservationId, ReservationStatus};
+use crate::store::{self, VariantRow};
+
+const TAG: &str = "inventory";
+
+type State = axum::extract::State<PgPool>;
+type Result<T> = std::result::Result<T, Error>;
+
+pub fn router(pool: PgPool, catalog: CatalogClient) -> OpenApiRouter {
+    OpenApiRouter::<PgPool>::new()
+        .routes(routes!(create_location, list_locations))
+        .routes(routes!(variant_stock))
+        .routes(routes!(adjust_stock))
+        .routes(routes!(set_threshold))
+        .routes(routes!(movements))
+        .routes(routes!(availability))
+        .routes(routes!(reserve))
+        .routes(routes!(reservation_action))
+        .layer(Extension(catalog))
+        .with_state(pool)
+}
+
+fn store_uuid(key: &str) -> Result<Uuid> {
+    kernel::ids::parse_prefixed(key, "sto").map_err(|_| Error::NotFound("store"))
+}
+
+fn manages(claims: &Claims, store: Uuid) -> bool {
+    claims.is_admin()
+        || claims
+            .store_role(&vendors::domain::StoreId(store).to_string())
+            .is_some()
+}
+
+fn user_id(claims: &Claims) -> Result<Uuid> {
+    kernel::ids::parse_prefixed(&claims.sub, "usr").map_err(|_| Error::Forbidden)
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LocationView {
+    pub id: LocationId,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LocationRequest {
+    pub name: String,
+}
+
+/// Add a stock location to a store (its members; admins).
+#[utoipa::path(post, path = "/api/v1/inventory/stores/{store}/locations", tag = TAG, security(("bearer" = [])),
+    params(("store" = String, Path, description = "Store id (`sto_…`)")), request_body = LocationRequest,
+    responses((status = 201, body = LocationView), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn create_location(
+    axum::extract::State(pool): State,
+    AuthUser(claims): AuthUser,
+    Path(store_key): Path<String>,
+    Json(req): Json<LocationRequest>,
+) -> Result<impl IntoResponse> {
+    let store_id = store_uuid(&store_key)?;
+    if !manages(&claims, store_id) {
+        return Err(Error::Forbidden);
+    }
+    let name = kernel::validation::bounded_text(&req.name, 2, 80)
+        .map_err(|m| Problem::validation(vec![FieldError::new("name", "invalid", m)]))?;
+    let mut conn = pool.acquire().await?;
+    let row = store::create_location(&mut conn, Uuid::now_v7(), store_id, &name)
+        .await
+        .map_err(|e| {
+            if kernel::db::is_unique_violation(&e, "locations_store_name_key") {
+                Error::LocationTaken
+            } else {
+                e.into()
+            }
+        })?;
+    Ok((
+        StatusCode::CREATED,
+        Json(LocationView {
+            id: LocationId(row.id),
+            name: row.name,
+        }),
+    ))
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LocationList {
+    pub items: Vec<LocationView>,
+}
+
+/// A store's stock locations (its members; admins).
+#[utoipa::path(get, path = "/api/v1/inventory/stores/{store}/locations", tag = TAG, security(("bearer" = [])),
+    params(("store" = String, Path, description = "Store id (`sto_…`)")),
+    responses((status = 200, body = LocationList), (status = 403, body = Problem)))]
+async fn list_locations(
+    axum::extract::State(pool): State,
+    AuthUser(claims): AuthUser,
+    Path(store_key): Path<String>,
+) -> Result<Json<LocationList>> {
+    let store_id = store_uuid(&store_key)?;
+    if !manages(&claims, store_id) {
+        return Err(Error::Forbidden);
+    }
+    let rows = store::locations(&mut *pool.acquire().await?, store_id).await?;
+    Ok(Json(LocationList {
+        items: rows
+            .into_iter()
+            .map(|r| LocationView {
+                id: LocationId(r.id),
+                name: r.name,
+            })
+            .collect(),
+    }))
+}
+
+/// The variant as inventory knows it, learning its product and store from catalog the
+/// first time; then checks `claims` may manage it.
+async fn managed_variant(
+    conn: &mut PgConnection,
+    catalog: &CatalogClient,
+    claims: &Claims,
+    key: &str,
+) -> Result<VariantRow> {
+    let id: VariantId = key.parse().map_err(|_| Error::NotFound("variant"))?;
+    let row = match store::variant(conn, id.0).await? {
+        Some(row) => row,
+        None => {
+            let owner = match catalog.variant_owner(id).await {
+                Ok(o) => o,
+                Err(ClientError::Problem(p)) if p.status == 404 => {
+                    return Err(Error::NotFound("variant"));
+                }
+                Err(e) => return Err(anyhow::anyhow!("catalog: {e}").into()),
+            };
+            let store_id = store_uuid(&owner.store_id)?;
+            store::remember_variant(conn, id.0, owner.product_id.0, store_id).await?;
+            store::variant(conn, id.0)
+                .await?
+                .ok_or(Error::NotFound("variant"))?
+        }
+    };
+    if manages(claims, row.store_id) {
+        Ok(row)
+    } else {
+        // Another store's variant is none of this caller's business, not even its
+        // existence.
+        Err(Error::NotFound("variant"))
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LevelView {
+    pub location_id: LocationId,
+    pub location_name: String,
+    pub on_hand: i32,
+    pub reserved: i32,
+    pub available: i32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StockView {
+    pub variant_id: VariantId,
+    pub locations: Vec<LevelView>,
+    pub available: i64,
+    pub low_stock_threshold: Option<i32>,
+}
+
+async fn stock_view(conn: &mut PgConnection, v: &VariantRow) -> Result<StockView> {
+    let levels = store::levels(conn, v.variant_id).await?;
+    let locations: Vec<LevelView> = levels
+        .into_iter()
+        .map(|l| LevelView {
+            location_id: LocationId(l.location_id),
+            location_name: l.location_name,
+            on_hand: l.on_hand,
+            reserved: l.reserved,
+            available: l.on_hand - l.reserved,
+        })
+        .collect();
+    Ok(StockView {
+        variant_id: VariantId(v.variant_id),
+        available: locations.iter().map(|l| i64::from(l.available)).sum(),
+        locations,
+        low_stock_threshold: v.low_stock_threshold,
+    })
+}
+
+/// A variant's stock at each location (its store's members; admins).
+#[utoipa::path(get, path = "/api/v1/inventory/variants/{variant}", tag = TAG, security(("bearer" = [])),
+    params(("variant" = String, Path, description = "Variant id (`var_…`)")),
+    responses((status = 200, body = StockView), (status = 404, body = Problem)))]
+async fn variant_stock(
+    axum::extract::State(pool): State,
+    Extension(catalog): Extension<CatalogClient>,
+    AuthUser(claims): AuthUser,
+    Path(key): Path<String>,
+) -> Result<Json<StockView>> {
+    let mut conn = pool.acquire().await?;
+    let v = managed_variant(&mut conn, &catalog, &claims, &key).await?;
+    Ok(Json(stock_view(&mut conn, &v).await?))
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdjustmentRequest {
+    pub location_id: LocationId,
+    /// Units added (received, found) or removed (damaged, lost); not zero.
+    pub delta: i64,
+    /// Why, for the movement log.
+    pub reason: String,
+}
+
+/// Adjust a variant's stock at one location, with a reason kept in the movement log.
+/// Stock may not drop below what checkouts have reserved (409 `below_reserved`).
+#[utoipa::path(post, path = "/api/v1/inventory/variants/{variant}/adjustments", tag = TAG, security(("bearer" = [])),
+    params(("variant" = String, Path, description = "Variant id (`var_…`)")), request_body = AdjustmentRequest,
+    responses((status = 200, body = StockView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn adjust_stock(
+    axum::extract::State(pool): State,
+    Extension(catalog): Extension<CatalogClient>,
+    AuthUser(claims): AuthUser,
+    Path(key): Path<String>,
+    Json(req): Json<AdjustmentRequest>,
+) -> Result<Json<StockView>> {
+    let mut errs = FieldErrors::new();
+    let delta = errs.check("delta", "invalid", domain::parse_delta(req.delta));
+    let reason = errs.check("reason", "invalid", domain::parse_reason(&req.reason));
+    errs.finish()?;
+    let (Some(delta), Some(reason)) = (delta, reason) else {
+        return Err(Problem::internal(&"validated fields missing").into());
+    };
+    let mut tx = pool.begin().await?;
+    let v = managed_variant(&mut tx, &catalog, &claims, &key).await?;
+    let location = store::location(&mut tx, req.location_id.0)
+        .await?
+        .filter(|l| l.store_id == v.store_id)
+        .ok_or_else(|| {
+            Problem::validation(vec![FieldError::new(
+                "location_id",
+                "unknown_location",
+                "is not one of this store's locations",
+            )])
+        })?;
+    let before = store::available(&mut tx, &[v.variant_id]).await?;
+    let before = HashMap::from([(
+        v.variant_id,
+        before.get(&v.variant_id).copied().unwrap_or(0),
+    )]);
+    store::adjust(&mut tx, &v, location.id, delta)
+        .await?
+        .ok_or(Error::BelowReserved)?;
+    store::record_movement(
+        &mut tx,
+        &store::Movement {
+            variant: v.variant_id,
+            location: location.id,
+            delta,
+            reason: &reason,
+            reference: None,
+            actor: user_id(&claims).ok(),
+        },
+    )
+    .await?;
+    crate::events::record_changes(&mut tx, &before).await?;
+    let view = stock_view(&mut tx, &v).await?;
+    tx.commit().await?;
+    Ok(Json(view))
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ThresholdRequest {
+    /// Warn when fewer units than this are available; `null` turns warnings off.
+    pub low_stock_threshold: Option<i64>,
+}
+
+/// Set the low-stock threshold of a variant (its store's members; admins).
+#[utoipa::path(put, path = "/api/v1/inventory/variants/{variant}/threshold", tag = TAG, security(("bearer" = [])),
+    params(("variant" = String, Path)), request_body = ThresholdRequest,
+    responses((status = 200, body = StockView), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn set_threshold(
+    axum::extract::State(pool): State,
+    Extension(catalog): Extension<CatalogClient>,
+    AuthUser(claims): AuthUser,
+    Path(key): Path<String>,
+    Json(req): Json<ThresholdRequest>,
+) -> Result<Json<StockView>> {
+    let threshold = req
+        .low_stock_threshold
+        .map(|t| {
+            i32::try_from(t)
+                .ok()
+                .filter(|t| {
+                    (0..=i32::try_from(domain::MAX_QUANTITY).unwrap_or(i32::MAX)).contains(t)
+                })
+                .ok_or_else(|| {
+                    Problem::validation(vec![FieldError::new(
+                        "low_stock_threshold",
+                        "out_of_range",
+                        "must be between 0 and 1000000",
+                    )])
+                })
+        })
+        .transpose()?;
+    let mut conn = pool.acquire().await?;
+    let v = managed_variant(&mut conn, &catalog, &claims, &key).await?;
+    store::set_threshold(&mut conn, v.variant_id, threshold).await?;
+    let v = store::variant(&mut conn, v.variant_id)
+        .await?
+        .ok_or(Error::NotFound("variant"))?;
+    Ok(Json(stock_view(&mut conn, &v).await?))
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MovementView {
+    pub location_id: LocationId,
+    pub delta: i32,
+    pub reason: String,
+    pub reference: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MovementPage {
+    pub items: Vec<MovementView>,
+    pub next_cursor: Option<String>,
+}
+
+/// A variant's movement log, newest first (its store's members; admins).
+#[utoipa::path(get, path = "/api/v1/inventory/variants/{variant}/movements", tag = TAG, security(("bearer" = [])),
+    params(("variant" = String, Path), PageParams),
+    responses((status = 200, body = MovementPage), (status = 404, body = Problem)))]
+async fn movements(
+    axum::extract::State(pool): State,
+    Extension(catalog): Extension<CatalogClient>,
+    AuthUser(claims): AuthUser,
+    Path(key): Path<String>,
+    Query(page): Query<PageParams>,
+) -> Result<Json<MovementPage>> {
+    let limit = page.limit()?;
+    let before: Option<i64> = page.after()?;
+    let mut conn = pool.acquire().await?;
+    let v = managed_variant(&mut conn, &catalog, &claims, &key).await?;
+    let rows = store::movements(&mut conn, v.variant_id, before, limit).await?;
+    let page = Page::from_rows(rows, limit, |m| m.id);
+    Ok(Json(MovementPage {
+        items: page
+            .items
+            .into_iter()
+            .map(|m| MovementView {
+                location_id: LocationId(m.location_id),
+                delta: m.delta,
+                reason: m.reason,
+                reference: m.reference,
+                at: m.created_at,
+            })
+            .collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AvailabilityParams {
+    /// Comma-separated variant ids (`var_…`), at most 100.
+    pub variants: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct Availability {
+    pub variant_id: VariantId,
+    /// Units that may be bought now (0 for variants whose stock is not tracked).
+    pub available: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AvailabilityList {
+    pub items: Vec<Availability>,
+}
+
+/// How many units of each variant may be bought now (public: carts cap quantities).
+#[utoipa::path(get, path = "/api/v1/inventory/availability", tag = TAG, params(AvailabilityParams),
+    responses((status = 200, body = AvailabilityList), (status = 422, body = Problem)))]
+async fn availability(
+    axum::extract::State(pool): State,
+    Query(params): Query<AvailabilityParams>,
+) -> Result<Json<AvailabilityList>> {
+    let ids = params
+        .variants
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| v.parse::<VariantId>())
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .ok()
+        .filter(|ids| !ids.is_empty() && ids.len() <= domain::MAX_LINES)
+        .ok_or_else(|| {
+            Problem::validation(vec![FieldError::new(
+                "variants",
+                "invalid",
+                "must be 1 to 100 comma-separated variant ids (var_…)",
+            )])
+        })?;
+    let uuids: Vec<Uuid> = ids.iter().map(|v| v.0).collect();
+    let found = store::available(&mut *pool.acquire().await?, &uuids).await?;
+    Ok(Json(AvailabilityList {
+        items: ids
+            .into_iter()
+            .map(|id| Availability {
+                available: found.get(&id.0).copied().unwrap_or(0).max(0),
+                variant_id: id,
+            })
+            .collect(),
+    }))
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReserveLine {
+    pub variant_id: VariantId,
+    pub quantity: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReserveRequest {
+    /// The caller's key for this reservation (e.g. the checkout id): asking again with
+    /// the same reference returns the same reservation.
+    pub reference: String,
+    pub lines: Vec<ReserveLine>,
+    /// How long the stock is held unless committed (default 900, at most 7200).
+    pub ttl_secs: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReservedLine {
+    pub variant_id: VariantId,
+    pub location_id: LocationId,
+    pub quantity: i32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReservationView {
+    pub id: ReservationId,
+    pub reference: String,
+    /// `held`, `committed`, `released`, `expired` or `returned`.
+    pub status: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    pub lines: Vec<ReservedLine>,
+}
+
+async fn reservation_view(
+    conn: &mut PgConnection,
+    r: store::ReservationRow,
+) -> Result<ReservationView> {
+    let lines = store::lines(conn, r.id).await?;
+    Ok(ReservationView {
+        id: ReservationId(r.id),
+        reference: r.reference,
+        status: r.status,
+        expires_at: r.expires_at,
+        lines: lines
+            .into_iter()
+            .map(|(v, l, q)| ReservedLine {
+                variant_id: VariantId(v),
+                location_id: LocationId(l),
+                quantity: q,
+            })
+            .collect(),
+    })
+}
+
+/// Hold stock for a checkout: all lines or none (409 `out_of_stock` names each short
+/// line). Held stock is released automatically when the reservation expires.
+#[utoipa::path(post, path = "/api/v1/inventory/reservations", tag = TAG, security(("bearer" = [])),
+    request_body = ReserveRequest,
+    responses((status = 201, body = ReservationView), (status = 200, body = ReservationView, description = "The same reference again"),
+              (status = 409, body = Problem, description = "out_of_stock"), (status = 422, body = Problem)))]
+async fn reserve(
+    axum::extract::State(pool): State,
+    AuthUser(claims): AuthUser,
+    Json(req): Json<ReserveRequest>,
+) -> Result<axum::response::Response> {
+    let owner = user_id(&claims)?;
+    let mut errs = FieldErrors::new();
+    let reference = errs.check(
+        "reference",
+        "invalid",
+        kernel::validation::bounded_text(&req.reference, 1, 200),
+    );
+    if req.lines.is_empty() || req.lines.len() > domain::MAX_LINES {
+        errs.add(
+            "lines",
+            "invalid",
+            format!("1 to {} lines", domain::MAX_LINES),
+        );
+    }
+    // One entry per variant, quantities added up, in a fixed order so concurrent
+    // reservations lock rows in the same order and never deadlock.
+    // Each variant remembers its first line, so a shortage is reported where it was asked.
+    let mut wanted: std::collections::BTreeMap<Uuid, (i64, usize)> =
+        std::collections::BTreeMap::new();
+    for (i, line) in req.lines.iter().enumerate() {
+        if let Some(q) = errs.check(
+            &format!("lines[{i}].quantity"),
+            "invalid",
+            domain::parse_quantity(line.quantity),
+        ) {
+            wanted.entry(line.variant_id.0).or_insert((0, i)).0 += i64::from(q);
+        }
+    }
+    let ttl = std::time::Duration::from_secs(req.ttl_secs.unwrap_or(domain::DEFAULT_TTL.as_secs()));
+    if ttl.is_zero() || ttl > domain::MAX_TTL {
+        errs.add("ttl_secs", "out_of_range", "must be 1 to 7200 seconds");
+    }
+    errs.finish()?;
+    let Some(reference) = reference else {
+        return Err(Problem::internal(&"validated fields missing").into());
+    };
+    let mut tx = pool.begin().await?;
+    let id = Uuid::now_v7();
+    let expires_at = OffsetDateTime::now_utc() + ttl;
+    if !store::insert_reservation(&mut tx, id, &reference, owner, expires_at).await? {
+        // A retry: the first answer, for its owner only.
+        let existing = store::reservation_by_reference(&mut tx, &reference)
+            .await?
+            .filter(|r| r.owner == owner || claims.is_admin())
+            .ok_or(Error::NotFound("reservation"))?;
+        let view = reservation_view(&mut tx, existing).await?;
+        return Ok((StatusCode::OK, Json(view)).into_response());
+    }
+    let variants: Vec<Uuid> = wanted.keys().copied().collect();
+    let before = store::available(&mut tx, &variants).await?;
+    let mut short = Vec::new();
+    for (variant, (quantity, index)) in &wanted {
+        let offers = store::lock_offers(&mut tx, *variant).await?;
+        match domain::allocate(offers, *quantity) {
+            Some(plan) => {
+                for (location, take) in plan {
+                    store::shift(&mut tx, *variant, location, 0, take).await?;
+                    store::insert_line(&mut tx, id, *variant, location, take).await?;
+                }
+            }
+            None => short.push(FieldError::new(
+                format!("lines[{index}]"),
+                "out_of_stock",
+                format!(
+                    "{} has {} available, {quantity} wanted",
+                    VariantId(*variant),
+                    before.get(variant).copied().unwrap_or(0).max(0)
+                ),
+            )),
+        }
+    }
+    if !short.is_empty() {
+        // Nothing was held: the transaction rolls back every line.
+        return Err(Error::OutOfStock(short));
+    }
+    let before: HashMap<Uuid, i64> = variants
+        .iter()
+        .map(|v| (*v, before.get(v).copied().unwrap_or(0)))
+        .collect();
+    crate::events::record_changes(&mut tx, &before).await?;
+    let row = store::lock_reservation(&mut tx, id)
+        .await?
+        .ok_or(Error::NotFound("reservation"))?;
+    let view = reservation_view(&mut tx, row).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
+/// Moves a reservation through its state machine and its stock with it: commit takes
+/// the units off the shelf (a `sale` movement), release and expiry give them back to
+/// sale, return puts committed units back on the shelf (a `return` movement).
+pub async fn apply(
+    conn: &mut PgConnection,
+    id: Uuid,
+    action: ReservationAction,
+    actor: Option<Uuid>,
+) -> Result<store::ReservationRow> {
+    let row = store::lock_reservation(conn, id)
+        .await?
+        .ok_or(Error::NotFound("reservation"))?;
+    let from = ReservationStatus::parse(&row.status).ok_or(Error::NotFound("reservation"))?;
+    let next = from.apply(action).ok_or(Error::IllegalTransition {
+        from: from.as_str(),
+    })?;
+    let lines = store::lines(conn, id).await?;
+    let variants: Vec<Uuid> = lines.iter().map(|(v, ..)| *v).collect();
+    let before = store::available(conn, &variants).await?;
+    for (variant, location, quantity) in &lines {
+        let q = *quantity;
+        let (on_hand, reserved, movement) = match action {
+            ReservationAction::Commit => (-q, -q, Some(("sale", -q))),
+            ReservationAction::Release | ReservationAction::Expire => (0, -q, None),
+            ReservationAction::Return => (q, 0, Some(("return", q))),
+        };
+        store::shift(conn, *variant, *location, on_hand, reserved).await?;
+        if let Some((reason, delta)) = movement {
+            store::record_movement(
+                conn,
+                &store::Movement {
+                    variant: *variant,
+                    location: *location,
+                    delta,
+                    reason,
+                    reference: Some(&row.reference),
+                    actor,
+                },
+            )
+            .await?;
+        }
+    }
+    store::set_reservation_status(conn, id, next.as_str()).await?;
+    let before: HashMap<Uuid, i64> = variants
+        .iter()
+        .map(|v| (*v, before.get(v).copied().unwrap_or(0)))
+        .collect();
+    crate::events::record_changes(conn, &before).await?;
+    store::lock_reservation(conn, id)
+        .await?
+        .ok_or(Error::NotFound("reservation"))
+}
+
+/// `commit` (paid), `release` (checkout failed or abandoned) or `return` (a paid order
+/// cancelled) — by the reservation's owner or an admin. An illegal transition is a 409.
+#[utoipa::path(post, path = "/api/v1/inventory/reservations/{reservation}/{action}", tag = TAG, security(("bearer" = [])),
+    params(("reservation" = String, Path, description = "Reservation id (`rsv_…`)"), ("action" = String, Path, description = "commit, release or return")),
+    responses((status = 200, body = ReservationView), (status = 404, body = Problem), (status = 409, body = Problem, description = "illegal_transition")))]
+async fn reservation_action(
+    axum::extract::State(pool): State,
+    AuthUser(claims): AuthUser,
+    Path((key, action)): Path<(String, String)>,
+) -> Result<Json<ReservationView>> {
+    let id: ReservationId = key.parse().map_err(|_| Error::NotFound("reservation"))?;
+    let action = match action.as_str() {
+        "commit" => ReservationAction::Commit,
+        "release" => ReservationAction::Release,
+        "return" => ReservationAction::Return,
+        _ => return Err(Error::NotFound("action")),
+    };
+    let caller = user_id(&claims)?;
+    let mut tx = pool.begin().await?;
+    let owned = store::lock_reservation(&mut tx, id.0)
+        .await?
+        .is_some_and(|r| r.owner == caller || claims.is_admin());
+    if !owned {
+        return Err(Error::NotFound("reservation"));
+    }
+    let row = apply(&mut tx, id.0, action, Some(caller)).await?;
+    let view = reservation_view(&mut tx, row).await?;
+    tx.commit().await?;
+    Ok(Json(view))
+}

@@ -1,0 +1,60 @@
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use kernel::http::{FieldError, Problem};
+
+/// Everything inventory can refuse, each with a stable problem code.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("you are not allowed to manage this store's stock")]
+    Forbidden,
+    #[error("not enough stock")]
+    OutOfStock(Vec<FieldError>),
+    #[error("that would leave less stock than is reserved for checkouts in progress")]
+    BelowReserved,
+    #[error("a {from} reservation cannot do that")]
+    IllegalTransition { from: &'static str },
+    #[error("this location already exists")]
+    LocationTaken,
+    #[error(transparent)]
+    Problem(#[from] Problem),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<Error> for Problem {
+    fn from(e: Error) -> Self {
+        let text = e.to_string();
+        match e {
+            Error::NotFound(what) => Problem::not_found(what),
+            Error::Forbidden => Problem::new(StatusCode::FORBIDDEN, "forbidden", text),
+            Error::OutOfStock(lines) => {
+                let mut p = Problem::new(StatusCode::CONFLICT, "out_of_stock", text)
+                    .detail("Lower the quantities or remove the items listed");
+                p.errors = lines;
+                p
+            }
+            Error::BelowReserved => Problem::new(StatusCode::CONFLICT, "below_reserved", text),
+            Error::IllegalTransition { .. } => {
+                Problem::new(StatusCode::CONFLICT, "illegal_transition", text)
+            }
+            Error::LocationTaken => Problem::validation(vec![FieldError::new(
+                "name",
+                "location_taken",
+                "this store already has a location with this name",
+            )]),
+            Error::Problem(p) => p,
+            Error::Database(e) => Problem::internal(&e),
+            Error::Internal(e) => Problem::internal(&format!("{e:#}")),
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        Problem::from(self).into_response()
+    }
+}
