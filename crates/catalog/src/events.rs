@@ -118,6 +118,17 @@ pub async fn record_product_state(conn: &mut PgConnection, id: ProductId) -> any
     Ok(())
 }
 
+/// Inventory's availability change, as catalog reads it (inventory builds on catalog,
+/// so catalog names the event by its contract rather than its Rust type).
+pub const STOCK_CHANGED: &str = "inventory.stock.changed";
+
+#[derive(Deserialize)]
+struct StockChangedPayload {
+    variant_id: crate::domain::VariantId,
+    available: i64,
+    version: i64,
+}
+
 pub const CONSUMES: &[&str] = &[
     StoreApproved::TYPE,
     StoreSuspended::TYPE,
@@ -125,6 +136,7 @@ pub const CONSUMES: &[&str] = &[
     StoreUpdated::TYPE,
     ProductPublished::TYPE,
     ProductWithdrawn::TYPE,
+    STOCK_CHANGED,
 ];
 
 /// Cache key of a product's public detail at a generation of its counter.
@@ -192,6 +204,10 @@ impl Handler for StoreProjection {
                 let e: StoreReinstated = event.decode()?;
                 store::store_status_changed(tx, e.store_id.0, e.version, "approved").await?;
             }
+            STOCK_CHANGED => {
+                let e: StockChangedPayload = serde_json::from_value(event.payload.clone())?;
+                store::set_variant_stock(tx, e.variant_id.0, e.available, e.version).await?;
+            }
             // Product events change nothing here; their caches go after the commit.
             ProductPublished::TYPE | ProductWithdrawn::TYPE => {}
             other => anyhow::bail!("catalog does not handle {other}"),
@@ -209,7 +225,7 @@ impl Handler for StoreProjection {
                     Err(e) => Err(e.into()),
                 }
             }
-            ProductPublished::TYPE | ProductWithdrawn::TYPE => {
+            ProductPublished::TYPE | ProductWithdrawn::TYPE | STOCK_CHANGED => {
                 match serde_json::from_value::<ProductRef>(event.payload.clone()) {
                     Ok(p) => {
                         forget_product(self.cache.as_ref(), p.product_id).await;

@@ -292,6 +292,8 @@ pub struct VariantRow {
     pub compare_at_minor: Option<i64>,
     pub weight_grams: Option<i32>,
     pub barcode: Option<String>,
+    /// Units for sale, when inventory tracks the variant.
+    pub available: Option<i64>,
 }
 
 /// A product's fields as written (validated).
@@ -423,8 +425,10 @@ pub async fn variants(
     product: crate::domain::ProductId,
 ) -> Result<Vec<VariantRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, sku, options, price_minor, currency, compare_at_minor, weight_grams, barcode
-         FROM variants WHERE product_id = $1 ORDER BY position",
+        "SELECT v.id, v.sku, v.options, v.price_minor, v.currency, v.compare_at_minor, v.weight_grams,
+                v.barcode, vs.available
+         FROM variants v LEFT JOIN variant_stock vs ON vs.variant_id = v.id
+         WHERE v.product_id = $1 ORDER BY v.position",
     )
     .bind(product)
     .fetch_all(conn)
@@ -546,6 +550,8 @@ pub struct Listing {
     pub max_price: Option<i64>,
     pub currency: Option<String>,
     pub attributes: serde_json::Map<String, serde_json::Value>,
+    /// Leave out sold-out products.
+    pub in_stock: bool,
     pub sort: Sort,
     /// `(sort key, id)` of the last item of the previous page.
     pub after: Option<(i64, Uuid)>,
@@ -590,6 +596,10 @@ pub async fn list_products(
            AND ($4::bigint IS NULL OR p.min_price_minor <= $4)
            AND ($5::text IS NULL OR p.currency = $5)
            AND p.attributes @> $6
+           AND (NOT $10 OR NOT (
+                 EXISTS (SELECT 1 FROM variants v JOIN variant_stock vs ON vs.variant_id = v.id WHERE v.product_id = p.id)
+             AND NOT EXISTS (SELECT 1 FROM variants v JOIN variant_stock vs ON vs.variant_id = v.id
+                             WHERE v.product_id = p.id AND vs.available > 0)))
            AND ($7::bigint IS NULL OR ({key}, p.id) {cmp} ({cursor}, $8))
          ORDER BY {key} {order}, p.id {order}
          LIMIT $9"
@@ -604,6 +614,7 @@ pub async fn list_products(
         .bind(l.after.map(|a| a.0))
         .bind(l.after.map(|a| a.1))
         .bind(i64::from(l.limit) + 1)
+        .bind(l.in_stock)
         .fetch_all(conn)
         .await
 }
@@ -896,4 +907,24 @@ pub async fn variant_owner(
         .bind(id)
         .fetch_optional(conn)
         .await
+}
+
+/// Records a variant's availability at `version`; false when a newer one was seen.
+pub async fn set_variant_stock(
+    conn: &mut PgConnection,
+    variant: Uuid,
+    available: i64,
+    version: i64,
+) -> Result<bool, sqlx::Error> {
+    let changed: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO variant_stock (variant_id, available, version) VALUES ($1, $2, $3) \
+         ON CONFLICT (variant_id) DO UPDATE SET available = EXCLUDED.available, version = EXCLUDED.version \
+         WHERE variant_stock.version < EXCLUDED.version RETURNING version",
+    )
+    .bind(variant)
+    .bind(available)
+    .bind(version)
+    .fetch_optional(conn)
+    .await?;
+    Ok(changed.is_some())
 }

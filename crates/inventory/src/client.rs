@@ -3,7 +3,11 @@
 use catalog::domain::VariantId;
 use kernel::http::client::{ClientError, ServiceClient};
 
-use crate::api::AvailabilityList;
+use kernel::http::client::path_segment;
+
+use crate::api::{
+    AdjustmentRequest, AvailabilityList, LocationList, LocationRequest, LocationView, StockView,
+};
 
 #[derive(Clone)]
 pub struct InventoryClient {
@@ -26,6 +30,63 @@ impl InventoryClient {
                 "/api/v1/inventory/availability?variants={}",
                 ids.join(",")
             ))
+            .send()
+            .await
+    }
+
+    pub async fn locations(
+        &self,
+        token: &str,
+        store_id: &str,
+    ) -> Result<LocationList, ClientError> {
+        self.http
+            .get(&format!(
+                "/api/v1/inventory/stores/{}/locations",
+                path_segment(store_id)
+            ))
+            .bearer(token)
+            .send()
+            .await
+    }
+
+    pub async fn create_location(
+        &self,
+        token: &str,
+        store_id: &str,
+        name: &str,
+    ) -> Result<LocationView, ClientError> {
+        self.http
+            .post(&format!(
+                "/api/v1/inventory/stores/{}/locations",
+                path_segment(store_id)
+            ))
+            .bearer(token)
+            .json(&LocationRequest {
+                name: name.to_owned(),
+            })
+            .send()
+            .await
+    }
+
+    /// A variant's stock per location (its store's members).
+    pub async fn stock(&self, token: &str, variant: VariantId) -> Result<StockView, ClientError> {
+        self.http
+            .get(&format!("/api/v1/inventory/variants/{variant}"))
+            .bearer(token)
+            .send()
+            .await
+    }
+
+    pub async fn adjust(
+        &self,
+        token: &str,
+        variant: VariantId,
+        req: &AdjustmentRequest,
+    ) -> Result<StockView, ClientError> {
+        self.http
+            .post(&format!("/api/v1/inventory/variants/{variant}/adjustments"))
+            .bearer(token)
+            .json(req)
             .send()
             .await
     }

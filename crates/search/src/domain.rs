@@ -64,6 +64,8 @@ pub struct SearchRequest {
     pub max_price: Option<i64>,
     /// Attribute name to accepted values (any of them); all names must match.
     pub attributes: BTreeMap<String, Vec<String>>,
+    /// Only products that can be bought now.
+    pub in_stock_only: bool,
     pub sort: Sort,
     pub page: usize,
     pub per_page: usize,
@@ -114,6 +116,11 @@ pub fn parse_search(pairs: &[(String, String)]) -> Result<SearchRequest, Vec<Fie
                     None => bad(key, "must be a price in minor units".into()),
                 }
             }
+            "in_stock" => match value {
+                "" | "false" | "0" => req.in_stock_only = false,
+                "true" | "1" => req.in_stock_only = true,
+                _ => bad("in_stock", "must be true or false".into()),
+            },
             "sort" => match Sort::parse(value) {
                 Some(s) => req.sort = s,
                 None => bad(

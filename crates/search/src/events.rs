@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use catalog::events::{ProductPublished, ProductWithdrawn};
+use inventory::events::StockChanged;
 use kernel::events::{Envelope, Event, Handler, Subscription};
 use sqlx::{PgConnection, PgPool};
 use vendors::events::{StoreReinstated, StoreSuspended};
@@ -16,6 +17,7 @@ pub const CONSUMES: &[&str] = &[
     ProductWithdrawn::TYPE,
     StoreSuspended::TYPE,
     StoreReinstated::TYPE,
+    StockChanged::TYPE,
 ];
 
 /// Applies each change to the index and waits for its commit before the inbox
@@ -59,6 +61,14 @@ impl Handler for IndexFeeder {
                 let e: StoreReinstated = event.decode()?;
                 if store::set_store_suspended(tx, e.store_id.0, e.version, false).await? {
                     self.index.set_store_suspended(e.store_id.0, false);
+                }
+            }
+            StockChanged::TYPE => {
+                let e: StockChanged = event.decode()?;
+                let (variant, product) = (e.variant_id.0, e.product_id.0);
+                if store::set_variant_stock(tx, variant, product, e.available, e.version).await? {
+                    let sold_out = store::product_sold_out(tx, product).await?;
+                    self.index.set_sold_out(product, sold_out);
                 }
             }
             other => anyhow::bail!("search does not handle {other}"),

@@ -20,6 +20,7 @@ use tantivy::collector::{Count, TopDocs};
 use tantivy::directory::MmapDirectory;
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery,
+    TermSetQuery,
 };
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
@@ -64,6 +65,13 @@ pub struct ProductCard {
     pub max_price_minor: i64,
     /// Media key of the main image (`/media/<key>-480.webp`).
     pub image: Option<String>,
+    /// False when every tracked variant is sold out.
+    #[serde(default = "in_stock_default")]
+    pub in_stock: bool,
+}
+
+fn in_stock_default() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
@@ -94,6 +102,15 @@ pub struct Facets {
     pub prices: Vec<PriceBucket>,
     /// Attribute name to its values' counts.
     pub attributes: BTreeMap<String, Vec<FacetValue>>,
+    /// Matches that can be bought now, and sold-out ones (all of a product's tracked
+    /// variants at zero).
+    pub availability: AvailabilityCounts,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct AvailabilityCounts {
+    pub in_stock: u64,
+    pub out_of_stock: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
@@ -247,6 +264,8 @@ pub struct ProductIndex {
     /// between its "delete everything" and its commit.
     rebuild: AsyncRwLock<()>,
     suspended: RwLock<HashSet<Uuid>>,
+    /// Products whose tracked variants are all sold out.
+    sold_out: RwLock<HashSet<Uuid>>,
     /// Grows whenever what searches see changes (a commit, a store suspended or back),
     /// so cached results of an older state are never served.
     visible: AtomicU64,
@@ -315,6 +334,7 @@ impl ProductIndex {
             },
             rebuild: AsyncRwLock::new(()),
             suspended: RwLock::new(HashSet::new()),
+            sold_out: RwLock::new(HashSet::new()),
             visible: AtomicU64::new(0),
             results: moka::sync::Cache::builder()
                 .weigher(|_, r: &Arc<SearchResults>| r.approximate_bytes())
@@ -361,6 +381,32 @@ impl ProductIndex {
                 set.remove(&store);
             }
         }
+    }
+
+    /// Marks a product sold out (or back in stock) at once.
+    pub fn set_sold_out(&self, product: Uuid, sold_out: bool) {
+        if let Ok(mut set) = self.sold_out.write() {
+            self.visible.fetch_add(1, Ordering::SeqCst);
+            if sold_out {
+                set.insert(product);
+            } else {
+                set.remove(&product);
+            }
+        }
+    }
+
+    pub fn set_sold_out_products(&self, products: impl IntoIterator<Item = Uuid>) {
+        if let Ok(mut set) = self.sold_out.write() {
+            self.visible.fetch_add(1, Ordering::SeqCst);
+            *set = products.into_iter().collect();
+        }
+    }
+
+    fn sold_out_terms(&self) -> Vec<Term> {
+        self.sold_out
+            .read()
+            .map(|set| set.iter().map(|p| self.id_term(*p)).collect())
+            .unwrap_or_default()
     }
 
     pub fn set_suspended_stores(&self, stores: impl IntoIterator<Item = Uuid>) {
@@ -543,6 +589,7 @@ impl ProductIndex {
             min_price_minor: p.min_price_minor,
             max_price_minor: p.max_price_minor.max(p.min_price_minor),
             image: p.image.clone(),
+            in_stock: true,
         };
         doc.add_text(f.card, serde_json::to_string(&card)?);
         Ok(doc)
@@ -675,6 +722,12 @@ impl ProductIndex {
                 .collect();
             out.push((Occur::Must, Self::any_of(f.attr, &terms)));
         }
+        if req.in_stock_only && except != Some(FacetKind::Availability) {
+            let sold_out = self.sold_out_terms();
+            if !sold_out.is_empty() {
+                out.push((Occur::MustNot, Box::new(TermSetQuery::new(sold_out))));
+            }
+        }
         if let Ok(suspended) = self.suspended.read() {
             for store in suspended.iter() {
                 out.push((
@@ -777,6 +830,7 @@ impl ProductIndex {
             let aggs = searcher.search(&q, &collector)?;
             read_facets(&serde_json::to_value(&aggs)?, &mut facets, Some(&kind));
         }
+        facets.availability = self.availability_counts(&searcher, req, total as u64)?;
         let items = addresses
             .into_iter()
             .map(|a| self.card(&searcher, a))
@@ -787,6 +841,43 @@ impl ProductIndex {
             per_page: req.per_page,
             items,
             facets,
+        })
+    }
+
+    /// How many matches (ignoring an in-stock filter) can be bought and how many are
+    /// sold out; `total` is the count of the request as asked.
+    fn availability_counts(
+        &self,
+        searcher: &tantivy::Searcher,
+        req: &SearchRequest,
+        total: u64,
+    ) -> anyhow::Result<AvailabilityCounts> {
+        let sold_out = self.sold_out_terms();
+        if sold_out.is_empty() {
+            return Ok(AvailabilityCounts {
+                in_stock: total,
+                out_of_stock: 0,
+            });
+        }
+        let base = || {
+            self.query(
+                self.text_query(searcher, &req.text, false),
+                self.filters(req, Some(FacetKind::Availability)),
+            )
+        };
+        let all = if req.in_stock_only {
+            searcher.search(&base(), &Count)? as u64
+        } else {
+            total
+        };
+        let sold = BooleanQuery::new(vec![
+            (Occur::Must, Box::new(base()) as Box<dyn Query>),
+            (Occur::Must, Box::new(TermSetQuery::new(sold_out))),
+        ]);
+        let out = searcher.search(&sold, &Count)? as u64;
+        Ok(AvailabilityCounts {
+            in_stock: all.saturating_sub(out),
+            out_of_stock: out,
         })
     }
 
@@ -843,7 +934,13 @@ impl ProductIndex {
             .get_first(self.fields.card)
             .and_then(|v| v.as_str())
             .ok_or_else(|| anyhow::anyhow!("indexed product without its card"))?;
-        Ok(serde_json::from_str(json)?)
+        let mut card: ProductCard = serde_json::from_str(json)?;
+        if let Ok(id) = kernel::ids::parse_prefixed(&card.id, "prd")
+            && let Ok(sold_out) = self.sold_out.read()
+        {
+            card.in_stock = !sold_out.contains(&id);
+        }
+        Ok(card)
     }
 }
 
@@ -858,6 +955,8 @@ enum FacetKind {
     Store,
     Price,
     Attribute(String),
+    /// Only ever left out of the filters, to count sold-out matches.
+    Availability,
 }
 
 impl FacetKind {
@@ -895,6 +994,7 @@ fn facet_aggregations(kinds: &[FacetKind]) -> Aggregations {
     let mut req = serde_json::Map::new();
     for kind in kinds {
         let (name, agg) = match kind {
+            FacetKind::Availability => continue,
             FacetKind::Category => (
                 "category",
                 serde_json::json!({"terms": {"field": "category", "size": 500}}),

@@ -36,6 +36,7 @@ pub async fn open_index(
     let index = ProductIndex::open(Path::new(&config.search_index_dir))?;
     let mut conn = pool.acquire().await?;
     index.set_suspended_stores(store::suspended_stores(&mut conn).await?);
+    index.set_sold_out_products(store::sold_out_products(&mut conn).await?);
     Ok(Arc::new(index))
 }
 

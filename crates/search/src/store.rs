@@ -66,3 +66,44 @@ pub async fn suspended_stores(conn: &mut PgConnection) -> Result<Vec<Uuid>, sqlx
         .fetch_all(conn)
         .await
 }
+
+/// Records a variant's availability at `version`; false when a newer one was seen.
+pub async fn set_variant_stock(
+    conn: &mut PgConnection,
+    variant: Uuid,
+    product: Uuid,
+    available: i64,
+    version: i64,
+) -> Result<bool, sqlx::Error> {
+    let changed: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO variant_stock (variant_id, product_id, available, version) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (variant_id) DO UPDATE SET available = EXCLUDED.available, version = EXCLUDED.version \
+         WHERE variant_stock.version < EXCLUDED.version RETURNING version",
+    )
+    .bind(variant)
+    .bind(product)
+    .bind(available)
+    .bind(version)
+    .fetch_optional(conn)
+    .await?;
+    Ok(changed.is_some())
+}
+
+/// Whether every tracked variant of the product is sold out.
+pub async fn product_sold_out(conn: &mut PgConnection, product: Uuid) -> Result<bool, sqlx::Error> {
+    let sold_out: Option<bool> = sqlx::query_scalar(
+        "SELECT bool_and(available <= 0) FROM variant_stock WHERE product_id = $1",
+    )
+    .bind(product)
+    .fetch_one(conn)
+    .await?;
+    Ok(sold_out.unwrap_or(false))
+}
+
+pub async fn sold_out_products(conn: &mut PgConnection) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT product_id FROM variant_stock GROUP BY product_id HAVING bool_and(available <= 0)",
+    )
+    .fetch_all(conn)
+    .await
+}

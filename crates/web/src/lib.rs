@@ -13,6 +13,7 @@ use axum::response::IntoResponse;
 use axum::routing::{any, get, post};
 use catalog::client::CatalogClient;
 use identity::client::IdentityClient;
+use inventory::client::InventoryClient;
 use kernel::auth::Verifier;
 use kernel::{Platform, ServiceModule};
 use search::client::SearchClient;
@@ -26,6 +27,7 @@ pub struct WebState {
     pub vendors: VendorsClient,
     pub catalog: CatalogClient,
     pub search: SearchClient,
+    pub inventory: InventoryClient,
     /// For canonical links and sitemaps.
     pub public_url: String,
     pub verifier: Arc<Verifier>,
@@ -39,6 +41,7 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
         vendors: VendorsClient::new(platform.client(vendors::SERVICE)),
         catalog: CatalogClient::new(platform.client(catalog::SERVICE)),
         search: SearchClient::new(platform.client(search::SERVICE)),
+        inventory: InventoryClient::new(platform.client(inventory::SERVICE)),
         public_url: platform.config.public_url.clone(),
         verifier: platform.verifier.clone(),
         secure_cookies: platform.config.public_url.starts_with("https://"),
@@ -57,7 +60,10 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
 }
 
 fn routes(state: WebState) -> Router {
-    use pages::{account, admin, admin_catalog, auth, shop, vendor, vendor_products, vendor_store};
+    use pages::{
+        account, admin, admin_catalog, auth, shop, vendor, vendor_products, vendor_stock,
+        vendor_store,
+    };
     Router::new()
         .route("/", get(shop::home))
         .route("/search", get(shop::search_page))
@@ -168,6 +174,14 @@ fn routes(state: WebState) -> Router {
             post(vendor_products::add_image).layer(axum::extract::DefaultBodyLimit::max(
                 catalog::media::MAX_UPLOAD_BYTES + 64 * 1024,
             )),
+        )
+        .route(
+            "/vendor/products/{product}/stock",
+            get(vendor_stock::stock).post(vendor_stock::adjust),
+        )
+        .route(
+            "/vendor/products/{product}/locations",
+            post(vendor_stock::add_location),
         )
         .route(
             "/vendor/products/{product}/{action}",

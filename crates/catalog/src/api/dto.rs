@@ -156,6 +156,9 @@ pub struct VariantView {
     pub compare_at_minor: Option<i64>,
     pub weight_grams: Option<i32>,
     pub barcode: Option<String>,
+    /// Units for sale now; absent when the store does not track this variant's stock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub available: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
@@ -183,6 +186,9 @@ pub struct ProductView {
     /// The lowest variant price.
     pub price_from: kernel::money::Money,
     pub variants: Vec<VariantView>,
+    /// False when every tracked variant is sold out.
+    #[serde(default = "in_stock_default")]
+    pub in_stock: bool,
     pub images: Vec<ImageView>,
     #[serde(with = "time::serde::rfc3339::option", default)]
     pub published_at: Option<time::OffsetDateTime>,
@@ -213,4 +219,8 @@ pub struct ProductPage {
 #[serde(deny_unknown_fields)]
 pub struct ModerationRequest {
     pub reason: String,
+}
+
+fn in_stock_default() -> bool {
+    true
 }

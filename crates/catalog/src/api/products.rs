@@ -90,9 +90,12 @@ async fn view(conn: &mut PgConnection, p: ProductRow, private: bool) -> Result<P
                 compare_at_minor: v.compare_at_minor,
                 weight_grams: v.weight_grams,
                 barcode: v.barcode,
+                available: v.available,
             })
         })
         .collect::<Result<Vec<_>>>()?;
+    let tracked: Vec<i64> = variants.iter().filter_map(|v| v.available).collect();
+    let in_stock = tracked.is_empty() || tracked.iter().any(|a| *a > 0);
     let images = store::images(conn, p.id)
         .await?
         .into_iter()
@@ -123,6 +126,7 @@ async fn view(conn: &mut PgConnection, p: ProductRow, private: bool) -> Result<P
         seo_title: p.seo_title,
         seo_description: p.seo_description,
         variants,
+        in_stock,
         published_at: p.published_at,
     })
 }
@@ -700,6 +704,11 @@ async fn listing(conn: &mut PgConnection, q: &HashMap<String, String>) -> Result
                 .to_owned(),
         );
     }
+    l.in_stock = match q.get("in_stock").map(String::as_str) {
+        None | Some("" | "false" | "0") => false,
+        Some("true" | "1") => true,
+        Some(_) => return Err(bad("in_stock", "must be true or false")),
+    };
     l.sort = match q.get("sort").map(String::as_str) {
         None | Some("" | "newest") => Sort::Newest,
         Some("price_asc") => Sort::PriceAsc,
@@ -736,6 +745,7 @@ async fn listing(conn: &mut PgConnection, q: &HashMap<String, String>) -> Result
         ("min_price" = Option<i64>, Query, description = "Minor units"),
         ("max_price" = Option<i64>, Query, description = "Minor units"),
         ("currency" = Option<String>, Query),
+        ("in_stock" = Option<bool>, Query, description = "true: leave out sold-out products"),
         ("sort" = Option<String>, Query, description = "newest (default), price_asc, price_desc"),
         PageParams
     ),

@@ -397,3 +397,160 @@ async fn stock_is_kept_per_location_and_reservations_never_oversell() {
             .unwrap();
     assert_eq!(lows, 1);
 }
+
+#[tokio::test]
+async fn sold_out_products_are_marked_and_filtered_everywhere() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("admin@example.com").await;
+    let lamps = category(&app, token(&admin), "lamps", None).await;
+    let (owner, store) = approved_store(&app, &admin, "lamp-house").await;
+    let to = token(&owner);
+    let r = create_product(
+        &app,
+        to,
+        store["id"].as_str().unwrap(),
+        json!({
+            "slug": "desk-lamp", "title": "Desk Lamp", "category_id": lamps["id"],
+            "variants": [{ "sku": "LAMP-1", "price_minor": 4500, "currency": "EUR" }]
+        }),
+    )
+    .await;
+    let product: Value = r.json().await.unwrap();
+    let pid = product["id"].as_str().unwrap().to_owned();
+    let variant = product["variants"][0]["id"].as_str().unwrap().to_owned();
+    crate::search::publish(&app, to, &pid).await;
+
+    // The stock page: add a location and receive one lamp, through the forms.
+    let (b, _) = crate::web::sign_in(
+        &app,
+        claims_of(&owner)["email"].as_str().unwrap(),
+        "/vendor",
+    )
+    .await;
+    let page = format!("/vendor/products/{pid}/stock");
+    let html = page_text(&b, &app, &page).await;
+    assert!(html.contains("Add a location first"));
+    let csrf = crate::web::csrf_of(&html);
+    let store_id = store["id"].as_str().unwrap();
+    b.post(app.url(&format!("/vendor/products/{pid}/locations")))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("store_id", store_id),
+            ("name", "Back room"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let html = page_text(&b, &app, &page).await;
+    let location = html
+        .split("<option value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_owned();
+    let r = b
+        .post(app.url(&page))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("variant_id", &variant),
+            ("location_id", &location),
+            ("delta", "+1"),
+            ("reason", "First delivery"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Saved: 1 available."), "{html}");
+    assert!(html.contains("<td>Back room</td><td>1</td><td>0</td><td>1</td>"));
+
+    // One lamp sold: the product is sold out in catalog, search and the pages.
+    let customer = app.customer(&unique_email("buyer")).await;
+    let r = send(
+        &app,
+        Method::POST,
+        "/api/v1/inventory/reservations",
+        token(&customer),
+        Some(json!({
+            "reference": "lamp-order", "lines": [{ "variant_id": variant, "quantity": 1 }]
+        })),
+    )
+    .await;
+    let held: Value = r.json().await.unwrap();
+    let r = send(
+        &app,
+        Method::POST,
+        &format!(
+            "/api/v1/inventory/reservations/{}/commit",
+            held["id"].as_str().unwrap()
+        ),
+        token(&customer),
+        None,
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let mut seen = Value::Null;
+    for _ in 0..100 {
+        seen = get_json(&app, "/api/v1/search/products?q=lamp").await;
+        if seen["facets"]["availability"]["out_of_stock"] == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(seen["facets"]["availability"]["out_of_stock"], 1, "{seen}");
+    assert_eq!(seen["items"][0]["in_stock"], false);
+    assert_eq!(
+        get_json(&app, "/api/v1/search/products?q=lamp&in_stock=true").await["total"],
+        0
+    );
+    let mut detail = Value::Null;
+    for _ in 0..100 {
+        detail = get_json(&app, &format!("/api/v1/catalog/products/{pid}")).await;
+        if detail["in_stock"] == false {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        (
+            detail["in_stock"].clone(),
+            detail["variants"][0]["available"].clone()
+        ),
+        (json!(false), json!(0))
+    );
+    let listed = get_json(
+        &app,
+        "/api/v1/catalog/products?category=lamps&in_stock=true",
+    )
+    .await;
+    assert_eq!(listed["items"], json!([]));
+    let listed = get_json(&app, "/api/v1/catalog/products?category=lamps").await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+    let html = page_text(&app.http, &app, "/p/lamp-house/desk-lamp").await;
+    assert!(
+        html.contains("id=\"product-stock\" class=\"stock\">Sold out"),
+        "{html}"
+    );
+    let html = page_text(&app.http, &app, "/search?q=lamp").await;
+    assert!(html.contains("Sold out") && html.contains("<h3>Availability</h3>"));
+
+    // Restocked: back in stock everywhere.
+    let (p, body) = (
+        format!("/api/v1/inventory/variants/{variant}/adjustments"),
+        json!({ "location_id": location, "delta": 5, "reason": "Restock" }),
+    );
+    assert_eq!(
+        send(&app, Method::POST, &p, to, Some(body)).await.status(),
+        200
+    );
+    for _ in 0..100 {
+        if get_json(&app, "/api/v1/search/products?q=lamp&in_stock=true").await["total"] == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        get_json(&app, "/api/v1/search/products?q=lamp&in_stock=true").await["total"],
+        1
+    );
+}

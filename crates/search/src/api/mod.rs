@@ -70,6 +70,7 @@ async fn on_index<T: Send + 'static>(
         ("brand" = Option<String>, Query, description = "Brands"),
         ("min_price" = Option<i64>, Query, description = "Minor units, inclusive"),
         ("max_price" = Option<i64>, Query, description = "Minor units, inclusive"),
+        ("in_stock" = Option<bool>, Query, description = "true: only products that can be bought now"),
         ("sort" = Option<String>, Query, description = "relevance (default), price_asc, price_desc, newest"),
         ("page" = Option<usize>, Query, description = "From 1"),
         ("per_page" = Option<usize>, Query, description = "1 to 60 (default 24)"),

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod shop;
 pub mod vendor;
 pub mod vendor_products;
+pub mod vendor_stock;
 pub mod vendor_store;
 
 use askama::Template;

@@ -23,6 +23,7 @@ const FILTER_KEYS: &[&str] = &[
     "brand",
     "min_price",
     "max_price",
+    "in_stock",
     "sort",
     "page",
 ];
@@ -52,6 +53,7 @@ pub struct Tile {
     pub brand: Option<String>,
     pub price: String,
     pub image: Option<String>,
+    pub in_stock: bool,
 }
 
 impl From<ProductCard> for Tile {
@@ -68,6 +70,7 @@ impl From<ProductCard> for Tile {
             brand: c.brand,
             price,
             image: c.image.as_deref().map(|k| image_url(k, 480)),
+            in_stock: c.in_stock,
         }
     }
 }
@@ -267,6 +270,24 @@ fn facet_groups(
                 .collect(),
         }
     };
+    let availability = results.facets.availability;
+    if availability.out_of_stock > 0 {
+        let chosen = filters.get("in_stock") == Some("true");
+        let next = filters.without(&["in_stock", "page"]);
+        groups.push(FacetGroup {
+            title: "Availability".into(),
+            links: vec![FacetLink {
+                label: "In stock".into(),
+                count: availability.in_stock,
+                href: if chosen {
+                    next.href()
+                } else {
+                    next.with("in_stock", "true").href()
+                },
+                selected: chosen,
+            }],
+        });
+    }
     groups.push(simple("Brand", "brand", &results.facets.brands));
     groups.push(simple("Store", "store", &results.facets.stores));
     for (name, values) in &results.facets.attributes {
@@ -626,6 +647,8 @@ pub async fn suggest(State(state): State<WebState>, Query(query): Query<SuggestQ
 
 pub struct VariantChoice {
     pub sku: String,
+    /// "In stock", "Only 3 left" or "Sold out"; nothing when stock is not tracked.
+    pub stock: Option<String>,
     pub label: String,
     pub price: String,
     pub compare_at: Option<String>,
@@ -663,7 +686,7 @@ pub struct VariantQuery {
     variant: Option<String>,
 }
 
-fn option_label(options: &serde_json::Value) -> String {
+pub fn option_label(options: &serde_json::Value) -> String {
     options
         .as_object()
         .map(|o| {
@@ -750,6 +773,11 @@ pub async fn product_page(
         .variants
         .iter()
         .map(|v| VariantChoice {
+            stock: v.available.map(|a| match a {
+                ..=0 => "Sold out".to_owned(),
+                1..=5 => format!("Only {a} left"),
+                _ => "In stock".to_owned(),
+            }),
             sku: v.sku.clone(),
             label: option_label(&v.options),
             price: v.price.display(),
@@ -762,6 +790,7 @@ pub async fn product_page(
         })
         .collect();
     let Some(chosen) = variants.iter().find(|v| v.selected).map(|v| VariantChoice {
+        stock: v.stock.clone(),
         sku: v.sku.clone(),
         label: v.label.clone(),
         price: v.price.clone(),
