@@ -4,7 +4,7 @@ use kernel::http::client::{ClientError, RequestBuilder, ServiceClient, path_segm
 
 use crate::api::dto::*;
 use crate::api::import::ImportReport;
-use crate::api::internal::{SearchDocumentPage, VariantOwner};
+use crate::api::internal::{SaleVariantList, SearchDocumentPage, VariantOwner};
 use crate::api::media::MediaView;
 use crate::domain::{CategoryId, ProductId, VariantId};
 
@@ -239,6 +239,15 @@ impl CatalogClient {
             ))
             .bearer(token)
             .send_bytes()
+            .await
+    }
+
+    /// Variants with their current prices, as carts show them.
+    pub async fn sale_variants(&self, ids: &[VariantId]) -> Result<SaleVariantList> {
+        let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        self.http
+            .get(&format!("/internal/catalog/variants?ids={}", ids.join(",")))
+            .send()
             .await
     }
 

@@ -928,3 +928,41 @@ pub async fn set_variant_stock(
     .await?;
     Ok(changed.is_some())
 }
+
+/// What a cart shows of a variant, read fresh on every view.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SaleVariantRow {
+    pub variant_id: crate::domain::VariantId,
+    pub product_id: crate::domain::ProductId,
+    pub store_id: Uuid,
+    pub store_slug: String,
+    pub store_name: String,
+    pub product_slug: String,
+    pub title: String,
+    pub sku: String,
+    pub options: serde_json::Value,
+    pub price_minor: i64,
+    pub currency: String,
+    pub weight_grams: Option<i32>,
+    pub image: Option<String>,
+    /// Published, in an open store.
+    pub for_sale: bool,
+}
+
+pub async fn sale_variants(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+) -> Result<Vec<SaleVariantRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT v.id AS variant_id, p.id AS product_id, s.id AS store_id, s.slug AS store_slug, \
+         s.name AS store_name, p.slug AS product_slug, p.title, v.sku, v.options, v.price_minor, \
+         v.currency, v.weight_grams, \
+         (SELECT i.media_key FROM product_images i WHERE i.product_id = p.id ORDER BY i.position LIMIT 1) AS image, \
+         (p.status = 'published' AND s.status = 'approved') AS for_sale \
+         FROM variants v JOIN products p ON p.id = v.product_id JOIN stores s ON s.id = p.store_id \
+         WHERE v.id = ANY($1)",
+    )
+    .bind(ids)
+    .fetch_all(conn)
+    .await
+}

@@ -13,6 +13,7 @@ pub const SERVICES: &[&str] = &[
     catalog::SERVICE,
     search::SERVICE,
     inventory::SERVICE,
+    cart::SERVICE,
     notifications::SERVICE,
     web::SERVICE,
 ];
@@ -51,6 +52,7 @@ async fn build_module(platform: &Platform, name: &str) -> anyhow::Result<Service
         catalog::SERVICE => catalog::module(platform).await,
         search::SERVICE => search::module(platform).await,
         inventory::SERVICE => inventory::module(platform).await,
+        cart::SERVICE => cart::module(platform).await,
         notifications::SERVICE => notifications::module(platform).await,
         web::SERVICE => web::module(platform).await,
         other => anyhow::bail!("unknown service {other}"),
@@ -89,6 +91,7 @@ pub async fn migrate_all(config: &Config) -> anyhow::Result<()> {
     catalog::connect(config).await?.close().await;
     search::connect(config).await?.close().await;
     inventory::connect(config).await?.close().await;
+    cart::connect(config).await?.close().await;
     notifications::connect(config).await?.close().await;
     Ok(())
 }

@@ -113,3 +113,88 @@ pub async fn variant_owner(
         sku,
     }))
 }
+
+/// A variant as a cart shows it: current price, what it is, whether it is for sale.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct SaleVariant {
+    pub variant_id: VariantId,
+    pub product_id: ProductId,
+    /// The store (`sto_…`).
+    pub store_id: String,
+    pub store_slug: String,
+    pub store_name: String,
+    pub product_slug: String,
+    pub title: String,
+    pub sku: String,
+    #[schema(value_type = Object)]
+    pub options: serde_json::Value,
+    pub price: kernel::money::Money,
+    pub weight_grams: Option<i32>,
+    /// Media key of the product's main image.
+    pub image: Option<String>,
+    /// Published, in an open store: may be bought.
+    pub for_sale: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SaleVariantList {
+    pub items: Vec<SaleVariant>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct VariantsParams {
+    /// Comma-separated variant ids (`var_…`), at most 100.
+    pub ids: String,
+}
+
+/// Variants by id with their current prices (unknown ids are left out).
+#[utoipa::path(get, path = "/internal/catalog/variants", tag = "internal", params(VariantsParams),
+    responses((status = 200, body = SaleVariantList), (status = 422, body = Problem)))]
+pub async fn sale_variants(
+    axum::extract::State(pool): State,
+    Query(params): Query<VariantsParams>,
+) -> Result<Json<SaleVariantList>> {
+    let ids = params
+        .ids
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| v.parse::<VariantId>().map(|id| id.0))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .ok()
+        .filter(|ids| !ids.is_empty() && ids.len() <= 100)
+        .ok_or_else(|| {
+            Problem::validation(vec![FieldError::new(
+                "ids",
+                "invalid",
+                "must be 1 to 100 comma-separated variant ids (var_…)",
+            )])
+        })?;
+    let mut conn = pool.acquire().await?;
+    let rows = store::sale_variants(&mut conn, &ids).await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for r in rows {
+        let currency =
+            kernel::money::Currency::parse(&r.currency).map_err(|e| Problem::internal(&e))?;
+        items.push(SaleVariant {
+            variant_id: r.variant_id,
+            product_id: r.product_id,
+            store_id: vendors::domain::StoreId(r.store_id).to_string(),
+            store_slug: r.store_slug,
+            store_name: r.store_name,
+            product_slug: r.product_slug,
+            title: r.title,
+            sku: r.sku,
+            options: r.options,
+            price: kernel::money::Money {
+                amount_minor: r.price_minor,
+                currency,
+            },
+            weight_grams: r.weight_grams,
+            image: r.image,
+            for_sale: r.for_sale,
+        });
+    }
+    Ok(Json(SaleVariantList { items }))
+}

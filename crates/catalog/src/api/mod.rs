@@ -48,6 +48,7 @@ pub fn router(pool: PgPool) -> OpenApiRouter {
         .routes(routes!(media::upload))
         .routes(routes!(internal::search_documents))
         .routes(routes!(internal::variant_owner))
+        .routes(routes!(internal::sale_variants))
         .routes(routes!(import::import))
         .routes(routes!(import::export))
         .with_state(pool)

@@ -4,6 +4,7 @@
 
 mod admin_pages;
 mod browser;
+mod cart;
 mod catalog;
 mod csv;
 mod distributed;

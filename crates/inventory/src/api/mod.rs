@@ -394,7 +394,10 @@ pub struct AvailabilityParams {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct Availability {
     pub variant_id: VariantId,
-    /// Units that may be bought now (0 for variants whose stock is not tracked).
+    /// Whether the store keeps stock of this variant; untracked variants are always
+    /// for sale.
+    pub tracked: bool,
+    /// Units that may be bought now (0 when not tracked).
     pub available: i64,
 }
 
@@ -432,6 +435,7 @@ async fn availability(
         items: ids
             .into_iter()
             .map(|id| Availability {
+                tracked: found.contains_key(&id.0),
                 available: found.get(&id.0).copied().unwrap_or(0).max(0),
                 variant_id: id,
             })

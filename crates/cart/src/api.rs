@@ -1,0 +1,418 @@
+//! Cart's HTTP API under `/api/v1/cart`. A customer's cart follows their token; a
+//! guest's follows the `Cart-Token` header (a random token from
+//! `POST /api/v1/cart/guest-token`; only its digest is stored).
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::Extension;
+use axum::extract::{FromRequestParts, Path};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::IntoResponse;
+use catalog::api::internal::SaleVariant;
+use catalog::client::CatalogClient;
+use catalog::domain::VariantId;
+use inventory::client::InventoryClient;
+use kernel::auth::MaybeUser;
+use kernel::http::{FieldError, Json, Problem};
+use kernel::money::Money;
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgPool};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::Error;
+use crate::domain::{self, Fit};
+use crate::store::{self, Holder};
+
+const TAG: &str = "cart";
+pub const CART_TOKEN_HEADER: &str = "cart-token";
+
+type State = axum::extract::State<PgPool>;
+type Result<T> = std::result::Result<T, Error>;
+
+/// The services a cart reads prices and stock from.
+#[derive(Clone)]
+pub struct Upstream {
+    pub catalog: CatalogClient,
+    pub inventory: InventoryClient,
+}
+
+pub fn router(pool: PgPool, upstream: Upstream) -> OpenApiRouter {
+    OpenApiRouter::<PgPool>::new()
+        .routes(routes!(guest_token))
+        .routes(routes!(view_cart))
+        .routes(routes!(set_line, remove_line))
+        .routes(routes!(merge))
+        .layer(Extension(upstream))
+        .with_state(pool)
+}
+
+/// The guest token of the request, if it sent one.
+pub struct GuestToken(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for GuestToken {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _: &S,
+    ) -> std::result::Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .headers
+                .get(CART_TOKEN_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+                .filter(|t| (20..=100).contains(&t.len())),
+        ))
+    }
+}
+
+fn holder(user: Option<&kernel::auth::Claims>, guest: &GuestToken) -> Result<Holder> {
+    if let Some(claims) = user {
+        let id = kernel::ids::parse_prefixed(&claims.sub, "usr").map_err(|_| Error::NoCart)?;
+        return Ok(Holder::Customer(id));
+    }
+    guest
+        .0
+        .as_deref()
+        .map(|t| Holder::Guest(kernel::secret::digest(t)))
+        .ok_or(Error::NoCart)
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct GuestTokenView {
+    /// Send as the `Cart-Token` header; keep it secret (it is the cart's key).
+    pub cart_token: String,
+}
+
+/// A token for a guest cart.
+#[utoipa::path(post, path = "/api/v1/cart/guest-token", tag = TAG,
+    responses((status = 201, body = GuestTokenView)))]
+async fn guest_token() -> impl IntoResponse {
+    (
+        StatusCode::CREATED,
+        Json(GuestTokenView {
+            cart_token: kernel::secret::random_token(),
+        }),
+    )
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CartLineView {
+    pub variant_id: VariantId,
+    pub product_slug: String,
+    pub store_slug: String,
+    pub store_name: String,
+    pub title: String,
+    pub sku: String,
+    #[schema(value_type = Object)]
+    pub options: serde_json::Value,
+    pub image: Option<String>,
+    pub quantity: i32,
+    pub unit_price: Money,
+    pub line_total: Money,
+    /// False when it can no longer be bought; such lines are not counted in totals.
+    pub available: bool,
+    /// What changed since the customer last looked: price, stock, availability.
+    pub notices: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StoreSubtotal {
+    pub store_slug: String,
+    pub store_name: String,
+    pub subtotal: Money,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CartView {
+    pub lines: Vec<CartLineView>,
+    /// One per store: each ships (and is paid out) separately.
+    pub stores: Vec<StoreSubtotal>,
+    /// Absent for an empty cart. Discounts, shipping and tax are added at checkout.
+    pub subtotal: Option<Money>,
+    pub item_count: i64,
+}
+
+impl CartView {
+    fn empty() -> Self {
+        Self {
+            lines: Vec::new(),
+            stores: Vec::new(),
+            subtotal: None,
+            item_count: 0,
+        }
+    }
+}
+
+/// Fresh prices and stock for `variants`; untracked stock is `None`.
+async fn read_fresh(
+    upstream: &Upstream,
+    variants: &[VariantId],
+) -> Result<(HashMap<Uuid, SaleVariant>, HashMap<Uuid, Option<i64>>)> {
+    if variants.is_empty() {
+        return Ok((HashMap::new(), HashMap::new()));
+    }
+    let (sale, stock) = tokio::join!(
+        upstream.catalog.sale_variants(variants),
+        upstream.inventory.availability(variants)
+    );
+    let sale = sale.map_err(|e| anyhow::anyhow!("catalog: {e}"))?;
+    let stock = stock.map_err(|e| anyhow::anyhow!("inventory: {e}"))?;
+    Ok((
+        sale.items
+            .into_iter()
+            .map(|v| (v.variant_id.0, v))
+            .collect(),
+        stock
+            .items
+            .into_iter()
+            .map(|a| (a.variant_id.0, a.tracked.then_some(a.available)))
+            .collect(),
+    ))
+}
+
+/// Prices the cart afresh, tells what changed, and remembers what was shown.
+async fn priced(conn: &mut PgConnection, upstream: &Upstream, cart: Uuid) -> Result<CartView> {
+    let rows = store::lines(conn, cart).await?;
+    let ids: Vec<VariantId> = rows.iter().map(|r| VariantId(r.variant_id)).collect();
+    let (sale, stock) = read_fresh(upstream, &ids).await?;
+    let mut view = CartView::empty();
+    let mut by_store: BTreeMap<(String, String), i64> = BTreeMap::new();
+    let mut total: Option<Money> = None;
+    for row in rows {
+        let Some(v) = sale.get(&row.variant_id) else {
+            // The variant is gone from the catalog: nothing left to show.
+            store::remove_line(conn, cart, row.variant_id).await?;
+            continue;
+        };
+        let mut notices = Vec::new();
+        let mut quantity = row.quantity;
+        let fit = domain::fit(
+            quantity,
+            stock.get(&row.variant_id).copied().flatten(),
+            v.for_sale,
+        );
+        match fit {
+            Fit::Whole => {}
+            Fit::Lowered(n) => {
+                notices.push(format!(
+                    "Only {n} left: the quantity went down from {quantity} to {n}."
+                ));
+                quantity = n;
+            }
+            Fit::Unavailable => notices.push("No longer available.".to_owned()),
+        }
+        if row.price_seen_minor != v.price.amount_minor {
+            let was = Money {
+                amount_minor: row.price_seen_minor,
+                currency: v.price.currency,
+            };
+            notices.push(format!(
+                "The price changed from {} to {}.",
+                was.display(),
+                v.price.display()
+            ));
+        }
+        if quantity != row.quantity || row.price_seen_minor != v.price.amount_minor {
+            store::saw(conn, cart, row.variant_id, quantity, v.price.amount_minor).await?;
+        }
+        let line_total = Money {
+            amount_minor: v.price.amount_minor.saturating_mul(i64::from(quantity)),
+            currency: v.price.currency,
+        };
+        let available = fit != Fit::Unavailable;
+        if available {
+            *by_store
+                .entry((v.store_slug.clone(), v.store_name.clone()))
+                .or_default() += line_total.amount_minor;
+            total = Some(Money {
+                amount_minor: total.map_or(0, |t| t.amount_minor) + line_total.amount_minor,
+                currency: v.price.currency,
+            });
+            view.item_count += i64::from(quantity);
+        }
+        view.lines.push(CartLineView {
+            variant_id: v.variant_id,
+            product_slug: v.product_slug.clone(),
+            store_slug: v.store_slug.clone(),
+            store_name: v.store_name.clone(),
+            title: v.title.clone(),
+            sku: v.sku.clone(),
+            options: v.options.clone(),
+            image: v.image.clone(),
+            quantity,
+            unit_price: v.price,
+            line_total,
+            available,
+            notices,
+        });
+    }
+    if let Some(t) = total {
+        view.stores = by_store
+            .into_iter()
+            .map(|((store_slug, store_name), amount)| StoreSubtotal {
+                store_slug,
+                store_name,
+                subtotal: Money {
+                    amount_minor: amount,
+                    currency: t.currency,
+                },
+            })
+            .collect();
+    }
+    view.subtotal = total;
+    Ok(view)
+}
+
+/// The cart, priced now: each line at today's price, with notices for prices that
+/// changed and items that sold out or left the shop since the customer last looked.
+#[utoipa::path(get, path = "/api/v1/cart", tag = TAG,
+    params(("Cart-Token" = Option<String>, Header, description = "A guest's cart token")),
+    responses((status = 200, body = CartView), (status = 401, body = Problem)))]
+async fn view_cart(
+    axum::extract::State(pool): State,
+    Extension(upstream): Extension<Upstream>,
+    MaybeUser(user): MaybeUser,
+    guest: GuestToken,
+) -> Result<Json<CartView>> {
+    let holder = holder(user.as_ref(), &guest)?;
+    let mut tx = pool.begin().await?;
+    let view = match store::find(&mut tx, &holder).await? {
+        Some(cart) => priced(&mut tx, &upstream, cart).await?,
+        None => CartView::empty(),
+    };
+    tx.commit().await?;
+    Ok(Json(view))
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineRequest {
+    /// 0 removes the line.
+    pub quantity: i64,
+}
+
+/// Set how many of a variant the cart holds (0 removes it). More than may be bought is
+/// refused with how many may (409 `insufficient_stock`); a variant in another currency
+/// than the cart's is 422 `currency_mismatch`.
+#[utoipa::path(put, path = "/api/v1/cart/lines/{variant}", tag = TAG,
+    params(("variant" = String, Path, description = "Variant id (`var_…`)"),
+           ("Cart-Token" = Option<String>, Header, description = "A guest's cart token")),
+    request_body = LineRequest,
+    responses((status = 200, body = CartView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn set_line(
+    axum::extract::State(pool): State,
+    Extension(upstream): Extension<Upstream>,
+    MaybeUser(user): MaybeUser,
+    guest: GuestToken,
+    Path(key): Path<String>,
+    Json(req): Json<LineRequest>,
+) -> Result<Json<CartView>> {
+    let holder = holder(user.as_ref(), &guest)?;
+    let variant: VariantId = key.parse().map_err(|_| Error::NotFound("variant"))?;
+    let quantity = domain::parse_quantity(req.quantity)
+        .map_err(|m| Problem::validation(vec![FieldError::new("quantity", "invalid", m)]))?;
+    let mut tx = pool.begin().await?;
+    let cart = store::find_or_create(&mut tx, &holder).await?;
+    if quantity == 0 {
+        store::remove_line(&mut tx, cart, variant.0).await?;
+    } else {
+        let (sale, stock) = read_fresh(&upstream, &[variant]).await?;
+        let v = sale
+            .get(&variant.0)
+            .filter(|v| v.for_sale)
+            .ok_or(Error::NotFound("variant"))?;
+        match domain::fit(quantity, stock.get(&variant.0).copied().flatten(), true) {
+            Fit::Whole => {}
+            Fit::Lowered(n) => {
+                return Err(Error::InsufficientStock {
+                    available: i64::from(n),
+                });
+            }
+            Fit::Unavailable => return Err(Error::InsufficientStock { available: 0 }),
+        }
+        let lines = store::lines(&mut tx, cart).await?;
+        if lines
+            .iter()
+            .any(|l| l.variant_id != variant.0 && l.currency != v.price.currency.code())
+        {
+            return Err(Error::CurrencyMismatch);
+        }
+        if lines.len() >= domain::MAX_LINES && !lines.iter().any(|l| l.variant_id == variant.0) {
+            return Err(Problem::validation(vec![FieldError::new(
+                "variant",
+                "cart_full",
+                format!("a cart holds at most {} different items", domain::MAX_LINES),
+            )])
+            .into());
+        }
+        store::set_line(
+            &mut tx,
+            cart,
+            variant.0,
+            quantity,
+            v.price.amount_minor,
+            v.price.currency.code(),
+        )
+        .await?;
+    }
+    let view = priced(&mut tx, &upstream, cart).await?;
+    tx.commit().await?;
+    Ok(Json(view))
+}
+
+/// Remove a variant from the cart.
+#[utoipa::path(delete, path = "/api/v1/cart/lines/{variant}", tag = TAG,
+    params(("variant" = String, Path), ("Cart-Token" = Option<String>, Header)),
+    responses((status = 200, body = CartView), (status = 401, body = Problem)))]
+async fn remove_line(
+    axum::extract::State(pool): State,
+    Extension(upstream): Extension<Upstream>,
+    MaybeUser(user): MaybeUser,
+    guest: GuestToken,
+    Path(key): Path<String>,
+) -> Result<Json<CartView>> {
+    let holder = holder(user.as_ref(), &guest)?;
+    let variant: VariantId = key.parse().map_err(|_| Error::NotFound("variant"))?;
+    let mut tx = pool.begin().await?;
+    let view = match store::find(&mut tx, &holder).await? {
+        Some(cart) => {
+            store::remove_line(&mut tx, cart, variant.0).await?;
+            priced(&mut tx, &upstream, cart).await?
+        }
+        None => CartView::empty(),
+    };
+    tx.commit().await?;
+    Ok(Json(view))
+}
+
+/// Move a guest cart (its `Cart-Token`) into the signed-in customer's cart: what a
+/// login does. Quantities of the same variant add up.
+#[utoipa::path(post, path = "/api/v1/cart/merge", tag = TAG, security(("bearer" = [])),
+    params(("Cart-Token" = String, Header)),
+    responses((status = 200, body = CartView), (status = 401, body = Problem)))]
+async fn merge(
+    axum::extract::State(pool): State,
+    Extension(upstream): Extension<Upstream>,
+    kernel::auth::AuthUser(claims): kernel::auth::AuthUser,
+    guest: GuestToken,
+) -> Result<Json<CartView>> {
+    let customer = holder(Some(&claims), &GuestToken(None))?;
+    let mut tx = pool.begin().await?;
+    let into = store::find_or_create(&mut tx, &customer).await?;
+    if let Some(token) = guest.0.as_deref()
+        && let Some(from) =
+            store::find(&mut tx, &Holder::Guest(kernel::secret::digest(token))).await?
+        && from != into
+    {
+        store::merge(&mut tx, from, into).await?;
+    }
+    let view = priced(&mut tx, &upstream, into).await?;
+    tx.commit().await?;
+    Ok(Json(view))
+}

@@ -1,0 +1,38 @@
+//! Cart: guest and customer carts, durable in PostgreSQL, priced afresh on every view.
+
+pub mod api;
+pub mod domain;
+mod error;
+pub mod store;
+
+use catalog::client::CatalogClient;
+use inventory::client::InventoryClient;
+use kernel::{Platform, ServiceModule};
+use sqlx::PgPool;
+use sqlx::migrate::Migrator;
+
+pub use error::Error;
+
+pub const SERVICE: &str = "cart";
+
+static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
+
+pub async fn connect(config: &kernel::Config) -> anyhow::Result<PgPool> {
+    Ok(kernel::db::open(config, SERVICE, &MIGRATIONS).await?)
+}
+
+pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
+    let pool = connect(&platform.config).await?;
+    let upstream = api::Upstream {
+        catalog: CatalogClient::new(platform.client(catalog::SERVICE)),
+        inventory: InventoryClient::new(platform.client(inventory::SERVICE)),
+    };
+    Ok(ServiceModule {
+        name: SERVICE,
+        api: api::router(pool.clone(), upstream),
+        pages: axum::Router::new(),
+        subscriptions: Vec::new(),
+        pool: Some(pool),
+        fallback: None,
+    })
+}
