@@ -1,6 +1,7 @@
 //! Cart: guest and customer carts, durable in PostgreSQL, priced afresh on every view.
 
 pub mod api;
+pub mod client;
 pub mod domain;
 mod error;
 pub mod store;

@@ -17,8 +17,9 @@ struct Cli {
 enum Command {
     /// Run services: all of them in one process by default, or a subset.
     Serve {
-        /// Comma-separated services to run here (identity, vendors, catalog, search, notifications, web); the
-        /// others are reached over HTTP at <SERVICE>_URL or EMPORIUM_GATEWAY_URL.
+        /// Comma-separated services to run here (identity, vendors, catalog, search,
+        /// inventory, cart, notifications, web); the others are reached over HTTP at
+        /// <SERVICE>_URL or EMPORIUM_GATEWAY_URL.
         #[arg(long)]
         services: Option<String>,
         /// Listen address; overrides EMPORIUM_BIND.

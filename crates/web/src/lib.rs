@@ -11,6 +11,7 @@ use axum::http::header;
 use axum::middleware;
 use axum::response::IntoResponse;
 use axum::routing::{any, get, post};
+use cart::client::CartClient;
 use catalog::client::CatalogClient;
 use identity::client::IdentityClient;
 use inventory::client::InventoryClient;
@@ -28,6 +29,7 @@ pub struct WebState {
     pub catalog: CatalogClient,
     pub search: SearchClient,
     pub inventory: InventoryClient,
+    pub cart: CartClient,
     /// For canonical links and sitemaps.
     pub public_url: String,
     pub verifier: Arc<Verifier>,
@@ -42,6 +44,7 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
         catalog: CatalogClient::new(platform.client(catalog::SERVICE)),
         search: SearchClient::new(platform.client(search::SERVICE)),
         inventory: InventoryClient::new(platform.client(inventory::SERVICE)),
+        cart: CartClient::new(platform.client(cart::SERVICE)),
         public_url: platform.config.public_url.clone(),
         verifier: platform.verifier.clone(),
         secure_cookies: platform.config.public_url.starts_with("https://"),
@@ -61,12 +64,15 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
 
 fn routes(state: WebState) -> Router {
     use pages::{
-        account, admin, admin_catalog, auth, shop, vendor, vendor_products, vendor_stock,
+        account, admin, admin_catalog, auth, cart, shop, vendor, vendor_products, vendor_stock,
         vendor_store,
     };
     Router::new()
         .route("/", get(shop::home))
         .route("/search", get(shop::search_page))
+        .route("/cart", get(cart::view))
+        .route("/cart/add", post(cart::add))
+        .route("/cart/lines/{variant}", post(cart::set_line))
         .route("/search/suggest", get(shop::suggest))
         .route("/c/{slug}", get(shop::category_page))
         .route("/s/{slug}", get(shop::store_page))

@@ -352,3 +352,112 @@ async fn guests_and_customers_keep_carts_priced_and_capped_by_stock() {
     assert_eq!(cart["lines"], json!([]));
     assert_eq!(cart["subtotal"], Value::Null);
 }
+
+#[tokio::test]
+async fn the_cart_page_follows_a_guest_into_their_account() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("admin@example.com").await;
+    let cups = category(&app, token(&admin), "cups", None).await;
+    let (owner, store) = approved_store(&app, &admin, "cup-shop").await;
+    let r = create_product(
+        &app,
+        token(&owner),
+        store["id"].as_str().unwrap(),
+        json!({
+            "slug": "espresso-cup", "title": "Espresso Cup", "category_id": cups["id"],
+            "variants": [{ "sku": "ESP-1", "price_minor": 800, "currency": "EUR" }]
+        }),
+    )
+    .await;
+    let p: Value = r.json().await.unwrap();
+    crate::search::publish(&app, token(&owner), p["id"].as_str().unwrap()).await;
+    let email = unique_email("guest");
+    app.customer(&email).await;
+
+    // A guest adds from the product page; the cart page shows it.
+    let b = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let page = page_text(&b, &app, "/p/cup-shop/espresso-cup").await;
+    assert!(page.contains("id=\"add-to-cart\""));
+    let csrf = crate::web::csrf_of(&page);
+    let variant = page
+        .split("name=\"variant_id\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let r = b
+        .post(app.url("/cart/add"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("variant_id", &variant),
+            ("quantity", "2"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("Added to your cart.") && html.contains("Espresso Cup"),
+        "{html}"
+    );
+    assert!(html.contains("id=\"cart-subtotal\">16.00 EUR"));
+    // htmx changes a quantity in place.
+    let r = b
+        .post(app.url(&format!("/cart/lines/{variant}")))
+        .header("HX-Request", "true")
+        .form(&[("csrf", csrf.as_str()), ("quantity", "3")])
+        .send()
+        .await
+        .unwrap();
+    let partial = r.text().await.unwrap();
+    assert!(
+        !partial.contains("<html") && partial.contains("24.00 EUR"),
+        "{partial}"
+    );
+
+    // Signing in brings the guest cart into the account.
+    let login = page_text(&b, &app, "/login").await;
+    let csrf = crate::web::csrf_of(&login);
+    b.post(app.url("/login"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("email", email.as_str()),
+            ("password", PASSWORD),
+            ("next", "/cart"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let html = page_text(&b, &app, "/cart").await;
+    assert!(
+        html.contains("Espresso Cup") && html.contains("24.00 EUR"),
+        "{html}"
+    );
+    let tokens = app
+        .login(&email, PASSWORD)
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    let cart: Value = app
+        .get_auth("/api/v1/cart", token(&tokens))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(cart["lines"][0]["quantity"], 3);
+    // Removing empties it.
+    let csrf = crate::web::csrf_of(&html);
+    let r = b
+        .post(app.url(&format!("/cart/lines/{variant}")))
+        .form(&[("csrf", csrf.as_str()), ("quantity", "0")])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.text().await.unwrap().contains("id=\"cart-empty\""));
+}

@@ -42,14 +42,17 @@ pub struct RegisterForm {
 }
 
 /// Stores the new session's cookies (if sign-in worked) and redirects with a message.
-fn start_session(
+/// Sets the session cookies (and brings a guest's cart along) and redirects.
+async fn start_session(
     state: &WebState,
+    request: &HeaderMap,
     tokens: Option<TokenResponse>,
     message: &str,
     to: &str,
 ) -> Response {
     let mut headers = HeaderMap::new();
     if let Some(t) = tokens {
+        super::cart::merge_guest_cart(state, request, &t.access_token, &mut headers).await;
         session::session_cookies(
             &mut headers,
             &NewTokens {
@@ -73,6 +76,7 @@ pub async fn register(
     State(state): State<WebState>,
     ctx: PageContext,
     ip: ClientIp,
+    request: HeaderMap,
     CsrfForm(form): CsrfForm<RegisterForm>,
 ) -> Response {
     let req = RegisterRequest {
@@ -99,10 +103,12 @@ pub async fn register(
     let tokens = state.identity.login(&login, &ip).await.ok();
     start_session(
         &state,
+        &request,
         tokens,
         &format!("Welcome! We sent a 6-digit code to {}.", user.email),
         &verify_url(&user.email),
     )
+    .await
 }
 
 #[derive(Template)]
@@ -141,6 +147,7 @@ pub async fn login(
     State(state): State<WebState>,
     ctx: PageContext,
     ip: ClientIp,
+    request: HeaderMap,
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> Response {
     let next = safe_next(form.next.as_deref());
@@ -151,7 +158,7 @@ pub async fn login(
     match state.identity.login(&req, &ip).await {
         Ok(tokens) => {
             let message = format!("Signed in as {}.", tokens.user.email);
-            start_session(&state, Some(tokens), &message, &next)
+            start_session(&state, &request, Some(tokens), &message, &next).await
         }
         Err(e) => rerender(&ctx, e, |errors| LoginPage {
             ctx: ctx.clone(),

@@ -4,6 +4,7 @@ pub mod account;
 pub mod admin;
 pub mod admin_catalog;
 pub mod auth;
+pub mod cart;
 pub mod shop;
 pub mod vendor;
 pub mod vendor_products;

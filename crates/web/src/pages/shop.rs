@@ -646,6 +646,7 @@ pub async fn suggest(State(state): State<WebState>, Query(query): Query<SuggestQ
 }
 
 pub struct VariantChoice {
+    pub variant_id: String,
     pub sku: String,
     /// "In stock", "Only 3 left" or "Sold out"; nothing when stock is not tracked.
     pub stock: Option<String>,
@@ -660,6 +661,7 @@ pub struct VariantChoice {
 #[template(path = "shop_product.html")]
 struct ProductPage {
     ctx: PageContext,
+    csrf: String,
     title: String,
     canonical: String,
     description: String,
@@ -675,6 +677,7 @@ struct ProductPage {
 #[derive(Template)]
 #[template(path = "shop_buybox.html")]
 struct BuyBox {
+    csrf: String,
     product: ProductView,
     variants: Vec<VariantChoice>,
     chosen: VariantChoice,
@@ -773,6 +776,7 @@ pub async fn product_page(
         .variants
         .iter()
         .map(|v| VariantChoice {
+            variant_id: v.id.to_string(),
             stock: v.available.map(|a| match a {
                 ..=0 => "Sold out".to_owned(),
                 1..=5 => format!("Only {a} left"),
@@ -791,6 +795,7 @@ pub async fn product_page(
         .collect();
     let Some(chosen) = variants.iter().find(|v| v.selected).map(|v| VariantChoice {
         stock: v.stock.clone(),
+        variant_id: v.variant_id.clone(),
         sku: v.sku.clone(),
         label: v.label.clone(),
         price: v.price.clone(),
@@ -803,6 +808,7 @@ pub async fn product_page(
     let main_image = variant_image(&chosen.sku);
     if wants_partial(&headers) {
         return page(&BuyBox {
+            csrf: ctx.csrf.clone(),
             product,
             variants,
             chosen,
@@ -829,6 +835,7 @@ pub async fn product_page(
         state.public_url, product.store.slug, product.slug
     );
     page(&ProductPage {
+        csrf: ctx.csrf.clone(),
         title: product
             .seo_title
             .clone()
