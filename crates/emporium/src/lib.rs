@@ -14,6 +14,7 @@ pub const SERVICES: &[&str] = &[
     search::SERVICE,
     inventory::SERVICE,
     cart::SERVICE,
+    shipping::SERVICE,
     notifications::SERVICE,
     web::SERVICE,
 ];
@@ -53,6 +54,7 @@ async fn build_module(platform: &Platform, name: &str) -> anyhow::Result<Service
         search::SERVICE => search::module(platform).await,
         inventory::SERVICE => inventory::module(platform).await,
         cart::SERVICE => cart::module(platform).await,
+        shipping::SERVICE => shipping::module(platform).await,
         notifications::SERVICE => notifications::module(platform).await,
         web::SERVICE => web::module(platform).await,
         other => anyhow::bail!("unknown service {other}"),
@@ -92,6 +94,7 @@ pub async fn migrate_all(config: &Config) -> anyhow::Result<()> {
     search::connect(config).await?.close().await;
     inventory::connect(config).await?.close().await;
     cart::connect(config).await?.close().await;
+    shipping::connect(config).await?.close().await;
     notifications::connect(config).await?.close().await;
     Ok(())
 }

@@ -17,6 +17,7 @@ mod ops;
 mod products;
 mod search;
 mod seed;
+mod shipping;
 mod support;
 mod vendors;
 mod web;
