@@ -15,6 +15,7 @@ pub const SERVICES: &[&str] = &[
     inventory::SERVICE,
     cart::SERVICE,
     shipping::SERVICE,
+    tax::SERVICE,
     notifications::SERVICE,
     web::SERVICE,
 ];
@@ -55,6 +56,7 @@ async fn build_module(platform: &Platform, name: &str) -> anyhow::Result<Service
         inventory::SERVICE => inventory::module(platform).await,
         cart::SERVICE => cart::module(platform).await,
         shipping::SERVICE => shipping::module(platform).await,
+        tax::SERVICE => tax::module(platform).await,
         notifications::SERVICE => notifications::module(platform).await,
         web::SERVICE => web::module(platform).await,
         other => anyhow::bail!("unknown service {other}"),
@@ -95,6 +97,7 @@ pub async fn migrate_all(config: &Config) -> anyhow::Result<()> {
     inventory::connect(config).await?.close().await;
     cart::connect(config).await?.close().await;
     shipping::connect(config).await?.close().await;
+    tax::connect(config).await?.close().await;
     notifications::connect(config).await?.close().await;
     Ok(())
 }

@@ -19,5 +19,6 @@ mod search;
 mod seed;
 mod shipping;
 mod support;
+mod tax;
 mod vendors;
 mod web;

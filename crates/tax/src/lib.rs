@@ -1,0 +1,33 @@
+//! Tax: rates by country (and region) set by admins, whether prices include tax, and
+//! exact per-line tax for a checkout.
+
+pub mod api;
+pub mod domain;
+mod error;
+pub mod store;
+
+use kernel::{Platform, ServiceModule};
+use sqlx::PgPool;
+use sqlx::migrate::Migrator;
+
+pub use error::Error;
+
+pub const SERVICE: &str = "tax";
+
+static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
+
+pub async fn connect(config: &kernel::Config) -> anyhow::Result<PgPool> {
+    Ok(kernel::db::open(config, SERVICE, &MIGRATIONS).await?)
+}
+
+pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
+    let pool = connect(&platform.config).await?;
+    Ok(ServiceModule {
+        name: SERVICE,
+        api: api::router(pool.clone()),
+        pages: axum::Router::new(),
+        subscriptions: Vec::new(),
+        pool: Some(pool),
+        fallback: None,
+    })
+}
