@@ -16,6 +16,7 @@ pub const SERVICES: &[&str] = &[
     cart::SERVICE,
     shipping::SERVICE,
     tax::SERVICE,
+    promotions::SERVICE,
     notifications::SERVICE,
     web::SERVICE,
 ];
@@ -57,6 +58,7 @@ async fn build_module(platform: &Platform, name: &str) -> anyhow::Result<Service
         cart::SERVICE => cart::module(platform).await,
         shipping::SERVICE => shipping::module(platform).await,
         tax::SERVICE => tax::module(platform).await,
+        promotions::SERVICE => promotions::module(platform).await,
         notifications::SERVICE => notifications::module(platform).await,
         web::SERVICE => web::module(platform).await,
         other => anyhow::bail!("unknown service {other}"),
@@ -98,6 +100,7 @@ pub async fn migrate_all(config: &Config) -> anyhow::Result<()> {
     cart::connect(config).await?.close().await;
     shipping::connect(config).await?.close().await;
     tax::connect(config).await?.close().await;
+    promotions::connect(config).await?.close().await;
     notifications::connect(config).await?.close().await;
     Ok(())
 }

@@ -15,6 +15,7 @@ mod inventory;
 mod media_s3;
 mod ops;
 mod products;
+mod promotions;
 mod search;
 mod seed;
 mod shipping;

@@ -1,0 +1,451 @@
+//! Promotions' HTTP API under `/api/v1/promotions`: codes by admins (platform-funded)
+//! and by vendors (their store's products, vendor-funded); evaluation and redemption
+//! for checkouts.
+
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use catalog::domain::{CategoryId, ProductId};
+use kernel::auth::{AdminUser, AuthUser, Claims};
+use kernel::http::{FieldError, Json, Problem};
+use kernel::money::{Currency, Money};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::Error;
+use crate::domain::{self, Benefit, PromotionId};
+use crate::store::{self, PromotionRow, RedemptionRow};
+
+const TAG: &str = "promotions";
+const MAX_LINES: usize = 200;
+
+type State = axum::extract::State<PgPool>;
+type Result<T> = std::result::Result<T, Error>;
+
+pub fn router(pool: PgPool) -> OpenApiRouter {
+    OpenApiRouter::<PgPool>::new()
+        .routes(routes!(create_platform))
+        .routes(routes!(create_store))
+        .routes(routes!(evaluate))
+        .routes(routes!(redeem))
+        .routes(routes!(release))
+        .with_state(pool)
+}
+
+fn store_uuid(key: &str) -> Result<Uuid> {
+    kernel::ids::parse_prefixed(key, "sto").map_err(|_| Error::NotFound("store"))
+}
+
+fn user_uuid(claims: &Claims) -> Result<Uuid> {
+    kernel::ids::parse_prefixed(&claims.sub, "usr").map_err(|_| Error::NotFound("customer"))
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PromotionRequest {
+    /// What customers type: 3 to 32 letters, digits, '-' or '_' (case-insensitive).
+    pub code: String,
+    /// `percentage`, `fixed` or `free_shipping`.
+    pub kind: String,
+    /// Percentage codes: "10" or "12.5".
+    pub percent: Option<String>,
+    /// Fixed codes: the amount off.
+    pub amount: Option<Money>,
+    /// The eligible items must cost at least this (minor units, the cart's currency).
+    #[serde(default)]
+    pub min_subtotal_minor: i64,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub starts_at: Option<OffsetDateTime>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub ends_at: Option<OffsetDateTime>,
+    /// Only products in these categories (and their subcategories).
+    #[serde(default)]
+    pub categories: Vec<CategoryId>,
+    /// Only these products.
+    #[serde(default)]
+    pub products: Vec<ProductId>,
+    /// Redemptions in all.
+    pub usage_limit: Option<i32>,
+    /// Redemptions per customer.
+    pub per_customer_limit: Option<i32>,
+    #[serde(default)]
+    pub first_order_only: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PromotionView {
+    pub id: PromotionId,
+    pub code: String,
+    /// The store that funds it; absent for platform codes.
+    pub store_id: Option<String>,
+    pub kind: String,
+    pub uses: i32,
+    pub usage_limit: Option<i32>,
+}
+
+fn view(r: PromotionRow) -> PromotionView {
+    PromotionView {
+        id: PromotionId(r.id),
+        code: r.code,
+        store_id: r.store_id.map(|s| vendors::domain::StoreId(s).to_string()),
+        kind: r.kind,
+        uses: r.uses,
+        usage_limit: r.usage_limit,
+    }
+}
+
+fn row_of(
+    req: &PromotionRequest,
+    store: Option<Uuid>,
+) -> std::result::Result<PromotionRow, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let mut bad =
+        |field: &str, message: &str| errors.push(FieldError::new(field, "invalid", message));
+    let code = req.code.trim().to_ascii_uppercase();
+    if !(3..=32).contains(&code.len())
+        || !code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        bad("code", "3 to 32 letters, digits, '-' or '_'");
+    }
+    let mut percent_bps = None;
+    let mut amount = None;
+    match req.kind.as_str() {
+        "percentage" => match req
+            .percent
+            .as_deref()
+            .map(|p| kernel::money::parse_fixed_point(p, 2))
+        {
+            Some(Ok(bps)) if (1..=10_000).contains(&bps) => percent_bps = i32::try_from(bps).ok(),
+            _ => bad(
+                "percent",
+                "a percentage code needs a percent between 0.01 and 100",
+            ),
+        },
+        "fixed" => match req.amount {
+            Some(m) if m.amount_minor > 0 && m.amount_minor <= kernel::money::MAX_PRICE_MINOR => {
+                amount = Some(m)
+            }
+            _ => bad("amount", "a fixed code needs a positive amount"),
+        },
+        "free_shipping" => {}
+        _ => bad("kind", "must be percentage, fixed or free_shipping"),
+    }
+    if !(0..=kernel::money::MAX_PRICE_MINOR).contains(&req.min_subtotal_minor) {
+        bad("min_subtotal_minor", "must be a price in minor units");
+    }
+    if let (Some(s), Some(e)) = (req.starts_at, req.ends_at)
+        && e <= s
+    {
+        bad("ends_at", "must be after starts_at");
+    }
+    if req.usage_limit.is_some_and(|l| l < 1) {
+        bad("usage_limit", "must be at least 1");
+    }
+    if req.per_customer_limit.is_some_and(|l| l < 1) {
+        bad("per_customer_limit", "must be at least 1");
+    }
+    if req.categories.len() > 100 || req.products.len() > 1000 {
+        bad("products", "too many categories or products");
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(PromotionRow {
+        id: Uuid::now_v7(),
+        code,
+        store_id: store,
+        kind: req.kind.clone(),
+        percent_bps,
+        amount_minor: amount.map(|m| m.amount_minor),
+        currency: amount.map(|m| m.currency.code().to_owned()),
+        min_subtotal_minor: req.min_subtotal_minor,
+        starts_at: req.starts_at,
+        ends_at: req.ends_at,
+        category_ids: req.categories.iter().map(|c| c.0).collect(),
+        product_ids: req.products.iter().map(|p| p.0).collect(),
+        usage_limit: req.usage_limit,
+        per_customer_limit: req.per_customer_limit,
+        first_order_only: req.first_order_only,
+        uses: 0,
+    })
+}
+
+async fn create(pool: &PgPool, req: &PromotionRequest, store: Option<Uuid>) -> Result<Response> {
+    let row = row_of(req, store).map_err(Problem::validation)?;
+    let saved = store::insert(&mut *pool.acquire().await?, &row)
+        .await
+        .map_err(|e| {
+            if kernel::db::is_unique_violation(&e, "promotions_code_key") {
+                Problem::validation(vec![FieldError::new(
+                    "code",
+                    "code_taken",
+                    "this code exists already",
+                )])
+                .into()
+            } else {
+                Error::from(e)
+            }
+        })?;
+    Ok((StatusCode::CREATED, Json(view(saved))).into_response())
+}
+
+/// Create a platform code, funded by the platform, valid in every store (admins).
+#[utoipa::path(post, path = "/api/v1/promotions", tag = TAG, security(("bearer" = [])),
+    request_body = PromotionRequest,
+    responses((status = 201, body = PromotionView), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn create_platform(
+    axum::extract::State(pool): State,
+    _admin: AdminUser,
+    Json(req): Json<PromotionRequest>,
+) -> Result<Response> {
+    create(&pool, &req, None).await
+}
+
+/// Create a store code, funded by the store, valid on its products only (its members).
+#[utoipa::path(post, path = "/api/v1/promotions/stores/{store}", tag = TAG, security(("bearer" = [])),
+    params(("store" = String, Path, description = "Store id (`sto_…`)")), request_body = PromotionRequest,
+    responses((status = 201, body = PromotionView), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn create_store(
+    axum::extract::State(pool): State,
+    AuthUser(claims): AuthUser,
+    Path(store_key): Path<String>,
+    Json(req): Json<PromotionRequest>,
+) -> Result<Response> {
+    let store_id = store_uuid(&store_key)?;
+    let member = claims.is_admin()
+        || claims
+            .store_role(&vendors::domain::StoreId(store_id).to_string())
+            .is_some();
+    if !member {
+        return Err(Error::Forbidden);
+    }
+    create(&pool, &req, Some(store_id)).await
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CartLine {
+    /// The store (`sto_…`) selling it.
+    pub store_id: String,
+    pub product_id: ProductId,
+    /// The product's category and its ancestors.
+    #[serde(default)]
+    pub category_path: Vec<CategoryId>,
+    /// Price × quantity.
+    pub amount: Money,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluateRequest {
+    pub code: String,
+    pub lines: Vec<CartLine>,
+    /// Whether the customer has never ordered (checkout knows).
+    #[serde(default)]
+    pub first_order: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DiscountView {
+    pub code: String,
+    /// Per line, in the request's order.
+    pub per_line: Vec<Money>,
+    pub total: Money,
+    /// Stores (`sto_…`) whose shipping becomes free.
+    pub free_shipping: Vec<String>,
+    /// `platform` or `store`: who pays for it.
+    pub funded_by: String,
+}
+
+/// Parses the lines and applies the promotion; refusals are problems with the
+/// refusal's code.
+fn apply(p: &PromotionRow, req: &EvaluateRequest) -> Result<DiscountView> {
+    if req.lines.is_empty() || req.lines.len() > MAX_LINES {
+        return Err(Problem::validation(vec![FieldError::new(
+            "lines",
+            "invalid",
+            "1 to 200 lines",
+        )])
+        .into());
+    }
+    let currency = req.lines[0].amount.currency;
+    let mut lines = Vec::with_capacity(req.lines.len());
+    for (i, l) in req.lines.iter().enumerate() {
+        if l.amount.currency != currency
+            || !(0..=kernel::money::MAX_PRICE_MINOR).contains(&l.amount.amount_minor)
+        {
+            return Err(Problem::validation(vec![FieldError::new(
+                format!("lines[{i}].amount"),
+                "invalid",
+                "amounts are not negative and share one currency",
+            )])
+            .into());
+        }
+        lines.push(domain::Line {
+            store: store_uuid(&l.store_id)?,
+            product: l.product_id.0,
+            category_path: l.category_path.iter().map(|c| c.0).collect(),
+            amount: l.amount.amount_minor,
+        });
+    }
+    let benefit = match (
+        p.kind.as_str(),
+        p.percent_bps,
+        p.amount_minor,
+        p.currency.as_deref(),
+    ) {
+        ("percentage", Some(bps), _, _) => Benefit::Percentage(i64::from(bps)),
+        ("fixed", _, Some(amount), Some(c)) if Currency::parse(c).ok() == Some(currency) => {
+            Benefit::Fixed(amount)
+        }
+        ("fixed", ..) => return Err(Error::Refused(domain::Refusal::NoEligibleItems)),
+        _ => Benefit::FreeShipping,
+    };
+    let promotion = domain::Promotion {
+        benefit,
+        store: p.store_id,
+        min_subtotal: p.min_subtotal_minor,
+        starts_at: p.starts_at,
+        ends_at: p.ends_at,
+        categories: p.category_ids.clone(),
+        products: p.product_ids.clone(),
+        first_order_only: p.first_order_only,
+    };
+    let d = domain::apply(
+        &promotion,
+        &lines,
+        OffsetDateTime::now_utc(),
+        req.first_order,
+    )
+    .map_err(Error::Refused)?;
+    let money = |amount_minor| Money {
+        amount_minor,
+        currency,
+    };
+    Ok(DiscountView {
+        code: p.code.clone(),
+        total: money(d.total()),
+        per_line: d.per_line.iter().map(|a| money(*a)).collect(),
+        free_shipping: d
+            .free_shipping
+            .iter()
+            .map(|s| vendors::domain::StoreId(*s).to_string())
+            .collect(),
+        funded_by: if p.store_id.is_some() {
+            "store"
+        } else {
+            "platform"
+        }
+        .to_owned(),
+    })
+}
+
+/// What a code would take off a cart, without redeeming it.
+#[utoipa::path(post, path = "/api/v1/promotions/evaluate", tag = TAG, request_body = EvaluateRequest,
+    responses((status = 200, body = DiscountView), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn evaluate(
+    axum::extract::State(pool): State,
+    Json(req): Json<EvaluateRequest>,
+) -> Result<Json<DiscountView>> {
+    let code = req.code.trim().to_ascii_uppercase();
+    let p = store::by_code(&mut *pool.acquire().await?, &code)
+        .await?
+        .ok_or(Error::NotFound("promotion"))?;
+    Ok(Json(apply(&p, &req)?))
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedeemRequest {
+    /// The checkout's key: the same reference redeems once.
+    pub reference: String,
+    #[serde(flatten)]
+    pub cart: EvaluateRequest,
+}
+
+/// Redeem a code for a checkout: applies it, takes one use (409
+/// `promotion_exhausted` when none is left, `promotion_customer_limit` past the
+/// customer's limit). Limits hold under any concurrency.
+#[utoipa::path(post, path = "/api/v1/promotions/redeem", tag = TAG, security(("bearer" = [])),
+    request_body = RedeemRequest,
+    responses((status = 200, body = DiscountView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn redeem(
+    axum::extract::State(pool): State,
+    AuthUser(claims): AuthUser,
+    Json(req): Json<RedeemRequest>,
+) -> Result<Json<DiscountView>> {
+    let customer = user_uuid(&claims)?;
+    let reference = kernel::validation::bounded_text(&req.reference, 1, 200)
+        .map_err(|m| Problem::validation(vec![FieldError::new("reference", "invalid", m)]))?;
+    let code = req.cart.code.trim().to_ascii_uppercase();
+    let mut tx = pool.begin().await?;
+    let p = store::by_code(&mut tx, &code)
+        .await?
+        .ok_or(Error::NotFound("promotion"))?;
+    let discount = apply(&p, &req.cart)?;
+    if let Some(existing) = store::lock_redemption(&mut tx, &reference).await? {
+        // A retried checkout: the first redemption stands, for its customer only.
+        if existing.customer != customer || existing.promotion_id != p.id {
+            return Err(Error::NotFound("redemption"));
+        }
+        return Ok(Json(discount));
+    }
+    if !store::take_use(&mut tx, p.id).await? {
+        return Err(Error::Exhausted);
+    }
+    // The use just taken locks the promotion's row: concurrent redemptions of this code
+    // wait here, so counting the customer's uses cannot race.
+    if let Some(limit) = p.per_customer_limit
+        && store::customer_uses(&mut tx, p.id, customer).await? >= i64::from(limit)
+    {
+        return Err(Error::CustomerLimit);
+    }
+    let inserted = store::insert_redemption(
+        &mut tx,
+        &RedemptionRow {
+            id: Uuid::now_v7(),
+            promotion_id: p.id,
+            customer,
+            reference,
+            discount_minor: discount.total.amount_minor,
+            status: "redeemed".into(),
+        },
+    )
+    .await?;
+    if !inserted {
+        return Err(Error::NotFound("redemption"));
+    }
+    tx.commit().await?;
+    Ok(Json(discount))
+}
+
+/// Give a redemption's use back (the checkout failed or the order was cancelled), by
+/// its customer or an admin; releasing twice changes nothing.
+#[utoipa::path(post, path = "/api/v1/promotions/redemptions/{reference}/release", tag = TAG, security(("bearer" = [])),
+    params(("reference" = String, Path)),
+    responses((status = 204), (status = 404, body = Problem)))]
+async fn release(
+    axum::extract::State(pool): State,
+    AuthUser(claims): AuthUser,
+    Path(reference): Path<String>,
+) -> Result<StatusCode> {
+    let caller = user_uuid(&claims)?;
+    let mut tx = pool.begin().await?;
+    let r = store::lock_redemption(&mut tx, &reference)
+        .await?
+        .filter(|r| r.customer == caller || claims.is_admin())
+        .ok_or(Error::NotFound("redemption"))?;
+    if r.status == "redeemed" {
+        store::release(&mut tx, r.id).await?;
+        store::give_back_use(&mut tx, r.promotion_id).await?;
+    }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

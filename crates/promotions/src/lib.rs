@@ -1,0 +1,32 @@
+//! Promotions: codes with conditions and limits, evaluated and redeemed for checkouts.
+
+pub mod api;
+pub mod domain;
+mod error;
+pub mod store;
+
+use kernel::{Platform, ServiceModule};
+use sqlx::PgPool;
+use sqlx::migrate::Migrator;
+
+pub use error::Error;
+
+pub const SERVICE: &str = "promotions";
+
+static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
+
+pub async fn connect(config: &kernel::Config) -> anyhow::Result<PgPool> {
+    Ok(kernel::db::open(config, SERVICE, &MIGRATIONS).await?)
+}
+
+pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
+    let pool = connect(&platform.config).await?;
+    Ok(ServiceModule {
+        name: SERVICE,
+        api: api::router(pool.clone()),
+        pages: axum::Router::new(),
+        subscriptions: Vec::new(),
+        pool: Some(pool),
+        fallback: None,
+    })
+}
