@@ -29,8 +29,8 @@ type Result<T> = std::result::Result<T, Error>;
 
 pub fn router(pool: PgPool) -> OpenApiRouter {
     OpenApiRouter::<PgPool>::new()
-        .routes(routes!(create_platform))
-        .routes(routes!(create_store))
+        .routes(routes!(create_platform, list_platform))
+        .routes(routes!(create_store, list_store))
         .routes(routes!(evaluate))
         .routes(routes!(redeem))
         .routes(routes!(release))
@@ -208,6 +208,49 @@ async fn create_platform(
     create(&pool, &req, None).await
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PromotionList {
+    pub items: Vec<PromotionView>,
+}
+
+/// The platform's codes (admins).
+#[utoipa::path(get, path = "/api/v1/promotions", tag = TAG, security(("bearer" = [])),
+    responses((status = 200, body = PromotionList), (status = 403, body = Problem)))]
+async fn list_platform(
+    axum::extract::State(pool): State,
+    _admin: AdminUser,
+) -> Result<Json<PromotionList>> {
+    let rows = store::list(&mut *pool.acquire().await?, None).await?;
+    Ok(Json(PromotionList {
+        items: rows.into_iter().map(view).collect(),
+    }))
+}
+
+/// A store's codes (its members; admins).
+#[utoipa::path(get, path = "/api/v1/promotions/stores/{store}", tag = TAG, security(("bearer" = [])),
+    params(("store" = String, Path)), responses((status = 200, body = PromotionList), (status = 403, body = Problem)))]
+async fn list_store(
+    axum::extract::State(pool): State,
+    AuthUser(claims): AuthUser,
+    Path(store_key): Path<String>,
+) -> Result<Json<PromotionList>> {
+    let store_id = store_uuid(&store_key)?;
+    if !member_of(&claims, store_id) {
+        return Err(Error::Forbidden);
+    }
+    let rows = store::list(&mut *pool.acquire().await?, Some(store_id)).await?;
+    Ok(Json(PromotionList {
+        items: rows.into_iter().map(view).collect(),
+    }))
+}
+
+fn member_of(claims: &Claims, store: Uuid) -> bool {
+    claims.is_admin()
+        || claims
+            .store_role(&vendors::domain::StoreId(store).to_string())
+            .is_some()
+}
+
 /// Create a store code, funded by the store, valid on its products only (its members).
 #[utoipa::path(post, path = "/api/v1/promotions/stores/{store}", tag = TAG, security(("bearer" = [])),
     params(("store" = String, Path, description = "Store id (`sto_…`)")), request_body = PromotionRequest,
@@ -219,11 +262,7 @@ async fn create_store(
     Json(req): Json<PromotionRequest>,
 ) -> Result<Response> {
     let store_id = store_uuid(&store_key)?;
-    let member = claims.is_admin()
-        || claims
-            .store_role(&vendors::domain::StoreId(store_id).to_string())
-            .is_some();
-    if !member {
+    if !member_of(&claims, store_id) {
         return Err(Error::Forbidden);
     }
     create(&pool, &req, Some(store_id)).await

@@ -1,6 +1,7 @@
 //! Promotions: codes with conditions and limits, evaluated and redeemed for checkouts.
 
 pub mod api;
+pub mod client;
 pub mod domain;
 mod error;
 pub mod store;

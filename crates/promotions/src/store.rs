@@ -147,3 +147,16 @@ pub async fn release(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Erro
         .await?;
     Ok(())
 }
+
+/// A store's codes, or the platform's (`None`), newest first.
+pub async fn list(
+    conn: &mut PgConnection,
+    store: Option<Uuid>,
+) -> Result<Vec<PromotionRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM promotions WHERE store_id IS NOT DISTINCT FROM $1 ORDER BY created_at DESC LIMIT 200"
+    ))
+    .bind(store)
+    .fetch_all(conn)
+    .await
+}

@@ -2,6 +2,7 @@
 //! per destination country) and quotes for a checkout's parcels.
 
 pub mod api;
+pub mod client;
 pub mod domain;
 mod error;
 pub mod store;

@@ -2,6 +2,7 @@
 //! exact per-line tax for a checkout.
 
 pub mod api;
+pub mod client;
 pub mod domain;
 mod error;
 pub mod store;

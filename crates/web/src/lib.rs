@@ -17,7 +17,10 @@ use identity::client::IdentityClient;
 use inventory::client::InventoryClient;
 use kernel::auth::Verifier;
 use kernel::{Platform, ServiceModule};
+use promotions::client::PromotionsClient;
 use search::client::SearchClient;
+use shipping::client::ShippingClient;
+use tax::client::TaxClient;
 use vendors::client::VendorsClient;
 
 pub const SERVICE: &str = "web";
@@ -30,6 +33,9 @@ pub struct WebState {
     pub search: SearchClient,
     pub inventory: InventoryClient,
     pub cart: CartClient,
+    pub shipping: ShippingClient,
+    pub tax: TaxClient,
+    pub promotions: PromotionsClient,
     /// For canonical links and sitemaps.
     pub public_url: String,
     pub verifier: Arc<Verifier>,
@@ -45,6 +51,9 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
         search: SearchClient::new(platform.client(search::SERVICE)),
         inventory: InventoryClient::new(platform.client(inventory::SERVICE)),
         cart: CartClient::new(platform.client(cart::SERVICE)),
+        shipping: ShippingClient::new(platform.client(shipping::SERVICE)),
+        tax: TaxClient::new(platform.client(tax::SERVICE)),
+        promotions: PromotionsClient::new(platform.client(promotions::SERVICE)),
         public_url: platform.config.public_url.clone(),
         verifier: platform.verifier.clone(),
         secure_cookies: platform.config.public_url.starts_with("https://"),
@@ -64,8 +73,8 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
 
 fn routes(state: WebState) -> Router {
     use pages::{
-        account, admin, admin_catalog, auth, cart, shop, vendor, vendor_products, vendor_stock,
-        vendor_store,
+        account, admin, admin_catalog, auth, cart, selling, shop, vendor, vendor_products,
+        vendor_stock, vendor_store,
     };
     Router::new()
         .route("/", get(shop::home))
@@ -123,6 +132,24 @@ fn routes(state: WebState) -> Router {
             post(admin_catalog::category_action),
         )
         .route("/admin/products", get(admin_catalog::products))
+        .route("/admin/tax", get(selling::tax).post(selling::set_rate))
+        .route("/admin/tax/settings", post(selling::set_inclusive))
+        .route(
+            "/admin/promotions",
+            get(selling::platform_promotions).post(selling::add_platform_promotion),
+        )
+        .route(
+            "/vendor/stores/{store}/shipping",
+            get(selling::shipping).post(selling::add_method),
+        )
+        .route(
+            "/vendor/stores/{store}/shipping/{method}/delete",
+            post(selling::delete_method),
+        )
+        .route(
+            "/vendor/stores/{store}/promotions",
+            get(selling::store_promotions).post(selling::add_store_promotion),
+        )
         .route(
             "/admin/products/{id}/{action}",
             post(admin_catalog::product_action),

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::products::{category, create_product};
 use crate::search::{product, publish};
@@ -398,5 +398,158 @@ async fn owners_run_settings_and_staff_and_invitees_join_through_the_pages() {
     for p in [&settings, &staff] {
         let status = xb.get(app.url(p)).send().await.unwrap().status().as_u16();
         assert!(status == 403 || status == 404, "{p}: {status}");
+    }
+}
+
+#[tokio::test]
+async fn selling_setup_pages_for_shipping_promotions_and_tax() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("admin@example.com").await;
+    let (owner, store) = approved_store(&app, &admin, "setup-shop").await;
+    let id = store["id"].as_str().unwrap().to_owned();
+    let (ob, _) = sign_in(
+        &app,
+        claims_of(&owner)["email"].as_str().unwrap(),
+        "/vendor",
+    )
+    .await;
+    let shipping = format!("/vendor/stores/{id}/shipping");
+
+    // Shipping methods through the vendor's page.
+    let (_, html) = page_form(
+        &ob,
+        &app,
+        &shipping,
+        &shipping,
+        &[
+            ("name", "Standard"),
+            ("kind", "free_over"),
+            ("currency", "EUR"),
+            ("price", "4.90"),
+            ("free_over", "50"),
+            ("countries", "fr, be"),
+        ],
+    )
+    .await;
+    assert!(flash(&html).contains("Added Standard"), "{}", flash(&html));
+    let (_, html) = page_form(
+        &ob,
+        &app,
+        &shipping,
+        &shipping,
+        &[
+            ("name", "Parcel"),
+            ("kind", "weight_bands"),
+            ("bands", "500:3.00, 2000:7.50"),
+        ],
+    )
+    .await;
+    assert!(flash(&html).contains("Added Parcel"), "{}", flash(&html));
+    let (_, html) = page_form(
+        &ob,
+        &app,
+        &shipping,
+        &shipping,
+        &[
+            ("name", "Broken"),
+            ("kind", "weight_bands"),
+            ("bands", "heavy"),
+        ],
+    )
+    .await;
+    assert!(flash(&html).starts_with("Not added."), "{}", flash(&html));
+    let methods = get_json(&app, &format!("/api/v1/shipping/stores/{id}/methods")).await;
+    let standard = &methods["items"][0];
+    assert_eq!(
+        (
+            standard["price_minor"].as_i64(),
+            standard["free_over_minor"].as_i64()
+        ),
+        (Some(490), Some(5000))
+    );
+    assert_eq!(standard["countries"], json!(["FR", "BE"]));
+    assert_eq!(
+        methods["items"][1]["bands"][1],
+        json!({ "up_to_grams": 2000, "price_minor": 750 })
+    );
+    let parcel = methods["items"][1]["id"].as_str().unwrap().to_owned();
+    let (_, html) = page_form(
+        &ob,
+        &app,
+        &shipping,
+        &format!("{shipping}/{parcel}/delete"),
+        &[],
+    )
+    .await;
+    assert!(flash(&html).contains("Removed"));
+
+    // A store code from the vendor's page; a platform code and tax from the admin's.
+    let promos = format!("/vendor/stores/{id}/promotions");
+    let (_, html) = page_form(
+        &ob,
+        &app,
+        &promos,
+        &promos,
+        &[
+            ("code", "SHOP10"),
+            ("kind", "percentage"),
+            ("percent", "10"),
+            ("usage_limit", "5"),
+        ],
+    )
+    .await;
+    assert!(
+        flash(&html).contains("Created SHOP10") && html.contains("0 of 5"),
+        "{}",
+        flash(&html)
+    );
+    let (ab, _) = sign_in(&app, "admin@example.com", "/admin/tax").await;
+    let (_, html) = page_form(
+        &ab,
+        &app,
+        "/admin/promotions",
+        "/admin/promotions",
+        &[
+            ("code", "WELCOME"),
+            ("kind", "fixed"),
+            ("amount", "5"),
+            ("first_order_only", "1"),
+        ],
+    )
+    .await;
+    assert!(flash(&html).contains("Created WELCOME"), "{}", flash(&html));
+    let (_, html) = page_form(
+        &ab,
+        &app,
+        "/admin/tax",
+        "/admin/tax",
+        &[("country", "fr"), ("rate", "20")],
+    )
+    .await;
+    assert!(
+        flash(&html).contains("FR is taxed at 20 %"),
+        "{}",
+        flash(&html)
+    );
+    let (_, html) = page_form(
+        &ab,
+        &app,
+        "/admin/tax",
+        "/admin/tax/settings",
+        &[("prices_include_tax", "1")],
+    )
+    .await;
+    assert!(flash(&html).contains("Prices now include tax"));
+    assert_eq!(
+        get_json(&app, "/api/v1/tax/settings").await["prices_include_tax"],
+        true
+    );
+    // Not for others.
+    for path in ["/admin/tax", "/admin/promotions"] {
+        assert_eq!(
+            ob.get(app.url(path)).send().await.unwrap().status(),
+            403,
+            "{path}"
+        );
     }
 }

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod admin_catalog;
 pub mod auth;
 pub mod cart;
+pub mod selling;
 pub mod shop;
 pub mod vendor;
 pub mod vendor_products;

@@ -1,0 +1,54 @@
+//! The typed client the web front end uses to call shipping.
+
+use kernel::http::client::{ClientError, ServiceClient, path_segment};
+
+use crate::api::{MethodList, MethodRequest, MethodView};
+use crate::domain::MethodId;
+
+type Result<T> = std::result::Result<T, ClientError>;
+
+#[derive(Clone)]
+pub struct ShippingClient {
+    http: ServiceClient,
+}
+
+impl ShippingClient {
+    pub fn new(http: ServiceClient) -> Self {
+        Self { http }
+    }
+
+    pub async fn methods(&self, store: &str) -> Result<MethodList> {
+        self.http
+            .get(&format!(
+                "/api/v1/shipping/stores/{}/methods",
+                path_segment(store)
+            ))
+            .send()
+            .await
+    }
+
+    pub async fn create(
+        &self,
+        token: &str,
+        store: &str,
+        req: &MethodRequest,
+    ) -> Result<MethodView> {
+        self.http
+            .post(&format!(
+                "/api/v1/shipping/stores/{}/methods",
+                path_segment(store)
+            ))
+            .bearer(token)
+            .json(req)
+            .send()
+            .await
+    }
+
+    pub async fn delete(&self, token: &str, id: MethodId) -> Result<()> {
+        self.http
+            .delete(&format!("/api/v1/shipping/methods/{id}"))
+            .bearer(token)
+            .send_empty()
+            .await
+    }
+}
