@@ -52,8 +52,13 @@ pub async fn connect_domain(config: &Config, schema: &'static str) -> Result<PgP
             source,
         })?;
     let _ = conn.close().await;
+    // One process may host a dozen domains, each with its own pool against the same
+    // server: connections a burst opened are given back after a short idle spell, so
+    // the pools together stay well under PostgreSQL's connection limit.
     PgPoolOptions::new()
         .max_connections(config.database_max_connections)
+        .min_connections(0)
+        .idle_timeout(std::time::Duration::from_secs(15))
         .acquire_timeout(std::time::Duration::from_secs(10))
         .connect_with(options.options([("search_path", schema)]))
         .await
