@@ -1,5 +1,4 @@
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use kernel::http::{FieldError, Problem};
 
 /// Everything inventory can refuse, each with a stable problem code.
@@ -53,8 +52,4 @@ impl From<Error> for Problem {
     }
 }
 
-impl IntoResponse for Error {
-    fn into_response(self) -> Response {
-        Problem::from(self).into_response()
-    }
-}
+kernel::problem_response!(Error);

@@ -76,6 +76,14 @@ impl Claims {
             .find(|m| m.store == store)
             .map(|m| m.role)
     }
+
+    /// Whether the user may manage the store with this id: its members, and admins.
+    pub fn manages_store(&self, store: uuid::Uuid) -> bool {
+        self.is_admin()
+            || self
+                .store_role(&crate::ids::format_prefixed("sto", store))
+                .is_some()
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]

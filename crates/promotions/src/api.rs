@@ -235,20 +235,13 @@ async fn list_store(
     Path(store_key): Path<String>,
 ) -> Result<Json<PromotionList>> {
     let store_id = store_uuid(&store_key)?;
-    if !member_of(&claims, store_id) {
+    if !claims.manages_store(store_id) {
         return Err(Error::Forbidden);
     }
     let rows = store::list(&mut *pool.acquire().await?, Some(store_id)).await?;
     Ok(Json(PromotionList {
         items: rows.into_iter().map(view).collect(),
     }))
-}
-
-fn member_of(claims: &Claims, store: Uuid) -> bool {
-    claims.is_admin()
-        || claims
-            .store_role(&vendors::domain::StoreId(store).to_string())
-            .is_some()
 }
 
 /// Create a store code, funded by the store, valid on its products only (its members).
@@ -262,7 +255,7 @@ async fn create_store(
     Json(req): Json<PromotionRequest>,
 ) -> Result<Response> {
     let store_id = store_uuid(&store_key)?;
-    if !member_of(&claims, store_id) {
+    if !claims.manages_store(store_id) {
         return Err(Error::Forbidden);
     }
     create(&pool, &req, Some(store_id)).await

@@ -1,4 +1,3 @@
-use axum::response::{IntoResponse, Response};
 use kernel::http::Problem;
 
 /// Everything search can refuse; bad queries arrive as validation problems.
@@ -22,8 +21,4 @@ impl From<Error> for Problem {
     }
 }
 
-impl IntoResponse for Error {
-    fn into_response(self) -> Response {
-        Problem::from(self).into_response()
-    }
-}
+kernel::problem_response!(Error);

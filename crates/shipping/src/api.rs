@@ -4,7 +4,7 @@
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use kernel::auth::{AuthUser, Claims};
+use kernel::auth::AuthUser;
 use kernel::http::{FieldError, Json, Problem};
 use kernel::money::Money;
 use serde::{Deserialize, Serialize};
@@ -34,13 +34,6 @@ pub fn router(pool: PgPool) -> OpenApiRouter {
 
 fn store_uuid(key: &str) -> Result<Uuid> {
     kernel::ids::parse_prefixed(key, "sto").map_err(|_| Error::NotFound("store"))
-}
-
-fn manages(claims: &Claims, store: Uuid) -> bool {
-    claims.is_admin()
-        || claims
-            .store_role(&vendors::domain::StoreId(store).to_string())
-            .is_some()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -116,7 +109,7 @@ async fn create_method(
     Json(req): Json<MethodRequest>,
 ) -> Result<impl IntoResponse> {
     let store_id = store_uuid(&store_key)?;
-    if !manages(&claims, store_id) {
+    if !claims.manages_store(store_id) {
         return Err(Error::Forbidden);
     }
     let mut errors = Vec::new();
@@ -197,7 +190,7 @@ async fn delete_method(
     let mut conn = pool.acquire().await?;
     let row = store::get(&mut conn, id.0)
         .await?
-        .filter(|r| manages(&claims, r.store_id))
+        .filter(|r| claims.manages_store(r.store_id))
         .ok_or(Error::NotFound("method"))?;
     store::delete(&mut conn, row.id).await?;
     Ok(StatusCode::NO_CONTENT)

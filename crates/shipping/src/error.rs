@@ -1,5 +1,4 @@
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use kernel::http::Problem;
 
 /// Everything shipping can refuse, each with a stable problem code.
@@ -30,8 +29,4 @@ impl From<Error> for Problem {
     }
 }
 
-impl IntoResponse for Error {
-    fn into_response(self) -> Response {
-        Problem::from(self).into_response()
-    }
-}
+kernel::problem_response!(Error);

@@ -1,4 +1,3 @@
-use axum::response::{IntoResponse, Response};
 use kernel::http::Problem;
 
 /// Everything shipping can refuse, each with a stable problem code.
@@ -25,8 +24,4 @@ impl From<Error> for Problem {
     }
 }
 
-impl IntoResponse for Error {
-    fn into_response(self) -> Response {
-        Problem::from(self).into_response()
-    }
-}
+kernel::problem_response!(Error);

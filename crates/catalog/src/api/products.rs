@@ -36,7 +36,7 @@ fn store_ref(id: Uuid) -> String {
 
 /// Whether the caller may manage `store`'s products: its members, and admins.
 pub(super) fn manages(claims: Option<&Claims>, store: Uuid) -> bool {
-    claims.is_some_and(|c| c.is_admin() || c.store_role(&store_ref(store)).is_some())
+    claims.is_some_and(|c| c.manages_store(store))
 }
 
 fn is_public(p: &ProductRow) -> bool {

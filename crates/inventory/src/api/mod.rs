@@ -49,13 +49,6 @@ fn store_uuid(key: &str) -> Result<Uuid> {
     kernel::ids::parse_prefixed(key, "sto").map_err(|_| Error::NotFound("store"))
 }
 
-fn manages(claims: &Claims, store: Uuid) -> bool {
-    claims.is_admin()
-        || claims
-            .store_role(&vendors::domain::StoreId(store).to_string())
-            .is_some()
-}
-
 fn user_id(claims: &Claims) -> Result<Uuid> {
     kernel::ids::parse_prefixed(&claims.sub, "usr").map_err(|_| Error::Forbidden)
 }
@@ -83,7 +76,7 @@ async fn create_location(
     Json(req): Json<LocationRequest>,
 ) -> Result<impl IntoResponse> {
     let store_id = store_uuid(&store_key)?;
-    if !manages(&claims, store_id) {
+    if !claims.manages_store(store_id) {
         return Err(Error::Forbidden);
     }
     let name = kernel::validation::bounded_text(&req.name, 2, 80)
@@ -122,7 +115,7 @@ async fn list_locations(
     Path(store_key): Path<String>,
 ) -> Result<Json<LocationList>> {
     let store_id = store_uuid(&store_key)?;
-    if !manages(&claims, store_id) {
+    if !claims.manages_store(store_id) {
         return Err(Error::Forbidden);
     }
     let rows = store::locations(&mut *pool.acquire().await?, store_id).await?;
@@ -163,7 +156,7 @@ async fn managed_variant(
                 .ok_or(Error::NotFound("variant"))?
         }
     };
-    if manages(claims, row.store_id) {
+    if claims.manages_store(row.store_id) {
         Ok(row)
     } else {
         // Another store's variant is none of this caller's business, not even its
