@@ -139,7 +139,36 @@ pub fn store_approved(
         ],
         Some(Link {
             label: "See your store".into(),
-            url: format!("{public_url}/stores/{}", path_segment(slug)),
+            url: format!("{public_url}/s/{}", path_segment(slug)),
+        }),
+    )
+}
+
+/// A variant fell below its low-stock threshold.
+pub fn low_stock(
+    public_url: &str,
+    to: &str,
+    store: &str,
+    product: &str,
+    available: i64,
+    threshold: i32,
+) -> askama::Result<OutgoingEmail> {
+    notice(
+        "stock_low",
+        to,
+        format!("{store}: stock is running low"),
+        &[
+            format!(
+                "One of {store}'s products has {available} left to sell, below the {threshold} you asked to be warned at."
+            ),
+            "Restock it before it sells out.".to_owned(),
+        ],
+        Some(Link {
+            label: "See its stock".into(),
+            url: format!(
+                "{public_url}/vendor/products/{}/stock",
+                path_segment(product)
+            ),
         }),
     )
 }

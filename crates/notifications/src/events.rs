@@ -6,8 +6,10 @@ use std::sync::Arc;
 use identity::events::{
     EmailVerificationRequested, PasswordChanged, PasswordResetRequested, UserRegistered,
 };
+use inventory::events::StockLow;
 use kernel::events::{Envelope, Event, Handler, Subscription};
 use sqlx::{PgConnection, PgPool};
+use vendors::client::VendorsClient;
 use vendors::events::{StaffInvited, StoreApproved, StoreRejected};
 
 use crate::domain::{self, OutgoingEmail};
@@ -17,19 +19,39 @@ use crate::store;
 pub struct EmailHandler {
     mailer: Arc<Mailer>,
     public_url: String,
+    /// Where stores' contact addresses come from.
+    vendors: VendorsClient,
 }
 
 impl EmailHandler {
-    pub fn new(mailer: Arc<Mailer>, config: &kernel::Config) -> Self {
+    pub fn new(mailer: Arc<Mailer>, config: &kernel::Config, vendors: VendorsClient) -> Self {
         Self {
             mailer,
             public_url: config.public_url.clone(),
+            vendors,
         }
     }
 
-    fn compose(&self, event: &Envelope) -> anyhow::Result<OutgoingEmail> {
+    async fn compose(&self, event: &Envelope) -> anyhow::Result<OutgoingEmail> {
         let url = &self.public_url;
         Ok(match event.event_type.as_str() {
+            StockLow::TYPE => {
+                let e: StockLow = event.decode()?;
+                // The store's support address: the one vendors asked customers to use.
+                let store = self
+                    .vendors
+                    .store(&e.store_id, None)
+                    .await
+                    .map_err(|err| anyhow::anyhow!("vendors: {err}"))?;
+                domain::low_stock(
+                    url,
+                    &store.support_email,
+                    &store.name,
+                    &e.product_id.to_string(),
+                    e.available,
+                    e.threshold,
+                )?
+            }
             UserRegistered::TYPE => {
                 let e: UserRegistered = event.decode()?;
                 domain::verification(url, &e.email, &e.name, &e.verification_code)?
@@ -67,7 +89,7 @@ impl EmailHandler {
 #[async_trait::async_trait]
 impl Handler for EmailHandler {
     async fn handle(&self, event: &Envelope, tx: &mut PgConnection) -> anyhow::Result<()> {
-        let email = self.compose(event)?;
+        let email = self.compose(event).await?;
         // The dev mailbox is the only place a full copy is kept.
         let record = match self.mailer.as_ref() {
             Mailer::DevMailbox => email.clone(),
@@ -92,6 +114,7 @@ pub const CONSUMES: &[&str] = &[
     StoreApproved::TYPE,
     StoreRejected::TYPE,
     StaffInvited::TYPE,
+    StockLow::TYPE,
 ];
 
 pub fn subscriptions(handler: EmailHandler, pool: &PgPool) -> Vec<Subscription> {

@@ -25,7 +25,11 @@ pub async fn connect(config: &kernel::Config) -> anyhow::Result<PgPool> {
 pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
     let pool = connect(&platform.config).await?;
     let mailer = Arc::new(mailer::Mailer::from_config(&platform.config)?);
-    let handler = events::EmailHandler::new(mailer, &platform.config);
+    let handler = events::EmailHandler::new(
+        mailer,
+        &platform.config,
+        vendors::client::VendorsClient::new(platform.client(vendors::SERVICE)),
+    );
     Ok(ServiceModule {
         name: SERVICE,
         api: api::router(pool.clone(), platform.config.dev_mode),

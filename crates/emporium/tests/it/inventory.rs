@@ -396,6 +396,19 @@ async fn stock_is_kept_per_location_and_reservations_never_oversell() {
             .await
             .unwrap();
     assert_eq!(lows, 1);
+    // ...by email, to the store's support address, with a link to the stock page.
+    let mail = app.latest_email("help@corner.example", "stock_low").await;
+    assert!(
+        mail["subject"]
+            .as_str()
+            .unwrap()
+            .contains("stock is running low")
+    );
+    let link = format!("/vendor/products/{}/stock", product["id"].as_str().unwrap());
+    assert!(
+        mail["body_text"].as_str().unwrap().contains(&link),
+        "{mail}"
+    );
 }
 
 #[tokio::test]
