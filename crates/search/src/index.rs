@@ -305,12 +305,6 @@ impl ProductIndex {
         Self::from_index(index, fields)
     }
 
-    /// An index in memory, for tests of the index alone.
-    pub fn in_memory() -> anyhow::Result<Self> {
-        let (schema, fields) = schema();
-        Self::from_index(Index::create_in_ram(schema), fields)
-    }
-
     fn from_index(index: Index, fields: Fields) -> anyhow::Result<Self> {
         index.tokenizers().register(ANALYZER, analyzer());
         index

@@ -11,15 +11,11 @@ use serde::Deserialize;
 
 use super::auth::EmptyForm;
 use super::{
-    FormErrors, error_page, form_errors, login_redirect, page, redirect_with_flash, rerender,
+    FormErrors, error_page, form_errors, page, redirect_with_flash, require_user, rerender,
     signed_out,
 };
 use crate::WebState;
 use crate::session::{CsrfForm, CurrentUser, PageContext};
-
-fn signed_in(ctx: &PageContext, path: &str) -> Result<CurrentUser, Response> {
-    ctx.user.clone().ok_or_else(|| login_redirect(path))
-}
 
 #[derive(Template)]
 #[template(path = "account.html")]
@@ -81,7 +77,7 @@ fn error_for(ctx: &PageContext, e: kernel::http::client::ClientError) -> Respons
 }
 
 pub async fn overview(State(state): State<WebState>, ctx: PageContext) -> Response {
-    let user = match signed_in(&ctx, "/account") {
+    let user = match require_user(&ctx, "/account") {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -99,7 +95,7 @@ pub async fn update_profile(
     ctx: PageContext,
     CsrfForm(form): CsrfForm<ProfileForm>,
 ) -> Response {
-    let user = match signed_in(&ctx, "/account") {
+    let user = match require_user(&ctx, "/account") {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -127,7 +123,7 @@ struct PasswordPage {
 }
 
 pub async fn password_form(ctx: PageContext) -> Response {
-    if let Err(r) = signed_in(&ctx, "/account/password") {
+    if let Err(r) = require_user(&ctx, "/account/password") {
         return r;
     }
     page(&PasswordPage {
@@ -148,7 +144,7 @@ pub async fn change_password(
     ctx: PageContext,
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Response {
-    let user = match signed_in(&ctx, "/account/password") {
+    let user = match require_user(&ctx, "/account/password") {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -179,7 +175,7 @@ pub async fn logout_all(
     ctx: PageContext,
     CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> Response {
-    let user = match signed_in(&ctx, "/account") {
+    let user = match require_user(&ctx, "/account") {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -255,7 +251,7 @@ struct AddressPage {
 }
 
 pub async fn new_address(ctx: PageContext) -> Response {
-    if let Err(r) = signed_in(&ctx, "/account/addresses/new") {
+    if let Err(r) = require_user(&ctx, "/account/addresses/new") {
         return r;
     }
     page(&AddressPage {
@@ -272,7 +268,7 @@ pub async fn create_address(
     ctx: PageContext,
     CsrfForm(form): CsrfForm<AddressForm>,
 ) -> Response {
-    let user = match signed_in(&ctx, "/account/addresses/new") {
+    let user = match require_user(&ctx, "/account/addresses/new") {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -297,7 +293,7 @@ pub async fn edit_address(
     ctx: PageContext,
     Path(id): Path<String>,
 ) -> Response {
-    let user = match signed_in(&ctx, "/account") {
+    let user = match require_user(&ctx, "/account") {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -323,7 +319,7 @@ pub async fn update_address(
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<AddressForm>,
 ) -> Response {
-    let user = match signed_in(&ctx, "/account") {
+    let user = match require_user(&ctx, "/account") {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -349,7 +345,7 @@ pub async fn delete_address(
     Path(id): Path<String>,
     CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> Response {
-    let user = match signed_in(&ctx, "/account") {
+    let user = match require_user(&ctx, "/account") {
         Ok(u) => u,
         Err(r) => return r,
     };

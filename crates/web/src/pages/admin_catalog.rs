@@ -6,36 +6,12 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use catalog::api::dto::{CategoryNode, CreateCategory, MoveCategory, UpdateCategory};
 use catalog::domain::{CategoryId, ProductId};
-use kernel::http::client::ClientError;
 use serde::Deserialize;
 
 use super::shop::{Tile, money};
-use super::{error_page, login_redirect, page, redirect_with_flash};
+use super::{error_page, page, redirect_with_flash, refusal, require_admin};
 use crate::WebState;
-use crate::session::{CsrfForm, CurrentUser, PageContext};
-
-fn admin(ctx: &PageContext, here: &str) -> Result<CurrentUser, Response> {
-    let user = ctx.user.clone().ok_or_else(|| login_redirect(here))?;
-    if user.is_admin() {
-        Ok(user)
-    } else {
-        Err(error_page(ctx, 403, "This page is for administrators."))
-    }
-}
-
-/// What went wrong, for a flash message: the service's words when it refused.
-fn refusal(e: &ClientError) -> String {
-    match e {
-        ClientError::Problem(p) if p.status < 500 => match p.errors.first() {
-            Some(f) => format!("{}: {}", f.field, f.message),
-            None => match &p.detail {
-                Some(d) => format!("{}. {d}.", p.title),
-                None => format!("{}.", p.title),
-            },
-        },
-        _ => "That did not work on our side; try again.".into(),
-    }
-}
+use crate::session::{CsrfForm, PageContext};
 
 /// A category in the editor, flattened with its depth.
 pub struct CategoryLine {
@@ -71,7 +47,7 @@ struct CategoriesPage {
 }
 
 pub async fn categories(State(state): State<WebState>, ctx: PageContext) -> Response {
-    if let Err(r) = admin(&ctx, "/admin/categories") {
+    if let Err(r) = require_admin(&ctx, "/admin/categories") {
         return r;
     }
     match state.catalog.categories().await {
@@ -107,7 +83,7 @@ pub async fn create_category(
     ctx: PageContext,
     CsrfForm(form): CsrfForm<NewCategoryForm>,
 ) -> Response {
-    let user = match admin(&ctx, "/admin/categories") {
+    let user = match require_admin(&ctx, "/admin/categories") {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -147,7 +123,7 @@ pub async fn category_action(
     Path((key, action)): Path<(String, String)>,
     CsrfForm(form): CsrfForm<CategoryForm>,
 ) -> Response {
-    let user = match admin(&ctx, "/admin/categories") {
+    let user = match require_admin(&ctx, "/admin/categories") {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -222,7 +198,7 @@ pub async fn products(
     ctx: PageContext,
     Query(query): Query<ProductsQuery>,
 ) -> Response {
-    let user = match admin(&ctx, "/admin/products") {
+    let user = match require_admin(&ctx, "/admin/products") {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -274,7 +250,7 @@ pub async fn product_action(
     Path((key, action)): Path<(String, String)>,
     CsrfForm(form): CsrfForm<TakeDownForm>,
 ) -> Response {
-    let user = match admin(&ctx, "/admin/products") {
+    let user = match require_admin(&ctx, "/admin/products") {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -313,7 +289,7 @@ pub async fn set_commission(
     Path(id): Path<String>,
     CsrfForm(form): CsrfForm<CommissionForm>,
 ) -> Response {
-    let user = match admin(&ctx, "/admin/stores") {
+    let user = match require_admin(&ctx, "/admin/stores") {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -366,7 +342,7 @@ pub async fn set_default_commission(
     ctx: PageContext,
     CsrfForm(form): CsrfForm<CommissionForm>,
 ) -> Response {
-    let user = match admin(&ctx, "/admin/stores") {
+    let user = match require_admin(&ctx, "/admin/stores") {
         Ok(u) => u,
         Err(r) => return r,
     };

@@ -151,6 +151,39 @@ pub fn safe_next(next: Option<&str>) -> String {
     }
 }
 
+/// The signed-in user, or a redirect to sign in and come back to `here`.
+pub fn require_user(
+    ctx: &PageContext,
+    here: &str,
+) -> Result<crate::session::CurrentUser, Response> {
+    ctx.user.clone().ok_or_else(|| login_redirect(here))
+}
+
+/// The signed-in admin; others are sent to sign in, or told the page is not theirs.
+pub fn require_admin(
+    ctx: &PageContext,
+    here: &str,
+) -> Result<crate::session::CurrentUser, Response> {
+    let user = require_user(ctx, here)?;
+    if user.is_admin() {
+        Ok(user)
+    } else {
+        Err(error_page(ctx, 403, "This page is for administrators."))
+    }
+}
+
+/// A service's refusal in its own words, for a flash message.
+pub fn refusal(e: &ClientError) -> String {
+    match e {
+        ClientError::Problem(p) if p.status < 500 => match (p.errors.first(), &p.detail) {
+            (Some(f), _) => format!("{}: {}.", f.field, f.message.trim_end_matches('.')),
+            (None, Some(d)) => format!("{}. {d}.", p.title),
+            (None, None) => format!("{}.", p.title),
+        },
+        _ => "That did not work on our side; try again.".into(),
+    }
+}
+
 pub fn login_redirect(path: &str) -> Response {
     let qs = serde_urlencoded::to_string([("next", path)]).unwrap_or_default();
     Redirect::to(&format!("/login?{qs}")).into_response()

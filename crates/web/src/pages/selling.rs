@@ -12,33 +12,9 @@ use shipping::api::{MethodRequest, MethodView};
 use shipping::domain::{Band, MethodId};
 use tax::api::{RateRequest, RateView, TaxSettings};
 
-use super::{error_page, login_redirect, page, redirect_with_flash};
+use super::{error_page, page, redirect_with_flash, refusal, require_admin, require_user};
 use crate::WebState;
 use crate::session::{CsrfForm, CurrentUser, PageContext};
-
-fn signed_in(ctx: &PageContext, here: &str) -> Result<CurrentUser, Response> {
-    ctx.user.clone().ok_or_else(|| login_redirect(here))
-}
-
-fn admin(ctx: &PageContext, here: &str) -> Result<CurrentUser, Response> {
-    let user = signed_in(ctx, here)?;
-    if user.is_admin() {
-        Ok(user)
-    } else {
-        Err(error_page(ctx, 403, "This page is for administrators."))
-    }
-}
-
-/// The service's words when it refused, for a flash message.
-fn refusal(e: &ClientError) -> String {
-    match e {
-        ClientError::Problem(p) if p.status < 500 => match p.errors.first() {
-            Some(f) => format!("{}: {}.", f.field, f.message),
-            None => format!("{}.", p.title),
-        },
-        _ => "That did not work on our side; try again.".into(),
-    }
-}
 
 /// "FR, be" → ["FR", "BE"].
 fn list(text: &str) -> Vec<String> {
@@ -74,7 +50,7 @@ pub async fn shipping(
     Path(store): Path<String>,
 ) -> Response {
     let here = format!("/vendor/stores/{store}/shipping");
-    if let Err(r) = signed_in(&ctx, &here) {
+    if let Err(r) = require_user(&ctx, &here) {
         return r;
     }
     match state.shipping.methods(&store).await {
@@ -148,7 +124,7 @@ pub async fn add_method(
     CsrfForm(form): CsrfForm<MethodForm>,
 ) -> Response {
     let here = format!("/vendor/stores/{store}/shipping");
-    let user = match signed_in(&ctx, &here) {
+    let user = match require_user(&ctx, &here) {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -173,7 +149,7 @@ pub async fn delete_method(
     CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
 ) -> Response {
     let here = format!("/vendor/stores/{store}/shipping");
-    let user = match signed_in(&ctx, &here) {
+    let user = match require_user(&ctx, &here) {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -307,7 +283,7 @@ pub async fn store_promotions(
     ctx: PageContext,
     Path(store): Path<String>,
 ) -> Response {
-    let user = match signed_in(&ctx, &format!("/vendor/stores/{store}/promotions")) {
+    let user = match require_user(&ctx, &format!("/vendor/stores/{store}/promotions")) {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -321,7 +297,7 @@ pub async fn add_store_promotion(
     CsrfForm(form): CsrfForm<PromotionForm>,
 ) -> Response {
     let here = format!("/vendor/stores/{store}/promotions");
-    let user = match signed_in(&ctx, &here) {
+    let user = match require_user(&ctx, &here) {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -330,7 +306,7 @@ pub async fn add_store_promotion(
 }
 
 pub async fn platform_promotions(State(state): State<WebState>, ctx: PageContext) -> Response {
-    let user = match admin(&ctx, "/admin/promotions") {
+    let user = match require_admin(&ctx, "/admin/promotions") {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -342,7 +318,7 @@ pub async fn add_platform_promotion(
     ctx: PageContext,
     CsrfForm(form): CsrfForm<PromotionForm>,
 ) -> Response {
-    let user = match admin(&ctx, "/admin/promotions") {
+    let user = match require_admin(&ctx, "/admin/promotions") {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -360,7 +336,7 @@ struct TaxPage {
 }
 
 pub async fn tax(State(state): State<WebState>, ctx: PageContext) -> Response {
-    if let Err(r) = admin(&ctx, "/admin/tax") {
+    if let Err(r) = require_admin(&ctx, "/admin/tax") {
         return r;
     }
     let (rates, settings) = tokio::join!(state.tax.rates(), state.tax.settings());
@@ -388,7 +364,7 @@ pub async fn set_rate(
     ctx: PageContext,
     CsrfForm(form): CsrfForm<RateForm>,
 ) -> Response {
-    let user = match admin(&ctx, "/admin/tax") {
+    let user = match require_admin(&ctx, "/admin/tax") {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -427,7 +403,7 @@ pub async fn set_inclusive(
     ctx: PageContext,
     CsrfForm(form): CsrfForm<InclusiveForm>,
 ) -> Response {
-    let user = match admin(&ctx, "/admin/tax") {
+    let user = match require_admin(&ctx, "/admin/tax") {
         Ok(u) => u,
         Err(r) => return r,
     };

@@ -19,16 +19,12 @@ use serde::Deserialize;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 
-use super::{FormErrors, error_page, login_redirect, page, redirect_with_flash, render, rerender};
+use super::{FormErrors, error_page, page, redirect_with_flash, render, require_user, rerender};
 use crate::WebState;
 use crate::session::{CsrfForm, CsrfUpload, CurrentUser, PageContext};
 
 /// Empty variant rows the form offers beyond the product's own.
 const SPARE_VARIANT_ROWS: usize = 2;
-
-fn signed_in(ctx: &PageContext, path: &str) -> Result<CurrentUser, Response> {
-    ctx.user.clone().ok_or_else(|| login_redirect(path))
-}
 
 fn failed(ctx: &PageContext, e: &ClientError) -> Response {
     match e {
@@ -95,7 +91,7 @@ pub async fn list(
     Query(q): Query<CursorQuery>,
 ) -> Response {
     let here = format!("/vendor/stores/{store_id}/products");
-    let user = match signed_in(&ctx, &here) {
+    let user = match require_user(&ctx, &here) {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -488,7 +484,7 @@ pub async fn new_form(
     Path(store_id): Path<String>,
 ) -> Response {
     let here = format!("/vendor/stores/{store_id}/products/new");
-    if let Err(r) = signed_in(&ctx, &here) {
+    if let Err(r) = require_user(&ctx, &here) {
         return r;
     }
     page(&ProductFormPage {
@@ -519,7 +515,7 @@ pub async fn create(
     Path(store_id): Path<String>,
     CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> Response {
-    let user = match signed_in(&ctx, &format!("/vendor/stores/{store_id}/products/new")) {
+    let user = match require_user(&ctx, &format!("/vendor/stores/{store_id}/products/new")) {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -568,7 +564,7 @@ async fn product_for(
     ctx: &PageContext,
     key: &str,
 ) -> Result<(CurrentUser, ProductId, ProductView), Response> {
-    let user = signed_in(ctx, &format!("/vendor/products/{key}"))?;
+    let user = require_user(ctx, &format!("/vendor/products/{key}"))?;
     let id = parse_id(ctx, key)?;
     let product = state
         .catalog
@@ -625,7 +621,7 @@ pub async fn edit_form(
     ctx: PageContext,
     Path(key): Path<String>,
 ) -> Response {
-    let user = match signed_in(&ctx, &format!("/vendor/products/{key}")) {
+    let user = match require_user(&ctx, &format!("/vendor/products/{key}")) {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -778,7 +774,7 @@ pub async fn change_status(
     CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
 ) -> Response {
     let here = format!("/vendor/products/{key}");
-    let user = match signed_in(&ctx, &here) {
+    let user = match require_user(&ctx, &here) {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -829,7 +825,7 @@ fn import_page(ctx: &PageContext, store_id: &str) -> ImportPage {
 }
 
 pub async fn import_form(ctx: PageContext, Path(store_id): Path<String>) -> Response {
-    if let Err(r) = signed_in(&ctx, &format!("/vendor/stores/{store_id}/products/import")) {
+    if let Err(r) = require_user(&ctx, &format!("/vendor/stores/{store_id}/products/import")) {
         return r;
     }
     page(&import_page(&ctx, &store_id))
@@ -842,7 +838,7 @@ pub async fn import(
     Path(store_id): Path<String>,
     upload: CsrfUpload,
 ) -> Response {
-    let user = match signed_in(&ctx, &format!("/vendor/stores/{store_id}/products/import")) {
+    let user = match require_user(&ctx, &format!("/vendor/stores/{store_id}/products/import")) {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -877,7 +873,7 @@ pub async fn export(
     ctx: PageContext,
     Path(store_id): Path<String>,
 ) -> Response {
-    let user = match signed_in(&ctx, &format!("/vendor/stores/{store_id}/products")) {
+    let user = match require_user(&ctx, &format!("/vendor/stores/{store_id}/products")) {
         Ok(u) => u,
         Err(r) => return r,
     };

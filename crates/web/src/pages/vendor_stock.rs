@@ -7,10 +7,9 @@ use axum::response::Response;
 use catalog::domain::VariantId;
 use inventory::api::{AdjustmentRequest, LevelView};
 use inventory::domain::LocationId;
-use kernel::http::client::ClientError;
 use serde::Deserialize;
 
-use super::{error_page, login_redirect, page, redirect_with_flash};
+use super::{error_page, login_redirect, page, redirect_with_flash, refusal};
 use crate::WebState;
 use crate::session::{CsrfForm, PageContext};
 
@@ -32,16 +31,6 @@ struct StockPage {
     store_id: String,
     variants: Vec<VariantStock>,
     locations: Vec<(String, String)>,
-}
-
-fn refusal(e: &ClientError) -> String {
-    match e {
-        ClientError::Problem(p) if p.status < 500 => p.errors.first().map_or_else(
-            || format!("{}.", p.title),
-            |f| format!("{}: {}.", f.field, f.message),
-        ),
-        _ => "That did not work on our side; try again.".into(),
-    }
 }
 
 pub async fn stock(

@@ -13,15 +13,11 @@ use serde::Deserialize;
 use vendors::api::dto::{InviteRequest, MemberView, PayoutRequest, StoreView, UpdateStoreRequest};
 use vendors::domain::{parse_role, role_str};
 
-use super::{FormErrors, error_page, login_redirect, page, redirect_with_flash, rerender};
+use super::{FormErrors, error_page, page, redirect_with_flash, require_user, rerender};
 use crate::WebState;
 use crate::session::{
     CsrfForm, CsrfUpload, CurrentUser, NewTokens, PageContext, REFRESH, cookie, session_cookies,
 };
-
-fn signed_in(ctx: &PageContext, path: &str) -> Result<CurrentUser, Response> {
-    ctx.user.clone().ok_or_else(|| login_redirect(path))
-}
 
 fn failed(ctx: &PageContext, e: &ClientError) -> Response {
     match e {
@@ -118,7 +114,7 @@ pub async fn settings(
     ctx: PageContext,
     Path(id): Path<String>,
 ) -> Response {
-    let user = match signed_in(&ctx, &format!("/vendor/stores/{id}/settings")) {
+    let user = match require_user(&ctx, &format!("/vendor/stores/{id}/settings")) {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -139,7 +135,7 @@ pub async fn save_settings(
     CsrfForm(form): CsrfForm<SettingsForm>,
 ) -> Response {
     let here = format!("/vendor/stores/{id}/settings");
-    let user = match signed_in(&ctx, &here) {
+    let user = match require_user(&ctx, &here) {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -180,7 +176,7 @@ pub async fn upload_logo(
     upload: CsrfUpload,
 ) -> Response {
     let here = format!("/vendor/stores/{id}/settings");
-    let user = match signed_in(&ctx, &here) {
+    let user = match require_user(&ctx, &here) {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -235,7 +231,7 @@ pub async fn staff(
     ctx: PageContext,
     Path(id): Path<String>,
 ) -> Response {
-    let user = match signed_in(&ctx, &format!("/vendor/stores/{id}/staff")) {
+    let user = match require_user(&ctx, &format!("/vendor/stores/{id}/staff")) {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -272,7 +268,7 @@ pub async fn invite(
     CsrfForm(form): CsrfForm<InviteForm>,
 ) -> Response {
     let here = format!("/vendor/stores/{id}/staff");
-    let user = match signed_in(&ctx, &here) {
+    let user = match require_user(&ctx, &here) {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -320,7 +316,7 @@ pub async fn remove_member(
     CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
 ) -> Response {
     let here = format!("/vendor/stores/{id}/staff");
-    let user = match signed_in(&ctx, &here) {
+    let user = match require_user(&ctx, &here) {
         Ok(u) => u,
         Err(r) => return r,
     };
@@ -356,7 +352,7 @@ pub async fn invitation(ctx: PageContext, Query(q): Query<InvitationQuery>) -> R
         "/vendor/invitations/accept?{}",
         serde_urlencoded::to_string([("token", q.token.as_str())]).unwrap_or_default()
     );
-    if let Err(r) = signed_in(&ctx, &here) {
+    if let Err(r) = require_user(&ctx, &here) {
         return r;
     }
     page(&InvitationPage {
@@ -379,7 +375,7 @@ pub async fn accept(
     headers: HeaderMap,
     CsrfForm(form): CsrfForm<AcceptForm>,
 ) -> Response {
-    let user = match signed_in(&ctx, "/vendor") {
+    let user = match require_user(&ctx, "/vendor") {
         Ok(u) => u,
         Err(r) => return r,
     };
