@@ -46,6 +46,7 @@ pub fn router(pool: PgPool, upstream: Upstream) -> OpenApiRouter {
         .routes(routes!(view_cart))
         .routes(routes!(set_line, remove_line))
         .routes(routes!(merge))
+        .routes(routes!(record_purchase))
         .layer(Extension(upstream))
         .with_state(pool)
 }
@@ -415,4 +416,47 @@ async fn merge(
     let view = priced(&mut tx, &upstream, into).await?;
     tx.commit().await?;
     Ok(Json(view))
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PurchasedLine {
+    pub variant_id: VariantId,
+    pub quantity: i32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PurchaseRequest {
+    /// The checkout: the same reference takes items out once.
+    pub reference: String,
+    /// The customer (`usr_…`).
+    pub customer: String,
+    pub lines: Vec<PurchasedLine>,
+}
+
+/// Takes what a completed checkout bought out of the customer's cart, leaving anything
+/// added meanwhile (services only).
+#[utoipa::path(post, path = "/internal/cart/purchases", tag = "internal", request_body = PurchaseRequest,
+    responses((status = 204), (status = 422, body = Problem)))]
+async fn record_purchase(
+    axum::extract::State(pool): State,
+    _caller: kernel::auth::ServiceCaller,
+    Json(req): Json<PurchaseRequest>,
+) -> Result<StatusCode> {
+    let customer = kernel::ids::parse_prefixed(&req.customer, "usr").map_err(|_| {
+        Problem::validation(vec![FieldError::new(
+            "customer",
+            "invalid",
+            "a user id (usr_…)",
+        )])
+    })?;
+    let mut tx = pool.begin().await?;
+    if store::first_purchase(&mut tx, &req.reference).await? {
+        for line in &req.lines {
+            store::take_out(&mut tx, customer, line.variant_id.0, line.quantity).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -3,7 +3,7 @@
 use catalog::domain::VariantId;
 use kernel::http::client::{ClientError, RequestBuilder, ServiceClient};
 
-use crate::api::{CART_TOKEN_HEADER, CartView, GuestTokenView, LineRequest};
+use crate::api::{CART_TOKEN_HEADER, CartView, GuestTokenView, LineRequest, PurchaseRequest};
 
 type Result<T> = std::result::Result<T, ClientError>;
 
@@ -67,6 +67,15 @@ impl CartClient {
                 guest_token,
             )
             .send()
+            .await
+    }
+
+    /// Takes a completed checkout's items out of the customer's cart (services only).
+    pub async fn record_purchase(&self, req: &PurchaseRequest) -> Result<()> {
+        self.http
+            .post("/internal/cart/purchases")
+            .json(req)
+            .send_empty()
             .await
     }
 }

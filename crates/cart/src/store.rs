@@ -141,3 +141,41 @@ pub async fn merge(conn: &mut PgConnection, guest: Uuid, into: Uuid) -> Result<(
         .await?;
     touch(conn, into).await
 }
+
+/// `false` when this checkout's purchase was recorded before.
+pub async fn first_purchase(conn: &mut PgConnection, reference: &str) -> Result<bool, sqlx::Error> {
+    let done =
+        sqlx::query("INSERT INTO cart_purchases (reference) VALUES ($1) ON CONFLICT DO NOTHING")
+            .bind(reference)
+            .execute(conn)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Lowers a customer's line by what was bought; a line bought out entirely goes.
+pub async fn take_out(
+    conn: &mut PgConnection,
+    customer: Uuid,
+    variant: Uuid,
+    quantity: i32,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM cart_lines l USING carts c WHERE c.id = l.cart_id AND c.user_id = $1 \
+         AND l.variant_id = $2 AND l.quantity <= $3",
+    )
+    .bind(customer)
+    .bind(variant)
+    .bind(quantity)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE cart_lines l SET quantity = l.quantity - $3 FROM carts c \
+         WHERE c.id = l.cart_id AND c.user_id = $1 AND l.variant_id = $2",
+    )
+    .bind(customer)
+    .bind(variant)
+    .bind(quantity)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -947,6 +947,8 @@ pub struct SaleVariantRow {
     pub image: Option<String>,
     /// Published, in an open store.
     pub for_sale: bool,
+    /// The product's category and its ancestors, root first.
+    pub category_path: Option<Vec<Uuid>>,
 }
 
 pub async fn sale_variants(
@@ -958,7 +960,8 @@ pub async fn sale_variants(
          s.name AS store_name, p.slug AS product_slug, p.title, v.sku, v.options, v.price_minor, \
          v.currency, v.weight_grams, \
          (SELECT i.media_key FROM product_images i WHERE i.product_id = p.id ORDER BY i.position LIMIT 1) AS image, \
-         (p.status = 'published' AND s.status = 'approved') AS for_sale \
+         (p.status = 'published' AND s.status = 'approved') AS for_sale, \
+         (SELECT c.path FROM categories c WHERE c.id = p.category_id) AS category_path \
          FROM variants v JOIN products p ON p.id = v.product_id JOIN stores s ON s.id = p.store_id \
          WHERE v.id = ANY($1)",
     )

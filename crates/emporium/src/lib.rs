@@ -17,6 +17,8 @@ pub const SERVICES: &[&str] = &[
     shipping::SERVICE,
     tax::SERVICE,
     promotions::SERVICE,
+    payments::SERVICE,
+    orders::SERVICE,
     notifications::SERVICE,
     web::SERVICE,
 ];
@@ -27,6 +29,7 @@ const CONSUMERS: &[(&str, &[&str])] = &[
     (identity::SERVICE, identity::events::CONSUMES),
     (catalog::SERVICE, catalog::events::CONSUMES),
     (search::SERVICE, search::events::CONSUMES),
+    (orders::SERVICE, orders::events::CONSUMES),
     (notifications::SERVICE, notifications::events::CONSUMES),
 ];
 
@@ -59,6 +62,8 @@ async fn build_module(platform: &Platform, name: &str) -> anyhow::Result<Service
         shipping::SERVICE => shipping::module(platform).await,
         tax::SERVICE => tax::module(platform).await,
         promotions::SERVICE => promotions::module(platform).await,
+        payments::SERVICE => payments::module(platform).await,
+        orders::SERVICE => orders::module(platform).await,
         notifications::SERVICE => notifications::module(platform).await,
         web::SERVICE => web::module(platform).await,
         other => anyhow::bail!("unknown service {other}"),
@@ -101,6 +106,8 @@ pub async fn migrate_all(config: &Config) -> anyhow::Result<()> {
     shipping::connect(config).await?.close().await;
     tax::connect(config).await?.close().await;
     promotions::connect(config).await?.close().await;
+    payments::connect(config).await?.close().await;
+    orders::connect(config).await?.close().await;
     notifications::connect(config).await?.close().await;
     Ok(())
 }

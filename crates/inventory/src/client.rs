@@ -6,8 +6,10 @@ use kernel::http::client::{ClientError, ServiceClient};
 use kernel::http::client::path_segment;
 
 use crate::api::{
-    AdjustmentRequest, AvailabilityList, LocationList, LocationRequest, LocationView, StockView,
+    AdjustmentRequest, AvailabilityList, LocationList, LocationRequest, LocationView,
+    ReservationView, ServiceReserveRequest, StockView,
 };
+use crate::domain::ReservationId;
 
 #[derive(Clone)]
 pub struct InventoryClient {
@@ -87,6 +89,33 @@ impl InventoryClient {
             .post(&format!("/api/v1/inventory/variants/{variant}/adjustments"))
             .bearer(token)
             .json(req)
+            .send()
+            .await
+    }
+
+    /// Holds stock for a customer's checkout (services only; idempotent by reference).
+    pub async fn reserve(
+        &self,
+        req: &ServiceReserveRequest,
+    ) -> Result<ReservationView, ClientError> {
+        self.http
+            .post("/internal/inventory/reservations")
+            .json(req)
+            .send()
+            .await
+    }
+
+    /// `commit`, `release` or `return` a reservation (services only).
+    pub async fn reservation_action(
+        &self,
+        id: ReservationId,
+        action: &str,
+    ) -> Result<ReservationView, ClientError> {
+        self.http
+            .post(&format!(
+                "/internal/inventory/reservations/{id}/{}",
+                path_segment(action)
+            ))
             .send()
             .await
     }

@@ -14,6 +14,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use ed25519_dalek::{Signer, VerifyingKey};
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 use tokio::sync::{Mutex, RwLock};
 use utoipa::ToSchema;
 
@@ -323,6 +324,47 @@ pub struct AdminUser(pub Claims);
 /// Installed on every service's router so extractors can find the verifier.
 #[derive(Clone)]
 pub struct VerifierHandle(pub Arc<Verifier>);
+
+/// The header services present `INTERNAL_API_SECRET` in.
+pub static INTERNAL_SECRET_HEADER: http::HeaderName =
+    http::HeaderName::from_static("x-emporium-internal");
+
+/// Installed on every service's router so [`ServiceCaller`] can check callers.
+#[derive(Clone)]
+pub struct InternalSecret(pub Arc<str>);
+
+/// Another Emporium service calling an `/internal/…` endpoint (it presented the
+/// deployment's internal secret); anyone else gets a 404, as if the route did not exist.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceCaller;
+
+impl<S: Send + Sync> FromRequestParts<S> for ServiceCaller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let expected = parts
+            .extensions
+            .get::<InternalSecret>()
+            .map(|s| s.0.clone());
+        let presented = parts
+            .headers
+            .get(&INTERNAL_SECRET_HEADER)
+            .map(|v| v.as_bytes().to_vec());
+        match (expected, presented) {
+            // Comparing digests keeps the comparison's timing independent of the secret.
+            (Some(e), Some(p))
+                if sha2::Sha256::digest(e.as_bytes()) == sha2::Sha256::digest(&p) =>
+            {
+                Ok(Self)
+            }
+            _ => Err(Problem::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "No such resource",
+            )),
+        }
+    }
+}
 
 pub fn bearer_token(headers: &http::HeaderMap) -> Option<&str> {
     headers

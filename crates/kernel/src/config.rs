@@ -19,6 +19,23 @@ pub struct S3Config {
     pub secret_access_key: Option<crate::secret::Redacted>,
 }
 
+/// How payments reach a card network.
+#[derive(Debug, Clone)]
+pub struct PaymentsConfig {
+    /// `PAYMENTS_PROVIDER`: `simulator` or `stripe`.
+    pub provider: String,
+    /// `PAYMENTS_WEBHOOK_SECRET`: signs the simulator's webhooks (random per process
+    /// when unset).
+    pub webhook_secret: crate::secret::Redacted,
+    /// `PAYMENTS_SIMULATOR_LATENCY_MS`: how long each simulated network call takes.
+    pub simulator_latency: Duration,
+    /// `STRIPE_API_KEY`, `STRIPE_WEBHOOK_SECRET`, `STRIPE_API_BASE` (default
+    /// `https://api.stripe.com`).
+    pub stripe_api_key: Option<crate::secret::Redacted>,
+    pub stripe_webhook_secret: Option<crate::secret::Redacted>,
+    pub stripe_api_base: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// `EMPORIUM_BIND`: where `serve` listens.
@@ -48,6 +65,15 @@ pub struct Config {
     /// `SEARCH_INDEX_DIR`: where the search index files are kept (derived data: rebuilt
     /// from the catalog when missing).
     pub search_index_dir: String,
+    /// `INTERNAL_API_SECRET`: what services present to each other on `/internal/…`
+    /// endpoints. Random per process when unset, which is right when one process runs
+    /// every service; set the same value everywhere when they run apart.
+    pub internal_secret: crate::secret::Redacted,
+    /// `CHECKOUT_LEASE_SECS`: how long a checkout's driver owns it before the recovery
+    /// worker may finish or compensate it.
+    pub checkout_lease: Duration,
+    /// `PAYMENTS_PROVIDER` (`simulator`, the default, or `stripe`) and its settings.
+    pub payments: PaymentsConfig,
     /// `SMTP_URL`: outgoing mail; when unset, mail goes to the dev mailbox.
     pub smtp_url: Option<String>,
     /// `EMAIL_FROM`: sender address of outgoing mail.
@@ -187,6 +213,28 @@ impl Config {
             cache_ttl: Duration::from_secs(num("CACHE_TTL_SECS", 60)?),
             media_dir: parse("MEDIA_DIR", "data/media"),
             search_index_dir: parse("SEARCH_INDEX_DIR", "data/search-index"),
+            checkout_lease: Duration::from_secs(num("CHECKOUT_LEASE_SECS", 30)?),
+            payments: PaymentsConfig {
+                provider: parse("PAYMENTS_PROVIDER", "simulator"),
+                webhook_secret: crate::secret::Redacted(
+                    get("PAYMENTS_WEBHOOK_SECRET")
+                        .filter(|v| !v.is_empty())
+                        .unwrap_or_else(crate::secret::random_token),
+                ),
+                simulator_latency: Duration::from_millis(num("PAYMENTS_SIMULATOR_LATENCY_MS", 0)?),
+                stripe_api_key: get("STRIPE_API_KEY")
+                    .filter(|v| !v.is_empty())
+                    .map(crate::secret::Redacted),
+                stripe_webhook_secret: get("STRIPE_WEBHOOK_SECRET")
+                    .filter(|v| !v.is_empty())
+                    .map(crate::secret::Redacted),
+                stripe_api_base: parse("STRIPE_API_BASE", "https://api.stripe.com"),
+            },
+            internal_secret: crate::secret::Redacted(
+                get("INTERNAL_API_SECRET")
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or_else(crate::secret::random_token),
+            ),
             media_s3: get("MEDIA_S3_BUCKET")
                 .filter(|b| !b.is_empty())
                 .map(|bucket| S3Config {

@@ -22,7 +22,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::Config;
-use crate::auth::{Jwks, JwksSource, Verifier, VerifierHandle};
+use crate::auth::{InternalSecret, Jwks, JwksSource, Verifier, VerifierHandle};
 use crate::cache::{Cache, LocalCache, RedisCache};
 use crate::events::consumer::RetryPolicy;
 use crate::events::in_process::InProcessBus;
@@ -117,7 +117,7 @@ impl Platform {
 
     /// A client for `service`: in-process when hosted here, HTTP otherwise.
     pub fn client(&self, service: &'static str) -> ServiceClient {
-        match self.hosted.get(service) {
+        let client = match self.hosted.get(service) {
             Some(cell) => {
                 let cell = cell.clone();
                 let lazy = tower::service_fn(move |req: Request<Body>| {
@@ -139,7 +139,8 @@ impl Platform {
                 self.config.service_url(service),
                 self.config.request_timeout,
             ),
-        }
+        };
+        client.with_internal_secret(&self.config.internal_secret.0)
     }
 
     pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
@@ -176,7 +177,10 @@ impl Platform {
             } else {
                 service
             }
-            .layer(axum::Extension(VerifierHandle(self.verifier.clone())));
+            .layer(axum::Extension(VerifierHandle(self.verifier.clone())))
+            .layer(axum::Extension(InternalSecret(Arc::from(
+                self.config.internal_secret.0.as_str(),
+            ))));
             if let Some(cell) = self.hosted.get(module.name) {
                 let _ = cell.set(service.clone());
             }

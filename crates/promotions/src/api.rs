@@ -6,7 +6,7 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use catalog::domain::{CategoryId, ProductId};
-use kernel::auth::{AdminUser, AuthUser, Claims};
+use kernel::auth::{AdminUser, AuthUser, Claims, ServiceCaller};
 use kernel::http::{FieldError, Json, Problem};
 use kernel::money::{Currency, Money};
 use serde::{Deserialize, Serialize};
@@ -34,6 +34,8 @@ pub fn router(pool: PgPool) -> OpenApiRouter {
         .routes(routes!(evaluate))
         .routes(routes!(redeem))
         .routes(routes!(release))
+        .routes(routes!(service_redeem))
+        .routes(routes!(service_release))
         .with_state(pool)
 }
 
@@ -414,6 +416,37 @@ async fn redeem(
     Json(req): Json<RedeemRequest>,
 ) -> Result<Json<DiscountView>> {
     let customer = user_uuid(&claims)?;
+    redeem_for(&pool, customer, &req).await.map(Json)
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ServiceRedeemRequest {
+    /// The customer (`usr_…`) redeeming it.
+    pub customer: String,
+    #[serde(flatten)]
+    pub redemption: RedeemRequest,
+}
+
+/// Redeem a code on a customer's behalf (the checkout saga; services only).
+#[utoipa::path(post, path = "/internal/promotions/redeem", tag = "internal",
+    request_body = ServiceRedeemRequest,
+    responses((status = 200, body = DiscountView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn service_redeem(
+    axum::extract::State(pool): State,
+    _caller: ServiceCaller,
+    Json(req): Json<ServiceRedeemRequest>,
+) -> Result<Json<DiscountView>> {
+    let customer = kernel::ids::parse_prefixed(&req.customer, "usr").map_err(|_| {
+        Problem::validation(vec![FieldError::new(
+            "customer",
+            "invalid",
+            "a user id (usr_…)",
+        )])
+    })?;
+    redeem_for(&pool, customer, &req.redemption).await.map(Json)
+}
+
+async fn redeem_for(pool: &PgPool, customer: Uuid, req: &RedeemRequest) -> Result<DiscountView> {
     let reference = kernel::validation::bounded_text(&req.reference, 1, 200)
         .map_err(|m| Problem::validation(vec![FieldError::new("reference", "invalid", m)]))?;
     let code = req.cart.code.trim().to_ascii_uppercase();
@@ -427,7 +460,7 @@ async fn redeem(
         if existing.customer != customer || existing.promotion_id != p.id {
             return Err(Error::NotFound("redemption"));
         }
-        return Ok(Json(discount));
+        return Ok(discount);
     }
     if !store::take_use(&mut tx, p.id).await? {
         return Err(Error::Exhausted);
@@ -455,7 +488,7 @@ async fn redeem(
         return Err(Error::NotFound("redemption"));
     }
     tx.commit().await?;
-    Ok(Json(discount))
+    Ok(discount)
 }
 
 /// Give a redemption's use back (the checkout failed or the order was cancelled), by
@@ -469,10 +502,33 @@ async fn release(
     Path(reference): Path<String>,
 ) -> Result<StatusCode> {
     let caller = user_uuid(&claims)?;
+    release_for(&pool, &reference, |r| {
+        r.customer == caller || claims.is_admin()
+    })
+    .await
+}
+
+/// Give a redemption's use back on a checkout's behalf (services only).
+#[utoipa::path(post, path = "/internal/promotions/redemptions/{reference}/release", tag = "internal",
+    params(("reference" = String, Path)),
+    responses((status = 204), (status = 404, body = Problem)))]
+async fn service_release(
+    axum::extract::State(pool): State,
+    _caller: ServiceCaller,
+    Path(reference): Path<String>,
+) -> Result<StatusCode> {
+    release_for(&pool, &reference, |_| true).await
+}
+
+async fn release_for(
+    pool: &PgPool,
+    reference: &str,
+    may_release: impl Fn(&RedemptionRow) -> bool,
+) -> Result<StatusCode> {
     let mut tx = pool.begin().await?;
-    let r = store::lock_redemption(&mut tx, &reference)
+    let r = store::lock_redemption(&mut tx, reference)
         .await?
-        .filter(|r| r.customer == caller || claims.is_admin())
+        .filter(|r| may_release(r))
         .ok_or(Error::NotFound("redemption"))?;
     if r.status == "redeemed" {
         store::release(&mut tx, r.id).await?;

@@ -2,7 +2,10 @@
 
 use kernel::http::client::{ClientError, ServiceClient, path_segment};
 
-use crate::api::{PromotionList, PromotionRequest, PromotionView};
+use crate::api::{
+    DiscountView, EvaluateRequest, PromotionList, PromotionRequest, PromotionView,
+    ServiceRedeemRequest,
+};
 
 type Result<T> = std::result::Result<T, ClientError>;
 
@@ -36,5 +39,34 @@ impl PromotionsClient {
             None => "/api/v1/promotions".to_owned(),
         };
         self.http.post(&path).bearer(token).json(req).send().await
+    }
+
+    /// What a code takes off a cart, without redeeming it.
+    pub async fn evaluate(&self, req: &EvaluateRequest) -> Result<DiscountView> {
+        self.http
+            .post("/api/v1/promotions/evaluate")
+            .json(req)
+            .send()
+            .await
+    }
+
+    /// Redeems a code for a customer's checkout (services only; idempotent by reference).
+    pub async fn redeem(&self, req: &ServiceRedeemRequest) -> Result<DiscountView> {
+        self.http
+            .post("/internal/promotions/redeem")
+            .json(req)
+            .send()
+            .await
+    }
+
+    /// Gives a checkout's redemption back (services only; twice changes nothing).
+    pub async fn release(&self, reference: &str) -> Result<()> {
+        self.http
+            .post(&format!(
+                "/internal/promotions/redemptions/{}/release",
+                path_segment(reference)
+            ))
+            .send_empty()
+            .await
     }
 }

@@ -2,7 +2,7 @@
 
 use kernel::http::client::{ClientError, ServiceClient, path_segment};
 
-use crate::api::{MethodList, MethodRequest, MethodView};
+use crate::api::{MethodList, MethodRequest, MethodView, QuoteRequest, QuoteView};
 use crate::domain::MethodId;
 
 type Result<T> = std::result::Result<T, ClientError>;
@@ -49,6 +49,15 @@ impl ShippingClient {
             .delete(&format!("/api/v1/shipping/methods/{id}"))
             .bearer(token)
             .send_empty()
+            .await
+    }
+
+    /// What a checkout's parcels or lines cost in shipping.
+    pub async fn quote(&self, req: &QuoteRequest) -> Result<QuoteView> {
+        self.http
+            .post("/api/v1/shipping/quote")
+            .json(req)
+            .send()
             .await
     }
 }

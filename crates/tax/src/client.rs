@@ -2,7 +2,7 @@
 
 use kernel::http::client::{ClientError, ServiceClient, path_segment};
 
-use crate::api::{RateList, RateRequest, RateView, TaxSettings};
+use crate::api::{QuoteRequest, QuoteView, RateList, RateRequest, RateView, TaxSettings};
 
 type Result<T> = std::result::Result<T, ClientError>;
 
@@ -45,5 +45,10 @@ impl TaxClient {
             .json(settings)
             .send()
             .await
+    }
+
+    /// What a checkout's parcels or lines cost in tax.
+    pub async fn quote(&self, req: &QuoteRequest) -> Result<QuoteView> {
+        self.http.post("/api/v1/tax/quote").json(req).send().await
     }
 }

@@ -194,4 +194,15 @@ impl VendorsClient {
             .send()
             .await
     }
+
+    /// A store's effective commission (services only).
+    pub async fn commission(&self, store_id: &str) -> Result<crate::api::CommissionView> {
+        self.http
+            .get(&format!(
+                "/internal/vendors/stores/{}/commission",
+                path_segment(store_id)
+            ))
+            .send()
+            .await
+    }
 }

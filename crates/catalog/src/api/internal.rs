@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{Result, State};
-use crate::domain::{ProductId, VariantId};
+use crate::domain::{CategoryId, ProductId, VariantId};
 use crate::events::ProductPublished;
 use crate::store;
 
@@ -134,6 +134,8 @@ pub struct SaleVariant {
     pub image: Option<String>,
     /// Published, in an open store: may be bought.
     pub for_sale: bool,
+    /// The product's category and its ancestors (for promotion conditions).
+    pub category_path: Vec<CategoryId>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -194,6 +196,12 @@ pub async fn sale_variants(
             weight_grams: r.weight_grams,
             image: r.image,
             for_sale: r.for_sale,
+            category_path: r
+                .category_path
+                .unwrap_or_default()
+                .into_iter()
+                .map(CategoryId)
+                .collect(),
         });
     }
     Ok(Json(SaleVariantList { items }))

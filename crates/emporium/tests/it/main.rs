@@ -6,6 +6,7 @@ mod admin_pages;
 mod browser;
 mod cart;
 mod catalog;
+mod checkout;
 mod csv;
 mod distributed;
 mod email;

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use catalog::client::CatalogClient;
 use catalog::domain::VariantId;
-use kernel::auth::{AuthUser, Claims};
+use kernel::auth::{AuthUser, Claims, ServiceCaller};
 use kernel::http::client::ClientError;
 use kernel::http::pagination::{Page, PageParams};
 use kernel::http::{FieldError, Json, Problem, Query};
@@ -41,6 +41,8 @@ pub fn router(pool: PgPool, catalog: CatalogClient) -> OpenApiRouter {
         .routes(routes!(availability))
         .routes(routes!(reserve))
         .routes(routes!(reservation_action))
+        .routes(routes!(service_reserve))
+        .routes(routes!(service_reservation_action))
         .layer(Extension(catalog))
         .with_state(pool)
 }
@@ -505,6 +507,43 @@ async fn reserve(
     Json(req): Json<ReserveRequest>,
 ) -> Result<axum::response::Response> {
     let owner = user_id(&claims)?;
+    reserve_for(&pool, owner, claims.is_admin(), &req).await
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ServiceReserveRequest {
+    /// The customer (`usr_…`) the stock is held for.
+    pub owner: String,
+    #[serde(flatten)]
+    pub reservation: ReserveRequest,
+}
+
+/// Hold stock on a customer's behalf (the checkout saga; services only).
+#[utoipa::path(post, path = "/internal/inventory/reservations", tag = "internal",
+    request_body = ServiceReserveRequest,
+    responses((status = 201, body = ReservationView), (status = 200, body = ReservationView),
+              (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn service_reserve(
+    axum::extract::State(pool): State,
+    _caller: ServiceCaller,
+    Json(req): Json<ServiceReserveRequest>,
+) -> Result<axum::response::Response> {
+    let owner = kernel::ids::parse_prefixed(&req.owner, "usr").map_err(|_| {
+        Problem::validation(vec![FieldError::new(
+            "owner",
+            "invalid",
+            "a user id (usr_…)",
+        )])
+    })?;
+    reserve_for(&pool, owner, false, &req.reservation).await
+}
+
+async fn reserve_for(
+    pool: &PgPool,
+    owner: Uuid,
+    sees_all: bool,
+    req: &ReserveRequest,
+) -> Result<axum::response::Response> {
     let mut errs = FieldErrors::new();
     let reference = errs.check(
         "reference",
@@ -547,7 +586,7 @@ async fn reserve(
         // A retry: the first answer, for its owner only.
         let existing = store::reservation_by_reference(&mut tx, &reference)
             .await?
-            .filter(|r| r.owner == owner || claims.is_admin())
+            .filter(|r| r.owner == owner || sees_all)
             .ok_or(Error::NotFound("reservation"))?;
         let view = reservation_view(&mut tx, existing).await?;
         return Ok((StatusCode::OK, Json(view)).into_response());
@@ -656,12 +695,7 @@ async fn reservation_action(
     Path((key, action)): Path<(String, String)>,
 ) -> Result<Json<ReservationView>> {
     let id: ReservationId = key.parse().map_err(|_| Error::NotFound("reservation"))?;
-    let action = match action.as_str() {
-        "commit" => ReservationAction::Commit,
-        "release" => ReservationAction::Release,
-        "return" => ReservationAction::Return,
-        _ => return Err(Error::NotFound("action")),
-    };
+    let action = parse_action(&action)?;
     let caller = user_id(&claims)?;
     let mut tx = pool.begin().await?;
     let owned = store::lock_reservation(&mut tx, id.0)
@@ -674,4 +708,47 @@ async fn reservation_action(
     let view = reservation_view(&mut tx, row).await?;
     tx.commit().await?;
     Ok(Json(view))
+}
+
+/// The same actions for the checkout saga and order changes (services only): the
+/// recovery worker and vendors act on a customer's reservation without their token.
+#[utoipa::path(post, path = "/internal/inventory/reservations/{reservation}/{action}", tag = "internal",
+    params(("reservation" = String, Path), ("action" = String, Path, description = "commit, release or return")),
+    responses((status = 200, body = ReservationView), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn service_reservation_action(
+    axum::extract::State(pool): State,
+    _caller: ServiceCaller,
+    Path((key, action)): Path<(String, String)>,
+) -> Result<Json<ReservationView>> {
+    let id: ReservationId = key.parse().map_err(|_| Error::NotFound("reservation"))?;
+    let action = parse_action(&action)?;
+    let mut tx = pool.begin().await?;
+    let current = store::lock_reservation(&mut tx, id.0)
+        .await?
+        .ok_or(Error::NotFound("reservation"))?;
+    // Saga steps are retried: asking for where the reservation already is answers
+    // with it instead of a conflict.
+    let already = matches!(
+        (action, current.status.as_str()),
+        (ReservationAction::Commit, "committed")
+            | (ReservationAction::Release, "released" | "expired")
+            | (ReservationAction::Return, "returned")
+    );
+    if already {
+        let view = reservation_view(&mut tx, current).await?;
+        return Ok(Json(view));
+    }
+    let row = apply(&mut tx, id.0, action, None).await?;
+    let view = reservation_view(&mut tx, row).await?;
+    tx.commit().await?;
+    Ok(Json(view))
+}
+
+fn parse_action(action: &str) -> Result<ReservationAction> {
+    match action {
+        "commit" => Ok(ReservationAction::Commit),
+        "release" => Ok(ReservationAction::Release),
+        "return" => Ok(ReservationAction::Return),
+        _ => Err(Error::NotFound("action")),
+    }
 }

@@ -71,6 +71,8 @@ type Svc = BoxCloneSyncService<Request<Body>, Response<Body>, ClientError>;
 pub struct ServiceClient {
     service: &'static str,
     inner: Svc,
+    /// Presented on every call so `/internal/…` endpoints know a service is calling.
+    internal_secret: Option<HeaderValue>,
 }
 
 impl ServiceClient {
@@ -87,6 +89,7 @@ impl ServiceClient {
         Self {
             service,
             inner: BoxCloneSyncService::new(inner),
+            internal_secret: None,
         }
     }
 
@@ -123,7 +126,14 @@ impl ServiceClient {
         Self {
             service,
             inner: BoxCloneSyncService::new(inner),
+            internal_secret: None,
         }
+    }
+
+    /// Presents `secret` (`INTERNAL_API_SECRET`) on every call.
+    pub fn with_internal_secret(mut self, secret: &str) -> Self {
+        self.internal_secret = HeaderValue::from_str(secret).ok();
+        self
     }
 
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder<'_> {
@@ -199,6 +209,9 @@ impl RequestBuilder<'_> {
         let mut builder = self.builder;
         if let Some(id) = current_request_id() {
             builder = builder.header(REQUEST_ID.clone(), id);
+        }
+        if let Some(secret) = &self.client.internal_secret {
+            builder = builder.header(crate::auth::INTERNAL_SECRET_HEADER.clone(), secret);
         }
         let req = builder
             .body(self.body)

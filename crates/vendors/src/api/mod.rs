@@ -52,7 +52,35 @@ pub fn router(pool: PgPool) -> OpenApiRouter {
             admin_default_commission,
             admin_set_default_commission
         ))
+        .routes(routes!(service_commission))
         .with_state(pool)
+}
+
+#[derive(Debug, Clone, serde::Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CommissionView {
+    /// The store's effective commission in basis points (its own or the default).
+    pub commission_bps: i32,
+}
+
+/// A store's effective commission, for orders to record at checkout (services only).
+#[utoipa::path(get, path = "/internal/vendors/stores/{store}/commission", tag = "internal",
+    params(("store" = String, Path)),
+    responses((status = 200, body = CommissionView), (status = 404, body = Problem)))]
+async fn service_commission(
+    axum::extract::State(pool): State,
+    _caller: kernel::auth::ServiceCaller,
+    Path(key): Path<String>,
+) -> Result<Json<CommissionView>> {
+    let id: StoreId = key.parse().map_err(|_| Error::NotFound("store"))?;
+    let mut conn = pool.acquire().await?;
+    let s = store::store_by_id(&mut conn, id)
+        .await?
+        .ok_or(Error::NotFound("store"))?;
+    let commission_bps = match s.commission_bps {
+        Some(bps) => bps,
+        None => store::default_commission(&mut conn).await?,
+    };
+    Ok(Json(CommissionView { commission_bps }))
 }
 
 // --- helpers ---

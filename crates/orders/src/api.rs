@@ -1,0 +1,915 @@
+//! Orders' HTTP API under `/api/v1/orders`: checkout (with `Idempotency-Key`), the
+//! customer's orders, a store's sub-orders and their actions, and the admins' view.
+
+use std::collections::BTreeMap;
+
+use axum::extract::Path;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use kernel::auth::{AdminUser, AuthUser, Claims};
+use kernel::http::{FieldError, Json, Problem, Query};
+use kernel::money::{Currency, Money};
+use kernel::validation::FieldErrors;
+use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use crate::Error;
+use crate::checkout::{CheckoutInput, Saga};
+use crate::domain::{
+    self, Address, CheckoutId, OrderId, Step, SubOrderAction, SubOrderId, SubOrderStatus,
+};
+use crate::events::SubOrderChanged;
+use crate::store::{self, CheckoutRow, OrderRow, SubOrderRow};
+
+const TAG: &str = "orders";
+const LIST_LIMIT: i64 = 100;
+
+type State = axum::extract::State<Saga>;
+type Result<T> = std::result::Result<T, Error>;
+
+pub fn router(saga: Saga) -> OpenApiRouter {
+    OpenApiRouter::<Saga>::new()
+        .routes(routes!(checkout))
+        .routes(routes!(get_checkout))
+        .routes(routes!(my_orders))
+        .routes(routes!(get_order))
+        .routes(routes!(store_sub_orders))
+        .routes(routes!(get_sub_order))
+        .routes(routes!(sub_order_action))
+        .routes(routes!(refund_sub_order))
+        .routes(routes!(admin_orders))
+        .with_state(saga)
+}
+
+fn user_uuid(claims: &Claims) -> Result<Uuid> {
+    kernel::ids::parse_prefixed(&claims.sub, "usr").map_err(|_| Error::Forbidden)
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddressInput {
+    pub name: String,
+    pub line1: String,
+    #[serde(default)]
+    pub line2: Option<String>,
+    pub city: String,
+    pub postal_code: String,
+    /// ISO 3166 alpha-2.
+    pub country: String,
+    #[serde(default)]
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutRequest {
+    pub address: AddressInput,
+    /// The shipping method (`shm_…`) chosen for each store (`sto_…`) in the cart.
+    pub shipping: BTreeMap<String, String>,
+    #[serde(default)]
+    pub promotion_code: Option<String>,
+    /// The card to pay with (the simulator's test cards are in docs/payments.md).
+    pub card_number: String,
+    /// The total the customer agreed to; a different total now is a 409
+    /// `price_changed` instead of a charge.
+    #[serde(default)]
+    pub expected_total_minor: Option<i64>,
+}
+
+fn parse_address(a: &AddressInput, errs: &mut FieldErrors) -> Option<Address> {
+    let text = |v: &str, max| kernel::validation::bounded_text(v, 1, max);
+    let name = errs.check("address.name", "invalid", text(&a.name, 100));
+    let line1 = errs.check("address.line1", "invalid", text(&a.line1, 200));
+    let line2 = match a.line2.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
+        Some(l) => errs
+            .check("address.line2", "invalid", text(l, 200))
+            .map(Some),
+        None => Some(None),
+    };
+    let city = errs.check("address.city", "invalid", text(&a.city, 100));
+    let postal_code = errs.check("address.postal_code", "invalid", text(&a.postal_code, 20));
+    let country = errs.check(
+        "address.country",
+        "invalid",
+        kernel::values::parse_country(&a.country),
+    );
+    let region = match a.region.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+        Some(r) => errs
+            .check("address.region", "invalid", text(r, 50))
+            .map(Some),
+        None => Some(None),
+    };
+    Some(Address {
+        name: name?,
+        line1: line1?,
+        line2: line2?,
+        city: city?,
+        postal_code: postal_code?,
+        country: country?,
+        region: region?,
+    })
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CheckoutView {
+    pub id: CheckoutId,
+    /// `completed`, `awaiting_action` (the customer confirms at `next_action_url`),
+    /// `failed`, or a step still under way.
+    pub status: String,
+    pub order: Option<OrderView>,
+    pub next_action_url: Option<String>,
+    pub failure_code: Option<String>,
+    pub failure_message: Option<String>,
+}
+
+async fn checkout_view(conn: &mut PgConnection, row: &CheckoutRow) -> Result<CheckoutView> {
+    let order = match row.order_id {
+        Some(id) => match store::order(conn, id).await? {
+            Some(o) => Some(order_view(conn, o, None).await?),
+            None => None,
+        },
+        None => None,
+    };
+    let step = row.step();
+    Ok(CheckoutView {
+        id: CheckoutId(row.id),
+        status: step.as_str().to_owned(),
+        order,
+        next_action_url: (step == Step::AwaitingAction)
+            .then(|| row.action_url.clone())
+            .flatten(),
+        failure_code: if step == Step::Failed {
+            row.failure_code.clone()
+        } else {
+            None
+        },
+        failure_message: if step == Step::Failed {
+            row.failure_message.clone()
+        } else {
+            None
+        },
+    })
+}
+
+/// Card refusals are 402s; everything else that stops a checkout is a 409.
+fn failure_status(code: &str) -> StatusCode {
+    match code {
+        "card_declined"
+        | "insufficient_funds"
+        | "authentication_failed"
+        | "invalid_card_number" => StatusCode::PAYMENT_REQUIRED,
+        _ => StatusCode::CONFLICT,
+    }
+}
+
+/// Check out the signed-in customer's cart: one order, one sub-order per store. Needs
+/// an `Idempotency-Key`: the same key again returns the first answer and never
+/// charges twice. 201 with the paid order; 202 when the card needs a confirmation
+/// step (`next_action_url`); 402 when the card is refused; 409 when stock, prices or
+/// the promotion stand in the way. Nothing is charged unless an order is paid.
+#[utoipa::path(post, path = "/api/v1/orders/checkout", tag = TAG, security(("bearer" = [])),
+    request_body = CheckoutRequest,
+    params(("Idempotency-Key" = String, Header, description = "One checkout per key")),
+    responses((status = 201, body = CheckoutView), (status = 202, body = CheckoutView),
+              (status = 400, body = Problem, description = "idempotency_key_required"),
+              (status = 402, body = Problem, description = "card_declined, insufficient_funds, authentication_failed"),
+              (status = 409, body = Problem, description = "out_of_stock, cart_empty, cart_changed, price_changed, promotion_exhausted"),
+              (status = 422, body = Problem), (status = 503, body = Problem)))]
+async fn checkout(
+    axum::extract::State(saga): State,
+    AuthUser(claims): AuthUser,
+    headers: HeaderMap,
+    Json(req): Json<CheckoutRequest>,
+) -> Result<Response> {
+    let customer = user_uuid(&claims)?;
+    let key = headers
+        .get(&kernel::http::idempotency::IDEMPOTENCY_KEY)
+        .and_then(|v| v.to_str().ok())
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "idempotency_key_required",
+                "A checkout needs an Idempotency-Key header, so a retry never orders twice",
+            )
+        })?
+        .to_owned();
+    let token = kernel::auth::bearer_token(&headers)
+        .unwrap_or_default()
+        .to_owned();
+    let mut errs = FieldErrors::new();
+    let address = parse_address(&req.address, &mut errs);
+    let card = errs.check(
+        "card_number",
+        "invalid_card_number",
+        payments::domain::parse_card_number(&req.card_number),
+    );
+    if req.shipping.len() > 50 {
+        errs.add("shipping", "invalid", "too many stores");
+    }
+    let promotion_code = req
+        .promotion_code
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty());
+    if promotion_code.is_some_and(|c| c.len() > 32) {
+        errs.add("promotion_code", "unknown_code", "no such code");
+    }
+    errs.finish()?;
+    let (Some(address), Some(card)) = (address, card) else {
+        return Err(Problem::internal(&"validated fields missing").into());
+    };
+    let input = CheckoutInput {
+        customer,
+        token,
+        email: claims.email.clone(),
+        key,
+        address,
+        shipping: req.shipping.clone(),
+        promotion_code: promotion_code.map(str::to_owned),
+        card_number: card,
+        expected_total: req.expected_total_minor,
+    };
+    let row = saga.checkout(&input).await?;
+    let mut conn = saga.pool.acquire().await?;
+    let view = checkout_view(&mut conn, &row).await?;
+    match row.step() {
+        Step::Completed => Ok((StatusCode::CREATED, Json(view)).into_response()),
+        Step::AwaitingAction => Ok((StatusCode::ACCEPTED, Json(view)).into_response()),
+        Step::Failed => {
+            let code = row.failure_code.as_deref().unwrap_or("checkout_failed");
+            let message = row
+                .failure_message
+                .clone()
+                .unwrap_or_else(|| "The checkout failed.".into());
+            Ok(Problem::new(failure_status(code), code, message).into_response())
+        }
+        _ => Ok(Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "checkout_incomplete",
+            "The checkout could not finish yet; retry with the same Idempotency-Key",
+        )
+        .retry_after(2)
+        .into_response()),
+    }
+}
+
+/// Where a checkout stands (its customer): the page a confirmation step returns to
+/// polls this.
+#[utoipa::path(get, path = "/api/v1/orders/checkouts/{checkout}", tag = TAG, security(("bearer" = [])),
+    params(("checkout" = String, Path)),
+    responses((status = 200, body = CheckoutView), (status = 404, body = Problem)))]
+async fn get_checkout(
+    axum::extract::State(saga): State,
+    AuthUser(claims): AuthUser,
+    Path(key): Path<String>,
+) -> Result<Json<CheckoutView>> {
+    let id: CheckoutId = key.parse().map_err(|_| Error::NotFound("checkout"))?;
+    let caller = user_uuid(&claims)?;
+    let mut conn = saga.pool.acquire().await?;
+    let row = store::checkout(&mut conn, id.0)
+        .await?
+        .filter(|c| c.customer == caller || claims.is_admin())
+        .ok_or(Error::NotFound("checkout"))?;
+    Ok(Json(checkout_view(&mut conn, &row).await?))
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LineView {
+    pub variant_id: String,
+    pub product_id: String,
+    pub title: String,
+    pub sku: String,
+    #[schema(value_type = Object)]
+    pub options: serde_json::Value,
+    pub quantity: i32,
+    pub unit_price: Money,
+    pub discount: Money,
+    pub tax: Money,
+    pub total: Money,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SubOrderView {
+    pub id: SubOrderId,
+    pub order_id: OrderId,
+    pub number: String,
+    pub store_id: String,
+    pub store_name: String,
+    /// `paid`, `processing`, `shipped`, `delivered`, `cancelled`,
+    /// `partially_refunded` or `refunded` (`placed` until the payment is captured).
+    pub status: String,
+    pub subtotal: Money,
+    pub discount: Money,
+    pub shipping: Money,
+    pub tax: Money,
+    pub total: Money,
+    pub refunded: Money,
+    /// The platform's commission on it (shown to the store and admins).
+    pub commission: Option<Money>,
+    pub shipping_method: String,
+    pub tracking_number: Option<String>,
+    pub cancel_reason: Option<String>,
+    pub lines: Vec<LineView>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TimelineEntry {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    pub status: String,
+    /// The sub-order it concerns, if not the whole order.
+    pub sub_order: Option<String>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OrderView {
+    pub id: OrderId,
+    pub number: String,
+    /// `placed`, `paid`, `cancelled`, `partially_refunded` or `refunded`.
+    pub status: String,
+    pub email: String,
+    pub subtotal: Money,
+    pub discount: Money,
+    pub shipping: Money,
+    pub tax: Money,
+    pub total: Money,
+    pub promotion_code: Option<String>,
+    #[schema(value_type = Object)]
+    pub address: serde_json::Value,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    pub sub_orders: Vec<SubOrderView>,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+fn money_in(currency: &str) -> Result<impl Fn(i64) -> Money> {
+    let currency = Currency::parse(currency).map_err(|e| Error::Internal(anyhow::anyhow!(e)))?;
+    Ok(move |amount_minor| Money {
+        amount_minor,
+        currency,
+    })
+}
+
+async fn sub_order_views(
+    conn: &mut PgConnection,
+    subs: Vec<SubOrderRow>,
+    currency: &str,
+    with_commission: bool,
+) -> Result<Vec<SubOrderView>> {
+    let money = money_in(currency)?;
+    let ids: Vec<Uuid> = subs.iter().map(|s| s.id).collect();
+    let lines = store::lines_of(conn, &ids).await?;
+    Ok(subs
+        .into_iter()
+        .map(|s| SubOrderView {
+            id: SubOrderId(s.id),
+            order_id: OrderId(s.order_id),
+            number: s.number,
+            store_id: kernel::ids::format_prefixed("sto", s.store_id),
+            store_name: s.store_name,
+            status: s.status,
+            subtotal: money(s.subtotal_minor),
+            discount: money(s.discount_minor),
+            shipping: money(s.shipping_minor),
+            tax: money(s.tax_minor),
+            total: money(s.total_minor),
+            refunded: money(s.refunded_minor),
+            commission: with_commission.then(|| money(s.commission_minor)),
+            shipping_method: s.shipping_method,
+            tracking_number: s.tracking_number,
+            cancel_reason: s.cancel_reason,
+            lines: lines
+                .iter()
+                .filter(|l| l.sub_order_id == s.id)
+                .map(|l| LineView {
+                    variant_id: catalog::domain::VariantId(l.variant_id).to_string(),
+                    product_id: catalog::domain::ProductId(l.product_id).to_string(),
+                    title: l.title.clone(),
+                    sku: l.sku.clone(),
+                    options: l.options.clone(),
+                    quantity: l.quantity,
+                    unit_price: money(l.unit_price_minor),
+                    discount: money(l.discount_minor),
+                    tax: money(l.tax_minor),
+                    total: money(l.total_minor),
+                })
+                .collect(),
+        })
+        .collect())
+}
+
+/// An order as its customer (all sub-orders) or a store (`only_store`: its own
+/// sub-order alone) sees it.
+async fn order_view(
+    conn: &mut PgConnection,
+    o: OrderRow,
+    only_store: Option<Uuid>,
+) -> Result<OrderView> {
+    let money = money_in(&o.currency)?;
+    let subs: Vec<SubOrderRow> = store::sub_orders_of(conn, o.id)
+        .await?
+        .into_iter()
+        .filter(|s| only_store.is_none_or(|st| s.store_id == st))
+        .collect();
+    let numbers: BTreeMap<Uuid, String> = subs.iter().map(|s| (s.id, s.number.clone())).collect();
+    let timeline = store::events_of(conn, o.id)
+        .await?
+        .into_iter()
+        .filter(|e| only_store.is_none() || e.sub_order_id.is_none_or(|s| numbers.contains_key(&s)))
+        .map(|e| TimelineEntry {
+            at: e.at,
+            status: e.status,
+            sub_order: e.sub_order_id.and_then(|s| numbers.get(&s).cloned()),
+            note: e.note,
+        })
+        .collect();
+    Ok(OrderView {
+        id: OrderId(o.id),
+        number: o.number,
+        status: o.status,
+        email: o.email,
+        subtotal: money(o.subtotal_minor),
+        discount: money(o.discount_minor),
+        shipping: money(o.shipping_minor),
+        tax: money(o.tax_minor),
+        total: money(o.total_minor),
+        promotion_code: o.promotion_code,
+        address: serde_json::to_value(&o.address.0).unwrap_or_default(),
+        created_at: o.created_at,
+        sub_orders: sub_order_views(conn, subs, &o.currency, only_store.is_some()).await?,
+        timeline,
+    })
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OrderList {
+    pub items: Vec<OrderView>,
+}
+
+/// The signed-in customer's orders, newest first.
+#[utoipa::path(get, path = "/api/v1/orders", tag = TAG, security(("bearer" = [])),
+    responses((status = 200, body = OrderList)))]
+async fn my_orders(
+    axum::extract::State(saga): State,
+    AuthUser(claims): AuthUser,
+) -> Result<Json<OrderList>> {
+    let customer = user_uuid(&claims)?;
+    let mut conn = saga.pool.acquire().await?;
+    let mut items = Vec::new();
+    for o in store::customer_orders(&mut conn, customer, LIST_LIMIT).await? {
+        items.push(order_view(&mut conn, o, None).await?);
+    }
+    Ok(Json(OrderList { items }))
+}
+
+/// One order with its sub-orders and timeline (its customer; admins). Another
+/// customer's order is a 404.
+#[utoipa::path(get, path = "/api/v1/orders/{order}", tag = TAG, security(("bearer" = [])),
+    params(("order" = String, Path)),
+    responses((status = 200, body = OrderView), (status = 404, body = Problem)))]
+async fn get_order(
+    axum::extract::State(saga): State,
+    AuthUser(claims): AuthUser,
+    Path(key): Path<String>,
+) -> Result<Json<OrderView>> {
+    let id: OrderId = key.parse().map_err(|_| Error::NotFound("order"))?;
+    let caller = user_uuid(&claims)?;
+    let mut conn = saga.pool.acquire().await?;
+    let o = store::order(&mut conn, id.0)
+        .await?
+        .filter(|o| o.customer == caller || claims.is_admin())
+        .ok_or(Error::NotFound("order"))?;
+    Ok(Json(order_view(&mut conn, o, None).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SubOrderFilter {
+    /// Only sub-orders in this status.
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SubOrderList {
+    pub items: Vec<SubOrderView>,
+}
+
+/// A store's sub-orders, newest first, optionally in one status (its members; admins).
+#[utoipa::path(get, path = "/api/v1/orders/stores/{store}/sub-orders", tag = TAG, security(("bearer" = [])),
+    params(("store" = String, Path), SubOrderFilter),
+    responses((status = 200, body = SubOrderList), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn store_sub_orders(
+    axum::extract::State(saga): State,
+    AuthUser(claims): AuthUser,
+    Path(key): Path<String>,
+    Query(filter): Query<SubOrderFilter>,
+) -> Result<Json<SubOrderList>> {
+    let store_id =
+        kernel::ids::parse_prefixed(&key, "sto").map_err(|_| Error::NotFound("store"))?;
+    if !claims.manages_store(store_id) {
+        return Err(Error::Forbidden);
+    }
+    let status = match filter.status.as_deref().filter(|s| !s.is_empty()) {
+        Some(s) => Some(SubOrderStatus::parse(s).ok_or_else(|| {
+            Problem::validation(vec![FieldError::new(
+                "status",
+                "invalid",
+                "not a sub-order status",
+            )])
+        })?),
+        None => None,
+    };
+    let mut conn = saga.pool.acquire().await?;
+    let subs = store::store_sub_orders(
+        &mut conn,
+        store_id,
+        status.map(SubOrderStatus::as_str),
+        LIST_LIMIT,
+    )
+    .await?;
+    let mut items = Vec::with_capacity(subs.len());
+    for s in subs {
+        let currency = store::order(&mut conn, s.order_id)
+            .await?
+            .map(|o| o.currency)
+            .ok_or(Error::NotFound("order"))?;
+        items.extend(sub_order_views(&mut conn, vec![s], &currency, true).await?);
+    }
+    Ok(Json(SubOrderList { items }))
+}
+
+/// Who may see or act on a sub-order.
+enum Role {
+    Customer,
+    Store,
+    Admin,
+}
+
+fn role_of(claims: &Claims, order: &OrderRow, sub: &SubOrderRow) -> Option<Role> {
+    if claims.is_admin() {
+        Some(Role::Admin)
+    } else if claims.manages_store(sub.store_id) {
+        Some(Role::Store)
+    } else if user_uuid(claims).is_ok_and(|u| u == order.customer) {
+        Some(Role::Customer)
+    } else {
+        None
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SubOrderDetail {
+    /// The order, showing only this sub-order to its store.
+    pub order: OrderView,
+    pub sub_order: SubOrderView,
+}
+
+async fn load(conn: &mut PgConnection, key: &str) -> Result<(OrderRow, SubOrderRow)> {
+    let id: SubOrderId = key.parse().map_err(|_| Error::NotFound("sub-order"))?;
+    let sub = store::sub_order(conn, id.0)
+        .await?
+        .ok_or(Error::NotFound("sub-order"))?;
+    let order = store::order(conn, sub.order_id)
+        .await?
+        .ok_or(Error::NotFound("sub-order"))?;
+    Ok((order, sub))
+}
+
+async fn detail(
+    conn: &mut PgConnection,
+    order: OrderRow,
+    sub_id: Uuid,
+    role: &Role,
+) -> Result<SubOrderDetail> {
+    let only_store = match role {
+        Role::Store => store::sub_order(conn, sub_id).await?.map(|s| s.store_id),
+        _ => None,
+    };
+    let order = order_view(conn, order, only_store).await?;
+    let sub_order = order
+        .sub_orders
+        .iter()
+        .find(|s| s.id.0 == sub_id)
+        .cloned()
+        .ok_or(Error::NotFound("sub-order"))?;
+    Ok(SubOrderDetail { order, sub_order })
+}
+
+/// One sub-order with its order (its store's members, the order's customer, admins);
+/// anyone else gets a 404.
+#[utoipa::path(get, path = "/api/v1/orders/sub-orders/{sub_order}", tag = TAG, security(("bearer" = [])),
+    params(("sub_order" = String, Path)),
+    responses((status = 200, body = SubOrderDetail), (status = 404, body = Problem)))]
+async fn get_sub_order(
+    axum::extract::State(saga): State,
+    AuthUser(claims): AuthUser,
+    Path(key): Path<String>,
+) -> Result<Json<SubOrderDetail>> {
+    let mut conn = saga.pool.acquire().await?;
+    let (order, sub) = load(&mut conn, &key).await?;
+    let role = role_of(&claims, &order, &sub).ok_or(Error::NotFound("sub-order"))?;
+    Ok(Json(detail(&mut conn, order, sub.id, &role).await?))
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActionRequest {
+    /// `ship`: the carrier's tracking number.
+    #[serde(default)]
+    pub tracking_number: Option<String>,
+    /// `cancel`: why (required from stores and admins).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Records a sub-order's move with its timeline entry and event, and the order's
+/// status that follows from all its sub-orders.
+async fn record_move(
+    conn: &mut PgConnection,
+    sub: &SubOrderRow,
+    next: SubOrderStatus,
+    tracking: Option<&str>,
+    note: Option<&str>,
+    refunded: i64,
+    actor: Option<Uuid>,
+) -> Result<()> {
+    store::update_sub_order(
+        conn,
+        sub.id,
+        next.as_str(),
+        tracking,
+        note.filter(|_| next == SubOrderStatus::Cancelled),
+        refunded,
+    )
+    .await?;
+    store::record_event(conn, sub.order_id, Some(sub.id), next.as_str(), note, actor).await?;
+    let statuses: Vec<SubOrderStatus> = store::sub_orders_of(conn, sub.order_id)
+        .await?
+        .iter()
+        .filter_map(|s| SubOrderStatus::parse(&s.status))
+        .collect();
+    store::set_order_status(conn, sub.order_id, domain::order_status(&statuses)).await?;
+    kernel::events::outbox::record(
+        conn,
+        &SubOrderChanged {
+            sub_order_id: SubOrderId(sub.id),
+            order_id: OrderId(sub.order_id),
+            number: sub.number.clone(),
+            store_id: kernel::ids::format_prefixed("sto", sub.store_id),
+            status: next.as_str().to_owned(),
+            tracking_number: tracking.map(str::to_owned),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Move a sub-order: `accept` (→ processing), `ship` with a tracking number, `deliver`
+/// (its store; admins); `cancel` before it ships — by its customer, or by its store or
+/// an admin with a reason — refunds what was paid for it and puts the stock back.
+/// An illegal move is a 409 and changes nothing.
+#[utoipa::path(post, path = "/api/v1/orders/sub-orders/{sub_order}/{action}", tag = TAG, security(("bearer" = [])),
+    params(("sub_order" = String, Path), ("action" = String, Path, description = "accept, ship, deliver or cancel")),
+    request_body = ActionRequest,
+    responses((status = 200, body = SubOrderDetail), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn sub_order_action(
+    axum::extract::State(saga): State,
+    AuthUser(claims): AuthUser,
+    Path((key, action_name)): Path<(String, String)>,
+    Json(req): Json<ActionRequest>,
+) -> Result<Json<SubOrderDetail>> {
+    let action = match action_name.as_str() {
+        "accept" => SubOrderAction::Accept,
+        "ship" => SubOrderAction::Ship,
+        "deliver" => SubOrderAction::Deliver,
+        "cancel" => SubOrderAction::Cancel,
+        _ => return Err(Error::NotFound("action")),
+    };
+    let actor = user_uuid(&claims)?;
+    let mut tx = saga.pool.begin().await?;
+    let (order, _) = load(&mut tx, &key).await?;
+    let sub = store::lock_sub_order(&mut tx, order_sub_id(&key)?)
+        .await?
+        .ok_or(Error::NotFound("sub-order"))?;
+    let role = role_of(&claims, &order, &sub).ok_or(Error::NotFound("sub-order"))?;
+    if matches!(role, Role::Customer) && action != SubOrderAction::Cancel {
+        return Err(Error::Forbidden);
+    }
+    let tracking = match action {
+        SubOrderAction::Ship => Some(
+            kernel::validation::bounded_text(
+                req.tracking_number.as_deref().unwrap_or_default(),
+                3,
+                64,
+            )
+            .map_err(|m| {
+                Problem::validation(vec![FieldError::new("tracking_number", "invalid", m)])
+            })?,
+        ),
+        _ => None,
+    };
+    let reason = match (action, &role) {
+        (SubOrderAction::Cancel, Role::Customer) => Some(
+            req.reason
+                .as_deref()
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .unwrap_or("Cancelled by the customer")
+                .to_owned(),
+        ),
+        (SubOrderAction::Cancel, _) => Some(
+            kernel::validation::bounded_text(req.reason.as_deref().unwrap_or_default(), 3, 500)
+                .map_err(|m| Problem::validation(vec![FieldError::new("reason", "required", m)]))?,
+        ),
+        _ => None,
+    };
+    let from = SubOrderStatus::parse(&sub.status).ok_or(Error::NotFound("sub-order"))?;
+    let next = from.apply(action).ok_or(Error::IllegalTransition {
+        from: from.as_str(),
+        action: action_verb(action),
+    })?;
+    let mut refunded = 0;
+    if action == SubOrderAction::Cancel {
+        refunded = sub.total_minor - sub.refunded_minor;
+        refund(
+            &saga,
+            &order,
+            &sub,
+            &format!("cancel:{}", SubOrderId(sub.id)),
+            refunded,
+        )
+        .await?;
+        if let Some(reservation) = sub.reservation_id.as_deref().and_then(|r| r.parse().ok()) {
+            saga.up
+                .inventory
+                .reservation_action(reservation, "return")
+                .await
+                .map_err(|e| Error::Upstream(e.into()))?;
+        }
+    }
+    record_move(
+        &mut tx,
+        &sub,
+        next,
+        tracking.as_deref(),
+        reason.as_deref(),
+        refunded,
+        Some(actor),
+    )
+    .await?;
+    tx.commit().await?;
+    let mut conn = saga.pool.acquire().await?;
+    let order = store::order(&mut conn, order.id)
+        .await?
+        .ok_or(Error::NotFound("order"))?;
+    Ok(Json(detail(&mut conn, order, sub.id, &role).await?))
+}
+
+fn order_sub_id(key: &str) -> Result<Uuid> {
+    key.parse::<SubOrderId>()
+        .map(|s| s.0)
+        .map_err(|_| Error::NotFound("sub-order"))
+}
+
+fn action_verb(action: SubOrderAction) -> &'static str {
+    match action {
+        SubOrderAction::Pay => "paid",
+        SubOrderAction::Accept => "accepted",
+        SubOrderAction::Ship => "shipped",
+        SubOrderAction::Deliver => "delivered",
+        SubOrderAction::Cancel => "cancelled",
+        SubOrderAction::RefundPart | SubOrderAction::RefundRest => "refunded",
+    }
+}
+
+async fn refund(
+    saga: &Saga,
+    order: &OrderRow,
+    sub: &SubOrderRow,
+    reference: &str,
+    amount: i64,
+) -> Result<()> {
+    if amount <= 0 {
+        return Ok(());
+    }
+    let payment: payments::domain::PaymentId = order
+        .payment_id
+        .parse()
+        .map_err(|_| Error::Internal(anyhow::anyhow!("order without a payment")))?;
+    saga.up
+        .payments
+        .refund(
+            payment,
+            &payments::api::RefundRequest {
+                reference: reference.to_owned(),
+                store_id: kernel::ids::format_prefixed("sto", sub.store_id),
+                amount_minor: amount,
+            },
+        )
+        .await
+        .map_err(|e| Error::Upstream(e.into()))?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundRequest {
+    pub amount_minor: i64,
+    pub reason: String,
+}
+
+/// Refund part or all of what is left of a shipped or delivered sub-order (admins;
+/// cancelling refunds one that has not shipped). The ledger reverses the capture in
+/// proportion.
+#[utoipa::path(post, path = "/api/v1/orders/sub-orders/{sub_order}/refunds", tag = TAG, security(("bearer" = [])),
+    params(("sub_order" = String, Path)), request_body = RefundRequest,
+    responses((status = 200, body = SubOrderDetail), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn refund_sub_order(
+    axum::extract::State(saga): State,
+    AdminUser(claims): AdminUser,
+    Path(key): Path<String>,
+    Json(req): Json<RefundRequest>,
+) -> Result<Json<SubOrderDetail>> {
+    let actor = user_uuid(&claims)?;
+    let reason = kernel::validation::bounded_text(&req.reason, 3, 500)
+        .map_err(|m| Problem::validation(vec![FieldError::new("reason", "required", m)]))?;
+    let mut tx = saga.pool.begin().await?;
+    let (order, _) = load(&mut tx, &key).await?;
+    let sub = store::lock_sub_order(&mut tx, order_sub_id(&key)?)
+        .await?
+        .ok_or(Error::NotFound("sub-order"))?;
+    let left = sub.total_minor - sub.refunded_minor;
+    if req.amount_minor <= 0 || req.amount_minor > left {
+        return Err(Problem::validation(vec![FieldError::new(
+            "amount_minor",
+            "refund_too_large",
+            format!("between 1 and what is left to refund ({left} minor units)"),
+        )])
+        .into());
+    }
+    let action = if req.amount_minor == left {
+        SubOrderAction::RefundRest
+    } else {
+        SubOrderAction::RefundPart
+    };
+    let from = SubOrderStatus::parse(&sub.status).ok_or(Error::NotFound("sub-order"))?;
+    let next = from.apply(action).ok_or(Error::IllegalTransition {
+        from: from.as_str(),
+        action: "refunded",
+    })?;
+    // Keyed by what was refunded before: a retry of this refund refunds once.
+    let reference = format!("refund:{}:{}", SubOrderId(sub.id), sub.refunded_minor);
+    refund(&saga, &order, &sub, &reference, req.amount_minor).await?;
+    record_move(
+        &mut tx,
+        &sub,
+        next,
+        None,
+        Some(&reason),
+        req.amount_minor,
+        Some(actor),
+    )
+    .await?;
+    tx.commit().await?;
+    let mut conn = saga.pool.acquire().await?;
+    let order = store::order(&mut conn, order.id)
+        .await?
+        .ok_or(Error::NotFound("order"))?;
+    Ok(Json(detail(&mut conn, order, sub.id, &Role::Admin).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AdminOrderQuery {
+    /// An order or sub-order number, or a customer's email.
+    pub q: Option<String>,
+}
+
+/// Every order, newest first, or those matching a number or email (admins).
+#[utoipa::path(get, path = "/api/v1/orders/admin/orders", tag = TAG, security(("bearer" = [])),
+    params(AdminOrderQuery),
+    responses((status = 200, body = OrderList), (status = 403, body = Problem)))]
+async fn admin_orders(
+    axum::extract::State(saga): State,
+    _admin: AdminUser,
+    Query(query): Query<AdminOrderQuery>,
+) -> Result<Json<OrderList>> {
+    let q = query
+        .q
+        .as_deref()
+        .map(str::trim)
+        .filter(|q| !q.is_empty() && q.len() <= 320);
+    let mut conn = saga.pool.acquire().await?;
+    let mut items = Vec::new();
+    for o in store::search_orders(&mut conn, q, LIST_LIMIT).await? {
+        items.push(order_view(&mut conn, o, None).await?);
+    }
+    Ok(Json(OrderList { items }))
+}

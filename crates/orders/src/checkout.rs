@@ -1,0 +1,915 @@
+//! The checkout saga: price → redeem promotion → reserve stock → authorize payment →
+//! confirm (order written, stock committed) → capture. Each step is recorded in
+//! `checkouts` before the next begins, and each call it makes is idempotent by the
+//! checkout's reference, so whoever drives a checkout — the request that started it,
+//! or the recovery worker after a crash — can repeat the last step safely.
+//! Before authorization a failure compensates (void, release stock, give the code's
+//! use back); after it the saga only goes forward.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use cart::client::{CartClient, CartOf};
+use catalog::client::CatalogClient;
+use catalog::domain::VariantId;
+use inventory::api::{ReserveLine, ReserveRequest, ServiceReserveRequest};
+use inventory::client::InventoryClient;
+use kernel::http::client::ClientError;
+use kernel::http::{FieldError, Problem};
+use kernel::money::{Currency, Money};
+use payments::api::{AuthorizeRequest, CaptureRequest, SplitRequest};
+use payments::client::PaymentsClient;
+use payments::domain::PaymentId;
+use promotions::client::PromotionsClient;
+use shipping::client::ShippingClient;
+use sqlx::PgPool;
+use tax::client::TaxClient;
+use uuid::Uuid;
+use vendors::client::VendorsClient;
+
+use crate::Error;
+use crate::domain::{self, Address, CheckoutId, Plan, PlanLine, PlanStore, Step, SubOrderStatus};
+use crate::events::OrderPaid;
+use crate::store::{self, CheckoutRow, LineRow, OrderRow, SubOrderRow};
+
+/// How long stock is held for a checkout (a confirmation step must finish within it).
+const RESERVATION_TTL_SECS: u64 = 900;
+
+/// The services a checkout talks to.
+#[derive(Clone)]
+pub struct Upstream {
+    pub cart: CartClient,
+    pub catalog: CatalogClient,
+    pub inventory: InventoryClient,
+    pub shipping: ShippingClient,
+    pub tax: TaxClient,
+    pub promotions: PromotionsClient,
+    pub payments: PaymentsClient,
+    pub vendors: VendorsClient,
+}
+
+#[derive(Clone)]
+pub struct Saga {
+    pub pool: PgPool,
+    pub up: Upstream,
+    pub public_url: String,
+    /// How long a driver owns a checkout before the worker may take it over.
+    pub lease: Duration,
+}
+
+/// What the customer asked for, validated.
+pub struct CheckoutInput {
+    pub customer: Uuid,
+    pub token: String,
+    pub email: String,
+    pub key: String,
+    pub address: Address,
+    /// Store (`sto_…`) → shipping method (`shm_…`).
+    pub shipping: BTreeMap<String, String>,
+    pub promotion_code: Option<String>,
+    pub card_number: String,
+    pub expected_total: Option<i64>,
+}
+
+fn upstream(e: ClientError) -> Error {
+    Error::Upstream(Problem::from(e))
+}
+
+fn field(name: &str, code: &str, message: impl Into<String>) -> Error {
+    Error::Problem(Problem::validation(vec![FieldError::new(
+        name, code, message,
+    )]))
+}
+
+impl Saga {
+    fn lease_secs(&self) -> i64 {
+        i64::try_from(self.lease.as_secs()).unwrap_or(30).max(1)
+    }
+
+    /// Prices the customer's cart as the plan of a new checkout.
+    async fn price(&self, input: &CheckoutInput) -> Result<Plan, Error> {
+        let cart = self
+            .up
+            .cart
+            .view(CartOf::Customer(&input.token))
+            .await
+            .map_err(upstream)?;
+        if cart.lines.is_empty() {
+            return Err(Error::Refused {
+                code: "cart_empty",
+                message: "Your cart is empty.".into(),
+            });
+        }
+        // Stock is not judged here: the reservation decides, so a sold-out line is a
+        // clear `out_of_stock` whatever the cart last showed.
+        let ids: Vec<VariantId> = cart.lines.iter().map(|l| l.variant_id).collect();
+        let variants = self
+            .up
+            .catalog
+            .sale_variants(&ids)
+            .await
+            .map_err(upstream)?;
+        let by_id: HashMap<VariantId, _> = variants
+            .items
+            .into_iter()
+            .map(|v| (v.variant_id, v))
+            .collect();
+        let mut currency = None;
+        let mut stores: BTreeMap<String, PlanStore> = BTreeMap::new();
+        let mut weights: HashMap<String, i64> = HashMap::new();
+        for line in &cart.lines {
+            let v = by_id
+                .get(&line.variant_id)
+                .filter(|v| v.for_sale)
+                .ok_or_else(|| Error::Refused {
+                    code: "cart_changed",
+                    message: format!(
+                        "{} is no longer for sale; please review your cart.",
+                        line.title
+                    ),
+                })?;
+            if *currency.get_or_insert(v.price.currency) != v.price.currency {
+                return Err(Error::Refused {
+                    code: "mixed_currencies",
+                    message: "Items priced in different currencies cannot be bought together."
+                        .into(),
+                });
+            }
+            let store_uuid = kernel::ids::parse_prefixed(&v.store_id, "sto")
+                .map_err(|e| Error::Internal(e.into()))?;
+            let entry = stores
+                .entry(v.store_id.clone())
+                .or_insert_with(|| PlanStore {
+                    store_id: store_uuid,
+                    store_name: v.store_name.clone(),
+                    shipping_method: String::new(),
+                    shipping_method_id: String::new(),
+                    shipping: 0,
+                    commission_bps: 0,
+                    lines: Vec::new(),
+                });
+            *weights.entry(v.store_id.clone()).or_default() +=
+                i64::from(v.weight_grams.unwrap_or(0)) * i64::from(line.quantity);
+            entry.lines.push(PlanLine {
+                variant_id: v.variant_id.0,
+                product_id: v.product_id.0,
+                title: v.title.clone(),
+                sku: v.sku.clone(),
+                options: v.options.clone(),
+                category_path: v.category_path.iter().map(|c| c.0).collect(),
+                quantity: line.quantity,
+                unit_price: v.price.amount_minor,
+                discount: 0,
+                tax: 0,
+            });
+        }
+        let currency =
+            currency.ok_or_else(|| Error::Internal(anyhow::anyhow!("a cart without lines")))?;
+        let money = |amount_minor| Money {
+            amount_minor,
+            currency,
+        };
+        // Shipping: the method the customer picked for each store, as quoted now.
+        for key in input.shipping.keys() {
+            if !stores.contains_key(key) {
+                return Err(field(
+                    &format!("shipping.{key}"),
+                    "unknown_store",
+                    "nothing in your cart comes from this store",
+                ));
+            }
+        }
+        let quote = self
+            .up
+            .shipping
+            .quote(&shipping::api::QuoteRequest {
+                country: input.address.country.clone(),
+                parcels: stores
+                    .iter()
+                    .map(|(id, s)| shipping::api::Parcel {
+                        store_id: id.clone(),
+                        subtotal: money(s.lines.iter().map(PlanLine::amount).sum()),
+                        weight_grams: weights.get(id).copied().unwrap_or(0),
+                    })
+                    .collect(),
+            })
+            .await
+            .map_err(upstream)?;
+        for (parcel, (id, s)) in quote.parcels.iter().zip(stores.iter_mut()) {
+            let Some(chosen) = input.shipping.get(id) else {
+                return Err(field(
+                    &format!("shipping.{id}"),
+                    "required",
+                    format!("choose how {} ships to you", s.store_name),
+                ));
+            };
+            let option = parcel
+                .options
+                .iter()
+                .find(|o| o.method_id.to_string() == *chosen)
+                .ok_or_else(|| {
+                    field(
+                        &format!("shipping.{id}"),
+                        "not_offered",
+                        format!(
+                            "{} does not offer this shipping method to {}",
+                            s.store_name, input.address.country
+                        ),
+                    )
+                })?;
+            s.shipping_method = option.name.clone();
+            s.shipping_method_id = chosen.clone();
+            s.shipping = option.price.amount_minor;
+        }
+        // The promotion, split over the lines it applies to.
+        let mut platform_funded = false;
+        let mut promotion_code = None;
+        let mut conn = self.pool.acquire().await?;
+        let first_order = !store::has_paid_order(&mut conn, input.customer).await?;
+        drop(conn);
+        if let Some(code) = &input.promotion_code {
+            let lines: Vec<promotions::api::CartLine> = stores
+                .iter()
+                .flat_map(|(id, s)| {
+                    s.lines.iter().map(|l| promotions::api::CartLine {
+                        store_id: id.clone(),
+                        product_id: catalog::domain::ProductId(l.product_id),
+                        category_path: l
+                            .category_path
+                            .iter()
+                            .copied()
+                            .map(catalog::domain::CategoryId)
+                            .collect(),
+                        amount: money(l.amount()),
+                    })
+                })
+                .collect();
+            let discount = self
+                .up
+                .promotions
+                .evaluate(&promotions::api::EvaluateRequest {
+                    code: code.clone(),
+                    lines,
+                    first_order,
+                })
+                .await
+                .map_err(|e| match e {
+                    ClientError::Problem(p) if p.status == 404 => {
+                        field("promotion_code", "unknown_code", "no such code")
+                    }
+                    ClientError::Problem(p) if p.status == 422 => Error::Problem(Problem {
+                        errors: p
+                            .errors
+                            .into_iter()
+                            .map(|mut f| {
+                                f.field = "promotion_code".into();
+                                f
+                            })
+                            .collect(),
+                        ..p
+                    }),
+                    other => upstream(other),
+                })?;
+            let mut parts = discount.per_line.iter();
+            for (id, s) in stores.iter_mut() {
+                for l in &mut s.lines {
+                    l.discount = parts.next().map_or(0, |m| m.amount_minor);
+                }
+                if discount.free_shipping.contains(id) {
+                    s.shipping = 0;
+                }
+            }
+            platform_funded = discount.funded_by == "platform";
+            promotion_code = Some(discount.code);
+        }
+        // Tax per line on what the line costs after its discount.
+        let taxed = self
+            .up
+            .tax
+            .quote(&tax::api::QuoteRequest {
+                country: input.address.country.clone(),
+                region: input.address.region.clone(),
+                lines: stores
+                    .values()
+                    .flat_map(|s| s.lines.iter().map(|l| money(l.amount() - l.discount)))
+                    .collect(),
+            })
+            .await
+            .map_err(upstream)?;
+        let mut taxes = taxed.lines.iter();
+        for s in stores.values_mut() {
+            for l in &mut s.lines {
+                l.tax = taxes.next().map_or(0, |t| t.tax.amount_minor);
+            }
+        }
+        for (id, s) in stores.iter_mut() {
+            s.commission_bps = self
+                .up
+                .vendors
+                .commission(id)
+                .await
+                .map_err(upstream)?
+                .commission_bps;
+        }
+        let plan = Plan {
+            currency: currency.code().to_owned(),
+            email: input.email.clone(),
+            address: input.address.clone(),
+            stores: stores.into_values().collect(),
+            promotion_code,
+            first_order,
+            platform_funded,
+            prices_include_tax: taxed.prices_include_tax,
+        };
+        if let Some(expected) = input.expected_total
+            && expected != plan.totals().total
+        {
+            return Err(Error::Refused {
+                code: "price_changed",
+                message: format!(
+                    "The total is now {}; please review it and confirm again.",
+                    money(plan.totals().total).display()
+                ),
+            });
+        }
+        Ok(plan)
+    }
+
+    /// Starts (or, for a key seen before, resumes) a checkout and drives it as far as
+    /// it goes now.
+    pub async fn checkout(&self, input: &CheckoutInput) -> Result<CheckoutRow, Error> {
+        let mut conn = self.pool.acquire().await?;
+        let existing = store::checkout_by_key(&mut conn, input.customer, &input.key).await?;
+        drop(conn);
+        let row = match existing {
+            Some(row) => row,
+            None => {
+                let plan = self.price(input).await?;
+                let mut conn = self.pool.acquire().await?;
+                store::insert_checkout(
+                    &mut conn,
+                    Uuid::now_v7(),
+                    input.customer,
+                    &input.key,
+                    &plan,
+                    self.lease_secs(),
+                )
+                .await?
+            }
+        };
+        self.drive(row.id, Some(&input.card_number)).await
+    }
+
+    /// Runs a checkout's remaining steps. Without the card (the recovery worker), a
+    /// checkout that never reached the provider is compensated.
+    pub async fn drive(&self, id: Uuid, card: Option<&str>) -> Result<CheckoutRow, Error> {
+        loop {
+            let mut conn = self.pool.acquire().await?;
+            let row = store::checkout(&mut conn, id)
+                .await?
+                .ok_or(Error::NotFound("checkout"))?;
+            drop(conn);
+            let step = row.step();
+            if step.is_final() {
+                return Ok(row);
+            }
+            if row.failure_code.is_some() && !step.is_past_authorization() {
+                self.compensate(&row).await?;
+                continue;
+            }
+            let moved = match step {
+                Step::Priced => self.redeem(&row).await?,
+                Step::Redeemed => self.reserve(&row).await?,
+                Step::Reserved => self.authorize(&row, card).await?,
+                Step::AwaitingAction => {
+                    if !self.await_action(&row).await? {
+                        let mut conn = self.pool.acquire().await?;
+                        // Look again after a while, in case the webhook never comes.
+                        store::release_lease(&mut conn, id, 60).await?;
+                        return store::checkout(&mut conn, id)
+                            .await?
+                            .ok_or(Error::NotFound("checkout"));
+                    }
+                    true
+                }
+                Step::Authorized => self.confirm(&row).await?,
+                Step::Confirmed => self.capture(&row).await?,
+                Step::Completed | Step::Failed => true,
+            };
+            if !moved {
+                // Another driver moved it first; read where it is now.
+                tokio::task::yield_now().await;
+            }
+        }
+    }
+
+    async fn fail(&self, row: &CheckoutRow, code: &str, message: &str) -> Result<bool, Error> {
+        let mut conn = self.pool.acquire().await?;
+        store::mark_failing(&mut conn, row.id, code, message).await?;
+        Ok(true)
+    }
+
+    fn reference(row: &CheckoutRow) -> String {
+        CheckoutId(row.id).to_string()
+    }
+
+    async fn redeem(&self, row: &CheckoutRow) -> Result<bool, Error> {
+        let plan = &row.plan.0;
+        if let Some(code) = &plan.promotion_code {
+            let currency =
+                Currency::parse(&plan.currency).map_err(|e| Error::Internal(anyhow::anyhow!(e)))?;
+            let req = promotions::api::ServiceRedeemRequest {
+                customer: kernel::ids::format_prefixed("usr", row.customer),
+                redemption: promotions::api::RedeemRequest {
+                    reference: Self::reference(row),
+                    cart: promotions::api::EvaluateRequest {
+                        code: code.clone(),
+                        lines: plan
+                            .stores
+                            .iter()
+                            .flat_map(|s| {
+                                s.lines.iter().map(move |l| promotions::api::CartLine {
+                                    store_id: kernel::ids::format_prefixed("sto", s.store_id),
+                                    product_id: catalog::domain::ProductId(l.product_id),
+                                    category_path: l
+                                        .category_path
+                                        .iter()
+                                        .copied()
+                                        .map(catalog::domain::CategoryId)
+                                        .collect(),
+                                    amount: Money {
+                                        amount_minor: l.amount(),
+                                        currency,
+                                    },
+                                })
+                            })
+                            .collect(),
+                        first_order: plan.first_order,
+                    },
+                },
+            };
+            if let Err(e) = self.up.promotions.redeem(&req).await {
+                return match e {
+                    ClientError::Problem(p) if p.status < 500 => {
+                        let message = p.detail.clone().unwrap_or_else(|| p.title.clone());
+                        self.fail(row, &p.code, &message).await
+                    }
+                    other => Err(upstream(other)),
+                };
+            }
+        }
+        let mut conn = self.pool.acquire().await?;
+        Ok(store::advance(&mut conn, row.id, Step::Priced, Step::Redeemed).await?)
+    }
+
+    async fn reserve(&self, row: &CheckoutRow) -> Result<bool, Error> {
+        let plan = &row.plan.0;
+        let ids: Vec<VariantId> = plan
+            .stores
+            .iter()
+            .flat_map(|s| s.lines.iter().map(|l| VariantId(l.variant_id)))
+            .collect();
+        let availability = self
+            .up
+            .inventory
+            .availability(&ids)
+            .await
+            .map_err(upstream)?;
+        let tracked: std::collections::HashSet<VariantId> = availability
+            .items
+            .iter()
+            .filter(|a| a.tracked)
+            .map(|a| a.variant_id)
+            .collect();
+        for s in &plan.stores {
+            let store_key = kernel::ids::format_prefixed("sto", s.store_id);
+            if row.reservations.0.contains_key(&store_key) {
+                continue;
+            }
+            let lines: Vec<ReserveLine> = s
+                .lines
+                .iter()
+                .filter(|l| tracked.contains(&VariantId(l.variant_id)))
+                .map(|l| ReserveLine {
+                    variant_id: VariantId(l.variant_id),
+                    quantity: i64::from(l.quantity),
+                })
+                .collect();
+            if lines.is_empty() {
+                continue;
+            }
+            let req = ServiceReserveRequest {
+                owner: kernel::ids::format_prefixed("usr", row.customer),
+                reservation: ReserveRequest {
+                    reference: format!("{}:{store_key}", Self::reference(row)),
+                    lines,
+                    ttl_secs: Some(RESERVATION_TTL_SECS),
+                },
+            };
+            match self.up.inventory.reserve(&req).await {
+                Ok(r) => {
+                    let mut conn = self.pool.acquire().await?;
+                    store::record_reservation(&mut conn, row.id, &store_key, &r.id.to_string())
+                        .await?;
+                }
+                Err(ClientError::Problem(p)) if p.code == "out_of_stock" => {
+                    let names: Vec<&str> = s.lines.iter().map(|l| l.title.as_str()).collect();
+                    return self
+                        .fail(
+                            row,
+                            "out_of_stock",
+                            &format!("Not enough stock left of: {}.", names.join(", ")),
+                        )
+                        .await;
+                }
+                Err(e) => return Err(upstream(e)),
+            }
+        }
+        let mut conn = self.pool.acquire().await?;
+        Ok(store::advance(&mut conn, row.id, Step::Redeemed, Step::Reserved).await?)
+    }
+
+    async fn authorize(&self, row: &CheckoutRow, card: Option<&str>) -> Result<bool, Error> {
+        let plan = &row.plan.0;
+        let reference = Self::reference(row);
+        let payment = match card {
+            Some(card) => {
+                let currency = Currency::parse(&plan.currency)
+                    .map_err(|e| Error::Internal(anyhow::anyhow!(e)))?;
+                let req = AuthorizeRequest {
+                    reference: reference.clone(),
+                    customer: kernel::ids::format_prefixed("usr", row.customer),
+                    amount: Money {
+                        amount_minor: plan.totals().total,
+                        currency,
+                    },
+                    card_number: card.to_owned(),
+                    return_url: format!("{}/checkout/{reference}", self.public_url),
+                };
+                match self.up.payments.authorize(&req).await {
+                    Ok(p) => p,
+                    Err(ClientError::Problem(p)) if p.status == 422 => {
+                        return self
+                            .fail(row, "invalid_card_number", "The card number is not valid.")
+                            .await;
+                    }
+                    Err(e) => return Err(upstream(e)),
+                }
+            }
+            // The worker has no card: the payment stands as the provider last answered,
+            // and one never asked for is never made.
+            None => match self.up.payments.by_reference(&reference, true).await {
+                Ok(p) => p,
+                Err(ClientError::Problem(p)) if p.status == 404 => {
+                    return self
+                        .fail(
+                            row,
+                            "interrupted",
+                            "The checkout was interrupted; nothing was charged.",
+                        )
+                        .await;
+                }
+                Err(e) => return Err(upstream(e)),
+            },
+        };
+        let mut conn = self.pool.acquire().await?;
+        store::record_payment(
+            &mut conn,
+            row.id,
+            &payment.id.to_string(),
+            payment.action_url.as_deref(),
+        )
+        .await?;
+        match payment.status.as_str() {
+            "authorized" => {
+                Ok(store::advance(&mut conn, row.id, Step::Reserved, Step::Authorized).await?)
+            }
+            "requires_action" => {
+                Ok(store::advance(&mut conn, row.id, Step::Reserved, Step::AwaitingAction).await?)
+            }
+            "declined" => {
+                drop(conn);
+                self.fail(
+                    row,
+                    payment.failure_code.as_deref().unwrap_or("card_declined"),
+                    payment
+                        .failure_message
+                        .as_deref()
+                        .unwrap_or("Your card was declined."),
+                )
+                .await
+            }
+            "pending" if card.is_none() => {
+                drop(conn);
+                self.fail(
+                    row,
+                    "interrupted",
+                    "The checkout was interrupted; nothing was charged.",
+                )
+                .await
+            }
+            other => Err(Error::Internal(anyhow::anyhow!(
+                "payment in unexpected status {other}"
+            ))),
+        }
+    }
+
+    /// A checkout waiting for the customer's confirmation: `true` once it moved on.
+    async fn await_action(&self, row: &CheckoutRow) -> Result<bool, Error> {
+        let payment = self
+            .up
+            .payments
+            .by_reference(&Self::reference(row), true)
+            .await
+            .map_err(upstream)?;
+        let mut conn = self.pool.acquire().await?;
+        match payment.status.as_str() {
+            "authorized" => {
+                store::advance(&mut conn, row.id, Step::AwaitingAction, Step::Authorized).await?;
+                Ok(true)
+            }
+            "declined" | "voided" => {
+                store::mark_failing(
+                    &mut conn,
+                    row.id,
+                    payment.failure_code.as_deref().unwrap_or("card_declined"),
+                    payment
+                        .failure_message
+                        .as_deref()
+                        .unwrap_or("Your card was declined."),
+                )
+                .await?;
+                // Compensation runs from `reserved` on.
+                store::advance(&mut conn, row.id, Step::AwaitingAction, Step::Reserved).await?;
+                Ok(true)
+            }
+            _ => {
+                // Held stock runs out: give up before it does.
+                let age = time::OffsetDateTime::now_utc() - row.created_at;
+                if age.whole_seconds() > i64::try_from(RESERVATION_TTL_SECS).unwrap_or(900) - 60 {
+                    store::mark_failing(
+                        &mut conn,
+                        row.id,
+                        "confirmation_timeout",
+                        "The payment was not confirmed in time; nothing was charged.",
+                    )
+                    .await?;
+                    store::advance(&mut conn, row.id, Step::AwaitingAction, Step::Reserved).await?;
+                    return Ok(true);
+                }
+                Ok(false)
+            }
+        }
+    }
+
+    /// Writes the order and commits the held stock.
+    async fn confirm(&self, row: &CheckoutRow) -> Result<bool, Error> {
+        for reservation in row.reservations.0.values() {
+            let id: inventory::domain::ReservationId = reservation
+                .parse()
+                .map_err(|_| Error::Internal(anyhow::anyhow!("bad reservation id")))?;
+            if let Err(e) = self.up.inventory.reservation_action(id, "commit").await {
+                return match e {
+                    // The hold ran out before the payment was confirmed: nothing is sold.
+                    ClientError::Problem(p) if p.status == 409 => {
+                        let mut conn = self.pool.acquire().await?;
+                        store::mark_failing(
+                            &mut conn,
+                            row.id,
+                            "reservation_expired",
+                            "The items were held for too long; nothing was charged.",
+                        )
+                        .await?;
+                        Ok(
+                            store::advance(&mut conn, row.id, Step::Authorized, Step::Reserved)
+                                .await?,
+                        )
+                    }
+                    other => Err(upstream(other)),
+                };
+            }
+        }
+        let plan = &row.plan.0;
+        let totals = plan.totals();
+        let payment = row
+            .payment_id
+            .clone()
+            .ok_or_else(|| Error::Internal(anyhow::anyhow!("authorized without a payment")))?;
+        let mut tx = self.pool.begin().await?;
+        let seq = store::next_order_number(&mut tx).await?;
+        let number = domain::order_number(seq);
+        let order = OrderRow {
+            id: Uuid::now_v7(),
+            number: number.clone(),
+            checkout_id: row.id,
+            customer: row.customer,
+            email: plan.email.clone(),
+            status: "placed".into(),
+            currency: plan.currency.clone(),
+            subtotal_minor: totals.subtotal,
+            discount_minor: totals.discount,
+            shipping_minor: totals.shipping,
+            tax_minor: totals.tax,
+            total_minor: totals.total,
+            promotion_code: plan.promotion_code.clone(),
+            address: sqlx::types::Json(plan.address.clone()),
+            payment_id: payment,
+            created_at: time::OffsetDateTime::now_utc(),
+        };
+        store::insert_order(&mut tx, &order).await?;
+        for (i, s) in plan.stores.iter().enumerate() {
+            let t = plan.store_totals(s);
+            let sub = SubOrderRow {
+                id: Uuid::now_v7(),
+                order_id: order.id,
+                number: domain::sub_order_number(&number, i + 1),
+                store_id: s.store_id,
+                store_name: s.store_name.clone(),
+                status: SubOrderStatus::Placed.as_str().into(),
+                subtotal_minor: t.subtotal,
+                discount_minor: t.discount,
+                platform_discount_minor: plan.platform_discount(s),
+                shipping_minor: t.shipping,
+                tax_minor: t.tax,
+                total_minor: t.total,
+                commission_bps: s.commission_bps,
+                commission_minor: plan.commission(s),
+                refunded_minor: 0,
+                shipping_method: s.shipping_method.clone(),
+                reservation_id: row
+                    .reservations
+                    .0
+                    .get(&kernel::ids::format_prefixed("sto", s.store_id))
+                    .cloned(),
+                tracking_number: None,
+                cancel_reason: None,
+                created_at: order.created_at,
+            };
+            store::insert_sub_order(&mut tx, &sub).await?;
+            for l in &s.lines {
+                let added_tax = if plan.prices_include_tax { 0 } else { l.tax };
+                store::insert_line(
+                    &mut tx,
+                    &LineRow {
+                        id: Uuid::now_v7(),
+                        sub_order_id: sub.id,
+                        variant_id: l.variant_id,
+                        product_id: l.product_id,
+                        title: l.title.clone(),
+                        sku: l.sku.clone(),
+                        options: l.options.clone(),
+                        quantity: l.quantity,
+                        unit_price_minor: l.unit_price,
+                        discount_minor: l.discount,
+                        tax_minor: l.tax,
+                        total_minor: l.amount() - l.discount + added_tax,
+                    },
+                )
+                .await?;
+            }
+        }
+        store::record_event(&mut tx, order.id, None, "placed", None, Some(row.customer)).await?;
+        let moved = sqlx::query(
+            "UPDATE checkouts SET step = 'confirmed', order_id = $2, updated_at = now() WHERE id = $1 AND step = 'authorized'",
+        )
+        .bind(row.id)
+        .bind(order.id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if moved {
+            tx.commit().await?;
+        }
+        Ok(moved)
+    }
+
+    /// Takes the money, splits it in the ledger, marks the order paid.
+    async fn capture(&self, row: &CheckoutRow) -> Result<bool, Error> {
+        let order_id = row
+            .order_id
+            .ok_or_else(|| Error::Internal(anyhow::anyhow!("confirmed without an order")))?;
+        let payment: PaymentId = row
+            .payment_id
+            .as_deref()
+            .and_then(|p| p.parse().ok())
+            .ok_or_else(|| Error::Internal(anyhow::anyhow!("confirmed without a payment")))?;
+        let plan = &row.plan.0;
+        let splits = plan
+            .stores
+            .iter()
+            .map(|s| SplitRequest {
+                store_id: kernel::ids::format_prefixed("sto", s.store_id),
+                gross_minor: plan.store_totals(s).total,
+                platform_discount_minor: plan.platform_discount(s),
+                commission_minor: plan.commission(s),
+            })
+            .collect();
+        self.up
+            .payments
+            .capture(payment, &CaptureRequest { splits })
+            .await
+            .map_err(upstream)?;
+        let mut tx = self.pool.begin().await?;
+        let order = store::lock_order(&mut tx, order_id)
+            .await?
+            .ok_or(Error::NotFound("order"))?;
+        if order.status == "placed" {
+            store::set_order_status(&mut tx, order_id, "paid").await?;
+            store::set_sub_orders_status(&mut tx, order_id, SubOrderStatus::Paid.as_str()).await?;
+            store::record_event(&mut tx, order_id, None, "paid", None, None).await?;
+            kernel::events::outbox::record(
+                &mut tx,
+                &OrderPaid {
+                    order_id: domain::OrderId(order_id),
+                    number: order.number.clone(),
+                    customer: kernel::ids::format_prefixed("usr", row.customer),
+                    email: order.email.clone(),
+                    stores: plan
+                        .stores
+                        .iter()
+                        .map(|s| kernel::ids::format_prefixed("sto", s.store_id))
+                        .collect(),
+                },
+            )
+            .await?;
+        }
+        let moved = store::advance(&mut tx, row.id, Step::Confirmed, Step::Completed).await?;
+        tx.commit().await?;
+        // What was bought leaves the cart; the order stands whether or not this works.
+        let purchase = cart::api::PurchaseRequest {
+            reference: Self::reference(row),
+            customer: kernel::ids::format_prefixed("usr", row.customer),
+            lines: plan
+                .stores
+                .iter()
+                .flat_map(|s| s.lines.iter())
+                .map(|l| cart::api::PurchasedLine {
+                    variant_id: VariantId(l.variant_id),
+                    quantity: l.quantity,
+                })
+                .collect(),
+        };
+        if let Err(e) = self.up.cart.record_purchase(&purchase).await {
+            tracing::warn!(error = %e, checkout = %Self::reference(row), "could not take bought items out of the cart");
+        }
+        Ok(moved)
+    }
+
+    /// Undoes what a failed checkout did before authorization, then marks it failed.
+    async fn compensate(&self, row: &CheckoutRow) -> Result<(), Error> {
+        if let Some(payment) = row
+            .payment_id
+            .as_deref()
+            .and_then(|p| p.parse::<PaymentId>().ok())
+        {
+            self.up.payments.void(payment).await.map_err(upstream)?;
+        }
+        for reservation in row.reservations.0.values() {
+            let Ok(id) = reservation.parse::<inventory::domain::ReservationId>() else {
+                continue;
+            };
+            self.up
+                .inventory
+                .reservation_action(id, "release")
+                .await
+                .map_err(upstream)?;
+        }
+        if row.plan.0.promotion_code.is_some() {
+            match self.up.promotions.release(&Self::reference(row)).await {
+                Ok(()) => {}
+                Err(ClientError::Problem(p)) if p.status == 404 => {}
+                Err(e) => return Err(upstream(e)),
+            }
+        }
+        let mut conn = self.pool.acquire().await?;
+        store::advance(&mut conn, row.id, row.step(), Step::Failed).await?;
+        Ok(())
+    }
+
+    /// The recovery worker: every second, takes unfinished checkouts whose driver
+    /// vanished (crash, lost webhook) and finishes or compensates them.
+    pub async fn run_recovery(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = shutdown.changed() => return,
+            }
+            let due = match self.pool.acquire().await {
+                Ok(mut conn) => store::claim_due(&mut conn, self.lease_secs(), 20).await,
+                Err(e) => Err(e),
+            };
+            match due {
+                Ok(ids) => {
+                    for id in ids {
+                        if let Err(e) = self.drive(id, None).await {
+                            tracing::warn!(error = %e, checkout = %CheckoutId(id), "recovery could not finish a checkout yet");
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "recovery worker could not read checkouts"),
+            }
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! The typed client the web front end uses to call orders.
+
+use kernel::http::client::{ClientError, ServiceClient, path_segment};
+use kernel::http::idempotency::IDEMPOTENCY_KEY;
+
+use crate::api::{
+    ActionRequest, CheckoutRequest, CheckoutView, OrderList, OrderView, SubOrderDetail,
+    SubOrderList,
+};
+
+type Result<T> = std::result::Result<T, ClientError>;
+
+#[derive(Clone)]
+pub struct OrdersClient {
+    http: ServiceClient,
+}
+
+impl OrdersClient {
+    pub fn new(http: ServiceClient) -> Self {
+        Self { http }
+    }
+
+    /// Checks out the customer's cart; `key` makes a repeated submission one checkout.
+    pub async fn checkout(
+        &self,
+        token: &str,
+        key: &str,
+        req: &CheckoutRequest,
+    ) -> Result<CheckoutView> {
+        self.http
+            .post("/api/v1/orders/checkout")
+            .bearer(token)
+            .header(IDEMPOTENCY_KEY.clone(), key)
+            .json(req)
+            .send()
+            .await
+    }
+
+    pub async fn checkout_status(&self, token: &str, id: &str) -> Result<CheckoutView> {
+        self.http
+            .get(&format!("/api/v1/orders/checkouts/{}", path_segment(id)))
+            .bearer(token)
+            .send()
+            .await
+    }
+
+    pub async fn my_orders(&self, token: &str) -> Result<OrderList> {
+        self.http.get("/api/v1/orders").bearer(token).send().await
+    }
+
+    pub async fn order(&self, token: &str, id: &str) -> Result<OrderView> {
+        self.http
+            .get(&format!("/api/v1/orders/{}", path_segment(id)))
+            .bearer(token)
+            .send()
+            .await
+    }
+
+    pub async fn store_sub_orders(
+        &self,
+        token: &str,
+        store: &str,
+        status: Option<&str>,
+    ) -> Result<SubOrderList> {
+        let mut path = format!("/api/v1/orders/stores/{}/sub-orders", path_segment(store));
+        if let Some(s) = status {
+            path.push_str(&format!("?status={}", path_segment(s)));
+        }
+        self.http.get(&path).bearer(token).send().await
+    }
+
+    pub async fn sub_order(&self, token: &str, id: &str) -> Result<SubOrderDetail> {
+        self.http
+            .get(&format!("/api/v1/orders/sub-orders/{}", path_segment(id)))
+            .bearer(token)
+            .send()
+            .await
+    }
+
+    pub async fn act(
+        &self,
+        token: &str,
+        id: &str,
+        action: &str,
+        req: &ActionRequest,
+    ) -> Result<SubOrderDetail> {
+        self.http
+            .post(&format!(
+                "/api/v1/orders/sub-orders/{}/{}",
+                path_segment(id),
+                path_segment(action)
+            ))
+            .bearer(token)
+            .json(req)
+            .send()
+            .await
+    }
+
+    pub async fn admin_orders(&self, token: &str, q: Option<&str>) -> Result<OrderList> {
+        let path = match q {
+            Some(q) => format!("/api/v1/orders/admin/orders?q={}", path_segment(q)),
+            None => "/api/v1/orders/admin/orders".to_owned(),
+        };
+        self.http.get(&path).bearer(token).send().await
+    }
+}

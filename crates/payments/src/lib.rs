@@ -1,0 +1,60 @@
+//! Payments: authorizations through a `PaymentProvider` (the built-in simulator by
+//! default), captures, voids and refunds, signed webhooks, and the double-entry ledger
+//! with store balances and payout runs.
+
+pub mod api;
+pub mod client;
+pub mod domain;
+mod error;
+pub mod events;
+pub mod provider;
+pub mod store;
+
+use std::sync::Arc;
+
+use kernel::{Platform, ServiceModule};
+use sqlx::PgPool;
+use sqlx::migrate::Migrator;
+
+pub use error::Error;
+
+pub const SERVICE: &str = "payments";
+
+static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
+
+pub async fn connect(config: &kernel::Config) -> anyhow::Result<PgPool> {
+    Ok(kernel::db::open(config, SERVICE, &MIGRATIONS).await?)
+}
+
+pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
+    let pool = connect(&platform.config).await?;
+    let settings = &platform.config.payments;
+    let (provider, simulator): (Arc<dyn provider::PaymentProvider>, _) =
+        match settings.provider.as_str() {
+            "simulator" => {
+                let sim = Arc::new(provider::Simulator::new(
+                    pool.clone(),
+                    &platform.config.public_url,
+                    settings.webhook_secret.0.as_bytes(),
+                    settings.simulator_latency,
+                ));
+                (sim.clone(), Some(sim))
+            }
+            other => anyhow::bail!("PAYMENTS_PROVIDER={other} is not a known provider (simulator)"),
+        };
+    let state = api::AppState {
+        pool: pool.clone(),
+        provider,
+        simulator,
+        own: platform.client(SERVICE),
+        public_url: platform.config.public_url.trim_end_matches('/').to_owned(),
+    };
+    Ok(ServiceModule {
+        name: SERVICE,
+        api: api::router(state),
+        pages: axum::Router::new(),
+        subscriptions: Vec::new(),
+        pool: Some(pool),
+        fallback: None,
+    })
+}
