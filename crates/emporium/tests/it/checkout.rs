@@ -768,7 +768,7 @@ async fn a_checkout_splits_per_store_charges_once_and_books_every_movement() {
 
 #[tokio::test]
 async fn two_hundred_checkouts_for_fifty_units_sell_exactly_fifty() {
-    let app = TestApp::spawn_with(|c| c.database_max_connections = 6).await;
+    let app = TestApp::spawn().await;
     let shop = shop(&app, 50).await;
     let mut customers = Vec::new();
     let pool = identity::connect(&app.config).await.unwrap();
@@ -1056,4 +1056,259 @@ pub async fn poll_checkout(app: &TestApp, customer: &Value, id: &str, want: &str
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("checkout never became {want}: {last}");
+}
+
+/// `emporium serve` as a child process on the test's database.
+fn serve_child(app: &TestApp, port: u16, extra: &[(&str, &str)]) -> tokio::process::Child {
+    let scratch =
+        std::env::temp_dir().join(format!("emporium-search-{}", uuid::Uuid::now_v7().simple()));
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_emporium"));
+    cmd.arg("serve")
+        .env("EMPORIUM_BIND", format!("127.0.0.1:{port}"))
+        .env("EMPORIUM_PUBLIC_URL", format!("http://127.0.0.1:{port}"))
+        .env("DATABASE_URL", &app.config.database_url)
+        .env("DATABASE_MAX_CONNECTIONS", "3")
+        .env("SEARCH_INDEX_DIR", scratch.join("index"))
+        .env("MEDIA_DIR", scratch.join("media"))
+        .env("EMPORIUM_DEV", "1")
+        .env("RUST_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .kill_on_drop(true);
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    cmd.spawn().unwrap()
+}
+
+async fn checkout_step(app: &TestApp) -> Option<String> {
+    let pool = app.pool("orders").await;
+    sqlx::query_scalar("SELECT step FROM checkouts ORDER BY created_at DESC LIMIT 1")
+        .fetch_optional(&pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_checkout_killed_after_authorization_is_finished_by_the_next_process() {
+    let app = TestApp::spawn().await;
+    let shop = shop(&app, 5).await;
+    let customer = app.customer(&unique_email("kim")).await;
+    add_to_cart(&app, &customer, &shop.mug, 1).await;
+    // From here on, child processes own the database.
+    app.platform.shut_down();
+
+    // The first process talks to a slow gateway and is killed (SIGKILL) once the
+    // payment is authorized, before it is captured.
+    let port = crate::distributed::free_port();
+    let mut first = serve_child(
+        &app,
+        port,
+        &[
+            ("PAYMENTS_SIMULATOR_LATENCY_MS", "1500"),
+            ("CHECKOUT_LEASE_SECS", "2"),
+        ],
+    );
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    crate::distributed::wait_ready(&http, &base).await;
+    let body = checkout_body(&shop, OK_CARD, &[shop.a_store.as_str()]);
+    let request = {
+        let (http, base, token) = (http.clone(), base.clone(), token(&customer).to_owned());
+        tokio::spawn(async move {
+            http.post(format!("{base}/api/v1/orders/checkout"))
+                .bearer_auth(token)
+                .header("Idempotency-Key", "killed-1")
+                .json(&body)
+                .send()
+                .await
+        })
+    };
+    let mut step = None;
+    for _ in 0..200 {
+        step = checkout_step(&app).await;
+        if matches!(step.as_deref(), Some("authorized" | "confirmed")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    first.start_kill().unwrap();
+    first.wait().await.unwrap();
+    assert!(
+        matches!(step.as_deref(), Some("authorized" | "confirmed")),
+        "killed at {step:?}"
+    );
+    assert!(
+        request.await.unwrap().is_err(),
+        "the killed process cannot have answered"
+    );
+    assert_eq!(
+        count(
+            &app,
+            "payments",
+            "SELECT count(*) FROM payments WHERE status = 'captured'"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(
+            &app,
+            "orders",
+            "SELECT count(*) FROM orders WHERE status = 'paid'"
+        )
+        .await,
+        0
+    );
+
+    // The next process's recovery worker finds it once its lease runs out and finishes it.
+    let port = crate::distributed::free_port();
+    let _second = serve_child(&app, port, &[("CHECKOUT_LEASE_SECS", "2")]);
+    crate::distributed::wait_ready(&http, &format!("http://127.0.0.1:{port}")).await;
+    for _ in 0..200 {
+        if checkout_step(&app).await.as_deref() == Some("completed") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(checkout_step(&app).await.as_deref(), Some("completed"));
+    assert_eq!(
+        count(
+            &app,
+            "orders",
+            "SELECT count(*) FROM orders WHERE status = 'paid'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &app,
+            "payments",
+            "SELECT count(*) FROM payments WHERE status = 'captured'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &app,
+            "payments",
+            "SELECT count(*) FROM simulator_intents WHERE status = 'captured'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &app,
+            "inventory",
+            "SELECT count(*) FROM reservations WHERE status = 'held'"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(
+            &app,
+            "inventory",
+            "SELECT coalesce(sum(on_hand), 0)::bigint FROM stock_levels"
+        )
+        .await,
+        4
+    );
+    assert_eq!(
+        count(
+            &app,
+            "payments",
+            "SELECT coalesce(sum(amount_minor), 0)::bigint FROM ledger_entries"
+        )
+        .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_checkout_killed_before_the_gateway_answered_is_compensated() {
+    let app = TestApp::spawn().await;
+    let shop = shop(&app, 5).await;
+    let customer = app.customer(&unique_email("lou")).await;
+    add_to_cart(&app, &customer, &shop.mug, 2).await;
+    app.platform.shut_down();
+
+    let port = crate::distributed::free_port();
+    let mut first = serve_child(
+        &app,
+        port,
+        &[
+            ("PAYMENTS_SIMULATOR_LATENCY_MS", "3000"),
+            ("CHECKOUT_LEASE_SECS", "2"),
+        ],
+    );
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    crate::distributed::wait_ready(&http, &base).await;
+    let body = checkout_body(&shop, OK_CARD, &[shop.a_store.as_str()]);
+    let (h, b, t) = (http.clone(), base.clone(), token(&customer).to_owned());
+    let request = tokio::spawn(async move {
+        h.post(format!("{b}/api/v1/orders/checkout"))
+            .bearer_auth(t)
+            .header("Idempotency-Key", "killed-2")
+            .json(&body)
+            .send()
+            .await
+    });
+    for _ in 0..200 {
+        if checkout_step(&app).await.as_deref() == Some("reserved") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(checkout_step(&app).await.as_deref(), Some("reserved"));
+    first.start_kill().unwrap();
+    first.wait().await.unwrap();
+    assert!(request.await.unwrap().is_err());
+
+    // Stock was held; the next process gives it back and nothing is charged.
+    let port = crate::distributed::free_port();
+    let _second = serve_child(&app, port, &[("CHECKOUT_LEASE_SECS", "2")]);
+    crate::distributed::wait_ready(&http, &format!("http://127.0.0.1:{port}")).await;
+    for _ in 0..200 {
+        if checkout_step(&app).await.as_deref() == Some("failed") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(checkout_step(&app).await.as_deref(), Some("failed"));
+    assert_eq!(
+        count(
+            &app,
+            "inventory",
+            "SELECT count(*) FROM reservations WHERE status = 'held'"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(
+            &app,
+            "inventory",
+            "SELECT coalesce(sum(reserved), 0)::bigint FROM stock_levels"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(
+            &app,
+            "payments",
+            "SELECT count(*) FROM payments WHERE status IN ('authorized', 'captured')"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(&app, "orders", "SELECT count(*) FROM orders").await,
+        0
+    );
 }

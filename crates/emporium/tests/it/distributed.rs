@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -33,7 +33,7 @@ fn serve(services: &str, port: u16, database_url: &str, namespace: &str) -> Chil
         .unwrap()
 }
 
-async fn wait_ready(http: &reqwest::Client, base: &str) {
+pub async fn wait_ready(http: &reqwest::Client, base: &str) {
     for _ in 0..300 {
         if let Ok(r) = http.get(format!("{base}/ready")).send().await
             && r.status() == 200
