@@ -35,6 +35,7 @@ type Result<T> = std::result::Result<T, Error>;
 pub fn router(saga: Saga) -> OpenApiRouter {
     OpenApiRouter::<Saga>::new()
         .routes(routes!(checkout))
+        .routes(routes!(preview))
         .routes(routes!(get_checkout))
         .routes(routes!(my_orders))
         .routes(routes!(get_order))
@@ -156,6 +157,124 @@ async fn checkout_view(conn: &mut PgConnection, row: &CheckoutRow) -> Result<Che
     })
 }
 
+/// The request, validated, as the saga takes it; a preview needs no card.
+fn checkout_input(
+    claims: &Claims,
+    customer: Uuid,
+    key: String,
+    headers: &HeaderMap,
+    req: &CheckoutRequest,
+    needs_card: bool,
+) -> Result<CheckoutInput> {
+    let token = kernel::auth::bearer_token(headers)
+        .unwrap_or_default()
+        .to_owned();
+    let mut errs = FieldErrors::new();
+    let address = parse_address(&req.address, &mut errs);
+    let card = if needs_card || !req.card_number.trim().is_empty() {
+        errs.check(
+            "card_number",
+            "invalid_card_number",
+            payments::domain::parse_card_number(&req.card_number),
+        )
+    } else {
+        Some(String::new())
+    };
+    if req.shipping.len() > 50 {
+        errs.add("shipping", "invalid", "too many stores");
+    }
+    let promotion_code = req
+        .promotion_code
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty());
+    if promotion_code.is_some_and(|c| c.len() > 32) {
+        errs.add("promotion_code", "unknown_code", "no such code");
+    }
+    errs.finish()?;
+    let (Some(address), Some(card)) = (address, card) else {
+        return Err(Problem::internal(&"validated fields missing").into());
+    };
+    Ok(CheckoutInput {
+        customer,
+        token,
+        email: claims.email.clone(),
+        key,
+        address,
+        shipping: req.shipping.clone(),
+        promotion_code: promotion_code.map(str::to_owned),
+        card_number: card,
+        expected_total: req.expected_total_minor,
+    })
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PreviewStore {
+    pub store_id: String,
+    pub store_name: String,
+    pub shipping_method: String,
+    pub subtotal: Money,
+    pub discount: Money,
+    pub shipping: Money,
+    pub tax: Money,
+    pub total: Money,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PreviewView {
+    pub stores: Vec<PreviewStore>,
+    pub subtotal: Money,
+    pub discount: Money,
+    pub shipping: Money,
+    pub tax: Money,
+    /// What checking out now would charge (send it back as `expected_total_minor`).
+    pub total: Money,
+    pub prices_include_tax: bool,
+}
+
+/// What checking out the cart this way would cost, without holding stock or money
+/// (`card_number` may be empty). The same refusals as checkout.
+#[utoipa::path(post, path = "/api/v1/orders/checkout/preview", tag = TAG, security(("bearer" = [])),
+    request_body = CheckoutRequest,
+    responses((status = 200, body = PreviewView), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn preview(
+    axum::extract::State(saga): State,
+    AuthUser(claims): AuthUser,
+    headers: HeaderMap,
+    Json(req): Json<CheckoutRequest>,
+) -> Result<Json<PreviewView>> {
+    let customer = user_uuid(&claims)?;
+    let input = checkout_input(&claims, customer, String::new(), &headers, &req, false)?;
+    let plan = saga.price(&input).await?;
+    let money = money_in(&plan.currency)?;
+    let totals = plan.totals();
+    Ok(Json(PreviewView {
+        stores: plan
+            .stores
+            .iter()
+            .map(|s| {
+                let t = plan.store_totals(s);
+                PreviewStore {
+                    store_id: kernel::ids::format_prefixed("sto", s.store_id),
+                    store_name: s.store_name.clone(),
+                    shipping_method: s.shipping_method.clone(),
+                    subtotal: money(t.subtotal),
+                    discount: money(t.discount),
+                    shipping: money(t.shipping),
+                    tax: money(t.tax),
+                    total: money(t.total),
+                }
+            })
+            .collect(),
+        subtotal: money(totals.subtotal),
+        discount: money(totals.discount),
+        shipping: money(totals.shipping),
+        tax: money(totals.tax),
+        total: money(totals.total),
+        prices_include_tax: plan.prices_include_tax,
+    }))
+}
+
 /// Card refusals are 402s; everything else that stops a checkout is a 409.
 fn failure_status(code: &str) -> StatusCode {
     match code {
@@ -199,42 +318,7 @@ async fn checkout(
             )
         })?
         .to_owned();
-    let token = kernel::auth::bearer_token(&headers)
-        .unwrap_or_default()
-        .to_owned();
-    let mut errs = FieldErrors::new();
-    let address = parse_address(&req.address, &mut errs);
-    let card = errs.check(
-        "card_number",
-        "invalid_card_number",
-        payments::domain::parse_card_number(&req.card_number),
-    );
-    if req.shipping.len() > 50 {
-        errs.add("shipping", "invalid", "too many stores");
-    }
-    let promotion_code = req
-        .promotion_code
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty());
-    if promotion_code.is_some_and(|c| c.len() > 32) {
-        errs.add("promotion_code", "unknown_code", "no such code");
-    }
-    errs.finish()?;
-    let (Some(address), Some(card)) = (address, card) else {
-        return Err(Problem::internal(&"validated fields missing").into());
-    };
-    let input = CheckoutInput {
-        customer,
-        token,
-        email: claims.email.clone(),
-        key,
-        address,
-        shipping: req.shipping.clone(),
-        promotion_code: promotion_code.map(str::to_owned),
-        card_number: card,
-        expected_total: req.expected_total_minor,
-    };
+    let input = checkout_input(&claims, customer, key, &headers, &req, true)?;
     let row = saga.checkout(&input).await?;
     let mut conn = saga.pool.acquire().await?;
     let view = checkout_view(&mut conn, &row).await?;

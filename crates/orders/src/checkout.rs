@@ -87,7 +87,7 @@ impl Saga {
     }
 
     /// Prices the customer's cart as the plan of a new checkout.
-    async fn price(&self, input: &CheckoutInput) -> Result<Plan, Error> {
+    pub async fn price(&self, input: &CheckoutInput) -> Result<Plan, Error> {
         let cart = self
             .up
             .cart

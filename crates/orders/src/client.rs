@@ -4,8 +4,8 @@ use kernel::http::client::{ClientError, ServiceClient, path_segment};
 use kernel::http::idempotency::IDEMPOTENCY_KEY;
 
 use crate::api::{
-    ActionRequest, CheckoutRequest, CheckoutView, OrderList, OrderView, SubOrderDetail,
-    SubOrderList,
+    ActionRequest, CheckoutRequest, CheckoutView, OrderList, OrderView, PreviewView, RefundRequest,
+    SubOrderDetail, SubOrderList,
 };
 
 type Result<T> = std::result::Result<T, ClientError>;
@@ -31,6 +31,16 @@ impl OrdersClient {
             .post("/api/v1/orders/checkout")
             .bearer(token)
             .header(IDEMPOTENCY_KEY.clone(), key)
+            .json(req)
+            .send()
+            .await
+    }
+
+    /// What checking out this way would cost, without holding anything.
+    pub async fn preview(&self, token: &str, req: &CheckoutRequest) -> Result<PreviewView> {
+        self.http
+            .post("/api/v1/orders/checkout/preview")
+            .bearer(token)
             .json(req)
             .send()
             .await
@@ -89,6 +99,24 @@ impl OrdersClient {
                 "/api/v1/orders/sub-orders/{}/{}",
                 path_segment(id),
                 path_segment(action)
+            ))
+            .bearer(token)
+            .json(req)
+            .send()
+            .await
+    }
+
+    /// Refunds part of a shipped or delivered sub-order (admins).
+    pub async fn refund(
+        &self,
+        token: &str,
+        id: &str,
+        req: &RefundRequest,
+    ) -> Result<SubOrderDetail> {
+        self.http
+            .post(&format!(
+                "/api/v1/orders/sub-orders/{}/refunds",
+                path_segment(id)
             ))
             .bearer(token)
             .json(req)

@@ -17,6 +17,8 @@ use identity::client::IdentityClient;
 use inventory::client::InventoryClient;
 use kernel::auth::Verifier;
 use kernel::{Platform, ServiceModule};
+use orders::client::OrdersClient;
+use payments::client::PaymentsClient;
 use promotions::client::PromotionsClient;
 use search::client::SearchClient;
 use shipping::client::ShippingClient;
@@ -36,6 +38,8 @@ pub struct WebState {
     pub shipping: ShippingClient,
     pub tax: TaxClient,
     pub promotions: PromotionsClient,
+    pub orders: OrdersClient,
+    pub payments: PaymentsClient,
     /// For canonical links and sitemaps.
     pub public_url: String,
     pub verifier: Arc<Verifier>,
@@ -54,6 +58,8 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
         shipping: ShippingClient::new(platform.client(shipping::SERVICE)),
         tax: TaxClient::new(platform.client(tax::SERVICE)),
         promotions: PromotionsClient::new(platform.client(promotions::SERVICE)),
+        orders: OrdersClient::new(platform.client(orders::SERVICE)),
+        payments: PaymentsClient::new(platform.client(payments::SERVICE)),
         public_url: platform.config.public_url.clone(),
         verifier: platform.verifier.clone(),
         secure_cookies: platform.config.public_url.starts_with("https://"),
@@ -73,8 +79,8 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
 
 fn routes(state: WebState) -> Router {
     use pages::{
-        account, admin, admin_catalog, auth, cart, selling, shop, vendor, vendor_products,
-        vendor_stock, vendor_store,
+        account, admin, admin_catalog, auth, cart, checkout, order_desk, selling, shop, vendor,
+        vendor_products, vendor_stock, vendor_store,
     };
     Router::new()
         .route("/", get(shop::home))
@@ -82,6 +88,37 @@ fn routes(state: WebState) -> Router {
         .route("/cart", get(cart::view))
         .route("/cart/add", post(cart::add))
         .route("/cart/lines/{variant}", post(cart::set_line))
+        .route(
+            "/checkout",
+            get(checkout::checkout_form).post(checkout::place_order),
+        )
+        .route("/checkout/preview", post(checkout::preview))
+        .route("/checkout/{id}", get(checkout::checkout_return))
+        .route("/orders", get(checkout::my_orders))
+        .route("/orders/{id}", get(checkout::order_detail))
+        .route("/orders/sub-orders/{id}/cancel", post(checkout::cancel))
+        .route("/vendor/stores/{store}/orders", get(order_desk::queue))
+        .route(
+            "/vendor/stores/{store}/orders/{id}",
+            get(order_desk::sub_order),
+        )
+        .route(
+            "/vendor/stores/{store}/orders/{id}/{action}",
+            post(order_desk::act),
+        )
+        .route("/vendor/stores/{store}/balance", get(order_desk::balance))
+        .route("/admin/orders", get(order_desk::admin_orders))
+        .route("/admin/orders/{id}", get(order_desk::admin_order))
+        .route(
+            "/admin/sub-orders/{id}/cancel",
+            post(order_desk::admin_cancel),
+        )
+        .route(
+            "/admin/sub-orders/{id}/refund",
+            post(order_desk::admin_refund),
+        )
+        .route("/admin/payouts", get(order_desk::admin_payouts))
+        .route("/admin/payouts/run", post(order_desk::run_payouts))
         .route("/search/suggest", get(shop::suggest))
         .route("/c/{slug}", get(shop::category_page))
         .route("/s/{slug}", get(shop::store_page))

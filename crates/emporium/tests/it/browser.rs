@@ -420,3 +420,138 @@ async fn a_vendor_opens_a_store_lists_a_product_and_a_customer_finds_it() {
     b.client.clone().close().await.unwrap();
     let _ = std::fs::remove_file(picture);
 }
+
+impl Browser {
+    async fn wait_for_path_prefix(&self, prefix: &str) -> String {
+        for _ in 0..200 {
+            let path = self.path().await;
+            if path.starts_with(prefix) {
+                return path;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("never reached {prefix}…: at {}", self.path().await);
+    }
+
+    async fn fill_address(&self) {
+        self.fill("a-name", "Grace Buyer").await;
+        self.fill("a-line1", "2 Harbour Road").await;
+        self.fill("a-city", "Hamburg").await;
+        self.fill("a-postal", "20095").await;
+        self.fill("a-country", "DE").await;
+    }
+
+    async fn ship(&self, base: &str, store: &str, tracking: &str) {
+        self.open(&format!("{base}/vendor/stores/{store}/orders"))
+            .await;
+        self.click_css(".queue-row a").await;
+        self.wait_for_path_prefix(&format!("/vendor/stores/{store}/orders/sub_"))
+            .await;
+        self.fill("tracking", tracking).await;
+        self.click("ship").await;
+        self.wait_for_text(".flash", "shipped").await;
+    }
+}
+
+#[tokio::test]
+async fn a_guest_buys_from_two_stores_and_each_vendor_ships_its_part() {
+    let app = TestApp::spawn().await;
+    let shop = crate::checkout::shop(&app, 10).await;
+    let b = launch().await;
+    let base = app.base.clone();
+
+    // A guest fills a cart from two stores.
+    for product in ["/p/mug-makers/mug", "/p/poster-press/poster"] {
+        b.open(&format!("{base}{product}")).await;
+        b.click("add-to-cart").await;
+        b.wait_for_path("/cart").await;
+    }
+    b.wait_for_text("#cart-subtotal", "32.50 EUR").await;
+
+    // Checking out asks them to sign in; they register instead and land back at checkout
+    // with their cart.
+    b.click("to-checkout").await;
+    b.wait_for_path("/login").await;
+    b.click("register-link").await;
+    b.wait_for_path("/register").await;
+    let email = unique_email("grace");
+    b.fill("name", "Grace Buyer").await;
+    b.fill("email", &email).await;
+    b.fill("password", PASSWORD).await;
+    b.click("register-submit").await;
+    b.wait_for_path("/checkout").await;
+    b.fill_address().await;
+    b.click("update-totals").await;
+    // Mug 12.50 + 4.90 parcel + 19 % tax 2.38; poster 20.00 + 3.50 tube + 3.80 tax.
+    b.wait_for_text("#summary-total", "47.08 EUR").await;
+
+    // A declined card: a clear message, the cart kept.
+    b.fill("card", "4000 0000 0000 0002").await;
+    b.click("pay").await;
+    b.wait_for_text("#checkout-error", "Your card was declined")
+        .await;
+    assert_eq!(b.path().await, "/checkout");
+    b.wait_for_text("#summary-total", "47.08 EUR").await;
+
+    // The test card that succeeds: one order, two sub-orders.
+    b.fill("card", "4242 4242 4242 4242").await;
+    b.click("pay").await;
+    let order_path = b.wait_for_path_prefix("/orders/ord_").await;
+    b.wait_for_text(".flash", "Thank you").await;
+    b.wait_for_text("#order-status", "paid").await;
+    let subs = b.client.find_all(Locator::Css(".sub-order")).await.unwrap();
+    assert_eq!(subs.len(), 2);
+    b.wait_for_text("#order-total", "47.08 EUR").await;
+    b.sign_out().await;
+
+    // Each vendor sees only its own part and ships it.
+    let a_email = claims_of(&shop.a_owner)["email"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let b_email = claims_of(&shop.b_owner)["email"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    b.sign_in(&base, &a_email, PASSWORD).await;
+    b.open(&format!("{base}/vendor/stores/{}/orders", shop.b_store))
+        .await;
+    b.wait_for_text("main", "not allowed").await;
+    b.ship(&base, &shop.a_store, "MUG-TRACK-1").await;
+    b.wait_for_text("#sub-status", "shipped").await;
+    b.sign_out().await;
+    b.sign_in(&base, &b_email, PASSWORD).await;
+    b.ship(&base, &shop.b_store, "TUBE-TRACK-2").await;
+    b.sign_out().await;
+
+    // The customer watches the timeline move.
+    b.sign_in(&base, &email, PASSWORD).await;
+    b.open(&format!("{base}{order_path}")).await;
+    b.wait_for_text("#timeline", "shipped").await;
+    let timeline = b.text("#timeline").await;
+    assert_eq!(timeline.matches("shipped").count(), 2, "{timeline}");
+    assert!(b.text("main").await.contains("MUG-TRACK-1"));
+
+    // The card that needs the bank's confirmation: the simulator's page, then the order.
+    b.open(&format!("{base}/p/mug-makers/mug")).await;
+    b.click("add-to-cart").await;
+    b.wait_for_path("/cart").await;
+    b.click("to-checkout").await;
+    b.wait_for_path("/checkout").await;
+    b.fill_address().await;
+    b.fill("card", "4000000000003220").await;
+    b.click("pay").await;
+    b.wait_for_path_prefix("/payments/simulator/confirm/").await;
+    b.wait_for_text("h1", "Confirm your payment").await;
+    b.click("confirm").await;
+    b.wait_for_path_prefix("/orders/ord_").await;
+    b.wait_for_text("#order-status", "paid").await;
+    assert_eq!(
+        b.client
+            .find_all(Locator::Css(".sub-order"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}

@@ -22,15 +22,23 @@ struct RegisterPage {
     errors: FormErrors,
     name: String,
     email: String,
+    /// Where to go once registered (e.g. back to checkout); empty: verify the email.
+    next: String,
 }
 
-pub async fn register_form(ctx: PageContext) -> Response {
+fn optional_next(next: Option<&str>) -> String {
+    next.filter(|n| !n.is_empty())
+        .map_or_else(String::new, |n| safe_next(Some(n)))
+}
+
+pub async fn register_form(ctx: PageContext, Query(q): Query<NextQuery>) -> Response {
     page(&RegisterPage {
         ctx,
         title: "Create your account".into(),
         errors: FormErrors::default(),
         name: String::new(),
         email: String::new(),
+        next: optional_next(q.next.as_deref()),
     })
 }
 
@@ -39,6 +47,8 @@ pub struct RegisterForm {
     name: String,
     email: String,
     password: String,
+    #[serde(default)]
+    next: Option<String>,
 }
 
 /// Stores the new session's cookies (if sign-in worked) and redirects with a message.
@@ -93,6 +103,7 @@ pub async fn register(
                 errors,
                 name: form.name,
                 email: form.email,
+                next: optional_next(form.next.as_deref()),
             });
         }
     };
@@ -101,12 +112,20 @@ pub async fn register(
         password: form.password,
     };
     let tokens = state.identity.login(&login, &ip).await.ok();
+    // Someone registering on their way somewhere (checkout) goes on there; the code
+    // can be entered later from the account page.
+    let next = optional_next(form.next.as_deref());
+    let to = if next.is_empty() {
+        verify_url(&user.email)
+    } else {
+        next
+    };
     start_session(
         &state,
         &request,
         tokens,
         &format!("Welcome! We sent a 6-digit code to {}.", user.email),
-        &verify_url(&user.email),
+        &to,
     )
     .await
 }

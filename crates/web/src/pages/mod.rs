@@ -5,6 +5,8 @@ pub mod admin;
 pub mod admin_catalog;
 pub mod auth;
 pub mod cart;
+pub mod checkout;
+pub mod order_desk;
 pub mod selling;
 pub mod shop;
 pub mod vendor;
