@@ -12,6 +12,8 @@ use serde_json::{Value, json};
 use vendors::api::dto::{ApplyRequest, PayoutRequest};
 
 pub const DEMO_PASSWORD: &str = "emporium-demo-password";
+/// Units of each demo variant on the shelf.
+const DEMO_STOCK: i64 = 40;
 const ADMIN_EMAIL: &str = "admin@demo.emporium.localhost";
 const PRODUCTS_PER_STORE: usize = 30;
 
@@ -249,6 +251,28 @@ pub async fn demo(platform: &Platform) -> anyhow::Result<Summary> {
         images.push((color, processed.key));
     }
 
+    // Tax where the demo stores are, so checkouts show it.
+    let tax = tax::client::TaxClient::new(platform.client(tax::SERVICE));
+    for (country, rate) in [
+        ("FR", "20"),
+        ("DE", "19"),
+        ("IT", "22"),
+        ("ES", "21"),
+        ("NL", "21"),
+    ] {
+        tax.set_rate(
+            &admin,
+            country,
+            &tax::api::RateRequest {
+                rate: rate.to_owned(),
+                region: None,
+            },
+        )
+        .await?;
+    }
+    let shipping = shipping::client::ShippingClient::new(platform.client(shipping::SERVICE));
+    let inventory = inventory::client::InventoryClient::new(platform.client(inventory::SERVICE));
+
     let total = STORES.len() * PRODUCTS_PER_STORE;
     let mut made = 0;
     let mut bar = Progress::new("products", u64::try_from(total).unwrap_or(u64::MAX));
@@ -277,6 +301,27 @@ pub async fn demo(platform: &Platform) -> anyhow::Result<Summary> {
             .admin_transition(&admin, &store_id, "approve", None)
             .await?;
         let token = vendor_token(platform, &owner_email, &store_id).await?;
+        // Every store ships everywhere and keeps its stock in one warehouse, so the
+        // demo can be bought from.
+        shipping
+            .create(
+                &token,
+                &store_id,
+                &shipping::api::MethodRequest {
+                    name: "Standard".to_owned(),
+                    kind: "free_over".to_owned(),
+                    countries: Vec::new(),
+                    currency: "EUR".to_owned(),
+                    price_minor: Some(490),
+                    free_over_minor: Some(10_000),
+                    bands: Vec::new(),
+                    position: 0,
+                },
+            )
+            .await?;
+        let warehouse = inventory
+            .create_location(&token, &store_id, "Warehouse")
+            .await?;
         for p in 0..PRODUCTS_PER_STORE {
             let (category, category_name) = &leaves[(s * 7 + p) % leaves.len()];
             let (color, image) = &images[(s + p) % images.len()];
@@ -317,6 +362,22 @@ pub async fn demo(platform: &Platform) -> anyhow::Result<Summary> {
                 "images": [{ "key": image, "alt": format!("{title}, {color}") }]
             });
             let product = create_product(&catalog, &token, &store_id, &body).await?;
+            for variant in product["variants"].as_array().into_iter().flatten() {
+                let Some(variant) = variant["id"].as_str().and_then(|v| v.parse().ok()) else {
+                    continue;
+                };
+                inventory
+                    .adjust(
+                        &token,
+                        variant,
+                        &inventory::api::AdjustmentRequest {
+                            location_id: warehouse.id,
+                            delta: DEMO_STOCK,
+                            reason: "Opening stock".to_owned(),
+                        },
+                    )
+                    .await?;
+            }
             let id = product["id"].as_str().unwrap_or_default();
             catalog
                 .post(&format!("/api/v1/catalog/products/{id}/publish"))

@@ -55,15 +55,36 @@ async fn the_demo_seed_fills_a_browsable_marketplace() {
         !reds["items"].as_array().unwrap().is_empty(),
         "filters find seeded products"
     );
-    assert_eq!(
-        app.login(
+    // A demo customer can buy a demo product: stock, shipping and tax are set up.
+    let r = app
+        .login(
             "customer1@demo.emporium.localhost",
-            emporium::seed::DEMO_PASSWORD
+            emporium::seed::DEMO_PASSWORD,
         )
-        .await
-        .status(),
-        200
-    );
+        .await;
+    assert_eq!(r.status(), 200);
+    let customer: Value = r.json().await.unwrap();
+    let product = &reds["items"][0];
+    let detail: Value = get_json(
+        &app,
+        &format!(
+            "/api/v1/catalog/products/{}",
+            product["id"].as_str().unwrap()
+        ),
+    )
+    .await;
+    let variant = detail["variants"][0]["id"].as_str().unwrap();
+    assert_eq!(detail["variants"][0]["available"], 40, "{detail}");
+    let store = detail["store"]["id"].as_str().unwrap();
+    let methods: Value = get_json(&app, &format!("/api/v1/shipping/stores/{store}/methods")).await;
+    crate::checkout::add_to_cart(&app, &customer, variant, 1).await;
+    let body = serde_json::json!({
+        "address": { "name": "Demo Buyer", "line1": "1 Rue", "city": "Paris", "postal_code": "75001", "country": "FR" },
+        "shipping": { store: methods["items"][0]["id"] },
+        "card_number": crate::checkout::OK_CARD,
+    });
+    let r = crate::checkout::checkout(&app, &customer, "demo-1", &body).await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
 }
 
 async fn text(app: &TestApp, path: &str, htmx: bool) -> (u16, String) {
