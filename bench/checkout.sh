@@ -11,8 +11,11 @@ cd "$(dirname "$0")/.."
 secs="${1:-10}"
 workers="${2:-16}"
 target="${CARGO_TARGET_DIR:-target}"
-command -v wrk >/dev/null || { echo "install wrk: apt-get install wrk" >&2; exit 1; }
-command -v pgbench >/dev/null || { echo "install pgbench (postgresql-contrib)" >&2; exit 1; }
+# The load generators come from Debian's packages.
+if ! command -v wrk >/dev/null || ! command -v pgbench >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk postgresql-contrib >/dev/null
+fi
 scripts/ensure-services.sh postgres
 cargo build --release --locked -p emporium --bin emporium
 

@@ -10,7 +10,10 @@ cd "$(dirname "$0")/.."
 secs="${1:-10}"
 target="${CARGO_TARGET_DIR:-target}"
 
-command -v wrk >/dev/null || { echo "install wrk: apt-get install wrk" >&2; exit 1; }
+if ! command -v wrk >/dev/null; then # from Debian's packages
+  if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk >/dev/null
+fi
 scripts/ensure-services.sh postgres
 cargo build --release --locked -p emporium --bin emporium --example hello
 

@@ -22,13 +22,18 @@ pub struct S3Config {
 /// How payments reach a card network.
 #[derive(Debug, Clone)]
 pub struct PaymentsConfig {
-    /// `PAYMENTS_PROVIDER`: `simulator` (the only one built so far).
+    /// `PAYMENTS_PROVIDER`: `simulator` or `stripe`.
     pub provider: String,
     /// `PAYMENTS_WEBHOOK_SECRET`: signs the simulator's webhooks (random per process
     /// when unset).
     pub webhook_secret: crate::secret::Redacted,
     /// `PAYMENTS_SIMULATOR_LATENCY_MS`: how long each simulated network call takes.
     pub simulator_latency: Duration,
+    /// `STRIPE_API_KEY`, `STRIPE_WEBHOOK_SECRET`: the Stripe adapter's credentials;
+    /// `STRIPE_API_BASE` (default `https://api.stripe.com`): where its API answers.
+    pub stripe_api_key: Option<crate::secret::Redacted>,
+    pub stripe_webhook_secret: Option<crate::secret::Redacted>,
+    pub stripe_api_base: String,
 }
 
 #[derive(Debug, Clone)]
@@ -67,7 +72,7 @@ pub struct Config {
     /// `CHECKOUT_LEASE_SECS`: how long a checkout's driver owns it before the recovery
     /// worker may finish or compensate it.
     pub checkout_lease: Duration,
-    /// `PAYMENTS_PROVIDER` (`simulator`, the default) and its settings.
+    /// `PAYMENTS_PROVIDER` (`simulator`, the default, or `stripe`) and its settings.
     pub payments: PaymentsConfig,
     /// `SMTP_URL`: outgoing mail; when unset, mail goes to the dev mailbox.
     pub smtp_url: Option<String>,
@@ -217,6 +222,13 @@ impl Config {
                         .unwrap_or_else(crate::secret::random_token),
                 ),
                 simulator_latency: Duration::from_millis(num("PAYMENTS_SIMULATOR_LATENCY_MS", 0)?),
+                stripe_api_key: get("STRIPE_API_KEY")
+                    .filter(|v| !v.is_empty())
+                    .map(crate::secret::Redacted),
+                stripe_webhook_secret: get("STRIPE_WEBHOOK_SECRET")
+                    .filter(|v| !v.is_empty())
+                    .map(crate::secret::Redacted),
+                stripe_api_base: parse("STRIPE_API_BASE", "https://api.stripe.com"),
             },
             internal_secret: crate::secret::Redacted(
                 get("INTERNAL_API_SECRET")

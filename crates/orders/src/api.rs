@@ -74,7 +74,8 @@ pub struct CheckoutRequest {
     pub shipping: BTreeMap<String, String>,
     #[serde(default)]
     pub promotion_code: Option<String>,
-    /// The card to pay with (the simulator's test cards are in docs/payments.md).
+    /// The card number to pay with (the simulator's test cards are in docs/api.md), or,
+    /// with Stripe, the PaymentMethod id (`pm_…`) Stripe.js made in the browser.
     pub card_number: String,
     /// The total the customer agreed to; a different total now is a 409
     /// `price_changed` instead of a charge.
@@ -175,7 +176,7 @@ fn checkout_input(
         errs.check(
             "card_number",
             "invalid_card_number",
-            payments::domain::parse_card_number(&req.card_number),
+            payments::domain::parse_payment_source(&req.card_number),
         )
     } else {
         Some(String::new())

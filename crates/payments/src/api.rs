@@ -166,7 +166,7 @@ async fn authorize(
     let card = errs.check(
         "card_number",
         "invalid_card_number",
-        domain::parse_card_number(&req.card_number),
+        domain::parse_payment_source(&req.card_number),
     );
     if !(1..=kernel::money::MAX_PRICE_MINOR).contains(&req.amount.amount_minor) {
         errs.add("amount", "invalid", "must be positive");
@@ -188,7 +188,8 @@ async fn authorize(
         provider: st.provider.name().to_owned(),
         provider_ref: None,
         status: "pending".into(),
-        card_last4: Some(card[card.len() - 4..].to_owned()),
+        // A card's last four digits; a payment method id says nothing worth keeping.
+        card_last4: (!card.starts_with("pm_")).then(|| card[card.len() - 4..].to_owned()),
         action_url: None,
         failure_code: None,
         failure_message: None,

@@ -56,6 +56,21 @@ pub fn parse_card_number(text: &str) -> Result<String, &'static str> {
     Ok(digits)
 }
 
+/// What a customer pays with: a card number (the simulator; test cards with Stripe's
+/// test keys) or a provider's payment method id made in the browser (`pm_…`, Stripe.js).
+pub fn parse_payment_source(text: &str) -> Result<String, &'static str> {
+    let t = text.trim();
+    if let Some(rest) = t.strip_prefix("pm_") {
+        if (1..=250).contains(&rest.len())
+            && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            return Ok(t.to_owned());
+        }
+        return Err("is not a valid payment method id");
+    }
+    parse_card_number(t)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PaymentStatus {
     /// Asked of the provider; no answer recorded yet (a crash may leave it here).
@@ -278,6 +293,13 @@ mod tests {
         assert!(parse_card_number("4242424242424241").is_err());
         assert!(parse_card_number("4242").is_err());
         assert!(parse_card_number("4242x24242424242").is_err());
+        assert_eq!(
+            parse_payment_source(" pm_card_visa ").as_deref(),
+            Ok("pm_card_visa")
+        );
+        assert!(parse_payment_source("pm_").is_err());
+        assert!(parse_payment_source("pm_a b").is_err());
+        assert!(parse_payment_source("4242424242424242").is_ok());
     }
 
     #[test]

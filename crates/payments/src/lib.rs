@@ -9,6 +9,7 @@ mod error;
 pub mod events;
 pub mod provider;
 pub mod store;
+pub mod stripe;
 
 use std::sync::Arc;
 
@@ -40,7 +41,24 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
                 ));
                 (sim.clone(), Some(sim))
             }
-            other => anyhow::bail!("PAYMENTS_PROVIDER={other} is not a known provider (simulator)"),
+            "stripe" => {
+                let key = settings.stripe_api_key.as_ref().ok_or_else(|| {
+                    anyhow::anyhow!("PAYMENTS_PROVIDER=stripe needs STRIPE_API_KEY")
+                })?;
+                let secret = settings.stripe_webhook_secret.as_ref().ok_or_else(|| {
+                    anyhow::anyhow!("PAYMENTS_PROVIDER=stripe needs STRIPE_WEBHOOK_SECRET")
+                })?;
+                let stripe = stripe::Stripe::new(
+                    &settings.stripe_api_base,
+                    &key.0,
+                    &secret.0,
+                    platform.config.request_timeout,
+                )?;
+                (Arc::new(stripe), None)
+            }
+            other => anyhow::bail!(
+                "PAYMENTS_PROVIDER={other} is not a known provider (simulator, stripe)"
+            ),
         };
     let state = api::AppState {
         pool: pool.clone(),

@@ -89,7 +89,7 @@ pub trait PaymentProvider: Send + Sync {
     fn verify_webhook(&self, header: &str, body: &[u8], now: i64) -> Result<WebhookEvent, String>;
 }
 
-/// Test cards, as documented in docs/payments.md.
+/// Test cards, as documented in docs/api.md.
 pub mod cards {
     pub const SUCCEEDS: &str = "4242424242424242";
     pub const DECLINED: &str = "4000000000000002";
@@ -272,6 +272,11 @@ impl PaymentProvider for Simulator {
     }
 
     async fn authorize(&self, req: &Authorize) -> Result<Authorization, ProviderError> {
+        if req.card_number.starts_with("pm_") {
+            return Err(ProviderError::Refused(
+                "the simulator takes card numbers, not payment method ids".into(),
+            ));
+        }
         self.network().await;
         let (status, code) = match req.card_number.as_str() {
             cards::DECLINED => ("declined", Some("card_declined")),

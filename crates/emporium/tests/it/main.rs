@@ -20,6 +20,7 @@ mod promotions;
 mod search;
 mod seed;
 mod shipping;
+mod stripe;
 mod support;
 mod tax;
 mod vendors;
