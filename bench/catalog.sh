@@ -14,41 +14,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n="${1:-100000}"
 secs="${2:-10}"
-target="${CARGO_TARGET_DIR:-target}"
-# The load generators come from Debian's packages.
-if ! command -v wrk >/dev/null || ! command -v pgbench >/dev/null; then
-  if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
-  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk postgresql-contrib >/dev/null
-fi
-scripts/ensure-services.sh postgres
-cargo build --release --locked -p emporium --bin emporium
-
-db="emporium_bench_catalog_$$"
-work=$(mktemp -d)
-export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db"
-export EMPORIUM_BIND=127.0.0.1:18081 RUST_LOG=warn LOG_FORMAT=pretty
-export MEDIA_DIR="$work/media" SEARCH_INDEX_DIR="$work/index"
-bin="$target/release/emporium"
-server_pid=
-cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  psql -h 127.0.0.1 -U postgres -d postgres -qc "drop database if exists $db with (force)" >/dev/null 2>&1 || true
-  psql -h 127.0.0.1 -U postgres -d postgres -qc "drop database if exists ${db}_pgbench with (force)" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+name=catalog port=18081
+. bench/lib.sh
 
 echo "== seed --demo"
 "$bin" seed --demo 2>&1 | tail -1
 echo "== seed --products $n"
 "$bin" seed --products "$n" 2>&1 | grep -v '^products: [0-9]*/' | grep -v '^indexed: [0-9]*/'
 
-"$bin" serve >"$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 150); do curl -fs "http://$EMPORIUM_BIND/ready" >/dev/null && break; sleep 0.2; done
+start_server
 
-q() { psql -h 127.0.0.1 -U postgres -d "$db" -Atc "$1"; }
 # Product ids as the API writes them (prd_ + 32 hex digits).
 q "SELECT 'prd_' || replace(id::text, '-', '') FROM catalog.products WHERE status = 'published' ORDER BY random() LIMIT 200000" >"$work/ids"
 lua() { # $1: how many ids to rotate over
@@ -68,7 +43,6 @@ LUA
 }
 run() { wrk -t2 -c32 -d"${secs}s" --latency "$@"; }
 summary() { awk '/Requests\/sec/ {r=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2} END {printf "%s req/s, p50 %s, p99 %s", r, p50, p99}'; }
-base="http://$EMPORIUM_BIND"
 root=$(q "SELECT slug FROM catalog.categories WHERE parent_id IS NULL ORDER BY position, name LIMIT 1")
 
 # The uncached run first: each request asks for a product nobody asked for before.

@@ -10,39 +10,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-10}"
 workers="${2:-16}"
-target="${CARGO_TARGET_DIR:-target}"
-# The load generators come from Debian's packages.
-if ! command -v wrk >/dev/null || ! command -v pgbench >/dev/null; then
-  if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
-  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk postgresql-contrib >/dev/null
-fi
-scripts/ensure-services.sh postgres
-cargo build --release --locked -p emporium --bin emporium
-
-db="emporium_bench_checkout_$$"
-work=$(mktemp -d)
-export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db"
-export EMPORIUM_BIND=127.0.0.1:18082 RUST_LOG=warn LOG_FORMAT=pretty
-export MEDIA_DIR="$work/media" SEARCH_INDEX_DIR="$work/index"
-bin="$target/release/emporium"
-server_pid=
-cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  psql -h 127.0.0.1 -U postgres -d postgres -qc "drop database if exists $db with (force)" >/dev/null 2>&1 || true
-  psql -h 127.0.0.1 -U postgres -d postgres -qc "drop database if exists ${db}_pgbench with (force)" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+name=checkout port=18082
+. bench/lib.sh
 
 echo "== seed --demo"
 "$bin" seed --demo 2>&1 | tail -1
-"$bin" serve >"$work/server.log" 2>&1 &
-server_pid=$!
-base="http://$EMPORIUM_BIND"
-for _ in $(seq 1 150); do curl -fs "$base/ready" >/dev/null && break; sleep 0.2; done
-
-q() { psql -h 127.0.0.1 -U postgres -d "$db" -Atc "$1"; }
+start_server
 hex() { echo "replace($1::text, '-', '')"; }
 q "SELECT 'var_' || $(hex v.id) || ' sto_' || $(hex p.store_id) || ' shp_' ||
           (SELECT $(hex m.id) FROM shipping.methods m WHERE m.store_id = p.store_id LIMIT 1) ||

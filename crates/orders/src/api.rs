@@ -53,23 +53,8 @@ fn user_uuid(claims: &Claims) -> Result<Uuid> {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct AddressInput {
-    pub name: String,
-    pub line1: String,
-    #[serde(default)]
-    pub line2: Option<String>,
-    pub city: String,
-    pub postal_code: String,
-    /// ISO 3166 alpha-2.
-    pub country: String,
-    #[serde(default)]
-    pub region: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct CheckoutRequest {
-    pub address: AddressInput,
+    pub address: Address,
     /// The shipping method (`shm_…`) chosen for each store (`sto_…`) in the cart.
     pub shipping: BTreeMap<String, String>,
     #[serde(default)]
@@ -83,7 +68,7 @@ pub struct CheckoutRequest {
     pub expected_total_minor: Option<i64>,
 }
 
-fn parse_address(a: &AddressInput, errs: &mut FieldErrors) -> Option<Address> {
+fn parse_address(a: &Address, errs: &mut FieldErrors) -> Option<Address> {
     let text = |v: &str, max| kernel::validation::bounded_text(v, 1, max);
     let name = errs.check("address.name", "invalid", text(&a.name, 100));
     let line1 = errs.check("address.line1", "invalid", text(&a.line1, 200));
@@ -779,10 +764,7 @@ async fn sub_order_action(
     };
     let actor = user_uuid(&claims)?;
     let mut tx = saga.pool.begin().await?;
-    let (order, _) = load(&mut tx, &key).await?;
-    let sub = store::lock_sub_order(&mut tx, order_sub_id(&key)?)
-        .await?
-        .ok_or(Error::NotFound("sub-order"))?;
+    let (order, sub) = lock_for_change(&mut tx, &key).await?;
     let role = role_of(&claims, &order, &sub).ok_or(Error::NotFound("sub-order"))?;
     if matches!(role, Role::Customer) && action != SubOrderAction::Cancel {
         return Err(Error::Forbidden);
@@ -850,17 +832,33 @@ async fn sub_order_action(
     )
     .await?;
     tx.commit().await?;
-    let mut conn = saga.pool.acquire().await?;
-    let order = store::order(&mut conn, order.id)
-        .await?
-        .ok_or(Error::NotFound("order"))?;
-    Ok(Json(detail(&mut conn, order, sub.id, &role).await?))
+    fresh_detail(&saga, order.id, sub.id, &role).await
 }
 
-fn order_sub_id(key: &str) -> Result<Uuid> {
-    key.parse::<SubOrderId>()
-        .map(|s| s.0)
-        .map_err(|_| Error::NotFound("sub-order"))
+/// The sub-order a change is about, locked for it, with its order.
+async fn lock_for_change(tx: &mut PgConnection, key: &str) -> Result<(OrderRow, SubOrderRow)> {
+    let id: SubOrderId = key.parse().map_err(|_| Error::NotFound("sub-order"))?;
+    let sub = store::lock_sub_order(tx, id.0)
+        .await?
+        .ok_or(Error::NotFound("sub-order"))?;
+    let order = store::order(tx, sub.order_id)
+        .await?
+        .ok_or(Error::NotFound("sub-order"))?;
+    Ok((order, sub))
+}
+
+/// The sub-order as it is after a committed change.
+async fn fresh_detail(
+    saga: &Saga,
+    order: Uuid,
+    sub: Uuid,
+    role: &Role,
+) -> Result<Json<SubOrderDetail>> {
+    let mut conn = saga.pool.acquire().await?;
+    let order = store::order(&mut conn, order)
+        .await?
+        .ok_or(Error::NotFound("order"))?;
+    Ok(Json(detail(&mut conn, order, sub, role).await?))
 }
 
 fn action_verb(action: SubOrderAction) -> &'static str {
@@ -926,10 +924,7 @@ async fn refund_sub_order(
     let reason = kernel::validation::bounded_text(&req.reason, 3, 500)
         .map_err(|m| Problem::validation(vec![FieldError::new("reason", "required", m)]))?;
     let mut tx = saga.pool.begin().await?;
-    let (order, _) = load(&mut tx, &key).await?;
-    let sub = store::lock_sub_order(&mut tx, order_sub_id(&key)?)
-        .await?
-        .ok_or(Error::NotFound("sub-order"))?;
+    let (order, sub) = lock_for_change(&mut tx, &key).await?;
     let left = sub.total_minor - sub.refunded_minor;
     if req.amount_minor <= 0 || req.amount_minor > left {
         return Err(Problem::validation(vec![FieldError::new(
@@ -963,11 +958,7 @@ async fn refund_sub_order(
     )
     .await?;
     tx.commit().await?;
-    let mut conn = saga.pool.acquire().await?;
-    let order = store::order(&mut conn, order.id)
-        .await?
-        .ok_or(Error::NotFound("order"))?;
-    Ok(Json(detail(&mut conn, order, sub.id, &Role::Admin).await?))
+    fresh_detail(&saga, order.id, sub.id, &Role::Admin).await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

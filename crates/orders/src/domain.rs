@@ -55,7 +55,9 @@ pub struct PlanStore {
     pub lines: Vec<PlanLine>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Where an order ships.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Address {
     pub name: String,
     pub line1: String,

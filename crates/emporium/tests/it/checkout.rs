@@ -1089,23 +1089,28 @@ async fn checkout_step(app: &TestApp) -> Option<String> {
         .unwrap()
 }
 
-#[tokio::test]
-async fn a_checkout_killed_after_authorization_is_finished_by_the_next_process() {
+/// A shop with one customer's cart of `mugs`, handed over to child processes: the
+/// first serves a checkout through a gateway that takes `latency_ms` per call.
+struct Crash {
+    app: TestApp,
+    http: reqwest::Client,
+    first: tokio::process::Child,
+    request: tokio::task::JoinHandle<reqwest::Result<reqwest::Response>>,
+}
+
+async fn start_crash(name: &str, mugs: i64, latency_ms: &str) -> Crash {
     let app = TestApp::spawn().await;
     let shop = shop(&app, 5).await;
-    let customer = app.customer(&unique_email("kim")).await;
-    add_to_cart(&app, &customer, &shop.mug, 1).await;
+    let customer = app.customer(&unique_email(name)).await;
+    add_to_cart(&app, &customer, &shop.mug, mugs).await;
     // From here on, child processes own the database.
     app.platform.shut_down();
-
-    // The first process talks to a slow gateway and is killed (SIGKILL) once the
-    // payment is authorized, before it is captured.
     let port = crate::distributed::free_port();
-    let mut first = serve_child(
+    let first = serve_child(
         &app,
         port,
         &[
-            ("PAYMENTS_SIMULATOR_LATENCY_MS", "1500"),
+            ("PAYMENTS_SIMULATOR_LATENCY_MS", latency_ms),
             ("CHECKOUT_LEASE_SECS", "2"),
         ],
     );
@@ -1113,65 +1118,70 @@ async fn a_checkout_killed_after_authorization_is_finished_by_the_next_process()
     let base = format!("http://127.0.0.1:{port}");
     crate::distributed::wait_ready(&http, &base).await;
     let body = checkout_body(&shop, OK_CARD, &[shop.a_store.as_str()]);
-    let request = {
-        let (http, base, token) = (http.clone(), base.clone(), token(&customer).to_owned());
-        tokio::spawn(async move {
-            http.post(format!("{base}/api/v1/orders/checkout"))
-                .bearer_auth(token)
-                .header("Idempotency-Key", "killed-1")
-                .json(&body)
-                .send()
-                .await
-        })
-    };
-    let mut step = None;
-    for _ in 0..200 {
-        step = checkout_step(&app).await;
-        if matches!(step.as_deref(), Some("authorized" | "confirmed")) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
+    let (h, t) = (http.clone(), token(&customer).to_owned());
+    let request = tokio::spawn(async move {
+        h.post(format!("{base}/api/v1/orders/checkout"))
+            .bearer_auth(t)
+            .header("Idempotency-Key", "crash-1")
+            .json(&body)
+            .send()
+            .await
+    });
+    Crash {
+        app,
+        http,
+        first,
+        request,
     }
-    first.start_kill().unwrap();
-    first.wait().await.unwrap();
-    assert!(
-        matches!(step.as_deref(), Some("authorized" | "confirmed")),
-        "killed at {step:?}"
-    );
-    assert!(
-        request.await.unwrap().is_err(),
-        "the killed process cannot have answered"
-    );
-    assert_eq!(
-        count(
-            &app,
-            "payments",
-            "SELECT count(*) FROM payments WHERE status = 'captured'"
-        )
-        .await,
-        0
-    );
-    assert_eq!(
-        count(
-            &app,
-            "orders",
-            "SELECT count(*) FROM orders WHERE status = 'paid'"
-        )
-        .await,
-        0
-    );
+}
 
-    // The next process's recovery worker finds it once its lease runs out and finishes it.
-    let port = crate::distributed::free_port();
-    let _second = serve_child(&app, port, &[("CHECKOUT_LEASE_SECS", "2")]);
-    crate::distributed::wait_ready(&http, &format!("http://127.0.0.1:{port}")).await;
-    for _ in 0..200 {
-        if checkout_step(&app).await.as_deref() == Some("completed") {
+/// Polls the checkout's step until it is one of `steps` (or gives up and returns it).
+async fn wait_for_step(
+    app: &TestApp,
+    steps: &[&str],
+    tries: usize,
+    every: Duration,
+) -> Option<String> {
+    let mut step = None;
+    for _ in 0..tries {
+        step = checkout_step(app).await;
+        if step.as_deref().is_some_and(|s| steps.contains(&s)) {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(every).await;
     }
-    assert_eq!(checkout_step(&app).await.as_deref(), Some("completed"));
+    step
+}
+
+impl Crash {
+    /// SIGKILLs the first process once the checkout reached one of `steps`, then starts
+    /// the next one, whose recovery worker takes over.
+    async fn kill_at(mut self, steps: &[&str]) -> (TestApp, tokio::process::Child) {
+        let step = wait_for_step(&self.app, steps, 200, Duration::from_millis(25)).await;
+        self.first.start_kill().unwrap();
+        self.first.wait().await.unwrap();
+        assert!(
+            step.as_deref().is_some_and(|s| steps.contains(&s)),
+            "killed at {step:?}"
+        );
+        assert!(
+            self.request.await.unwrap().is_err(),
+            "the killed process cannot have answered"
+        );
+        let port = crate::distributed::free_port();
+        let second = serve_child(&self.app, port, &[("CHECKOUT_LEASE_SECS", "2")]);
+        crate::distributed::wait_ready(&self.http, &format!("http://127.0.0.1:{port}")).await;
+        (self.app, second)
+    }
+}
+
+#[tokio::test]
+async fn a_checkout_killed_after_authorization_is_finished_by_the_next_process() {
+    // The gateway is slow, so the process dies after authorization, before capture.
+    let crash = start_crash("kim", 1, "1500").await;
+    let (app, _second) = crash.kill_at(&["authorized", "confirmed"]).await;
+    let step = wait_for_step(&app, &["completed"], 200, Duration::from_millis(100)).await;
+    assert_eq!(step.as_deref(), Some("completed"));
     assert_eq!(
         count(
             &app,
@@ -1230,56 +1240,11 @@ async fn a_checkout_killed_after_authorization_is_finished_by_the_next_process()
 
 #[tokio::test]
 async fn a_checkout_killed_before_the_gateway_answered_is_compensated() {
-    let app = TestApp::spawn().await;
-    let shop = shop(&app, 5).await;
-    let customer = app.customer(&unique_email("lou")).await;
-    add_to_cart(&app, &customer, &shop.mug, 2).await;
-    app.platform.shut_down();
-
-    let port = crate::distributed::free_port();
-    let mut first = serve_child(
-        &app,
-        port,
-        &[
-            ("PAYMENTS_SIMULATOR_LATENCY_MS", "3000"),
-            ("CHECKOUT_LEASE_SECS", "2"),
-        ],
-    );
-    let http = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
-    crate::distributed::wait_ready(&http, &base).await;
-    let body = checkout_body(&shop, OK_CARD, &[shop.a_store.as_str()]);
-    let (h, b, t) = (http.clone(), base.clone(), token(&customer).to_owned());
-    let request = tokio::spawn(async move {
-        h.post(format!("{b}/api/v1/orders/checkout"))
-            .bearer_auth(t)
-            .header("Idempotency-Key", "killed-2")
-            .json(&body)
-            .send()
-            .await
-    });
-    for _ in 0..200 {
-        if checkout_step(&app).await.as_deref() == Some("reserved") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    assert_eq!(checkout_step(&app).await.as_deref(), Some("reserved"));
-    first.start_kill().unwrap();
-    first.wait().await.unwrap();
-    assert!(request.await.unwrap().is_err());
-
-    // Stock was held; the next process gives it back and nothing is charged.
-    let port = crate::distributed::free_port();
-    let _second = serve_child(&app, port, &[("CHECKOUT_LEASE_SECS", "2")]);
-    crate::distributed::wait_ready(&http, &format!("http://127.0.0.1:{port}")).await;
-    for _ in 0..200 {
-        if checkout_step(&app).await.as_deref() == Some("failed") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(checkout_step(&app).await.as_deref(), Some("failed"));
+    // Stock is held and the gateway has not answered when the process dies.
+    let crash = start_crash("lou", 2, "3000").await;
+    let (app, _second) = crash.kill_at(&["reserved"]).await;
+    let step = wait_for_step(&app, &["failed"], 200, Duration::from_millis(100)).await;
+    assert_eq!(step.as_deref(), Some("failed"));
     assert_eq!(
         count(
             &app,

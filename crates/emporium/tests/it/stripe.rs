@@ -32,6 +32,14 @@ fn form(body: &str) -> HashMap<String, String> {
     serde_urlencoded::from_str(body).unwrap()
 }
 
+fn idempotency_key(headers: &HeaderMap) -> String {
+    headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
 fn authorized(headers: &HeaderMap) -> bool {
     headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(&format!("Bearer {KEY}"))
 }
@@ -49,11 +57,7 @@ async fn create_intent(
             ),
         );
     }
-    let key = headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let key = idempotency_key(&headers);
     let f = form(&body);
     let mut fake = fake.lock().unwrap();
     fake.calls
@@ -107,11 +111,7 @@ async fn intent_action(
     headers: HeaderMap,
     body: String,
 ) -> impl IntoResponse {
-    let key = headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let key = idempotency_key(&headers);
     let mut fake = fake.lock().unwrap();
     fake.calls.push((
         format!("/v1/payment_intents/{id}/{action}"),
@@ -142,11 +142,7 @@ async fn intent_action(
 }
 
 async fn refund(State(fake): State<Shared>, headers: HeaderMap, body: String) -> impl IntoResponse {
-    let key = headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let key = idempotency_key(&headers);
     let f = form(&body);
     fake.lock()
         .unwrap()

@@ -10,9 +10,8 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use identity::api::dto::AddressView;
 use kernel::http::client::ClientError;
-use orders::api::{
-    ActionRequest, AddressInput, CheckoutRequest, CheckoutView, OrderView, PreviewView,
-};
+use orders::api::{ActionRequest, CheckoutRequest, CheckoutView, OrderView, PreviewView};
+use orders::domain::Address;
 use serde::Deserialize;
 use shipping::api::MethodView;
 
@@ -110,7 +109,7 @@ impl CheckoutForm {
             .iter()
             .find(|a| a.id.to_string() == self.address_id);
         let address = match saved {
-            Some(a) => AddressInput {
+            Some(a) => Address {
                 name: a.full_name.clone(),
                 line1: a.line1.clone(),
                 line2: a.line2.clone(),
@@ -119,7 +118,7 @@ impl CheckoutForm {
                 country: a.country.clone(),
                 region: a.region.clone(),
             },
-            None => AddressInput {
+            None => Address {
                 name: self.name.clone(),
                 line1: self.line1.clone(),
                 line2: Some(self.line2.clone()).filter(|l| !l.trim().is_empty()),
@@ -394,13 +393,13 @@ pub async fn my_orders(State(state): State<WebState>, ctx: PageContext) -> Respo
 
 #[derive(Template)]
 #[template(path = "order.html")]
-pub struct OrderPage {
-    pub ctx: PageContext,
-    pub title: String,
-    pub order: OrderView,
+struct OrderPage {
+    ctx: PageContext,
+    title: String,
+    order: OrderView,
     /// Where each sub-order's actions post (`/orders/sub-orders` for customers).
-    pub actions: String,
-    pub admin: bool,
+    actions: String,
+    admin: bool,
 }
 
 pub async fn order_detail(
@@ -412,13 +411,29 @@ pub async fn order_detail(
         Ok(u) => u,
         Err(r) => return r,
     };
-    match state.orders.order(&user.access_token, &id).await {
+    show_order(&state, ctx, &user, &id, false).await
+}
+
+/// An order's page, for its customer or (with refunds and cancellations) an admin.
+pub async fn show_order(
+    state: &WebState,
+    ctx: PageContext,
+    user: &CurrentUser,
+    id: &str,
+    admin: bool,
+) -> Response {
+    match state.orders.order(&user.access_token, id).await {
         Ok(order) => page(&OrderPage {
             ctx,
             title: format!("Order {}", order.number),
             order,
-            actions: "/orders/sub-orders".into(),
-            admin: false,
+            actions: if admin {
+                "/admin/sub-orders"
+            } else {
+                "/orders/sub-orders"
+            }
+            .into(),
+            admin,
         }),
         Err(_) => error_page(&ctx, 404, "We could not find that order."),
     }

@@ -10,7 +10,7 @@ use orders::api::{ActionRequest, OrderView, RefundRequest, SubOrderDetail, SubOr
 use payments::api::{BalanceView, LedgerView, PayoutView};
 use serde::Deserialize;
 
-use super::checkout::OrderPage;
+use super::checkout::show_order;
 use super::{error_page, page, redirect_with_flash, refusal, require_admin, require_user};
 use crate::WebState;
 use crate::session::{CsrfForm, PageContext};
@@ -219,16 +219,7 @@ pub async fn admin_order(
         Ok(u) => u,
         Err(r) => return r,
     };
-    match state.orders.order(&user.access_token, &id).await {
-        Ok(order) => page(&OrderPage {
-            ctx,
-            title: format!("Order {}", order.number),
-            order,
-            actions: "/admin/sub-orders".into(),
-            admin: true,
-        }),
-        Err(_) => error_page(&ctx, 404, "We could not find that order."),
-    }
+    show_order(&state, ctx, &user, &id, true).await
 }
 
 /// An admin's cancellation (with a reason) of a sub-order that has not shipped.

@@ -1,0 +1,38 @@
+# Shared by the benchmark scripts (sourced, from the repository root): the load tools,
+# a release build, a scratch database and directory removed on exit, and the server.
+# Set `name` (the database suffix) and `port` before sourcing.
+
+target="${CARGO_TARGET_DIR:-target}"
+# The load generators come from Debian's packages.
+if ! command -v wrk >/dev/null || ! command -v pgbench >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk postgresql-contrib >/dev/null
+fi
+scripts/ensure-services.sh postgres
+cargo build --release --locked -p emporium --bin emporium
+
+db="emporium_bench_${name}_$$"
+work=$(mktemp -d)
+export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db"
+export EMPORIUM_BIND="127.0.0.1:$port" RUST_LOG=warn LOG_FORMAT=pretty
+export MEDIA_DIR="$work/media" SEARCH_INDEX_DIR="$work/index"
+bin="$target/release/emporium"
+base="http://$EMPORIUM_BIND"
+server_pid=
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  psql -h 127.0.0.1 -U postgres -d postgres -qc "drop database if exists $db with (force)" >/dev/null 2>&1 || true
+  psql -h 127.0.0.1 -U postgres -d postgres -qc "drop database if exists ${db}_pgbench with (force)" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Starts `emporium serve` in the background and waits until it is ready.
+start_server() {
+  "$bin" serve >"$work/server.log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 1 150); do curl -fs "$base/ready" >/dev/null && break; sleep 0.2; done
+}
+
+q() { psql -h 127.0.0.1 -U postgres -d "$db" -Atc "$1"; }
