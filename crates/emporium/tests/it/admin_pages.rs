@@ -553,3 +553,152 @@ async fn selling_setup_pages_for_shipping_promotions_and_tax() {
         );
     }
 }
+
+#[tokio::test]
+async fn admins_find_orders_refund_cancel_and_run_payouts_through_the_pages() {
+    use crate::checkout::{OK_CARD, add_to_cart, checkout, checkout_body, shop};
+    let app = TestApp::spawn().await;
+    let shop = shop(&app, 5).await;
+    let customer = app.customer(&unique_email("olga")).await;
+    add_to_cart(&app, &customer, &shop.mug, 1).await;
+    add_to_cart(&app, &customer, &shop.poster, 1).await;
+    let stores = [shop.a_store.as_str(), shop.b_store.as_str()];
+    let r = checkout(
+        &app,
+        &customer,
+        "pages-1",
+        &checkout_body(&shop, OK_CARD, &stores),
+    )
+    .await;
+    assert_eq!(r.status(), 201);
+    let view: Value = r.json().await.unwrap();
+    let order = &view["order"];
+    let number = order["number"].as_str().unwrap();
+    let sub = |store: &str| {
+        order["sub_orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["store_id"] == store)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (mug_sub, poster_sub) = (sub(&shop.a_store), sub(&shop.b_store));
+    let email = claims_of(&customer)["email"].as_str().unwrap().to_owned();
+
+    let (b, _) = sign_in(&app, "admin@example.com", "/admin/orders").await;
+    let list = page_text(
+        &b,
+        &app,
+        &format!(
+            "/admin/orders?{}",
+            serde_urlencoded::to_string([("q", &email)]).unwrap()
+        ),
+    )
+    .await;
+    assert!(list.contains(number), "{list}");
+    let order_page = format!("/admin/orders/{}", order["id"].as_str().unwrap());
+
+    // Cancel one part with a reason; refund part of the other once shipped.
+    let (status, html) = page_form(
+        &b,
+        &app,
+        &order_page,
+        &format!("/admin/sub-orders/{poster_sub}/cancel"),
+        &[("reason", "Out of print")],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        flash(&html).contains("is cancelled and refunded"),
+        "{}",
+        flash(&html)
+    );
+    let r = call(
+        &app,
+        Method::POST,
+        &format!("/api/v1/orders/sub-orders/{mug_sub}/ship"),
+        Some(token(&shop.a_owner)),
+        Some(json!({ "tracking_number": "TRK-9" })),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let (_, html) = page_form(
+        &b,
+        &app,
+        &order_page,
+        &format!("/admin/sub-orders/{mug_sub}/refund"),
+        &[("amount", "lots"), ("reason", "x")],
+    )
+    .await;
+    assert_eq!(flash(&html), "Type the amount to refund, e.g. 5.00.");
+    let (_, html) = page_form(
+        &b,
+        &app,
+        &order_page,
+        &format!("/admin/sub-orders/{mug_sub}/refund"),
+        &[("amount", "5.00"), ("reason", "Arrived chipped")],
+    )
+    .await;
+    assert!(
+        flash(&html).starts_with("5.00 EUR refunded on"),
+        "{}",
+        flash(&html)
+    );
+    assert!(html.contains("partially refunded"), "{html}");
+    assert!(html.contains("Out of print") && html.contains("TRK-9"));
+
+    // Payout run: the mug store is owed what is left; the ledger still sums to zero.
+    let (_, html) = page_form(&b, &app, "/admin/payouts", "/admin/payouts/run", &[]).await;
+    assert!(
+        flash(&html).starts_with("Paid 1 store(s)"),
+        "{}",
+        flash(&html)
+    );
+    assert!(html.contains("class=\"ledger-total\">0.00 EUR"), "{html}");
+    let (_, html) = page_form(&b, &app, "/admin/payouts", "/admin/payouts/run", &[]).await;
+    assert_eq!(
+        flash(&html),
+        "No store is owed anything: nothing was paid out."
+    );
+
+    // The store's own pages: its queue and its balance (now paid out).
+    let owner_email = claims_of(&shop.a_owner)["email"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (ob, _) = sign_in(&app, &owner_email, "/vendor").await;
+    let queue = page_text(
+        &ob,
+        &app,
+        &format!("/vendor/stores/{}/orders?status=partially_refunded", shop.a_store),
+    )
+    .await;
+    assert!(queue.contains(&format!("{number}-")), "{queue}");
+    let balance = page_text(
+        &ob,
+        &app,
+        &format!("/vendor/stores/{}/balance", shop.a_store),
+    )
+    .await;
+    assert!(
+        balance.contains("0.00 EUR") && balance.contains("class=\"payout\""),
+        "{balance}"
+    );
+    let other = page_text(
+        &ob,
+        &app,
+        &format!("/vendor/stores/{}/balance", shop.b_store),
+    )
+    .await;
+    assert!(other.contains("not allowed"), "{other}");
+    // Not for customers.
+    let (cb, _) = sign_in(&app, &email, "/orders").await;
+    assert!(
+        page_text(&cb, &app, "/admin/payouts")
+            .await
+            .contains("This page is for administrators")
+    );
+}

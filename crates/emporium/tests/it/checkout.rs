@@ -212,6 +212,34 @@ fn balance(ledger: &Value, account: &str) -> i64 {
         .map_or(0, |a| a["balance"]["amount_minor"].as_i64().unwrap())
 }
 
+/// Delivers a provider's webhook with its signature header.
+pub async fn webhook(
+    app: &TestApp,
+    provider: &str,
+    signature: String,
+    body: Vec<u8>,
+) -> reqwest::Result<reqwest::Response> {
+    let header = if provider == "stripe" {
+        "Stripe-Signature"
+    } else {
+        "Emporium-Signature"
+    };
+    app.request(
+        Method::POST,
+        &format!("/api/v1/payments/webhooks/{provider}"),
+    )
+    .header(header, signature)
+    .header("content-type", "application/json")
+    .body(body)
+    .send()
+    .await
+}
+
+/// Asserts what a query of one domain's schema counts.
+async fn expect_count(app: &TestApp, schema: &'static str, sql: &str, want: i64) {
+    assert_eq!(count(app, schema, sql).await, want, "{schema}: {sql}");
+}
+
 async fn count(app: &TestApp, schema: &'static str, sql: &str) -> i64 {
     let pool = app.pool(schema).await;
     sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap()
@@ -383,28 +411,21 @@ async fn a_checkout_splits_per_store_charges_once_and_books_every_movement() {
     assert_eq!(a["total"]["amount_minor"], 2_500 - 250 + 490 + 428);
     assert_eq!(b["total"]["amount_minor"], 2_000 - 200 + 350 + 342);
     assert_eq!(order["total"]["amount_minor"], 3_168 + 2_492);
-    assert_eq!(
-        count(&app, "orders", "SELECT count(*) FROM orders").await,
-        1
-    );
-    assert_eq!(
-        count(
-            &app,
-            "payments",
-            "SELECT count(*) FROM payments WHERE status = 'captured'"
-        )
-        .await,
-        1
-    );
-    assert_eq!(
-        count(
-            &app,
-            "payments",
-            "SELECT count(*) FROM simulator_intents WHERE status = 'captured'"
-        )
-        .await,
-        1
-    );
+    expect_count(&app, "orders", "SELECT count(*) FROM orders", 1).await;
+    expect_count(
+        &app,
+        "payments",
+        "SELECT count(*) FROM payments WHERE status = 'captured'",
+        1,
+    )
+    .await;
+    expect_count(
+        &app,
+        "payments",
+        "SELECT count(*) FROM simulator_intents WHERE status = 'captured'",
+        1,
+    )
+    .await;
     assert_eq!(available(&app, &shop.mug).await, 8);
     let cart: Value = send(&app, Method::GET, "/api/v1/cart", token(&customer), None)
         .await
@@ -830,42 +851,34 @@ async fn two_hundred_checkouts_for_fifty_units_sell_exactly_fifty() {
     )
     .await;
     assert_eq!(on_hand, 0);
-    assert_eq!(
-        count(
-            &app,
-            "inventory",
-            "SELECT count(*) FROM reservations WHERE status = 'held'"
-        )
-        .await,
-        0
-    );
-    assert_eq!(
-        count(
-            &app,
-            "orders",
-            "SELECT count(*) FROM orders WHERE status = 'paid'"
-        )
-        .await,
-        50
-    );
-    assert_eq!(
-        count(
-            &app,
-            "payments",
-            "SELECT count(*) FROM payments WHERE status = 'captured'"
-        )
-        .await,
-        50
-    );
-    assert_eq!(
-        count(
-            &app,
-            "payments",
-            "SELECT count(*) FROM payments WHERE status NOT IN ('captured')"
-        )
-        .await,
-        0
-    );
+    expect_count(
+        &app,
+        "inventory",
+        "SELECT count(*) FROM reservations WHERE status = 'held'",
+        0,
+    )
+    .await;
+    expect_count(
+        &app,
+        "orders",
+        "SELECT count(*) FROM orders WHERE status = 'paid'",
+        50,
+    )
+    .await;
+    expect_count(
+        &app,
+        "payments",
+        "SELECT count(*) FROM payments WHERE status = 'captured'",
+        50,
+    )
+    .await;
+    expect_count(
+        &app,
+        "payments",
+        "SELECT count(*) FROM payments WHERE status NOT IN ('captured')",
+        0,
+    )
+    .await;
     ledger(&app, &shop.admin).await;
 }
 
@@ -973,18 +986,11 @@ async fn confirmation_steps_transient_failures_and_webhooks() {
 
     // Webhooks: a tampered or stale one is refused and changes nothing; a replay is
     // applied once.
-    let hook = "/api/v1/payments/webhooks/simulator";
     let secret = app.config.payments.webhook_secret.0.as_bytes().to_vec();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let body = br#"{"id":"evt_x","type":"payment_intent.authorized","data":{"object":{"id":"sim_00000000000000000000000000000000","status":"authorized"}}}"#;
     let signature = payments::domain::sign_webhook(&secret, now, body);
-    let post = |sig: String, body: &'static [u8]| {
-        app.request(Method::POST, hook)
-            .header("Emporium-Signature", sig)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-    };
+    let post = |sig: String, body: &'static [u8]| webhook(&app, "simulator", sig, body.to_vec());
     let tampered = br#"{"id":"evt_x","type":"payment_intent.authorized","data":{"object":{"id":"sim_00000000000000000000000000000001","status":"authorized"}}}"#;
     assert_problem(
         post(signature.clone(), tampered).await.unwrap(),
@@ -1002,15 +1008,13 @@ async fn confirmation_steps_transient_failures_and_webhooks() {
     .await;
     assert_eq!(post(signature.clone(), body).await.unwrap().status(), 200);
     assert_eq!(post(signature, body).await.unwrap().status(), 200);
-    assert_eq!(
-        count(
-            &app,
-            "payments",
-            "SELECT count(*) FROM webhook_events WHERE event_id = 'evt_x'"
-        )
-        .await,
-        1
-    );
+    expect_count(
+        &app,
+        "payments",
+        "SELECT count(*) FROM webhook_events WHERE event_id = 'evt_x'",
+        1,
+    )
+    .await;
     let r = app
         .request(Method::POST, "/api/v1/payments/webhooks/stripe")
         .body("{}")
@@ -1182,60 +1186,48 @@ async fn a_checkout_killed_after_authorization_is_finished_by_the_next_process()
     let (app, _second) = crash.kill_at(&["authorized", "confirmed"]).await;
     let step = wait_for_step(&app, &["completed"], 200, Duration::from_millis(100)).await;
     assert_eq!(step.as_deref(), Some("completed"));
-    assert_eq!(
-        count(
-            &app,
-            "orders",
-            "SELECT count(*) FROM orders WHERE status = 'paid'"
-        )
-        .await,
-        1
-    );
-    assert_eq!(
-        count(
-            &app,
-            "payments",
-            "SELECT count(*) FROM payments WHERE status = 'captured'"
-        )
-        .await,
-        1
-    );
-    assert_eq!(
-        count(
-            &app,
-            "payments",
-            "SELECT count(*) FROM simulator_intents WHERE status = 'captured'"
-        )
-        .await,
-        1
-    );
-    assert_eq!(
-        count(
-            &app,
-            "inventory",
-            "SELECT count(*) FROM reservations WHERE status = 'held'"
-        )
-        .await,
-        0
-    );
-    assert_eq!(
-        count(
-            &app,
-            "inventory",
-            "SELECT coalesce(sum(on_hand), 0)::bigint FROM stock_levels"
-        )
-        .await,
-        4
-    );
-    assert_eq!(
-        count(
-            &app,
-            "payments",
-            "SELECT coalesce(sum(amount_minor), 0)::bigint FROM ledger_entries"
-        )
-        .await,
-        0
-    );
+    expect_count(
+        &app,
+        "orders",
+        "SELECT count(*) FROM orders WHERE status = 'paid'",
+        1,
+    )
+    .await;
+    expect_count(
+        &app,
+        "payments",
+        "SELECT count(*) FROM payments WHERE status = 'captured'",
+        1,
+    )
+    .await;
+    expect_count(
+        &app,
+        "payments",
+        "SELECT count(*) FROM simulator_intents WHERE status = 'captured'",
+        1,
+    )
+    .await;
+    expect_count(
+        &app,
+        "inventory",
+        "SELECT count(*) FROM reservations WHERE status = 'held'",
+        0,
+    )
+    .await;
+    expect_count(
+        &app,
+        "inventory",
+        "SELECT coalesce(sum(on_hand), 0)::bigint FROM stock_levels",
+        4,
+    )
+    .await;
+    expect_count(
+        &app,
+        "payments",
+        "SELECT coalesce(sum(amount_minor), 0)::bigint FROM ledger_entries",
+        0,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -1245,35 +1237,26 @@ async fn a_checkout_killed_before_the_gateway_answered_is_compensated() {
     let (app, _second) = crash.kill_at(&["reserved"]).await;
     let step = wait_for_step(&app, &["failed"], 200, Duration::from_millis(100)).await;
     assert_eq!(step.as_deref(), Some("failed"));
-    assert_eq!(
-        count(
-            &app,
-            "inventory",
-            "SELECT count(*) FROM reservations WHERE status = 'held'"
-        )
-        .await,
-        0
-    );
-    assert_eq!(
-        count(
-            &app,
-            "inventory",
-            "SELECT coalesce(sum(reserved), 0)::bigint FROM stock_levels"
-        )
-        .await,
-        0
-    );
-    assert_eq!(
-        count(
-            &app,
-            "payments",
-            "SELECT count(*) FROM payments WHERE status IN ('authorized', 'captured')"
-        )
-        .await,
-        0
-    );
-    assert_eq!(
-        count(&app, "orders", "SELECT count(*) FROM orders").await,
-        0
-    );
+    expect_count(
+        &app,
+        "inventory",
+        "SELECT count(*) FROM reservations WHERE status = 'held'",
+        0,
+    )
+    .await;
+    expect_count(
+        &app,
+        "inventory",
+        "SELECT coalesce(sum(reserved), 0)::bigint FROM stock_levels",
+        0,
+    )
+    .await;
+    expect_count(
+        &app,
+        "payments",
+        "SELECT count(*) FROM payments WHERE status IN ('authorized', 'captured')",
+        0,
+    )
+    .await;
+    expect_count(&app, "orders", "SELECT count(*) FROM orders", 0).await;
 }

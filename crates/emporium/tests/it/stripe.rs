@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::checkout::{add_to_cart, checkout, checkout_body, ledger, poll_checkout, shop};
+use crate::checkout::{add_to_cart, checkout, checkout_body, ledger, poll_checkout, shop, webhook};
 use crate::support::*;
 
 const KEY: &str = "sk_test_fake";
@@ -280,13 +280,7 @@ async fn the_stripe_adapter_speaks_payment_intents_refunds_and_signed_events() {
     }))
     .unwrap();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let hook = |signature: String, body: Vec<u8>| {
-        app.request(Method::POST, "/api/v1/payments/webhooks/stripe")
-            .header("Stripe-Signature", signature)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-    };
+    let hook = |signature: String, body: Vec<u8>| webhook(&app, "stripe", signature, body);
     let forged = payments::domain::sign_webhook(b"whsec_other", now, &event);
     assert_problem(
         hook(forged, event.clone()).await.unwrap(),

@@ -16,7 +16,15 @@ use crate::WebState;
 use crate::session::{CsrfForm, PageContext};
 
 /// The statuses a store filters its queue by.
-const QUEUE_FILTERS: [&str; 5] = ["paid", "processing", "shipped", "delivered", "cancelled"];
+const QUEUE_FILTERS: [&str; 7] = [
+    "paid",
+    "processing",
+    "shipped",
+    "delivered",
+    "cancelled",
+    "partially_refunded",
+    "refunded",
+];
 
 #[derive(Template)]
 #[template(path = "vendor_orders.html")]
@@ -25,7 +33,7 @@ struct QueuePage {
     title: String,
     store_id: String,
     status: String,
-    filters: [&'static str; 5],
+    filters: [&'static str; 7],
     items: Vec<SubOrderView>,
 }
 
