@@ -11,8 +11,9 @@ is timed. Two scenarios:
         reservation contends for one row
 Prints checkouts/s, p50 and p99 latency, and refusals by code.
 
-Usage: bench/checkout.py BASE VARIANTS_FILE SECONDS [WORKERS]
-VARIANTS_FILE holds one "var_… sto_… shm_… owner-email" line per variant.
+Usage: bench/checkout.py BASE VARIANTS_FILE SECONDS [WORKERS] [TOKENS_FILE]
+VARIANTS_FILE holds one "var_… sto_… shp_… owner-email" line per variant; the
+customers' access tokens are written to TOKENS_FILE (for the cart benchmark).
 """
 import http.client
 import json
@@ -104,6 +105,9 @@ def run(name, pick, customers):
 
 
 customers = [customer(i) for i in range(WORKERS)]
+if len(sys.argv) > 5:
+    with open(sys.argv[5], "w") as f:
+        f.write("".join(c.token + "\n" for c in customers))
 run("many variants", lambda: random.choice(VARIANTS), customers)
 
 # The hot variant: enough stock for every checkout the run can make.

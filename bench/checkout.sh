@@ -24,20 +24,20 @@ q "SELECT 'var_' || $(hex v.id) || ' sto_' || $(hex p.store_id) || ' shp_' ||
    JOIN catalog.stores s ON s.id = p.store_id ORDER BY v.id" | tr '|' ' ' >"$work/variants"
 
 echo "== checkouts ($workers customers in parallel, ${secs}s each)"
-python3 bench/checkout.py "$base" "$work/variants" "$secs" "$workers"
+python3 bench/checkout.py "$base" "$work/variants" "$secs" "$workers" "$work/tokens"
 
-echo "== cart add (wrk -t2 -c32: PUT a cart line)"
-token=$(curl -fs "$base/api/v1/identity/login" -H 'content-type: application/json' \
-  -d '{"email":"customer1@demo.emporium.localhost","password":"emporium-demo-password"}' |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
-variant=$(sed -n 2p "$work/variants" | cut -d' ' -f1)
+echo "== cart add (wrk -t2 -c32: PUT a cart line; the $workers customers in rotation, carts of up to 8 lines)"
+cut -d' ' -f1 "$work/variants" >"$work/variant-ids"
 cat >"$work/cart.lua" <<LUA
+local tokens, variants = {}, {}
+for line in io.lines("$work/tokens") do tokens[#tokens + 1] = line end
+for line in io.lines("$work/variant-ids") do variants[#variants + 1] = line end
 local n = 0
 request = function()
   n = n + 1
-  return wrk.format("PUT", "/api/v1/cart/lines/$variant",
-    { ["authorization"] = "Bearer $token", ["content-type"] = "application/json" },
-    '{"quantity": ' .. (n % 3 + 1) .. '}')
+  return wrk.format("PUT", "/api/v1/cart/lines/" .. variants[math.floor(n / #tokens) % 8 + 1],
+    { ["authorization"] = "Bearer " .. tokens[(n % #tokens) + 1], ["content-type"] = "application/json" },
+    '{"quantity": 1}')
 end
 LUA
 wrk -t2 -c32 -d"${secs}s" --latency -s "$work/cart.lua" "$base" |
