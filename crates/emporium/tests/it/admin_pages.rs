@@ -673,7 +673,10 @@ async fn admins_find_orders_refund_cancel_and_run_payouts_through_the_pages() {
     let queue = page_text(
         &ob,
         &app,
-        &format!("/vendor/stores/{}/orders?status=partially_refunded", shop.a_store),
+        &format!(
+            "/vendor/stores/{}/orders?status=partially_refunded",
+            shop.a_store
+        ),
     )
     .await;
     assert!(queue.contains(&format!("{number}-")), "{queue}");
