@@ -150,11 +150,11 @@ impl CartView {
     }
 }
 
-/// Fresh prices and stock for `variants`; untracked stock is `None`.
-async fn read_fresh(
-    upstream: &Upstream,
-    variants: &[VariantId],
-) -> Result<(HashMap<Uuid, SaleVariant>, HashMap<Uuid, Option<i64>>)> {
+/// Prices and stock as catalog and inventory have them now; untracked stock is `None`.
+type Fresh = (HashMap<Uuid, SaleVariant>, HashMap<Uuid, Option<i64>>);
+
+/// Fresh prices and stock for `variants`.
+async fn read_fresh(upstream: &Upstream, variants: &[VariantId]) -> Result<Fresh> {
     if variants.is_empty() {
         return Ok((HashMap::new(), HashMap::new()));
     }
@@ -181,7 +181,17 @@ async fn read_fresh(
 async fn priced(conn: &mut PgConnection, upstream: &Upstream, cart: Uuid) -> Result<CartView> {
     let rows = store::lines(conn, cart).await?;
     let ids: Vec<VariantId> = rows.iter().map(|r| VariantId(r.variant_id)).collect();
-    let (sale, stock) = read_fresh(upstream, &ids).await?;
+    let fresh = read_fresh(upstream, &ids).await?;
+    priced_with(conn, cart, rows, &fresh).await
+}
+
+/// [`priced`] with prices and stock already read (they must cover every line).
+async fn priced_with(
+    conn: &mut PgConnection,
+    cart: Uuid,
+    rows: Vec<store::LineRow>,
+    (sale, stock): &Fresh,
+) -> Result<CartView> {
     let mut view = CartView::empty();
     let mut by_store: BTreeMap<(String, String), i64> = BTreeMap::new();
     let mut total: Option<Money> = None;
@@ -323,7 +333,14 @@ async fn set_line(
     if quantity == 0 {
         store::remove_line(&mut tx, cart, variant.0).await?;
     } else {
-        let (sale, stock) = read_fresh(&upstream, &[variant]).await?;
+        // One read of prices and stock serves the check and the view that follows.
+        let lines = store::lines(&mut tx, cart).await?;
+        let mut ids: Vec<VariantId> = lines.iter().map(|l| VariantId(l.variant_id)).collect();
+        if !ids.contains(&variant) {
+            ids.push(variant);
+        }
+        let fresh = read_fresh(&upstream, &ids).await?;
+        let (sale, stock) = &fresh;
         let v = sale
             .get(&variant.0)
             .filter(|v| v.for_sale)
@@ -337,7 +354,6 @@ async fn set_line(
             }
             Fit::Unavailable => return Err(Error::InsufficientStock { available: 0 }),
         }
-        let lines = store::lines(&mut tx, cart).await?;
         if lines
             .iter()
             .any(|l| l.variant_id != variant.0 && l.currency != v.price.currency.code())
@@ -361,6 +377,10 @@ async fn set_line(
             v.price.currency.code(),
         )
         .await?;
+        let rows = store::lines(&mut tx, cart).await?;
+        let view = priced_with(&mut tx, cart, rows, &fresh).await?;
+        tx.commit().await?;
+        return Ok(Json(view));
     }
     let view = priced(&mut tx, &upstream, cart).await?;
     tx.commit().await?;

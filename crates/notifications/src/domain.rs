@@ -173,6 +173,76 @@ pub fn low_stock(
     )
 }
 
+/// A paid order: what the customer bought, and where to follow it.
+pub fn order_confirmed(
+    public_url: &str,
+    to: &str,
+    number: &str,
+    order_id: &str,
+    stores: usize,
+) -> askama::Result<OutgoingEmail> {
+    let parts = if stores == 1 {
+        "It ships from one store.".to_owned()
+    } else {
+        format!("It ships from {stores} stores, each on its own; you will hear as each part ships.")
+    };
+    notice(
+        "order_confirmed",
+        to,
+        format!("Your order {number} is confirmed"),
+        &[
+            format!("Thank you! We have your payment for order {number}."),
+            parts,
+        ],
+        Some(Link {
+            label: "See your order".into(),
+            url: format!("{public_url}/orders/{}", path_segment(order_id)),
+        }),
+    )
+}
+
+/// A sub-order shipped or was cancelled; other moves send nothing.
+pub fn sub_order_changed(
+    public_url: &str,
+    to: &str,
+    number: &str,
+    order_id: &str,
+    status: &str,
+    tracking: Option<&str>,
+    reason: Option<&str>,
+) -> askama::Result<Option<OutgoingEmail>> {
+    let link = Some(Link {
+        label: "See your order".into(),
+        url: format!("{public_url}/orders/{}", path_segment(order_id)),
+    });
+    Ok(Some(match status {
+        "shipped" => notice(
+            "order_shipped",
+            to,
+            format!("{number} has shipped"),
+            &[match tracking {
+                Some(t) => format!("{number} is on its way. Tracking number: {t}."),
+                None => format!("{number} is on its way."),
+            }],
+            link,
+        )?,
+        "cancelled" => notice(
+            "order_cancelled",
+            to,
+            format!("{number} was cancelled"),
+            &[
+                match reason {
+                    Some(r) => format!("{number} was cancelled: {r}."),
+                    None => format!("{number} was cancelled."),
+                },
+                "What you paid for it is refunded to your card.".to_owned(),
+            ],
+            link,
+        )?,
+        _ => return Ok(None),
+    }))
+}
+
 pub fn store_rejected(to: &str, store: &str, reason: &str) -> askama::Result<OutgoingEmail> {
     notice(
         "store_rejected",

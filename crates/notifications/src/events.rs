@@ -8,6 +8,7 @@ use identity::events::{
 };
 use inventory::events::StockLow;
 use kernel::events::{Envelope, Event, Handler, Subscription};
+use orders::events::{OrderPaid, SubOrderChanged};
 use sqlx::{PgConnection, PgPool};
 use vendors::client::VendorsClient;
 use vendors::events::{StaffInvited, StoreApproved, StoreRejected};
@@ -32,9 +33,35 @@ impl EmailHandler {
         }
     }
 
-    async fn compose(&self, event: &Envelope) -> anyhow::Result<OutgoingEmail> {
+    /// The email an event asks for; `None` when this one asks for none.
+    async fn compose(&self, event: &Envelope) -> anyhow::Result<Option<OutgoingEmail>> {
         let url = &self.public_url;
-        Ok(match event.event_type.as_str() {
+        Ok(Some(match event.event_type.as_str() {
+            OrderPaid::TYPE => {
+                let e: OrderPaid = event.decode()?;
+                domain::order_confirmed(
+                    url,
+                    &e.email,
+                    &e.number,
+                    &e.order_id.to_string(),
+                    e.stores.len(),
+                )?
+            }
+            SubOrderChanged::TYPE => {
+                let e: SubOrderChanged = event.decode()?;
+                match domain::sub_order_changed(
+                    url,
+                    &e.email,
+                    &e.number,
+                    &e.order_id.to_string(),
+                    &e.status,
+                    e.tracking_number.as_deref(),
+                    e.reason.as_deref(),
+                )? {
+                    Some(email) => email,
+                    None => return Ok(None),
+                }
+            }
             StockLow::TYPE => {
                 let e: StockLow = event.decode()?;
                 // The store's support address: the one vendors asked customers to use.
@@ -82,14 +109,16 @@ impl EmailHandler {
                 domain::staff_invited(url, &e.email, &e.store_name, role, &e.token)?
             }
             other => anyhow::bail!("notifications does not handle {other}"),
-        })
+        }))
     }
 }
 
 #[async_trait::async_trait]
 impl Handler for EmailHandler {
     async fn handle(&self, event: &Envelope, tx: &mut PgConnection) -> anyhow::Result<()> {
-        let email = self.compose(event).await?;
+        let Some(email) = self.compose(event).await? else {
+            return Ok(());
+        };
         // The dev mailbox is the only place a full copy is kept.
         let record = match self.mailer.as_ref() {
             Mailer::DevMailbox => email.clone(),
@@ -115,6 +144,8 @@ pub const CONSUMES: &[&str] = &[
     StoreRejected::TYPE,
     StaffInvited::TYPE,
     StockLow::TYPE,
+    OrderPaid::TYPE,
+    SubOrderChanged::TYPE,
 ];
 
 pub fn subscriptions(handler: EmailHandler, pool: &PgPool) -> Vec<Subscription> {

@@ -699,17 +699,32 @@ pub struct ActionRequest {
     pub reason: Option<String>,
 }
 
+/// What one move of a sub-order records.
+struct Move<'a> {
+    next: SubOrderStatus,
+    tracking: Option<&'a str>,
+    /// Why (cancellations, refunds), for the timeline and the customer.
+    note: Option<&'a str>,
+    /// What the move refunded.
+    refunded: i64,
+    actor: Uuid,
+}
+
 /// Records a sub-order's move with its timeline entry and event, and the order's
 /// status that follows from all its sub-orders.
 async fn record_move(
     conn: &mut PgConnection,
+    order: &OrderRow,
     sub: &SubOrderRow,
-    next: SubOrderStatus,
-    tracking: Option<&str>,
-    note: Option<&str>,
-    refunded: i64,
-    actor: Option<Uuid>,
+    m: &Move<'_>,
 ) -> Result<()> {
+    let Move {
+        next,
+        tracking,
+        note,
+        refunded,
+        actor,
+    } = *m;
     store::update_sub_order(
         conn,
         sub.id,
@@ -719,7 +734,15 @@ async fn record_move(
         refunded,
     )
     .await?;
-    store::record_event(conn, sub.order_id, Some(sub.id), next.as_str(), note, actor).await?;
+    store::record_event(
+        conn,
+        sub.order_id,
+        Some(sub.id),
+        next.as_str(),
+        note,
+        Some(actor),
+    )
+    .await?;
     let statuses: Vec<SubOrderStatus> = store::sub_orders_of(conn, sub.order_id)
         .await?
         .iter()
@@ -735,6 +758,8 @@ async fn record_move(
             store_id: kernel::ids::format_prefixed("sto", sub.store_id),
             status: next.as_str().to_owned(),
             tracking_number: tracking.map(str::to_owned),
+            email: order.email.clone(),
+            reason: note.map(str::to_owned),
         },
     )
     .await?;
@@ -823,12 +848,15 @@ async fn sub_order_action(
     }
     record_move(
         &mut tx,
+        &order,
         &sub,
-        next,
-        tracking.as_deref(),
-        reason.as_deref(),
-        refunded,
-        Some(actor),
+        &Move {
+            next,
+            tracking: tracking.as_deref(),
+            note: reason.as_deref(),
+            refunded,
+            actor,
+        },
     )
     .await?;
     tx.commit().await?;
@@ -949,12 +977,15 @@ async fn refund_sub_order(
     refund(&saga, &order, &sub, &reference, req.amount_minor).await?;
     record_move(
         &mut tx,
+        &order,
         &sub,
-        next,
-        None,
-        Some(&reason),
-        req.amount_minor,
-        Some(actor),
+        &Move {
+            next,
+            tracking: None,
+            note: Some(&reason),
+            refunded: req.amount_minor,
+            actor,
+        },
     )
     .await?;
     tx.commit().await?;

@@ -42,6 +42,10 @@ pub struct SubOrderChanged {
     pub store_id: String,
     pub status: String,
     pub tracking_number: Option<String>,
+    /// The customer's email (the order's).
+    pub email: String,
+    /// Why, for cancellations and refunds.
+    pub reason: Option<String>,
 }
 
 impl Event for SubOrderChanged {

@@ -591,6 +591,29 @@ async fn a_checkout_splits_per_store_charges_once_and_books_every_movement() {
     assert_problem(r, 404, "not_found").await;
 
     // The customer cancels the poster before it ships: refunded in full.
+    // The customer hears of the payment and of the shipment.
+    let email = claims_of(&customer)["email"].as_str().unwrap().to_owned();
+    let confirmed = app.latest_email(&email, "order_confirmed").await;
+    assert!(
+        confirmed["subject"]
+            .as_str()
+            .unwrap()
+            .contains(order["number"].as_str().unwrap())
+    );
+    assert!(
+        confirmed["body_text"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("/orders/{}", order["id"].as_str().unwrap()))
+    );
+    let shipped_email = app.latest_email(&email, "order_shipped").await;
+    assert!(
+        shipped_email["body_text"]
+            .as_str()
+            .unwrap()
+            .contains("TRACK123"),
+        "{shipped_email}"
+    );
     let r = send(
         &app,
         Method::POST,
@@ -603,6 +626,14 @@ async fn a_checkout_splits_per_store_charges_once_and_books_every_movement() {
     assert_eq!(cancelled["sub_order"]["status"], "cancelled");
     assert_eq!(cancelled["sub_order"]["refunded"]["amount_minor"], 2_492);
     assert_eq!(cancelled["order"]["status"], "partially_refunded");
+    let cancelled_email = app.latest_email(&email, "order_cancelled").await;
+    assert!(
+        cancelled_email["body_text"]
+            .as_str()
+            .unwrap()
+            .contains("refunded"),
+        "{cancelled_email}"
+    );
     let r = send(
         &app,
         Method::POST,
