@@ -83,6 +83,11 @@ pub async fn build(config: Config, services: &[&'static str]) -> anyhow::Result<
         "running a subset of the services needs AMQP_URL: in-process events cannot reach \
          services in other processes"
     );
+    anyhow::ensure!(
+        config.internal_secret.is_some() || SERVICES.iter().all(|s| services.contains(s)),
+        "running a subset of the services needs INTERNAL_API_SECRET, the same in every \
+         process: services call each other's /internal routes with it"
+    );
     let platform = Platform::new(config, services)?;
     for (consumer, event_types) in CONSUMERS {
         platform.bus.declare(consumer, event_types).await?;

@@ -66,9 +66,9 @@ pub struct Config {
     /// from the catalog when missing).
     pub search_index_dir: String,
     /// `INTERNAL_API_SECRET`: what services present to each other on `/internal/…`
-    /// endpoints. Random per process when unset, which is right when one process runs
-    /// every service; set the same value everywhere when they run apart.
-    pub internal_secret: crate::secret::Redacted,
+    /// endpoints. When unset the platform makes one per process, which is right when one
+    /// process runs every service; services running apart need the same value set.
+    pub internal_secret: Option<crate::secret::Redacted>,
     /// `CHECKOUT_LEASE_SECS`: how long a checkout's driver owns it before the recovery
     /// worker may finish or compensate it.
     pub checkout_lease: Duration,
@@ -230,11 +230,9 @@ impl Config {
                     .map(crate::secret::Redacted),
                 stripe_api_base: parse("STRIPE_API_BASE", "https://api.stripe.com"),
             },
-            internal_secret: crate::secret::Redacted(
-                get("INTERNAL_API_SECRET")
-                    .filter(|v| !v.is_empty())
-                    .unwrap_or_else(crate::secret::random_token),
-            ),
+            internal_secret: get("INTERNAL_API_SECRET")
+                .filter(|v| !v.is_empty())
+                .map(crate::secret::Redacted),
             media_s3: get("MEDIA_S3_BUCKET")
                 .filter(|b| !b.is_empty())
                 .map(|bucket| S3Config {

@@ -55,6 +55,8 @@ pub struct Platform {
     pub bus: Arc<dyn Bus>,
     pub cache: Arc<dyn Cache>,
     pub verifier: Arc<Verifier>,
+    /// What this process's services present to each other (`INTERNAL_API_SECRET`).
+    internal_secret: Arc<str>,
     hosted: HashMap<&'static str, Arc<OnceLock<Router>>>,
     shutdown: watch::Sender<bool>,
 }
@@ -102,6 +104,12 @@ impl Platform {
             bus,
             cache,
             verifier: Arc::new(Verifier::new(Box::new(IdentityJwks(weak.clone())))),
+            internal_secret: Arc::from(
+                config
+                    .internal_secret
+                    .as_ref()
+                    .map_or_else(crate::secret::random_token, |s| s.0.clone()),
+            ),
             hosted: hosted
                 .iter()
                 .map(|name| (*name, Arc::new(OnceLock::new())))
@@ -140,7 +148,7 @@ impl Platform {
                 self.config.request_timeout,
             ),
         };
-        client.with_internal_secret(&self.config.internal_secret.0)
+        client.with_internal_secret(&self.internal_secret)
     }
 
     pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
@@ -178,9 +186,9 @@ impl Platform {
                 service
             }
             .layer(axum::Extension(VerifierHandle(self.verifier.clone())))
-            .layer(axum::Extension(InternalSecret(Arc::from(
-                self.config.internal_secret.0.as_str(),
-            ))));
+            .layer(axum::Extension(InternalSecret(
+                self.internal_secret.clone(),
+            )));
             if let Some(cell) = self.hosted.get(module.name) {
                 let _ = cell.set(service.clone());
             }

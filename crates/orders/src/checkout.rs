@@ -377,6 +377,12 @@ impl Saga {
                 self.compensate(&row).await?;
                 continue;
             }
+            // The worker cannot pay for a checkout the gateway never saw (it has no
+            // card): one interrupted before reserving gives up rather than hold stock.
+            if card.is_none() && matches!(step, Step::Priced | Step::Redeemed) {
+                self.interrupted(&row).await?;
+                continue;
+            }
             let moved = match step {
                 Step::Priced => self.redeem(&row).await?,
                 Step::Redeemed => self.reserve(&row).await?,
@@ -407,6 +413,16 @@ impl Saga {
         let mut conn = self.pool.acquire().await?;
         store::mark_failing(&mut conn, row.id, code, message).await?;
         Ok(true)
+    }
+
+    /// A checkout the worker cannot pay for (no card): it fails and compensates.
+    async fn interrupted(&self, row: &CheckoutRow) -> Result<bool, Error> {
+        self.fail(
+            row,
+            "interrupted",
+            "The checkout was interrupted; nothing was charged.",
+        )
+        .await
     }
 
     fn reference(row: &CheckoutRow) -> String {
@@ -561,13 +577,7 @@ impl Saga {
             None => match self.up.payments.by_reference(&reference, true).await {
                 Ok(p) => p,
                 Err(ClientError::Problem(p)) if p.status == 404 => {
-                    return self
-                        .fail(
-                            row,
-                            "interrupted",
-                            "The checkout was interrupted; nothing was charged.",
-                        )
-                        .await;
+                    return self.interrupted(row).await;
                 }
                 Err(e) => return Err(upstream(e)),
             },
@@ -601,12 +611,7 @@ impl Saga {
             }
             "pending" if card.is_none() => {
                 drop(conn);
-                self.fail(
-                    row,
-                    "interrupted",
-                    "The checkout was interrupted; nothing was charged.",
-                )
-                .await
+                self.interrupted(row).await
             }
             other => Err(Error::Internal(anyhow::anyhow!(
                 "payment in unexpected status {other}"

@@ -22,6 +22,7 @@ fn serve(services: &str, port: u16, database_url: &str, namespace: &str) -> Chil
         .env("DATABASE_URL", database_url)
         .env("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f")
         .env("EMPORIUM_NAMESPACE", namespace)
+        .env("INTERNAL_API_SECRET", format!("{namespace}-internal"))
         .env("EMPORIUM_DEV", "1")
         .env("ARGON2_MEMORY_KIB", "1024")
         .env("ARGON2_ITERATIONS", "1")
@@ -118,4 +119,17 @@ async fn identity_and_notifications_in_separate_processes_talk_through_rabbitmq(
     identity.kill().await.unwrap();
     notifications.kill().await.unwrap();
     crate::events::drop_topology(&namespace, &["notifications"]).await;
+}
+
+#[tokio::test]
+async fn a_subset_of_the_services_needs_a_broker_and_a_shared_internal_secret() {
+    let mut config = kernel::testing::fresh_database_config();
+    let err = emporium::build(config.clone(), &["identity"])
+        .await
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("AMQP_URL"), "{err}");
+    config.amqp_url = Some("amqp://guest:guest@127.0.0.1:5672/%2f".into());
+    let err = emporium::build(config, &["identity"]).await.err().unwrap();
+    assert!(err.to_string().contains("INTERNAL_API_SECRET"), "{err}");
 }
