@@ -201,6 +201,34 @@ pub fn order_confirmed(
     )
 }
 
+/// A store's new paid sub-order, to the store's support address.
+pub fn new_order(
+    public_url: &str,
+    to: &str,
+    store: &str,
+    number: &str,
+    store_id: &str,
+    sub_order_id: &str,
+) -> askama::Result<OutgoingEmail> {
+    notice(
+        "new_order",
+        to,
+        format!("{store}: new order {number}"),
+        &[
+            format!("{number} is paid and waits for {store} to accept and ship it."),
+            "Accept it when you start on it; mark it shipped with the tracking number.".to_owned(),
+        ],
+        Some(Link {
+            label: "See the order".into(),
+            url: format!(
+                "{public_url}/vendor/stores/{}/orders/{}",
+                path_segment(store_id),
+                path_segment(sub_order_id)
+            ),
+        }),
+    )
+}
+
 /// A sub-order shipped or was cancelled; other moves send nothing.
 pub fn sub_order_changed(
     public_url: &str,

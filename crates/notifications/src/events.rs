@@ -47,6 +47,22 @@ impl EmailHandler {
                     e.stores.len(),
                 )?
             }
+            SubOrderChanged::TYPE if event.decode::<SubOrderChanged>()?.status == "paid" => {
+                let e: SubOrderChanged = event.decode()?;
+                let store = self
+                    .vendors
+                    .store(&e.store_id, None)
+                    .await
+                    .map_err(|err| anyhow::anyhow!("vendors: {err}"))?;
+                domain::new_order(
+                    url,
+                    &store.support_email,
+                    &store.name,
+                    &e.number,
+                    &e.store_id,
+                    &e.sub_order_id.to_string(),
+                )?
+            }
             SubOrderChanged::TYPE => {
                 let e: SubOrderChanged = event.decode()?;
                 match domain::sub_order_changed(

@@ -29,7 +29,7 @@ use vendors::client::VendorsClient;
 
 use crate::Error;
 use crate::domain::{self, Address, CheckoutId, Plan, PlanLine, PlanStore, Step, SubOrderStatus};
-use crate::events::OrderPaid;
+use crate::events::{OrderPaid, SubOrderChanged};
 use crate::store::{self, CheckoutRow, LineRow, OrderRow, SubOrderRow};
 
 /// How long stock is held for a checkout (a confirmation step must finish within it).
@@ -838,6 +838,23 @@ impl Saga {
                 },
             )
             .await?;
+            // Each store hears of its own part.
+            for sub in store::sub_orders_of(&mut tx, order_id).await? {
+                kernel::events::outbox::record(
+                    &mut tx,
+                    &SubOrderChanged {
+                        sub_order_id: domain::SubOrderId(sub.id),
+                        order_id: domain::OrderId(order_id),
+                        number: sub.number,
+                        store_id: kernel::ids::format_prefixed("sto", sub.store_id),
+                        status: SubOrderStatus::Paid.as_str().to_owned(),
+                        tracking_number: None,
+                        email: order.email.clone(),
+                        reason: None,
+                    },
+                )
+                .await?;
+            }
         }
         let moved = store::advance(&mut tx, row.id, Step::Confirmed, Step::Completed).await?;
         tx.commit().await?;
