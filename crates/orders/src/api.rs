@@ -1,7 +1,7 @@
 //! Orders' HTTP API under `/api/v1/orders`: checkout (with `Idempotency-Key`), the
 //! customer's orders, a store's sub-orders and their actions, and the admins' view.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
@@ -427,18 +427,26 @@ fn money_in(currency: &str) -> Result<impl Fn(i64) -> Money> {
     })
 }
 
+/// Sub-orders as views, their lines read in one query; `currencies` maps each order to
+/// its currency.
 async fn sub_order_views(
     conn: &mut PgConnection,
     subs: Vec<SubOrderRow>,
-    currency: &str,
+    currencies: &HashMap<Uuid, String>,
     with_commission: bool,
 ) -> Result<Vec<SubOrderView>> {
-    let money = money_in(currency)?;
     let ids: Vec<Uuid> = subs.iter().map(|s| s.id).collect();
-    let lines = store::lines_of(conn, &ids).await?;
-    Ok(subs
-        .into_iter()
-        .map(|s| SubOrderView {
+    let mut lines: HashMap<Uuid, Vec<store::LineRow>> = HashMap::new();
+    for l in store::lines_of(conn, &ids).await? {
+        lines.entry(l.sub_order_id).or_default().push(l);
+    }
+    let mut views = Vec::with_capacity(subs.len());
+    for s in subs {
+        let currency = currencies
+            .get(&s.order_id)
+            .ok_or(Error::NotFound("order"))?;
+        let money = money_in(currency)?;
+        views.push(SubOrderView {
             id: SubOrderId(s.id),
             order_id: OrderId(s.order_id),
             number: s.number,
@@ -456,14 +464,15 @@ async fn sub_order_views(
             tracking_number: s.tracking_number,
             cancel_reason: s.cancel_reason,
             lines: lines
-                .iter()
-                .filter(|l| l.sub_order_id == s.id)
+                .remove(&s.id)
+                .unwrap_or_default()
+                .into_iter()
                 .map(|l| LineView {
                     variant_id: catalog::domain::VariantId(l.variant_id).to_string(),
                     product_id: catalog::domain::ProductId(l.product_id).to_string(),
-                    title: l.title.clone(),
-                    sku: l.sku.clone(),
-                    options: l.options.clone(),
+                    title: l.title,
+                    sku: l.sku,
+                    options: l.options,
                     quantity: l.quantity,
                     unit_price: money(l.unit_price_minor),
                     discount: money(l.discount_minor),
@@ -471,8 +480,9 @@ async fn sub_order_views(
                     total: money(l.total_minor),
                 })
                 .collect(),
-        })
-        .collect())
+        });
+    }
+    Ok(views)
 }
 
 /// An order as its customer (all sub-orders) or a store (`only_store`: its own
@@ -482,40 +492,68 @@ async fn order_view(
     o: OrderRow,
     only_store: Option<Uuid>,
 ) -> Result<OrderView> {
-    let money = money_in(&o.currency)?;
-    let subs: Vec<SubOrderRow> = store::sub_orders_of(conn, o.id)
+    order_views(conn, vec![o], only_store)
+        .await?
+        .pop()
+        .ok_or(Error::NotFound("order"))
+}
+
+/// Orders as views in four queries however many there are (sub-orders, their lines and
+/// the timelines read for all of them at once).
+async fn order_views(
+    conn: &mut PgConnection,
+    orders: Vec<OrderRow>,
+    only_store: Option<Uuid>,
+) -> Result<Vec<OrderView>> {
+    let ids: Vec<Uuid> = orders.iter().map(|o| o.id).collect();
+    let currencies: HashMap<Uuid, String> =
+        orders.iter().map(|o| (o.id, o.currency.clone())).collect();
+    let subs: Vec<SubOrderRow> = store::sub_orders_in(conn, &ids)
         .await?
         .into_iter()
         .filter(|s| only_store.is_none_or(|st| s.store_id == st))
         .collect();
-    let numbers: BTreeMap<Uuid, String> = subs.iter().map(|s| (s.id, s.number.clone())).collect();
-    let timeline = store::events_of(conn, o.id)
-        .await?
-        .into_iter()
-        .filter(|e| only_store.is_none() || e.sub_order_id.is_none_or(|s| numbers.contains_key(&s)))
-        .map(|e| TimelineEntry {
-            at: e.at,
-            status: e.status,
-            sub_order: e.sub_order_id.and_then(|s| numbers.get(&s).cloned()),
-            note: e.note,
-        })
-        .collect();
-    Ok(OrderView {
-        id: OrderId(o.id),
-        number: o.number,
-        status: o.status,
-        email: o.email,
-        subtotal: money(o.subtotal_minor),
-        discount: money(o.discount_minor),
-        shipping: money(o.shipping_minor),
-        tax: money(o.tax_minor),
-        total: money(o.total_minor),
-        promotion_code: o.promotion_code,
-        address: serde_json::to_value(&o.address.0).unwrap_or_default(),
-        created_at: o.created_at,
-        sub_orders: sub_order_views(conn, subs, &o.currency, only_store.is_some()).await?,
-        timeline,
-    })
+    let numbers: HashMap<Uuid, String> = subs.iter().map(|s| (s.id, s.number.clone())).collect();
+    let mut timelines: HashMap<Uuid, Vec<TimelineEntry>> = HashMap::new();
+    for e in store::events_of(conn, &ids).await? {
+        if only_store.is_some() && e.sub_order_id.is_some_and(|s| !numbers.contains_key(&s)) {
+            continue;
+        }
+        timelines
+            .entry(e.order_id)
+            .or_default()
+            .push(TimelineEntry {
+                at: e.at,
+                status: e.status,
+                sub_order: e.sub_order_id.and_then(|s| numbers.get(&s).cloned()),
+                note: e.note,
+            });
+    }
+    let mut sub_views: HashMap<Uuid, Vec<SubOrderView>> = HashMap::new();
+    for v in sub_order_views(conn, subs, &currencies, only_store.is_some()).await? {
+        sub_views.entry(v.order_id.0).or_default().push(v);
+    }
+    let mut views = Vec::with_capacity(orders.len());
+    for o in orders {
+        let money = money_in(&o.currency)?;
+        views.push(OrderView {
+            id: OrderId(o.id),
+            number: o.number,
+            status: o.status,
+            email: o.email,
+            subtotal: money(o.subtotal_minor),
+            discount: money(o.discount_minor),
+            shipping: money(o.shipping_minor),
+            tax: money(o.tax_minor),
+            total: money(o.total_minor),
+            promotion_code: o.promotion_code,
+            address: serde_json::to_value(&o.address.0).unwrap_or_default(),
+            created_at: o.created_at,
+            sub_orders: sub_views.remove(&o.id).unwrap_or_default(),
+            timeline: timelines.remove(&o.id).unwrap_or_default(),
+        });
+    }
+    Ok(views)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -532,10 +570,8 @@ async fn my_orders(
 ) -> Result<Json<OrderList>> {
     let customer = user_uuid(&claims)?;
     let mut conn = saga.pool.acquire().await?;
-    let mut items = Vec::new();
-    for o in store::customer_orders(&mut conn, customer, LIST_LIMIT).await? {
-        items.push(order_view(&mut conn, o, None).await?);
-    }
+    let orders = store::customer_orders(&mut conn, customer, LIST_LIMIT).await?;
+    let items = order_views(&mut conn, orders, None).await?;
     Ok(Json(OrderList { items }))
 }
 
@@ -604,14 +640,9 @@ async fn store_sub_orders(
         LIST_LIMIT,
     )
     .await?;
-    let mut items = Vec::with_capacity(subs.len());
-    for s in subs {
-        let currency = store::order(&mut conn, s.order_id)
-            .await?
-            .map(|o| o.currency)
-            .ok_or(Error::NotFound("order"))?;
-        items.extend(sub_order_views(&mut conn, vec![s], &currency, true).await?);
-    }
+    let order_ids: Vec<Uuid> = subs.iter().map(|s| s.order_id).collect();
+    let currencies = store::currencies(&mut conn, &order_ids).await?;
+    let items = sub_order_views(&mut conn, subs, &currencies, true).await?;
     Ok(Json(SubOrderList { items }))
 }
 
@@ -1014,9 +1045,7 @@ async fn admin_orders(
         .map(str::trim)
         .filter(|q| !q.is_empty() && q.len() <= 320);
     let mut conn = saga.pool.acquire().await?;
-    let mut items = Vec::new();
-    for o in store::search_orders(&mut conn, q, LIST_LIMIT).await? {
-        items.push(order_view(&mut conn, o, None).await?);
-    }
+    let orders = store::search_orders(&mut conn, q, LIST_LIMIT).await?;
+    let items = order_views(&mut conn, orders, None).await?;
     Ok(Json(OrderList { items }))
 }

@@ -398,12 +398,33 @@ pub async fn sub_orders_of(
     conn: &mut PgConnection,
     order: Uuid,
 ) -> Result<Vec<SubOrderRow>, sqlx::Error> {
+    sub_orders_in(conn, &[order]).await
+}
+
+/// The sub-orders of several orders, by order then number.
+pub async fn sub_orders_in(
+    conn: &mut PgConnection,
+    orders: &[Uuid],
+) -> Result<Vec<SubOrderRow>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {SUB_ORDER_COLUMNS} FROM sub_orders WHERE order_id = $1 ORDER BY number"
+        "SELECT {SUB_ORDER_COLUMNS} FROM sub_orders WHERE order_id = ANY($1) ORDER BY order_id, number"
     ))
-    .bind(order)
+    .bind(orders)
     .fetch_all(conn)
     .await
+}
+
+/// Each of `orders`' currency.
+pub async fn currencies(
+    conn: &mut PgConnection,
+    orders: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, String>, sqlx::Error> {
+    let rows: Vec<(Uuid, String)> =
+        sqlx::query_as("SELECT id, currency FROM orders WHERE id = ANY($1)")
+            .bind(orders)
+            .fetch_all(conn)
+            .await?;
+    Ok(rows.into_iter().collect())
 }
 
 pub async fn lock_sub_order(
@@ -538,6 +559,7 @@ pub async fn lines_of(
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EventRow {
+    pub order_id: Uuid,
     pub sub_order_id: Option<Uuid>,
     pub status: String,
     pub note: Option<String>,
@@ -565,11 +587,15 @@ pub async fn record_event(
     Ok(())
 }
 
-pub async fn events_of(conn: &mut PgConnection, order: Uuid) -> Result<Vec<EventRow>, sqlx::Error> {
+/// The timelines of `orders`, oldest entry first.
+pub async fn events_of(
+    conn: &mut PgConnection,
+    orders: &[Uuid],
+) -> Result<Vec<EventRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT sub_order_id, status, note, at FROM order_events WHERE order_id = $1 ORDER BY id",
+        "SELECT order_id, sub_order_id, status, note, at FROM order_events WHERE order_id = ANY($1) ORDER BY id",
     )
-    .bind(order)
+    .bind(orders)
     .fetch_all(conn)
     .await
 }
