@@ -103,8 +103,13 @@ pub struct PaymentView {
     pub refunded: Money,
 }
 
+/// A currency code as stored (written from a parsed `Currency`, so a failure is ours).
+fn currency(code: &str) -> Result<Currency> {
+    Currency::parse(code).map_err(|e| Error::Internal(anyhow::anyhow!(e)))
+}
+
 fn view(p: &PaymentRow) -> Result<PaymentView> {
-    let currency = Currency::parse(&p.currency).map_err(|e| Error::Internal(anyhow::anyhow!(e)))?;
+    let currency = currency(&p.currency)?;
     let money = |amount_minor| Money {
         amount_minor,
         currency,
@@ -290,7 +295,9 @@ async fn by_reference(
             .await
             .map_err(Error::Provider)?;
         drop(conn);
-        apply_intent_state(&st.pool, provider_ref, state).await?;
+        let mut tx = st.pool.begin().await?;
+        apply_intent_state(&mut tx, provider_ref, state).await?;
+        tx.commit().await?;
         let mut conn = st.pool.acquire().await?;
         let p = store::by_reference(&mut conn, &reference)
             .await?
@@ -302,9 +309,13 @@ async fn by_reference(
 
 /// Moves a payment awaiting confirmation to what the provider says, publishing the
 /// outcome for the checkout waiting on it. Other states change nothing.
-async fn apply_intent_state(pool: &PgPool, provider_ref: &str, state: IntentState) -> Result<()> {
-    let mut tx = pool.begin().await?;
-    let Some(p) = store::by_provider_ref(&mut tx, provider_ref).await? else {
+/// Runs in the caller's transaction, so a webhook's delivery row commits with its effect.
+async fn apply_intent_state(
+    tx: &mut sqlx::PgConnection,
+    provider_ref: &str,
+    state: IntentState,
+) -> Result<()> {
+    let Some(p) = store::by_provider_ref(tx, provider_ref).await? else {
         return Err(Error::NotFound("payment"));
     };
     let from = status_of(&p)?;
@@ -322,7 +333,7 @@ async fn apply_intent_state(pool: &PgPool, provider_ref: &str, state: IntentStat
     if next == PaymentStatus::Declined {
         let code = "authentication_failed";
         store::set_outcome(
-            &mut tx,
+            tx,
             p.id,
             &Outcome {
                 status: next.as_str(),
@@ -333,7 +344,7 @@ async fn apply_intent_state(pool: &PgPool, provider_ref: &str, state: IntentStat
         )
         .await?;
         kernel::events::outbox::record(
-            &mut tx,
+            tx,
             &PaymentDeclined {
                 payment_id: PaymentId(p.id),
                 reference: p.reference.clone(),
@@ -342,9 +353,9 @@ async fn apply_intent_state(pool: &PgPool, provider_ref: &str, state: IntentStat
         )
         .await?;
     } else {
-        store::set_status(&mut tx, p.id, next.as_str()).await?;
+        store::set_status(tx, p.id, next.as_str()).await?;
         kernel::events::outbox::record(
-            &mut tx,
+            tx,
             &PaymentAuthorized {
                 payment_id: PaymentId(p.id),
                 reference: p.reference.clone(),
@@ -352,7 +363,6 @@ async fn apply_intent_state(pool: &PgPool, provider_ref: &str, state: IntentStat
         )
         .await?;
     }
-    tx.commit().await?;
     Ok(())
 }
 
@@ -441,7 +451,7 @@ async fn capture(
                 "the parts must add up to the payment and each commission fit its part",
             )])
         })?;
-    let currency = Currency::parse(&p.currency).map_err(|e| Error::Internal(anyhow::anyhow!(e)))?;
+    let currency = currency(&p.currency)?;
     let provider_ref = p
         .provider_ref
         .clone()
@@ -571,7 +581,7 @@ async fn refund(
     drop(tx);
     let entries = domain::refund_postings(&split, req.amount_minor)
         .ok_or_else(|| Error::Internal(anyhow::anyhow!("refund postings refused")))?;
-    let currency = Currency::parse(&p.currency).map_err(|e| Error::Internal(anyhow::anyhow!(e)))?;
+    let currency = currency(&p.currency)?;
     let provider_ref = p
         .provider_ref
         .clone()
@@ -682,13 +692,18 @@ async fn webhook(
             tracing::warn!(%reason, provider = %provider_name, "webhook refused");
             Error::BadWebhook(reason)
         })?;
-    let mut conn = st.pool.acquire().await?;
-    if !store::first_delivery(&mut conn, &provider_name, &event.event_id).await? {
+    // The delivery is recorded with its effect: a failure leaves neither, and the
+    // provider's redelivery applies it.
+    let mut tx = st.pool.begin().await?;
+    if !store::first_delivery(&mut tx, &provider_name, &event.event_id).await? {
         return Ok(StatusCode::OK);
     }
-    drop(conn);
-    match apply_intent_state(&st.pool, &event.provider_ref, event.state).await {
-        Ok(()) | Err(Error::NotFound(_)) => Ok(StatusCode::OK),
+    match apply_intent_state(&mut tx, &event.provider_ref, event.state).await {
+        // A payment we do not know (another environment's): acknowledged, nothing to do.
+        Ok(()) | Err(Error::NotFound(_)) => {
+            tx.commit().await?;
+            Ok(StatusCode::OK)
+        }
         Err(e) => Err(e),
     }
 }
@@ -708,8 +723,7 @@ fn payout_view(p: &PayoutRow) -> Result<PayoutView> {
         store_id: kernel::ids::format_prefixed("sto", p.store_id),
         amount: Money {
             amount_minor: p.amount_minor,
-            currency: Currency::parse(&p.currency)
-                .map_err(|e| Error::Internal(anyhow::anyhow!(e)))?,
+            currency: currency(&p.currency)?,
         },
         created_at: p.created_at,
     })
@@ -738,9 +752,8 @@ async fn store_balance(
     }
     let mut conn = st.pool.acquire().await?;
     let mut balances = Vec::new();
-    for (currency, amount_minor) in store::store_balances(&mut conn, store).await? {
-        let currency =
-            Currency::parse(&currency).map_err(|e| Error::Internal(anyhow::anyhow!(e)))?;
+    for (code, amount_minor) in store::store_balances(&mut conn, store).await? {
+        let currency = currency(&code)?;
         balances.push(Money {
             amount_minor,
             currency,
@@ -848,8 +861,7 @@ async fn ledger(axum::extract::State(st): State, _admin: AdminUser) -> Result<Js
     let mut accounts = Vec::with_capacity(rows.len());
     let mut totals: Vec<Money> = Vec::new();
     for r in rows {
-        let currency =
-            Currency::parse(&r.currency).map_err(|e| Error::Internal(anyhow::anyhow!(e)))?;
+        let currency = currency(&r.currency)?;
         match totals.iter_mut().find(|t| t.currency == currency) {
             Some(t) => t.amount_minor += r.balance_minor,
             None => totals.push(Money {

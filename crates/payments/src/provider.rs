@@ -113,8 +113,11 @@ struct IntentRow {
     status: String,
     decline_code: Option<String>,
     amount_minor: i64,
+    currency: String,
     captured_minor: i64,
     refunded_minor: i64,
+    /// Authorization attempts under this idempotency key.
+    attempts: i32,
 }
 
 fn decline_message(code: &str) -> &'static str {
@@ -169,7 +172,7 @@ impl Simulator {
     async fn intent(&self, provider_ref: &str) -> Result<IntentRow, ProviderError> {
         let id = Self::parse_reference(provider_ref)?;
         sqlx::query_as(
-            "SELECT id, status, decline_code, amount_minor, captured_minor, refunded_minor \
+            "SELECT id, status, decline_code, amount_minor, currency, captured_minor, refunded_minor, attempts \
              FROM simulator_intents WHERE id = $1",
         )
         .bind(id)
@@ -250,13 +253,7 @@ impl Simulator {
         if row.status != "requires_action" {
             return Ok(None);
         }
-        let currency: (String,) =
-            sqlx::query_as("SELECT currency FROM simulator_intents WHERE id = $1")
-                .bind(row.id)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(db)?;
-        let currency = kernel::money::Currency::parse(&currency.0)
+        let currency = kernel::money::Currency::parse(&row.currency)
             .map_err(|e| ProviderError::Refused(e.to_owned()))?;
         Ok(Some(Money {
             amount_minor: row.amount_minor,
@@ -291,7 +288,7 @@ impl PaymentProvider for Simulator {
                (id, idempotency_key, amount_minor, currency, card_last4, status, decline_code, return_url, attempts) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1) \
              ON CONFLICT (idempotency_key) DO UPDATE SET attempts = simulator_intents.attempts + 1 \
-             RETURNING id, status, decline_code, amount_minor, captured_minor, refunded_minor",
+             RETURNING id, status, decline_code, amount_minor, currency, captured_minor, refunded_minor, attempts",
         )
         .bind(Uuid::now_v7())
         .bind(&req.idempotency_key)
@@ -304,18 +301,10 @@ impl PaymentProvider for Simulator {
         .fetch_one(&self.pool)
         .await
         .map_err(db)?;
-        if req.card_number == cards::FAILS_ONCE {
-            let (attempts,): (i32,) =
-                sqlx::query_as("SELECT attempts FROM simulator_intents WHERE id = $1")
-                    .bind(row.id)
-                    .fetch_one(&self.pool)
-                    .await
-                    .map_err(db)?;
-            if attempts == 1 {
-                return Err(ProviderError::Transient(
-                    "processing_error: try again".into(),
-                ));
-            }
+        if req.card_number == cards::FAILS_ONCE && row.attempts == 1 {
+            return Err(ProviderError::Transient(
+                "processing_error: try again".into(),
+            ));
         }
         Ok(self.answer(&row))
     }
