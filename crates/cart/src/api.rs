@@ -124,6 +124,8 @@ pub struct CartLineView {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct StoreSubtotal {
+    /// The store (`sto_…`).
+    pub store_id: String,
     pub store_slug: String,
     pub store_name: String,
     pub subtotal: Money,
@@ -193,7 +195,7 @@ async fn priced_with(
     (sale, stock): &Fresh,
 ) -> Result<CartView> {
     let mut view = CartView::empty();
-    let mut by_store: BTreeMap<(String, String), i64> = BTreeMap::new();
+    let mut by_store: BTreeMap<(String, String, String), i64> = BTreeMap::new();
     let mut total: Option<Money> = None;
     for row in rows {
         let Some(v) = sale.get(&row.variant_id) else {
@@ -239,7 +241,11 @@ async fn priced_with(
         let available = fit != Fit::Unavailable;
         if available {
             *by_store
-                .entry((v.store_slug.clone(), v.store_name.clone()))
+                .entry((
+                    v.store_slug.clone(),
+                    v.store_name.clone(),
+                    v.store_id.clone(),
+                ))
                 .or_default() += line_total.amount_minor;
             total = Some(Money {
                 amount_minor: total.map_or(0, |t| t.amount_minor) + line_total.amount_minor,
@@ -266,14 +272,17 @@ async fn priced_with(
     if let Some(t) = total {
         view.stores = by_store
             .into_iter()
-            .map(|((store_slug, store_name), amount)| StoreSubtotal {
-                store_slug,
-                store_name,
-                subtotal: Money {
-                    amount_minor: amount,
-                    currency: t.currency,
+            .map(
+                |((store_slug, store_name, store_id), amount)| StoreSubtotal {
+                    store_id,
+                    store_slug,
+                    store_name,
+                    subtotal: Money {
+                        amount_minor: amount,
+                        currency: t.currency,
+                    },
                 },
-            })
+            )
             .collect();
     }
     view.subtotal = total;

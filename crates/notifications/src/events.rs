@@ -33,6 +33,15 @@ impl EmailHandler {
         }
     }
 
+    /// A store, for its name and its support address (the one vendors asked customers
+    /// to use).
+    async fn store(&self, id: &str) -> anyhow::Result<vendors::api::dto::StoreView> {
+        self.vendors
+            .store(id, None)
+            .await
+            .map_err(|err| anyhow::anyhow!("vendors: {err}"))
+    }
+
     /// The email an event asks for; `None` when this one asks for none.
     async fn compose(&self, event: &Envelope) -> anyhow::Result<Option<OutgoingEmail>> {
         let url = &self.public_url;
@@ -47,45 +56,37 @@ impl EmailHandler {
                     e.stores.len(),
                 )?
             }
-            SubOrderChanged::TYPE if event.decode::<SubOrderChanged>()?.status == "paid" => {
-                let e: SubOrderChanged = event.decode()?;
-                let store = self
-                    .vendors
-                    .store(&e.store_id, None)
-                    .await
-                    .map_err(|err| anyhow::anyhow!("vendors: {err}"))?;
-                domain::new_order(
-                    url,
-                    &store.support_email,
-                    &store.name,
-                    &e.number,
-                    &e.store_id,
-                    &e.sub_order_id.to_string(),
-                )?
-            }
             SubOrderChanged::TYPE => {
                 let e: SubOrderChanged = event.decode()?;
-                match domain::sub_order_changed(
-                    url,
-                    &e.email,
-                    &e.number,
-                    &e.order_id.to_string(),
-                    &e.status,
-                    e.tracking_number.as_deref(),
-                    e.reason.as_deref(),
-                )? {
-                    Some(email) => email,
-                    None => return Ok(None),
+                if e.status == "paid" {
+                    // A new part to ship: to the store, not the customer.
+                    let store = self.store(&e.store_id).await?;
+                    domain::new_order(
+                        url,
+                        &store.support_email,
+                        &store.name,
+                        &e.number,
+                        &e.store_id,
+                        &e.sub_order_id.to_string(),
+                    )?
+                } else {
+                    match domain::sub_order_changed(
+                        url,
+                        &e.email,
+                        &e.number,
+                        &e.order_id.to_string(),
+                        &e.status,
+                        e.tracking_number.as_deref(),
+                        e.reason.as_deref(),
+                    )? {
+                        Some(email) => email,
+                        None => return Ok(None),
+                    }
                 }
             }
             StockLow::TYPE => {
                 let e: StockLow = event.decode()?;
-                // The store's support address: the one vendors asked customers to use.
-                let store = self
-                    .vendors
-                    .store(&e.store_id, None)
-                    .await
-                    .map_err(|err| anyhow::anyhow!("vendors: {err}"))?;
+                let store = self.store(&e.store_id).await?;
                 domain::low_stock(
                     url,
                     &store.support_email,

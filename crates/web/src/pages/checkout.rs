@@ -155,8 +155,7 @@ async fn store_choices(
         .await?;
     let mut out = Vec::new();
     for s in cart.stores {
-        let store = state.vendors.store(&s.store_slug, None).await?;
-        let id = store.id.to_string();
+        let id = s.store_id;
         let methods = state.shipping.methods(&id).await?.items;
         let chosen = form
             .chosen(&id)
