@@ -897,7 +897,9 @@ async fn sub_order_action(
     fresh_detail(&saga, order.id, sub.id, &role).await
 }
 
-/// The sub-order a change is about, locked for it, with its order.
+/// The sub-order a change is about, locked for it, with its order. The lock is held
+/// across the refund and restock calls on purpose: two changes of one sub-order (a
+/// cancel racing a refund) must not both pay out.
 async fn lock_for_change(tx: &mut PgConnection, key: &str) -> Result<(OrderRow, SubOrderRow)> {
     let id: SubOrderId = key.parse().map_err(|_| Error::NotFound("sub-order"))?;
     let sub = store::lock_sub_order(tx, id.0)
