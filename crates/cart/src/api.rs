@@ -91,11 +91,13 @@ pub struct GuestTokenView {
 }
 
 /// A token for a guest cart.
-#[utoipa::path(post, path = "/api/v1/cart/guest-token", tag = TAG,
+#[utoipa::path(post, path = "/api/v1/cart/guest-token", security(()), tag = TAG,
     responses((status = 201, body = GuestTokenView)))]
 async fn guest_token() -> impl IntoResponse {
     (
         StatusCode::CREATED,
+        // A secret: never kept by a cache, nor by the idempotency layer for a replay.
+        [(axum::http::header::CACHE_CONTROL, "no-store")],
         Json(GuestTokenView {
             cart_token: kernel::secret::random_token(),
         }),
@@ -291,7 +293,7 @@ async fn priced_with(
 
 /// The cart, priced now: each line at today's price, with notices for prices that
 /// changed and items that sold out or left the shop since the customer last looked.
-#[utoipa::path(get, path = "/api/v1/cart", tag = TAG,
+#[utoipa::path(get, path = "/api/v1/cart", security((), ("bearer" = [])), tag = TAG,
     params(("Cart-Token" = Option<String>, Header, description = "A guest's cart token")),
     responses((status = 200, body = CartView), (status = 401, body = Problem)))]
 async fn view_cart(
@@ -320,7 +322,7 @@ pub struct LineRequest {
 /// Set how many of a variant the cart holds (0 removes it). More than may be bought is
 /// refused with how many may (409 `insufficient_stock`); a variant in another currency
 /// than the cart's is 422 `currency_mismatch`.
-#[utoipa::path(put, path = "/api/v1/cart/lines/{variant}", tag = TAG,
+#[utoipa::path(put, path = "/api/v1/cart/lines/{variant}", security((), ("bearer" = [])), tag = TAG,
     params(("variant" = String, Path, description = "Variant id (`var_…`)"),
            ("Cart-Token" = Option<String>, Header, description = "A guest's cart token")),
     request_body = LineRequest,
@@ -397,7 +399,7 @@ async fn set_line(
 }
 
 /// Remove a variant from the cart.
-#[utoipa::path(delete, path = "/api/v1/cart/lines/{variant}", tag = TAG,
+#[utoipa::path(delete, path = "/api/v1/cart/lines/{variant}", security((), ("bearer" = [])), tag = TAG,
     params(("variant" = String, Path), ("Cart-Token" = Option<String>, Header)),
     responses((status = 200, body = CartView), (status = 401, body = Problem)))]
 async fn remove_line(
@@ -466,7 +468,7 @@ pub struct PurchaseRequest {
 
 /// Takes what a completed checkout bought out of the customer's cart, leaving anything
 /// added meanwhile (services only).
-#[utoipa::path(post, path = "/internal/cart/purchases", tag = "internal", request_body = PurchaseRequest,
+#[utoipa::path(post, path = "/internal/cart/purchases", security(("service" = [])), tag = "internal", request_body = PurchaseRequest,
     responses((status = 204), (status = 422, body = Problem)))]
 async fn record_purchase(
     axum::extract::State(pool): State,

@@ -31,7 +31,7 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
     Ok(ServiceModule {
         name: SERVICE,
         api: api::router(pool.clone(), upstream),
-        pages: axum::Router::new(),
+        pages: kernel::http::access::Pages::default(),
         subscriptions: Vec::new(),
         pool: Some(pool),
         fallback: None,

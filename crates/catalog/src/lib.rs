@@ -42,7 +42,7 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
             .layer(axum::middleware::from_fn(
                 kernel::http::conditional::conditional_get,
             )),
-        pages: api::pages().layer(axum::Extension(media)),
+        pages: api::pages().map_router(|r| r.layer(axum::Extension(media))),
         subscriptions: events::subscriptions(&pool, platform.cache.clone()),
         pool: Some(pool),
         fallback: None,

@@ -296,8 +296,15 @@ pub fn check_code(matches: bool, attempts_before: i32, expired: bool) -> CodeChe
 /// How a presented refresh token stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RefreshCheck {
+    /// Unused: exchange it for the next pair of its session.
     Rotate,
-    /// Already exchanged once: someone holds a copy, so the whole session is revoked.
+    /// Exchanged moments ago and its successor is still unused: the same client racing
+    /// itself (two tabs refreshing at once). Answer the very pair the first use got;
+    /// nothing new is issued.
+    Replay,
+    /// Already exchanged, and either too long ago or the chain has moved on since
+    /// (its successor was exchanged too): someone holds a copy, so the whole session is
+    /// revoked.
     Reused,
     Expired,
     Revoked,
@@ -307,20 +314,38 @@ pub enum RefreshCheck {
 /// racing itself (two tabs refreshing at once), not as theft.
 pub const REFRESH_REUSE_GRACE_SECS: i64 = 10;
 
+/// `used_secs_ago` is `None` for an unused token. `successor_used` says whether the
+/// token its first use returned has been exchanged (or cannot be found) and only
+/// matters for a used one. A used token's own expiry does not matter: the first use
+/// was in time, and a replay issues nothing.
 pub fn check_refresh(
     used_secs_ago: Option<i64>,
+    successor_used: bool,
     session_revoked: bool,
     expired: bool,
 ) -> RefreshCheck {
     if session_revoked {
         RefreshCheck::Revoked
-    } else if used_secs_ago.is_some_and(|s| s > REFRESH_REUSE_GRACE_SECS) {
-        RefreshCheck::Reused
+    } else if let Some(ago) = used_secs_ago {
+        if ago <= REFRESH_REUSE_GRACE_SECS && !successor_used {
+            RefreshCheck::Replay
+        } else {
+            RefreshCheck::Reused
+        }
     } else if expired {
         RefreshCheck::Expired
     } else {
         RefreshCheck::Rotate
     }
+}
+
+/// The refresh token that exchanging `presented` yields. A keyed MAC of the presented
+/// token, so a reuse within the grace period recomputes the very same successor with
+/// nothing secret kept in clear; without `key` it can be neither predicted nor derived
+/// from the stored digests. The label separates this use of the key from others.
+pub fn successor_refresh_token(key: &[u8], presented: &str) -> String {
+    let mac = kernel::secret::keyed_digest(key, &format!("refresh-token-successor/v1:{presented}"));
+    format!("rt_{}", kernel::secret::b64url(&mac))
 }
 
 #[cfg(test)]
@@ -375,15 +400,62 @@ mod tests {
 
     #[test]
     fn refresh_reuse_beats_expiry_and_revocation_beats_all() {
-        assert_eq!(check_refresh(None, false, false), RefreshCheck::Rotate);
-        assert_eq!(check_refresh(Some(60), false, true), RefreshCheck::Reused);
-        assert_eq!(check_refresh(Some(60), true, false), RefreshCheck::Revoked);
-        assert_eq!(check_refresh(None, false, true), RefreshCheck::Expired);
-        // Two tabs refreshing at once both get through.
-        assert_eq!(check_refresh(Some(0), false, false), RefreshCheck::Rotate);
         assert_eq!(
-            check_refresh(Some(REFRESH_REUSE_GRACE_SECS + 1), false, false),
+            check_refresh(None, false, false, false),
+            RefreshCheck::Rotate
+        );
+        assert_eq!(
+            check_refresh(Some(60), false, false, true),
             RefreshCheck::Reused
+        );
+        assert_eq!(
+            check_refresh(Some(60), false, true, false),
+            RefreshCheck::Revoked
+        );
+        assert_eq!(
+            check_refresh(Some(0), false, true, false),
+            RefreshCheck::Revoked
+        );
+        assert_eq!(
+            check_refresh(None, false, false, true),
+            RefreshCheck::Expired
+        );
+        assert_eq!(
+            check_refresh(Some(REFRESH_REUSE_GRACE_SECS + 1), false, false, false),
+            RefreshCheck::Reused
+        );
+    }
+
+    #[test]
+    fn refresh_reuse_within_grace_replays_only_while_the_chain_has_not_moved() {
+        // Two tabs refreshing at once: the second gets the first one's answer again.
+        assert_eq!(
+            check_refresh(Some(0), false, false, false),
+            RefreshCheck::Replay
+        );
+        assert_eq!(
+            check_refresh(Some(REFRESH_REUSE_GRACE_SECS), false, false, true),
+            RefreshCheck::Replay
+        );
+        // The client already exchanged the successor: a copy is being replayed.
+        assert_eq!(
+            check_refresh(Some(0), true, false, false),
+            RefreshCheck::Reused
+        );
+    }
+
+    #[test]
+    fn successors_are_deterministic_per_key_and_token() {
+        let a = successor_refresh_token(b"key", "rt_a");
+        assert!(a.starts_with("rt_"));
+        assert_eq!(a.len(), 3 + 43);
+        assert_eq!(a, successor_refresh_token(b"key", "rt_a"));
+        assert_ne!(a, successor_refresh_token(b"key", "rt_b"));
+        assert_ne!(a, successor_refresh_token(b"other key", "rt_a"));
+        // The successor is not the plain keyed digest a verification code would get.
+        assert_ne!(
+            &a[3..],
+            kernel::secret::b64url(&kernel::secret::keyed_digest(b"key", "rt_a"))
         );
     }
 

@@ -111,8 +111,11 @@ impl Handler for MembershipProjection {
             MemberRemoved::TYPE => {
                 let e: MemberRemoved = event.decode()?;
                 let store = e.store_id.to_string();
-                store::apply_store_membership(tx, e.user_id.parse()?, &store, None, e.version)
-                    .await?;
+                let user = e.user_id.parse()?;
+                store::apply_store_membership(tx, user, &store, None, e.version).await?;
+                // The member's tokens still name the store: every service refuses them
+                // now, and a refresh issues claims without it.
+                store::revoke_user_tokens(tx, user).await?;
             }
             other => anyhow::bail!("identity does not handle {other}"),
         }

@@ -68,7 +68,7 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
         subscriptions: events::subscriptions(&pool),
         pool: Some(pool),
         api: api::router(state),
-        pages: axum::Router::new(),
+        pages: kernel::http::access::Pages::default(),
         fallback: None,
     })
 }

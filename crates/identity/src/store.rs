@@ -1,5 +1,7 @@
 //! Identity's SQL. Every function takes a connection so callers decide the transaction.
 
+use kernel::auth::Claims;
+use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -321,18 +323,24 @@ pub async fn insert_session(
     Ok(())
 }
 
+/// Records a refresh token by its digest, with the claims of the access token issued
+/// alongside it (not a credential: without the signature they prove nothing), so that
+/// a replay can sign the very same access token again.
 pub async fn insert_refresh_token(
     conn: &mut PgConnection,
     session: SessionId,
     token_hash: &[u8],
     expires_at: OffsetDateTime,
+    access_claims: &Claims,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO refresh_tokens (token_hash, session_id, expires_at) VALUES ($1, $2, $3)",
+        "INSERT INTO refresh_tokens (token_hash, session_id, expires_at, access_claims)
+         VALUES ($1, $2, $3, $4)",
     )
     .bind(token_hash)
     .bind(session)
     .bind(expires_at)
+    .bind(Json(access_claims))
     .execute(conn)
     .await?;
     Ok(())
@@ -348,7 +356,7 @@ pub struct RefreshRow {
 }
 
 /// Locks the token row: concurrent refreshes with one token are serialised, so the
-/// second one sees the first one's rotation and is treated as reuse.
+/// second one sees the first one's rotation and replays its answer.
 pub async fn refresh_for_update(
     conn: &mut PgConnection,
     token_hash: &[u8],
@@ -357,6 +365,29 @@ pub async fn refresh_for_update(
         "SELECT t.session_id, s.user_id, t.expires_at, t.used_at, s.revoked_at AS session_revoked_at
          FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
          WHERE t.token_hash = $1 FOR UPDATE OF t",
+    )
+    .bind(token_hash)
+    .fetch_optional(conn)
+    .await
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct SuccessorRow {
+    pub session_id: SessionId,
+    pub used_at: Option<OffsetDateTime>,
+    /// `None` only for tokens issued before claims were recorded.
+    pub access_claims: Option<Json<Claims>>,
+}
+
+/// The token a rotation issued, locked so that it cannot be exchanged while its
+/// predecessor's answer is being replayed.
+pub async fn successor_for_update(
+    conn: &mut PgConnection,
+    token_hash: &[u8],
+) -> Result<Option<SuccessorRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT session_id, used_at, access_claims FROM refresh_tokens
+         WHERE token_hash = $1 FOR UPDATE",
     )
     .bind(token_hash)
     .fetch_optional(conn)
@@ -376,11 +407,17 @@ pub async fn mark_refresh_used(
     Ok(())
 }
 
+/// Ends a session, and publishes it to every service so its access tokens stop working.
 pub async fn revoke_session(conn: &mut PgConnection, id: SessionId) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL")
-        .bind(id)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "WITH ended AS (
+             UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL
+             RETURNING id, user_id)
+         INSERT INTO revocations (user_id, session_id) SELECT user_id, id FROM ended",
+    )
+    .bind(id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -391,8 +428,11 @@ pub async fn revoke_all_sessions(
     keep: Option<SessionId>,
 ) -> Result<u64, sqlx::Error> {
     let r = sqlx::query(
-        "UPDATE sessions SET revoked_at = now()
-         WHERE user_id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR id <> $2)",
+        "WITH ended AS (
+             UPDATE sessions SET revoked_at = now()
+             WHERE user_id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR id <> $2)
+             RETURNING id, user_id)
+         INSERT INTO revocations (user_id, session_id) SELECT user_id, id FROM ended",
     )
     .bind(user)
     .bind(keep)
@@ -605,6 +645,32 @@ pub async fn store_memberships(
         "SELECT store_id, role FROM store_memberships WHERE user_id = $1 AND role IS NOT NULL ORDER BY store_id",
     )
     .bind(user)
+    .fetch_all(conn)
+    .await
+}
+
+/// Refuses the user's tokens issued before now everywhere (their claims are stale).
+pub async fn revoke_user_tokens(conn: &mut PgConnection, user: UserId) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO revocations (user_id) SELECT id FROM users WHERE id = $1")
+        .bind(user)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Revocations after `after`, young enough to name tokens that have not expired.
+pub async fn revocations_after(
+    conn: &mut PgConnection,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<(i64, UserId, Option<SessionId>, OffsetDateTime)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT seq, user_id, session_id, not_before FROM revocations
+         WHERE seq > $1 AND created_at > now() - interval '16 minutes'
+         ORDER BY seq LIMIT $2",
+    )
+    .bind(after)
+    .bind(limit)
     .fetch_all(conn)
     .await
 }

@@ -40,7 +40,7 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
             pool.clone(),
             CatalogClient::new(platform.client(catalog::SERVICE)),
         ),
-        pages: axum::Router::new(),
+        pages: kernel::http::access::Pages::default(),
         subscriptions: Vec::new(),
         pool: Some(pool),
         fallback: None,

@@ -177,6 +177,8 @@ pub enum TokenError {
     Expired,
     #[error("the signing keys could not be fetched")]
     KeysUnavailable,
+    #[error("the token was revoked (signed out, suspended, or a store membership ended)")]
+    Revoked,
 }
 
 impl From<TokenError> for Problem {
@@ -185,6 +187,10 @@ impl From<TokenError> for Problem {
             TokenError::Expired => {
                 Problem::unauthorized("token_expired", "The access token has expired")
             }
+            TokenError::Revoked => Problem::unauthorized(
+                "token_revoked",
+                "The access token was revoked; refresh it or sign in again",
+            ),
             TokenError::KeysUnavailable => Problem::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "keys_unavailable",
@@ -210,6 +216,7 @@ pub trait JwksSource: Send + Sync {
 pub struct Verifier {
     source: Box<dyn JwksSource>,
     keys: RwLock<HashMap<String, VerifyingKey>>,
+    revoked: std::sync::RwLock<Revoked>,
     /// Serialises fetches and remembers when the last one was tried.
     fetching: Mutex<Option<Instant>>,
 }
@@ -223,8 +230,26 @@ impl Verifier {
         Self {
             source,
             keys: RwLock::new(HashMap::new()),
+            revoked: std::sync::RwLock::new(Revoked::default()),
             fetching: Mutex::new(None),
         }
+    }
+
+    /// Takes in revocations identity published since the last call; answers the
+    /// sequence number to ask after next time.
+    pub fn revoke(&self, list: &[Revocation], now: i64) -> i64 {
+        let mut revoked = self
+            .revoked
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        revoked.apply(list, now)
+    }
+
+    fn is_revoked(&self, claims: &Claims) -> bool {
+        self.revoked
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .refuses(claims)
     }
 
     pub async fn verify(&self, token: &str) -> Result<Claims, TokenError> {
@@ -256,6 +281,9 @@ impl Verifier {
         }
         if claims.exp <= now {
             return Err(TokenError::Expired);
+        }
+        if self.is_revoked(&claims) {
+            return Err(TokenError::Revoked);
         }
         Ok(claims)
     }
@@ -289,6 +317,72 @@ impl Verifier {
         let found = fresh.get(kid).copied();
         *self.keys.write().await = fresh;
         found.ok_or(TokenError::UnknownKey)
+    }
+}
+
+/// One revocation as identity publishes it at `/internal/identity/revocations`: a
+/// session's tokens (`session`), or every token of `user` issued before `not_before`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Revocation {
+    /// Increases with every revocation; ask for those after the last one seen.
+    pub seq: i64,
+    /// The user (`usr_…`).
+    pub user: String,
+    /// The session (`ses_…`) whose tokens are refused, or none for the whole user.
+    pub session: Option<String>,
+    /// Unix seconds: the user's tokens issued before it, or within that second, are
+    /// refused.
+    pub not_before: i64,
+}
+
+/// The most revocations one answer carries; a full page means "ask again at once".
+pub const REVOCATION_PAGE: usize = 1000;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct RevocationList {
+    pub items: Vec<Revocation>,
+}
+
+/// Revocations younger than an access token's lifetime: older ones only name tokens
+/// that have expired anyway.
+#[derive(Debug, Default)]
+struct Revoked {
+    sessions: HashMap<String, i64>,
+    users: HashMap<String, i64>,
+    last_seq: i64,
+}
+
+/// Access tokens live 15 minutes; a revocation is kept a little longer than that.
+const REVOCATION_KEPT_SECS: i64 = 16 * 60;
+
+impl Revoked {
+    fn apply(&mut self, list: &[Revocation], now: i64) -> i64 {
+        for r in list {
+            match &r.session {
+                Some(session) => {
+                    self.sessions.insert(session.clone(), r.not_before);
+                }
+                None => {
+                    let at = self.users.entry(r.user.clone()).or_insert(r.not_before);
+                    *at = (*at).max(r.not_before);
+                }
+            }
+            self.last_seq = self.last_seq.max(r.seq);
+        }
+        let horizon = now - REVOCATION_KEPT_SECS;
+        self.sessions.retain(|_, at| *at > horizon);
+        self.users.retain(|_, at| *at > horizon);
+        self.last_seq
+    }
+
+    fn refuses(&self, claims: &Claims) -> bool {
+        self.sessions.contains_key(&claims.sid)
+            || self
+                .users
+                .get(&claims.sub)
+                // Seconds are coarse: a token issued in the revocation's second may
+                // predate it, so it is refused too (a refresh a second later is not).
+                .is_some_and(|not_before| claims.iat <= *not_before)
     }
 }
 
@@ -342,27 +436,29 @@ impl<S: Send + Sync> FromRequestParts<S> for ServiceCaller {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let expected = parts
-            .extensions
-            .get::<InternalSecret>()
-            .map(|s| s.0.clone());
-        let presented = parts
-            .headers
-            .get(&INTERNAL_SECRET_HEADER)
-            .map(|v| v.as_bytes().to_vec());
-        match (expected, presented) {
-            // Comparing digests keeps the comparison's timing independent of the secret.
-            (Some(e), Some(p))
-                if sha2::Sha256::digest(e.as_bytes()) == sha2::Sha256::digest(&p) =>
-            {
-                Ok(Self)
-            }
-            _ => Err(Problem::new(
+        if presents_internal_secret(parts) {
+            Ok(Self)
+        } else {
+            Err(Problem::new(
                 StatusCode::NOT_FOUND,
                 "not_found",
                 "No such resource",
-            )),
+            ))
         }
+    }
+}
+
+/// Whether the request presents this deployment's internal secret.
+pub fn presents_internal_secret(parts: &Parts) -> bool {
+    let expected = parts.extensions.get::<InternalSecret>();
+    let presented = parts.headers.get(&INTERNAL_SECRET_HEADER);
+    match (expected, presented) {
+        // Comparing digests keeps the comparison's timing independent of the secret.
+        (Some(e), Some(p)) => {
+            !p.is_empty()
+                && sha2::Sha256::digest(e.0.as_bytes()) == sha2::Sha256::digest(p.as_bytes())
+        }
+        _ => false,
     }
 }
 
@@ -375,10 +471,12 @@ pub fn bearer_token(headers: &http::HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
-    type Rejection = Problem;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+impl AuthUser {
+    /// The caller the access check already verified, or the bearer token verified now.
+    pub async fn from_parts(parts: &mut Parts) -> Result<Self, Problem> {
+        if let Some(user) = parts.extensions.get::<AuthUser>() {
+            return Ok(user.clone());
+        }
         let Some(token) = bearer_token(&parts.headers) else {
             return Err(Problem::unauthorized(
                 "unauthenticated",
@@ -389,6 +487,14 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
             return Err(Problem::internal(&"no token verifier installed"));
         };
         Ok(Self(verifier.verify(token).await?))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Self::from_parts(parts).await
     }
 }
 
@@ -502,6 +608,42 @@ mod tests {
         );
         assert_eq!(v.verify_at(&token, 50).await, Err(TokenError::UnknownKey));
         assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn revoked_sessions_and_users_are_refused_until_their_tokens_expire() {
+        let k = key("k1", 7);
+        let v = verifier(&[&k]);
+        let mut old = claims(1_000);
+        old.iat = 100;
+        let token = k.sign(&old);
+        assert!(v.verify_at(&token, 200).await.is_ok());
+        let revoke_user = Revocation {
+            seq: 4,
+            user: "usr_1".into(),
+            session: None,
+            not_before: 150,
+        };
+        assert_eq!(v.revoke(&[revoke_user], 200), 4);
+        assert_eq!(v.verify_at(&token, 200).await, Err(TokenError::Revoked));
+        // A token issued after the revocation (a refresh) carries fresh claims.
+        let mut fresh = claims(1_000);
+        fresh.iat = 151;
+        assert!(v.verify_at(&k.sign(&fresh), 200).await.is_ok());
+        let end_session = Revocation {
+            seq: 5,
+            user: "usr_1".into(),
+            session: Some("ses_1".into()),
+            not_before: 300,
+        };
+        assert_eq!(v.revoke(&[end_session], 300), 5);
+        assert_eq!(
+            v.verify_at(&k.sign(&fresh), 300).await,
+            Err(TokenError::Revoked)
+        );
+        // Forgotten once every token they could name has expired.
+        assert_eq!(v.revoke(&[], 300 + REVOCATION_KEPT_SECS), 5);
+        assert!(v.verify_at(&k.sign(&fresh), 200).await.is_ok());
     }
 
     #[tokio::test]

@@ -18,7 +18,7 @@ use tower::ServiceExt;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 use utoipa::openapi::OpenApi;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::Config;
@@ -29,6 +29,7 @@ use crate::events::in_process::InProcessBus;
 use crate::events::rabbitmq::RabbitBus;
 use crate::events::relay::OutboxRelay;
 use crate::events::{Bus, Subscription};
+use crate::http::access::{self, AccessTable, Pages};
 use crate::http::client::{ClientError, ServiceClient};
 use crate::http::extract::TrustedProxies;
 use crate::http::{Problem, idempotency, middleware as mw, ops};
@@ -43,8 +44,8 @@ pub struct ServiceModule {
     pub pool: Option<PgPool>,
     /// `/api/v1/<name>/…` and `/internal/<name>/…`, documented in OpenAPI.
     pub api: OpenApiRouter,
-    /// Routes outside the API (web pages, dev tools), not in OpenAPI.
-    pub pages: Router,
+    /// Routes outside the API (web pages, media, dev tools), not in OpenAPI.
+    pub pages: Pages,
     pub subscriptions: Vec<Subscription>,
     /// Answers requests no route matched (the web UI's friendly 404 page).
     pub fallback: Option<MethodRouter>,
@@ -58,6 +59,8 @@ pub struct Platform {
     /// What this process's services present to each other (`INTERNAL_API_SECRET`).
     internal_secret: Arc<str>,
     hosted: HashMap<&'static str, Arc<OnceLock<Router>>>,
+    /// Every route this process serves, with who may call it (set by `mount`).
+    routes: OnceLock<AccessTable>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -115,6 +118,7 @@ impl Platform {
                 .map(|name| (*name, Arc::new(OnceLock::new())))
                 .collect(),
             config,
+            routes: OnceLock::new(),
             shutdown,
         }))
     }
@@ -151,6 +155,17 @@ impl Platform {
         client.with_internal_secret(&self.internal_secret)
     }
 
+    /// Every route mounted in this process and who may call it.
+    pub fn routes(&self) -> Vec<access::Declared> {
+        let mut routes: Vec<_> = self
+            .routes
+            .get()
+            .map(|t| t.routes().cloned().collect())
+            .unwrap_or_default();
+        routes.sort_by(|a, b| (&a.path, &a.method).cmp(&(&b.path, &b.method)));
+        routes
+    }
+
     pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
         self.shutdown.subscribe()
     }
@@ -166,10 +181,17 @@ impl Platform {
         let mut pools = Vec::new();
         let mut fallback = None;
         let mut relays = Vec::new();
+        let mut all_routes = AccessTable::default();
         for module in modules {
             let (api, api_doc) = module.api.split_for_parts();
+            let mut table = AccessTable::from_openapi(module.name, &api_doc)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", module.name))?;
             doc.merge(api_doc);
-            let mut service = api.merge(module.pages);
+            let (pages, page_table) = module.pages.into_parts(module.name);
+            table.extend(page_table);
+            let table = Arc::new(table);
+            all_routes.extend((*table).clone());
+            let mut service = api.merge(pages);
             if let Some(pool) = &module.pool {
                 service = service.layer(middleware::from_fn_with_state(
                     pool.clone(),
@@ -181,7 +203,9 @@ impl Platform {
             // A service may have no routes in this configuration (notifications outside
             // dev mode), and axum refuses a route layer on an empty router.
             let service = if service.has_routes() {
-                service.route_layer(middleware::from_fn(mw::label_route))
+                service
+                    .route_layer(middleware::from_fn_with_state(table, access::enforce))
+                    .route_layer(middleware::from_fn(mw::label_route))
             } else {
                 service
             }
@@ -214,28 +238,29 @@ impl Platform {
                 self.shutdown_signal(),
             ));
         }
-        doc.components
-            .get_or_insert_with(Default::default)
-            .add_security_scheme(
-                "bearer",
-                SecurityScheme::Http(
-                    HttpBuilder::new()
-                        .scheme(HttpAuthScheme::Bearer)
-                        .bearer_format("JWT")
-                        .build(),
-                ),
-            );
-        doc.info.title = "Emporium".into();
-        doc.info.version = env!("CARGO_PKG_VERSION").into();
-        doc.info.description = Some("Multi-vendor marketplace API".into());
-        let openapi = Arc::new(doc.to_pretty_json()?);
-        let ops_router = ops::router(ops::OpsState {
+        let (openapi, internal_openapi) = split_documents(doc)?;
+        let (ops_router, ops_table) = ops::pages(ops::OpsState {
             pools,
             bus: self.bus.clone(),
             cache: self.cache.clone(),
-            openapi,
+            openapi: Arc::new(openapi),
+            internal_openapi: Arc::new(internal_openapi),
         })
-        .route_layer(middleware::from_fn(mw::label_route));
+        .into_parts("ops");
+        let ops_table = Arc::new(ops_table);
+        all_routes.extend((*ops_table).clone());
+        let _ = self.routes.set(all_routes);
+        tokio::spawn(follow_revocations(
+            self.client("identity"),
+            self.verifier.clone(),
+            self.shutdown_signal(),
+        ));
+        let ops_router = ops_router
+            .route_layer(middleware::from_fn_with_state(ops_table, access::enforce))
+            .route_layer(middleware::from_fn(mw::label_route))
+            .layer(axum::Extension(InternalSecret(
+                self.internal_secret.clone(),
+            )));
         let app = app
             .merge(ops_router)
             .fallback_service(fallback.unwrap_or_else(|| axum::routing::any(api_not_found)))
@@ -253,6 +278,91 @@ impl Platform {
             .layer(middleware::from_fn(mw::observe));
         Ok(app)
     }
+}
+
+/// How often each process asks identity for revocations: a signed-out session, a
+/// suspended user or an ended store membership is refused everywhere within about this.
+const REVOCATION_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Keeps this process's token verifier up to date with identity's revocations, whether
+/// identity runs here or in another process.
+async fn follow_revocations(
+    identity: ServiceClient,
+    verifier: Arc<Verifier>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut after = 0;
+    let mut failing = false;
+    loop {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        match identity
+            .get(&format!("/internal/identity/revocations?after={after}"))
+            .send::<crate::auth::RevocationList>()
+            .await
+        {
+            Ok(list) => {
+                let full = list.items.len() >= crate::auth::REVOCATION_PAGE;
+                after = verifier.revoke(&list.items, now);
+                if failing {
+                    tracing::info!("revocations are followed again");
+                }
+                failing = false;
+                if full {
+                    continue;
+                }
+            }
+            Err(e) if !failing => {
+                tracing::warn!(error = %e, "revocations cannot be read; retrying every second");
+                failing = true;
+            }
+            Err(_) => {}
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(REVOCATION_POLL) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// The public API's document, and the `/internal/…` operations' apart from it.
+fn split_documents(mut public: OpenApi) -> anyhow::Result<(String, String)> {
+    public.info.title = "Emporium".into();
+    public.info.version = env!("CARGO_PKG_VERSION").into();
+    public.info.description = Some("Multi-vendor marketplace API".into());
+    let mut internal = public.clone();
+    public
+        .paths
+        .paths
+        .retain(|path, _| !path.starts_with("/internal/"));
+    internal
+        .paths
+        .paths
+        .retain(|path, _| path.starts_with("/internal/"));
+    public
+        .components
+        .get_or_insert_with(Default::default)
+        .add_security_scheme(
+            access::BEARER,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    internal.info.title = "Emporium internal API".into();
+    internal.info.description =
+        Some("Service-to-service operations; never exposed at the edge".into());
+    internal
+        .components
+        .get_or_insert_with(Default::default)
+        .add_security_scheme(
+            access::SERVICE,
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new(
+                crate::auth::INTERNAL_SECRET_HEADER.as_str(),
+            ))),
+        );
+    Ok((public.to_pretty_json()?, internal.to_pretty_json()?))
 }
 
 async fn api_not_found() -> Problem {

@@ -2,10 +2,9 @@
 //! `/dev/mailbox`. Neither route exists unless `EMPORIUM_DEV=1`.
 
 use askama::Template;
-use axum::Router;
 use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use kernel::http::access::{Access, Pages};
 use kernel::http::{Json, Problem, Query};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -51,12 +50,12 @@ pub fn router(pool: PgPool, dev_mode: bool) -> OpenApiRouter {
         .with_state(pool)
 }
 
-pub fn pages(pool: PgPool, dev_mode: bool) -> Router {
+pub fn pages(pool: PgPool, dev_mode: bool) -> Pages {
     if !dev_mode {
-        return Router::new();
+        return Pages::default();
     }
-    Router::new()
-        .route("/dev/mailbox", get(mailbox_page))
+    Pages::new(None)
+        .get("/dev/mailbox", Access::Anyone, mailbox_page)
         .with_state(pool)
 }
 
@@ -80,7 +79,7 @@ async fn load(pool: &PgPool, to: Option<&str>) -> Result<Vec<MailboxEmail>, Prob
 }
 
 /// The 50 most recent emails (dev mode only).
-#[utoipa::path(get, path = "/api/v1/notifications/dev/mailbox", tag = "notifications",
+#[utoipa::path(get, path = "/api/v1/notifications/dev/mailbox", security(()), tag = "notifications",
     params(MailboxQuery), responses((status = 200, body = Mailbox)))]
 async fn mailbox(
     State(pool): State<PgPool>,

@@ -55,7 +55,7 @@ fn user_uuid(claims: &Claims) -> Result<Uuid> {
 #[serde(deny_unknown_fields)]
 pub struct CheckoutRequest {
     pub address: Address,
-    /// The shipping method (`shm_…`) chosen for each store (`sto_…`) in the cart.
+    /// The shipping method (`shp_…`) chosen for each store (`sto_…`) in the cart.
     pub shipping: BTreeMap<String, String>,
     #[serde(default)]
     pub promotion_code: Option<String>,
@@ -276,15 +276,17 @@ fn failure_status(code: &str) -> StatusCode {
 /// an `Idempotency-Key`: the same key again returns the first answer and never
 /// charges twice. 201 with the paid order; 202 when the card needs a confirmation
 /// step (`next_action_url`); 402 when the card is refused; 409 when stock, prices or
-/// the promotion stand in the way. Nothing is charged unless an order is paid.
+/// the promotion stand in the way, or `checkout_in_progress` while another checkout of
+/// the customer's cart is under way (whatever its key: one cart, one checkout).
+/// Nothing is charged unless an order is paid.
 #[utoipa::path(post, path = "/api/v1/orders/checkout", tag = TAG, security(("bearer" = [])),
     request_body = CheckoutRequest,
     params(("Idempotency-Key" = String, Header, description = "One checkout per key")),
     responses((status = 201, body = CheckoutView), (status = 202, body = CheckoutView),
               (status = 400, body = Problem, description = "idempotency_key_required"),
               (status = 402, body = Problem, description = "card_declined, insufficient_funds, authentication_failed"),
-              (status = 409, body = Problem, description = "out_of_stock, cart_empty, cart_changed, price_changed, promotion_exhausted"),
-              (status = 422, body = Problem), (status = 503, body = Problem)))]
+              (status = 409, body = Problem, description = "checkout_in_progress (another checkout of the cart is under way), out_of_stock, cart_empty, cart_changed, price_changed, promotion_exhausted, promotion_customer_limit"),
+              (status = 422, body = Problem), (status = 503, body = Problem, description = "checkout_incomplete: retry with the same Idempotency-Key")))]
 async fn checkout(
     axum::extract::State(saga): State,
     AuthUser(claims): AuthUser,
@@ -485,7 +487,7 @@ async fn sub_order_views(
 }
 
 /// An order as its customer (all sub-orders) or a store (`only_store`: its own
-/// sub-order alone) sees it.
+/// sub-order alone, with that part's figures as the order's) sees it.
 async fn order_view(
     conn: &mut PgConnection,
     o: OrderRow,
@@ -535,7 +537,8 @@ async fn order_views(
     let mut views = Vec::with_capacity(orders.len());
     for o in orders {
         let money = money_in(&o.currency)?;
-        views.push(OrderView {
+        let sub_orders = sub_views.remove(&o.id).unwrap_or_default();
+        let mut view = OrderView {
             id: OrderId(o.id),
             number: o.number,
             status: o.status,
@@ -548,11 +551,46 @@ async fn order_views(
             promotion_code: o.promotion_code,
             address: serde_json::to_value(&o.address.0).unwrap_or_default(),
             created_at: o.created_at,
-            sub_orders: sub_views.remove(&o.id).unwrap_or_default(),
+            sub_orders,
             timeline: timelines.remove(&o.id).unwrap_or_default(),
-        });
+        };
+        if only_store.is_some() {
+            as_store_part(&mut view, &money);
+        }
+        views.push(view);
     }
     Ok(views)
+}
+
+/// A store sees only its part of an order: the order's figures become those of the
+/// store's own sub-order, its status the one that part alone gives, and the promotion
+/// code shows only when it discounted that part — nothing of the other stores' parts.
+fn as_store_part(view: &mut OrderView, money: &impl Fn(i64) -> Money) {
+    let sum = |part: fn(&SubOrderView) -> &Money| {
+        view.sub_orders
+            .iter()
+            .map(|s| part(s).amount_minor)
+            .sum::<i64>()
+    };
+    let subtotal = sum(|s| &s.subtotal);
+    let discount = sum(|s| &s.discount);
+    let shipping = sum(|s| &s.shipping);
+    let tax = sum(|s| &s.tax);
+    let total = sum(|s| &s.total);
+    let statuses: Vec<SubOrderStatus> = view
+        .sub_orders
+        .iter()
+        .filter_map(|s| SubOrderStatus::parse(&s.status))
+        .collect();
+    view.subtotal = money(subtotal);
+    view.discount = money(discount);
+    view.shipping = money(shipping);
+    view.tax = money(tax);
+    view.total = money(total);
+    view.status = domain::order_status(&statuses).to_owned();
+    if discount == 0 {
+        view.promotion_code = None;
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -606,7 +644,7 @@ pub struct SubOrderList {
 }
 
 /// A store's sub-orders, newest first, optionally in one status (its members; admins).
-#[utoipa::path(get, path = "/api/v1/orders/stores/{store}/sub-orders", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/orders/stores/{store}/sub-orders", tag = TAG, security(("bearer" = ["store_member"])),
     params(("store" = String, Path), SubOrderFilter),
     responses((status = 200, body = SubOrderList), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn store_sub_orders(
@@ -647,7 +685,8 @@ async fn store_sub_orders(
 /// Who may see or act on a sub-order.
 enum Role {
     Customer,
-    Store,
+    /// A member of the sub-order's store: sees that store's part only.
+    Store(Uuid),
     Admin,
 }
 
@@ -660,7 +699,7 @@ fn role_of(claims: &Claims, order: &OrderRow, sub: &SubOrderRow) -> Option<Role>
     if claims.is_admin() {
         Some(Role::Admin)
     } else if claims.manages_store(sub.store_id) {
-        Some(Role::Store)
+        Some(Role::Store(sub.store_id))
     } else if sees(claims, order.customer) {
         Some(Role::Customer)
     } else {
@@ -670,7 +709,9 @@ fn role_of(claims: &Claims, order: &OrderRow, sub: &SubOrderRow) -> Option<Role>
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SubOrderDetail {
-    /// The order, showing only this sub-order to its store.
+    /// The order. Its store sees only its own part: this sub-order alone, and the
+    /// order's figures (subtotal, discount, shipping, tax, total) and status are that
+    /// part's; the customer and admins see the whole order.
     pub order: OrderView,
     pub sub_order: SubOrderView,
 }
@@ -693,8 +734,8 @@ async fn detail(
     role: &Role,
 ) -> Result<SubOrderDetail> {
     let only_store = match role {
-        Role::Store => store::sub_order(conn, sub_id).await?.map(|s| s.store_id),
-        _ => None,
+        Role::Store(store) => Some(*store),
+        Role::Customer | Role::Admin => None,
     };
     let order = order_view(conn, order, only_store).await?;
     let sub_order = order
@@ -975,7 +1016,7 @@ pub struct RefundRequest {
 /// Refund part or all of what is left of a shipped or delivered sub-order (admins;
 /// cancelling refunds one that has not shipped). The ledger reverses the capture in
 /// proportion.
-#[utoipa::path(post, path = "/api/v1/orders/sub-orders/{sub_order}/refunds", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/orders/sub-orders/{sub_order}/refunds", tag = TAG, security(("bearer" = ["admin"])),
     params(("sub_order" = String, Path)), request_body = RefundRequest,
     responses((status = 200, body = SubOrderDetail), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn refund_sub_order(
@@ -1036,7 +1077,7 @@ pub struct AdminOrderQuery {
 }
 
 /// Every order, newest first, or those matching a number or email (admins).
-#[utoipa::path(get, path = "/api/v1/orders/admin/orders", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/orders/admin/orders", tag = TAG, security(("bearer" = ["admin"])),
     params(AdminOrderQuery),
     responses((status = 200, body = OrderList), (status = 403, body = Problem)))]
 async fn admin_orders(

@@ -5,6 +5,9 @@
 //! or the recovery worker after a crash — can repeat the last step safely.
 //! Before authorization a failure compensates (void, release stock, give the code's
 //! use back); after it the saga only goes forward.
+//!
+//! A customer has one checkout under way at a time (`started` until it completed or
+//! failed): see [`Saga::checkout`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -64,7 +67,7 @@ pub struct CheckoutInput {
     pub email: String,
     pub key: String,
     pub address: Address,
-    /// Store (`sto_…`) → shipping method (`shm_…`).
+    /// Store (`sto_…`) → shipping method (`shp_…`).
     pub shipping: BTreeMap<String, String>,
     pub promotion_code: Option<String>,
     pub card_number: String,
@@ -79,6 +82,38 @@ fn field(name: &str, code: &str, message: impl Into<String>) -> Error {
     Error::Problem(Problem::validation(vec![FieldError::new(
         name, code, message,
     )]))
+}
+
+/// What a checkout past `started` decided.
+fn plan_of(row: &CheckoutRow) -> Result<&Plan, Error> {
+    row.plan.as_ref().map(|p| &p.0).ok_or_else(|| {
+        Error::Internal(anyhow::anyhow!(
+            "checkout {} has no plan at step {}",
+            CheckoutId(row.id),
+            row.step
+        ))
+    })
+}
+
+fn violates(e: &sqlx::Error, constraint: &str) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.constraint() == Some(constraint))
+}
+
+/// The 409 for a second checkout while one of the customer's is under way.
+fn in_progress(holder: Option<Uuid>) -> Error {
+    let problem = Problem::new(
+        axum::http::StatusCode::CONFLICT,
+        "checkout_in_progress",
+        "Another checkout of your cart is under way; wait for it to finish.",
+    );
+    Error::Problem(match holder {
+        Some(id) => problem.detail(format!(
+            "Checkout {} is under way: GET /api/v1/orders/checkouts/{} says how it ends.",
+            CheckoutId(id),
+            CheckoutId(id)
+        )),
+        None => problem,
+    })
 }
 
 impl Saga {
@@ -337,27 +372,78 @@ impl Saga {
 
     /// Starts (or, for a key seen before, resumes) a checkout and drives it as far as
     /// it goes now.
+    ///
+    /// One cart, one checkout: a new checkout first takes the customer's one checkout
+    /// slot (a `started` row; the unique index `checkouts_one_in_flight` refuses a
+    /// second one under way, whatever its key, as a 409 `checkout_in_progress`) and only
+    /// then reads and prices the cart. A checkout gives the slot up only once it
+    /// completed — what it bought already taken out of the cart — or failed with the
+    /// cart untouched, so the next checkout never buys the same cart content again.
     pub async fn checkout(&self, input: &CheckoutInput) -> Result<CheckoutRow, Error> {
-        let mut conn = self.pool.acquire().await?;
-        let existing = store::checkout_by_key(&mut conn, input.customer, &input.key).await?;
-        drop(conn);
-        let row = match existing {
-            Some(row) => row,
-            None => {
-                let plan = self.price(input).await?;
-                let mut conn = self.pool.acquire().await?;
-                store::insert_checkout(
-                    &mut conn,
-                    Uuid::now_v7(),
-                    input.customer,
-                    &input.key,
-                    &plan,
-                    self.lease_secs(),
-                )
-                .await?
+        let (row, fresh) = {
+            let mut conn = self.pool.acquire().await?;
+            match store::checkout_by_key(&mut conn, input.customer, &input.key).await? {
+                Some(row) => (row, false),
+                None => {
+                    let id = Uuid::now_v7();
+                    match store::start_checkout(
+                        &mut conn,
+                        id,
+                        input.customer,
+                        &input.key,
+                        self.lease_secs(),
+                    )
+                    .await
+                    {
+                        // Another request with this key may have started it meanwhile.
+                        Ok(row) => {
+                            let fresh = row.id == id;
+                            (row, fresh)
+                        }
+                        Err(e) if violates(&e, store::ONE_IN_FLIGHT) => {
+                            let holder =
+                                store::checkout_in_flight(&mut conn, input.customer).await?;
+                            return Err(in_progress(holder));
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
             }
         };
+        let row = if fresh {
+            self.plan_started(row.id, input).await?
+        } else {
+            row
+        };
         self.drive(row.id, Some(&input.card_number)).await
+    }
+
+    /// Prices the cart for a checkout that has just taken the slot. A refusal forgets
+    /// the checkout (nothing was held), freeing the slot for the next attempt.
+    async fn plan_started(&self, id: Uuid, input: &CheckoutInput) -> Result<CheckoutRow, Error> {
+        let plan = match self.price(input).await {
+            Ok(plan) => plan,
+            Err(e) => {
+                // Should this fail too, the recovery worker ends the checkout once its
+                // lease runs out.
+                let dropped = match self.pool.acquire().await {
+                    Ok(mut conn) => store::drop_started(&mut conn, id).await,
+                    Err(d) => Err(d),
+                };
+                if let Err(d) = dropped {
+                    tracing::warn!(error = %d, checkout = %CheckoutId(id), "could not forget an unpriced checkout");
+                }
+                return Err(e);
+            }
+        };
+        let mut conn = self.pool.acquire().await?;
+        match store::set_plan(&mut conn, id, &plan, self.lease_secs()).await? {
+            Some(row) => Ok(row),
+            // The worker gave it up meanwhile (pricing outlasted the lease).
+            None => store::checkout(&mut conn, id)
+                .await?
+                .ok_or(Error::NotFound("checkout")),
+        }
     }
 
     /// Runs a checkout's remaining steps. Without the card (the recovery worker), a
@@ -384,6 +470,21 @@ impl Saga {
                 continue;
             }
             let moved = match step {
+                Step::Started => {
+                    // Its request is still pricing the cart. Only the worker, once that
+                    // request's lease ran out, ends it: nothing was held yet.
+                    if card.is_some() {
+                        return Ok(row);
+                    }
+                    let mut conn = self.pool.acquire().await?;
+                    store::abandon_started(
+                        &mut conn,
+                        id,
+                        "interrupted",
+                        "The checkout was interrupted; nothing was charged.",
+                    )
+                    .await?
+                }
                 Step::Priced => self.redeem(&row).await?,
                 Step::Redeemed => self.reserve(&row).await?,
                 Step::Reserved => self.authorize(&row, card).await?,
@@ -430,7 +531,7 @@ impl Saga {
     }
 
     async fn redeem(&self, row: &CheckoutRow) -> Result<bool, Error> {
-        let plan = &row.plan.0;
+        let plan = plan_of(row)?;
         if let Some(code) = &plan.promotion_code {
             let currency =
                 Currency::parse(&plan.currency).map_err(|e| Error::Internal(anyhow::anyhow!(e)))?;
@@ -479,7 +580,7 @@ impl Saga {
     }
 
     async fn reserve(&self, row: &CheckoutRow) -> Result<bool, Error> {
-        let plan = &row.plan.0;
+        let plan = plan_of(row)?;
         let ids: Vec<VariantId> = plan
             .stores
             .iter()
@@ -546,7 +647,7 @@ impl Saga {
     }
 
     async fn authorize(&self, row: &CheckoutRow, card: Option<&str>) -> Result<bool, Error> {
-        let plan = &row.plan.0;
+        let plan = plan_of(row)?;
         let reference = Self::reference(row);
         let payment = match card {
             Some(card) => {
@@ -694,7 +795,7 @@ impl Saga {
                 };
             }
         }
-        let plan = &row.plan.0;
+        let plan = plan_of(row)?;
         let totals = plan.totals();
         let payment = row
             .payment_id
@@ -799,7 +900,7 @@ impl Saga {
             .as_deref()
             .and_then(|p| p.parse().ok())
             .ok_or_else(|| Error::Internal(anyhow::anyhow!("confirmed without a payment")))?;
-        let plan = &row.plan.0;
+        let plan = plan_of(row)?;
         let splits = plan
             .stores
             .iter()
@@ -856,9 +957,11 @@ impl Saga {
                 .await?;
             }
         }
-        let moved = store::advance(&mut tx, row.id, Step::Confirmed, Step::Completed).await?;
         tx.commit().await?;
-        // What was bought leaves the cart; the order stands whether or not this works.
+        // What was bought leaves the cart before the checkout completes and so frees the
+        // customer's checkout slot: the next checkout reads a cart without it. The order
+        // is paid either way; should the cart not answer, the checkout stays `confirmed`
+        // and is finished on the next attempt (the same key, or the recovery worker).
         let purchase = cart::api::PurchaseRequest {
             reference: Self::reference(row),
             customer: kernel::ids::format_prefixed("usr", row.customer),
@@ -874,8 +977,10 @@ impl Saga {
         };
         if let Err(e) = self.up.cart.record_purchase(&purchase).await {
             tracing::warn!(error = %e, checkout = %Self::reference(row), "could not take bought items out of the cart");
+            return Err(upstream(e));
         }
-        Ok(moved)
+        let mut conn = self.pool.acquire().await?;
+        Ok(store::advance(&mut conn, row.id, Step::Confirmed, Step::Completed).await?)
     }
 
     /// Undoes what a failed checkout did before authorization, then marks it failed.
@@ -897,7 +1002,11 @@ impl Saga {
                 .await
                 .map_err(upstream)?;
         }
-        if row.plan.0.promotion_code.is_some() {
+        if row
+            .plan
+            .as_ref()
+            .is_some_and(|p| p.0.promotion_code.is_some())
+        {
             match self.up.promotions.release(&Self::reference(row)).await {
                 Ok(()) => {}
                 Err(ClientError::Problem(p)) if p.status == 404 => {}

@@ -167,6 +167,9 @@ pub fn sub_order_number(order: &str, position: usize) -> String {
 /// Where a checkout stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
+    /// The customer's one checkout slot is taken and the cart is being priced (no plan
+    /// yet).
+    Started,
     Priced,
     Redeemed,
     Reserved,
@@ -180,6 +183,7 @@ pub enum Step {
 impl Step {
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
+            "started" => Self::Started,
             "priced" => Self::Priced,
             "redeemed" => Self::Redeemed,
             "reserved" => Self::Reserved,
@@ -194,6 +198,7 @@ impl Step {
 
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Started => "started",
             Self::Priced => "priced",
             Self::Redeemed => "redeemed",
             Self::Reserved => "reserved",
@@ -338,7 +343,7 @@ mod tests {
                     store_id: Uuid::now_v7(),
                     store_name: "A".into(),
                     shipping_method: "Post".into(),
-                    shipping_method_id: "shm_x".into(),
+                    shipping_method_id: "shp_x".into(),
                     shipping: 500,
                     commission_bps: 1_000,
                     lines: vec![line(1_000, 2, 200, 342), line(999, 1, 100, 171)],
@@ -347,7 +352,7 @@ mod tests {
                     store_id: Uuid::now_v7(),
                     store_name: "B".into(),
                     shipping_method: "Courier".into(),
-                    shipping_method_id: "shm_y".into(),
+                    shipping_method_id: "shp_y".into(),
                     shipping: 0,
                     commission_bps: 1_250,
                     lines: vec![line(333, 3, 0, 190)],
@@ -423,6 +428,14 @@ mod tests {
         ] {
             assert_eq!(S::parse(s.as_str()), Some(s));
         }
+    }
+
+    #[test]
+    fn a_started_checkout_is_under_way_and_before_authorization() {
+        assert_eq!(Step::parse("started"), Some(Step::Started));
+        assert_eq!(Step::Started.as_str(), "started");
+        assert!(!Step::Started.is_final());
+        assert!(!Step::Started.is_past_authorization());
     }
 
     #[test]

@@ -48,7 +48,7 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
     Ok(ServiceModule {
         name: SERVICE,
         api: api::router(saga),
-        pages: axum::Router::new(),
+        pages: kernel::http::access::Pages::default(),
         subscriptions: vec![Subscription {
             consumer: SERVICE,
             event_types: events::CONSUMES.to_vec(),

@@ -12,7 +12,8 @@ pub struct CheckoutRow {
     pub id: Uuid,
     pub customer: Uuid,
     pub step: String,
-    pub plan: Json<Plan>,
+    /// Absent while the checkout is `started` (pricing), or when it failed then.
+    pub plan: Option<Json<Plan>>,
     pub reservations: Json<std::collections::BTreeMap<String, String>>,
     pub payment_id: Option<String>,
     pub action_url: Option<String>,
@@ -31,24 +32,27 @@ impl CheckoutRow {
 const CHECKOUT_COLUMNS: &str = "id, customer, step, plan, reservations, payment_id, action_url, order_id, \
      failure_code, failure_message, created_at";
 
-/// Starts a checkout under the caller's key, or finds the one the key started.
-pub async fn insert_checkout(
+/// The unique index that lets a customer have one checkout under way at a time.
+pub const ONE_IN_FLIGHT: &str = "checkouts_one_in_flight";
+
+/// Starts a checkout under the caller's key (step `started`, before the cart is read),
+/// or finds the one the key started. Fails on [`ONE_IN_FLIGHT`] when another checkout
+/// of the customer's is under way.
+pub async fn start_checkout(
     conn: &mut PgConnection,
     id: Uuid,
     customer: Uuid,
     key: &str,
-    plan: &Plan,
     lease_secs: i64,
 ) -> Result<CheckoutRow, sqlx::Error> {
     sqlx::query(
-        "INSERT INTO checkouts (id, customer, idempotency_key, step, plan, lease_until) \
-         VALUES ($1, $2, $3, 'priced', $4, now() + make_interval(secs => $5)) \
+        "INSERT INTO checkouts (id, customer, idempotency_key, step, lease_until) \
+         VALUES ($1, $2, $3, 'started', now() + make_interval(secs => $4)) \
          ON CONFLICT (customer, idempotency_key) DO NOTHING",
     )
     .bind(id)
     .bind(customer)
     .bind(key)
-    .bind(Json(plan))
     .bind(lease_secs as f64)
     .execute(&mut *conn)
     .await?;
@@ -58,6 +62,68 @@ pub async fn insert_checkout(
     .bind(customer)
     .bind(key)
     .fetch_one(conn)
+    .await
+}
+
+/// Records a started checkout's plan (→ `priced`, the lease renewed); `None` when it
+/// is no longer `started` (the worker gave it up).
+pub async fn set_plan(
+    conn: &mut PgConnection,
+    id: Uuid,
+    plan: &Plan,
+    lease_secs: i64,
+) -> Result<Option<CheckoutRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "UPDATE checkouts SET plan = $2, step = 'priced', lease_until = now() + make_interval(secs => $3), \
+         updated_at = now() WHERE id = $1 AND step = 'started' RETURNING {CHECKOUT_COLUMNS}"
+    ))
+    .bind(id)
+    .bind(Json(plan))
+    .bind(lease_secs as f64)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Forgets a started checkout whose cart could not be priced (nothing was held), so
+/// the slot is free and the same key may try again.
+pub async fn drop_started(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM checkouts WHERE id = $1 AND step = 'started'")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Ends a started checkout whose driver vanished while pricing (nothing was held).
+pub async fn abandon_started(
+    conn: &mut PgConnection,
+    id: Uuid,
+    code: &str,
+    message: &str,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "UPDATE checkouts SET step = 'failed', failure_code = coalesce(failure_code, $2), \
+         failure_message = coalesce(failure_message, $3), updated_at = now() \
+         WHERE id = $1 AND step = 'started'",
+    )
+    .bind(id)
+    .bind(code)
+    .bind(message)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The customer's checkout under way, if any.
+pub async fn checkout_in_flight(
+    conn: &mut PgConnection,
+    customer: Uuid,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT id FROM checkouts WHERE customer = $1 AND step NOT IN ('completed', 'failed')",
+    )
+    .bind(customer)
+    .fetch_optional(conn)
     .await
 }
 

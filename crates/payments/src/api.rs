@@ -3,6 +3,7 @@
 //! store balances, payout runs and the ledger under `/api/v1/payments`; the simulator's
 //! confirmation page under `/payments/simulator`.
 
+use kernel::http::access::{Access, Pages};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -58,9 +59,22 @@ pub fn router(state: AppState) -> OpenApiRouter {
         .routes(routes!(store_balance))
         .routes(routes!(payout_run, list_payouts))
         .routes(routes!(ledger))
-        .route(
+        .with_state(state)
+}
+
+/// The simulator's confirmation step, where a customer's browser is sent (anyone holding
+/// the payment's id, as with a real gateway's hosted page).
+pub fn pages(state: AppState) -> Pages {
+    Pages::new(None)
+        .get(
             "/payments/simulator/confirm/{payment}",
-            axum::routing::get(simulator_page).post(simulator_answer),
+            Access::Anyone,
+            simulator_page,
+        )
+        .post(
+            "/payments/simulator/confirm/{payment}",
+            Access::Anyone,
+            simulator_answer,
         )
         .with_state(state)
 }
@@ -148,7 +162,7 @@ fn status_of(p: &PaymentRow) -> Result<PaymentStatus> {
 
 /// Authorize a payment for a checkout (services only). Declines are answers, not
 /// errors: `status` is `declined` with a code and a message for the customer.
-#[utoipa::path(post, path = "/internal/payments/authorizations", tag = "internal",
+#[utoipa::path(post, path = "/internal/payments/authorizations", security(("service" = [])), tag = "internal",
     request_body = AuthorizeRequest,
     responses((status = 200, body = PaymentView), (status = 422, body = Problem),
               (status = 503, body = Problem, description = "payment_provider_unavailable: try again")))]
@@ -274,7 +288,7 @@ pub struct RefreshParams {
 }
 
 /// A checkout's payment (services only).
-#[utoipa::path(get, path = "/internal/payments/by-reference/{reference}", tag = "internal",
+#[utoipa::path(get, path = "/internal/payments/by-reference/{reference}", security(("service" = [])), tag = "internal",
     params(("reference" = String, Path), RefreshParams),
     responses((status = 200, body = PaymentView), (status = 404, body = Problem)))]
 async fn by_reference(
@@ -399,7 +413,7 @@ fn store_uuid(key: &str) -> Result<Uuid> {
 /// Capture an authorized payment in full and record it in the ledger, split between
 /// the stores and the platform's commission (services only; capturing twice changes
 /// nothing).
-#[utoipa::path(post, path = "/internal/payments/{payment}/capture", tag = "internal",
+#[utoipa::path(post, path = "/internal/payments/{payment}/capture", security(("service" = [])), tag = "internal",
     params(("payment" = String, Path)), request_body = CaptureRequest,
     responses((status = 200, body = PaymentView), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn capture(
@@ -492,7 +506,7 @@ async fn capture(
 
 /// Release an authorization that will not be captured (services only; voiding twice,
 /// or a declined payment, changes nothing).
-#[utoipa::path(post, path = "/internal/payments/{payment}/void", tag = "internal",
+#[utoipa::path(post, path = "/internal/payments/{payment}/void", security(("service" = [])), tag = "internal",
     params(("payment" = String, Path)),
     responses((status = 200, body = PaymentView), (status = 409, body = Problem)))]
 async fn void(
@@ -556,7 +570,7 @@ pub struct RefundView {
 
 /// Refund part of a store's share of a captured payment; the ledger reverses the
 /// capture in proportion (services only).
-#[utoipa::path(post, path = "/internal/payments/{payment}/refunds", tag = "internal",
+#[utoipa::path(post, path = "/internal/payments/{payment}/refunds", security(("service" = [])), tag = "internal",
     params(("payment" = String, Path)), request_body = RefundRequest,
     responses((status = 200, body = RefundView), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn refund(
@@ -662,7 +676,7 @@ async fn refund_plan(
 /// The provider's webhooks: signature checked (HMAC-SHA256 over timestamp and body,
 /// five-minute replay window), each event applied once. A bad signature is a 400 and
 /// changes nothing.
-#[utoipa::path(post, path = "/api/v1/payments/webhooks/{provider}", tag = TAG,
+#[utoipa::path(post, path = "/api/v1/payments/webhooks/{provider}", security(()), tag = TAG,
     params(("provider" = String, Path, description = "simulator or stripe")),
     request_body(content = String, content_type = "application/json", description = "The provider's event, signed"),
     responses((status = 200), (status = 400, body = Problem), (status = 404, body = Problem)))]
@@ -738,7 +752,7 @@ pub struct BalanceView {
 
 /// A store's balance (derived from its ledger entries) and payouts (its members;
 /// admins).
-#[utoipa::path(get, path = "/api/v1/payments/stores/{store}/balance", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/payments/stores/{store}/balance", tag = TAG, security(("bearer" = ["store_member"])),
     params(("store" = String, Path)),
     responses((status = 200, body = BalanceView), (status = 403, body = Problem)))]
 async fn store_balance(
@@ -775,7 +789,7 @@ pub struct PayoutRunView {
 
 /// Pay every store with a positive balance what it is owed, recorded in the ledger
 /// (admins). Runs are serialised; a second run right after pays nothing.
-#[utoipa::path(post, path = "/api/v1/payments/payout-runs", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/payments/payout-runs", tag = TAG, security(("bearer" = ["admin"])),
     responses((status = 201, body = PayoutRunView), (status = 403, body = Problem)))]
 async fn payout_run(
     axum::extract::State(st): State,
@@ -827,7 +841,7 @@ pub struct PayoutList {
 }
 
 /// The latest payouts to every store (admins).
-#[utoipa::path(get, path = "/api/v1/payments/payout-runs", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/payments/payout-runs", tag = TAG, security(("bearer" = ["admin"])),
     responses((status = 200, body = PayoutList), (status = 403, body = Problem)))]
 async fn list_payouts(
     axum::extract::State(st): State,
@@ -854,7 +868,7 @@ pub struct LedgerView {
 }
 
 /// Every ledger account's balance (admins).
-#[utoipa::path(get, path = "/api/v1/payments/ledger", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/payments/ledger", tag = TAG, security(("bearer" = ["admin"])),
     responses((status = 200, body = LedgerView), (status = 403, body = Problem)))]
 async fn ledger(axum::extract::State(st): State, _admin: AdminUser) -> Result<Json<LedgerView>> {
     let rows = store::balances(&mut *st.pool.acquire().await?).await?;

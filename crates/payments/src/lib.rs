@@ -69,8 +69,8 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
     };
     Ok(ServiceModule {
         name: SERVICE,
-        api: api::router(state),
-        pages: axum::Router::new(),
+        api: api::router(state.clone()),
+        pages: api::pages(state),
         subscriptions: Vec::new(),
         pool: Some(pool),
         fallback: None,

@@ -6,7 +6,7 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use catalog::domain::{CategoryId, ProductId};
-use kernel::auth::{AdminUser, AuthUser, Claims, ServiceCaller};
+use kernel::auth::{AdminUser, AuthUser, ServiceCaller};
 use kernel::http::{FieldError, Json, Problem};
 use kernel::money::{Currency, Money};
 use serde::{Deserialize, Serialize};
@@ -32,8 +32,6 @@ pub fn router(pool: PgPool) -> OpenApiRouter {
         .routes(routes!(create_platform, list_platform))
         .routes(routes!(create_store, list_store))
         .routes(routes!(evaluate))
-        .routes(routes!(redeem))
-        .routes(routes!(release))
         .routes(routes!(service_redeem))
         .routes(routes!(service_release))
         .with_state(pool)
@@ -41,10 +39,6 @@ pub fn router(pool: PgPool) -> OpenApiRouter {
 
 fn store_uuid(key: &str) -> Result<Uuid> {
     kernel::ids::parse_prefixed(key, "sto").map_err(|_| Error::NotFound("store"))
-}
-
-fn user_uuid(claims: &Claims) -> Result<Uuid> {
-    kernel::ids::parse_prefixed(&claims.sub, "usr").map_err(|_| Error::NotFound("customer"))
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -199,7 +193,7 @@ async fn create(pool: &PgPool, req: &PromotionRequest, store: Option<Uuid>) -> R
 }
 
 /// Create a platform code, funded by the platform, valid in every store (admins).
-#[utoipa::path(post, path = "/api/v1/promotions", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/promotions", tag = TAG, security(("bearer" = ["admin"])),
     request_body = PromotionRequest,
     responses((status = 201, body = PromotionView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn create_platform(
@@ -216,7 +210,7 @@ pub struct PromotionList {
 }
 
 /// The platform's codes (admins).
-#[utoipa::path(get, path = "/api/v1/promotions", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/promotions", tag = TAG, security(("bearer" = ["admin"])),
     responses((status = 200, body = PromotionList), (status = 403, body = Problem)))]
 async fn list_platform(
     axum::extract::State(pool): State,
@@ -229,7 +223,7 @@ async fn list_platform(
 }
 
 /// A store's codes (its members; admins).
-#[utoipa::path(get, path = "/api/v1/promotions/stores/{store}", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/promotions/stores/{store}", tag = TAG, security(("bearer" = ["store_member"])),
     params(("store" = String, Path)), responses((status = 200, body = PromotionList), (status = 403, body = Problem)))]
 async fn list_store(
     axum::extract::State(pool): State,
@@ -247,7 +241,7 @@ async fn list_store(
 }
 
 /// Create a store code, funded by the store, valid on its products only (its members).
-#[utoipa::path(post, path = "/api/v1/promotions/stores/{store}", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/promotions/stores/{store}", tag = TAG, security(("bearer" = ["store_member"])),
     params(("store" = String, Path, description = "Store id (`sto_…`)")), request_body = PromotionRequest,
     responses((status = 201, body = PromotionView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn create_store(
@@ -382,7 +376,7 @@ fn apply(p: &PromotionRow, req: &EvaluateRequest) -> Result<DiscountView> {
 }
 
 /// What a code would take off a cart, without redeeming it.
-#[utoipa::path(post, path = "/api/v1/promotions/evaluate", tag = TAG, request_body = EvaluateRequest,
+#[utoipa::path(post, path = "/api/v1/promotions/evaluate", security(()), tag = TAG, request_body = EvaluateRequest,
     responses((status = 200, body = DiscountView), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn evaluate(
     axum::extract::State(pool): State,
@@ -404,21 +398,6 @@ pub struct RedeemRequest {
     pub cart: EvaluateRequest,
 }
 
-/// Redeem a code for a checkout: applies it, takes one use (409
-/// `promotion_exhausted` when none is left, `promotion_customer_limit` past the
-/// customer's limit). Limits hold under any concurrency.
-#[utoipa::path(post, path = "/api/v1/promotions/redeem", tag = TAG, security(("bearer" = [])),
-    request_body = RedeemRequest,
-    responses((status = 200, body = DiscountView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-async fn redeem(
-    axum::extract::State(pool): State,
-    AuthUser(claims): AuthUser,
-    Json(req): Json<RedeemRequest>,
-) -> Result<Json<DiscountView>> {
-    let customer = user_uuid(&claims)?;
-    redeem_for(&pool, customer, &req).await.map(Json)
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ServiceRedeemRequest {
     /// The customer (`usr_…`) redeeming it.
@@ -427,8 +406,11 @@ pub struct ServiceRedeemRequest {
     pub redemption: RedeemRequest,
 }
 
-/// Redeem a code on a customer's behalf (the checkout saga; services only).
-#[utoipa::path(post, path = "/internal/promotions/redeem", tag = "internal",
+/// Redeem a code on a customer's behalf for a checkout (the checkout saga; services
+/// only): applies it, takes one use (409 `promotion_exhausted` when none is left,
+/// `promotion_customer_limit` past the customer's limit). Limits hold under any
+/// concurrency; the same reference redeems once.
+#[utoipa::path(post, path = "/internal/promotions/redeem", security(("service" = [])), tag = "internal",
     request_body = ServiceRedeemRequest,
     responses((status = 200, body = DiscountView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn service_redeem(
@@ -491,25 +473,9 @@ async fn redeem_for(pool: &PgPool, customer: Uuid, req: &RedeemRequest) -> Resul
     Ok(discount)
 }
 
-/// Give a redemption's use back (the checkout failed or the order was cancelled), by
-/// its customer or an admin; releasing twice changes nothing.
-#[utoipa::path(post, path = "/api/v1/promotions/redemptions/{reference}/release", tag = TAG, security(("bearer" = [])),
-    params(("reference" = String, Path)),
-    responses((status = 204), (status = 404, body = Problem)))]
-async fn release(
-    axum::extract::State(pool): State,
-    AuthUser(claims): AuthUser,
-    Path(reference): Path<String>,
-) -> Result<StatusCode> {
-    let caller = user_uuid(&claims)?;
-    release_for(&pool, &reference, |r| {
-        r.customer == caller || claims.is_admin()
-    })
-    .await
-}
-
-/// Give a redemption's use back on a checkout's behalf (services only).
-#[utoipa::path(post, path = "/internal/promotions/redemptions/{reference}/release", tag = "internal",
+/// Give a redemption's use back (the checkout failed before payment or the order was
+/// cancelled; services only); releasing twice changes nothing.
+#[utoipa::path(post, path = "/internal/promotions/redemptions/{reference}/release", security(("service" = [])), tag = "internal",
     params(("reference" = String, Path)),
     responses((status = 204), (status = 404, body = Problem)))]
 async fn service_release(
@@ -517,18 +483,9 @@ async fn service_release(
     _caller: ServiceCaller,
     Path(reference): Path<String>,
 ) -> Result<StatusCode> {
-    release_for(&pool, &reference, |_| true).await
-}
-
-async fn release_for(
-    pool: &PgPool,
-    reference: &str,
-    may_release: impl Fn(&RedemptionRow) -> bool,
-) -> Result<StatusCode> {
     let mut tx = pool.begin().await?;
-    let r = store::lock_redemption(&mut tx, reference)
+    let r = store::lock_redemption(&mut tx, &reference)
         .await?
-        .filter(|r| may_release(r))
         .ok_or(Error::NotFound("redemption"))?;
     if r.status == "redeemed" {
         store::release(&mut tx, r.id).await?;

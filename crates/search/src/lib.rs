@@ -59,7 +59,7 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
     Ok(ServiceModule {
         name: SERVICE,
         api: api::router(index.clone(), rebuilder),
-        pages: axum::Router::new(),
+        pages: kernel::http::access::Pages::default(),
         subscriptions: events::subscriptions(&pool, index),
         pool: Some(pool),
         fallback: None,

@@ -99,7 +99,7 @@ fn method_of(r: &MethodRow) -> Option<domain::Method> {
 }
 
 /// Add a shipping method to a store (its members; admins).
-#[utoipa::path(post, path = "/api/v1/shipping/stores/{store}/methods", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/shipping/stores/{store}/methods", tag = TAG, security(("bearer" = ["store_member"])),
     params(("store" = String, Path, description = "Store id (`sto_…`)")), request_body = MethodRequest,
     responses((status = 201, body = MethodView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn create_method(
@@ -163,7 +163,7 @@ pub struct MethodList {
 }
 
 /// A store's shipping methods (public: customers see what a store offers).
-#[utoipa::path(get, path = "/api/v1/shipping/stores/{store}/methods", tag = TAG,
+#[utoipa::path(get, path = "/api/v1/shipping/stores/{store}/methods", security(()), tag = TAG,
     params(("store" = String, Path, description = "Store id (`sto_…`)")),
     responses((status = 200, body = MethodList)))]
 async fn list_methods(
@@ -234,7 +234,7 @@ pub struct QuoteView {
 }
 
 /// What each store's methods charge for its parcel to a country, cheapest first.
-#[utoipa::path(post, path = "/api/v1/shipping/quote", tag = TAG, request_body = QuoteRequest,
+#[utoipa::path(post, path = "/api/v1/shipping/quote", security(()), tag = TAG, request_body = QuoteRequest,
     responses((status = 200, body = QuoteView), (status = 422, body = Problem)))]
 async fn quote(
     axum::extract::State(pool): State,

@@ -26,7 +26,7 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
     Ok(ServiceModule {
         name: SERVICE,
         api: api::router(pool.clone()),
-        pages: axum::Router::new(),
+        pages: kernel::http::access::Pages::default(),
         subscriptions: Vec::new(),
         pool: Some(pool),
         fallback: None,

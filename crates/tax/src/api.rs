@@ -65,7 +65,7 @@ pub struct RateList {
 }
 
 /// Every tax rate (public: prices are shown with or without it).
-#[utoipa::path(get, path = "/api/v1/tax/rates", tag = TAG, responses((status = 200, body = RateList)))]
+#[utoipa::path(get, path = "/api/v1/tax/rates", security(()), tag = TAG, responses((status = 200, body = RateList)))]
 async fn list_rates(axum::extract::State(pool): State) -> Result<Json<RateList>> {
     let rows = store::rates(&mut *pool.acquire().await?).await?;
     Ok(Json(RateList {
@@ -96,7 +96,7 @@ pub struct RegionParams {
 }
 
 /// Set a country's (or region's) tax rate (admins).
-#[utoipa::path(put, path = "/api/v1/tax/rates/{country}", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(put, path = "/api/v1/tax/rates/{country}", tag = TAG, security(("bearer" = ["admin"])),
     params(("country" = String, Path, description = "ISO 3166 alpha-2")), request_body = RateRequest,
     responses((status = 200, body = RateView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn set_rate(
@@ -118,7 +118,7 @@ async fn set_rate(
 }
 
 /// Remove a country's (or region's) rate (admins).
-#[utoipa::path(delete, path = "/api/v1/tax/rates/{country}", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(delete, path = "/api/v1/tax/rates/{country}", tag = TAG, security(("bearer" = ["admin"])),
     params(("country" = String, Path), RegionParams),
     responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn delete_rate(
@@ -144,7 +144,7 @@ pub struct TaxSettings {
 }
 
 /// The platform's tax settings (public).
-#[utoipa::path(get, path = "/api/v1/tax/settings", tag = TAG, responses((status = 200, body = TaxSettings)))]
+#[utoipa::path(get, path = "/api/v1/tax/settings", security(()), tag = TAG, responses((status = 200, body = TaxSettings)))]
 async fn settings(axum::extract::State(pool): State) -> Result<Json<TaxSettings>> {
     Ok(Json(TaxSettings {
         prices_include_tax: store::prices_include_tax(&mut *pool.acquire().await?).await?,
@@ -152,7 +152,7 @@ async fn settings(axum::extract::State(pool): State) -> Result<Json<TaxSettings>
 }
 
 /// Change the platform's tax settings (admins).
-#[utoipa::path(put, path = "/api/v1/tax/settings", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(put, path = "/api/v1/tax/settings", tag = TAG, security(("bearer" = ["admin"])),
     request_body = TaxSettings, responses((status = 200, body = TaxSettings), (status = 403, body = Problem)))]
 async fn set_settings(
     axum::extract::State(pool): State,
@@ -191,7 +191,7 @@ pub struct QuoteView {
 
 /// Tax for a checkout's lines to a destination: per line, rounded half away from zero
 /// to the minor unit, summed (docs/architecture.md explains why).
-#[utoipa::path(post, path = "/api/v1/tax/quote", tag = TAG, request_body = QuoteRequest,
+#[utoipa::path(post, path = "/api/v1/tax/quote", security(()), tag = TAG, request_body = QuoteRequest,
     responses((status = 200, body = QuoteView), (status = 422, body = Problem)))]
 async fn quote(
     axum::extract::State(pool): State,

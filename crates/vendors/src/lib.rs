@@ -29,7 +29,7 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
         api: api::router(pool.clone()).layer(axum::middleware::from_fn(
             kernel::http::conditional::conditional_get,
         )),
-        pages: axum::Router::new(),
+        pages: kernel::http::access::Pages::default(),
         subscriptions: Vec::new(),
         pool: Some(pool),
         fallback: None,

@@ -6,16 +6,17 @@ pub mod session;
 
 use std::sync::Arc;
 
-use axum::Router;
+use axum::http::Method;
 use axum::http::header;
 use axum::middleware;
 use axum::response::IntoResponse;
-use axum::routing::{any, get, post};
+use axum::routing::{any, post};
 use cart::client::CartClient;
 use catalog::client::CatalogClient;
 use identity::client::IdentityClient;
 use inventory::client::InventoryClient;
 use kernel::auth::Verifier;
+use kernel::http::access::{Access, Pages};
 use kernel::{Platform, ServiceModule};
 use orders::client::OrdersClient;
 use payments::client::PaymentsClient;
@@ -77,196 +78,330 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
     })
 }
 
-fn routes(state: WebState) -> Router {
+fn routes(state: WebState) -> Pages {
     use pages::{
         account, admin, admin_catalog, auth, cart, checkout, order_desk, selling, shop, vendor,
         vendor_products, vendor_stock, vendor_store,
     };
-    Router::new()
-        .route("/", get(shop::home))
-        .route("/search", get(shop::search_page))
-        .route("/cart", get(cart::view))
-        .route("/cart/add", post(cart::add))
-        .route("/cart/lines/{variant}", post(cart::set_line))
-        .route(
-            "/checkout",
-            get(checkout::checkout_form).post(checkout::place_order),
+    Pages::new(Some(Arc::new(pages::guard)))
+        .get("/", Access::Anyone, shop::home)
+        .get("/search", Access::Anyone, shop::search_page)
+        .get("/cart", Access::Anyone, cart::view)
+        .post("/cart/add", Access::Anyone, cart::add)
+        .post("/cart/lines/{variant}", Access::Anyone, cart::set_line)
+        .get("/checkout", Access::SignedIn, checkout::checkout_form)
+        .post("/checkout", Access::SignedIn, checkout::place_order)
+        .post("/checkout/preview", Access::SignedIn, checkout::preview)
+        .get(
+            "/checkout/{id}",
+            Access::SignedIn,
+            checkout::checkout_return,
         )
-        .route("/checkout/preview", post(checkout::preview))
-        .route("/checkout/{id}", get(checkout::checkout_return))
-        .route("/orders", get(checkout::my_orders))
-        .route("/orders/{id}", get(checkout::order_detail))
-        .route("/orders/sub-orders/{id}/cancel", post(checkout::cancel))
-        .route("/vendor/stores/{store}/orders", get(order_desk::queue))
-        .route(
+        .get("/orders", Access::SignedIn, checkout::my_orders)
+        .get("/orders/{id}", Access::SignedIn, checkout::order_detail)
+        .post(
+            "/orders/sub-orders/{id}/cancel",
+            Access::SignedIn,
+            checkout::cancel,
+        )
+        .get(
+            "/vendor/stores/{store}/orders",
+            Access::SignedIn,
+            order_desk::queue,
+        )
+        .get(
             "/vendor/stores/{store}/orders/{id}",
-            get(order_desk::sub_order),
+            Access::SignedIn,
+            order_desk::sub_order,
         )
-        .route(
+        .post(
             "/vendor/stores/{store}/orders/{id}/{action}",
-            post(order_desk::act),
+            Access::SignedIn,
+            order_desk::act,
         )
-        .route("/vendor/stores/{store}/balance", get(order_desk::balance))
-        .route("/admin/orders", get(order_desk::admin_orders))
-        .route("/admin/orders/{id}", get(order_desk::admin_order))
-        .route(
+        .get(
+            "/vendor/stores/{store}/balance",
+            Access::SignedIn,
+            order_desk::balance,
+        )
+        .get("/admin/orders", Access::Admin, order_desk::admin_orders)
+        .get("/admin/orders/{id}", Access::Admin, order_desk::admin_order)
+        .post(
             "/admin/sub-orders/{id}/cancel",
-            post(order_desk::admin_cancel),
+            Access::Admin,
+            order_desk::admin_cancel,
         )
-        .route(
+        .post(
             "/admin/sub-orders/{id}/refund",
-            post(order_desk::admin_refund),
+            Access::Admin,
+            order_desk::admin_refund,
         )
-        .route("/admin/payouts", get(order_desk::admin_payouts))
-        .route("/admin/payouts/run", post(order_desk::run_payouts))
-        .route("/search/suggest", get(shop::suggest))
-        .route("/c/{slug}", get(shop::category_page))
-        .route("/s/{slug}", get(shop::store_page))
-        .route("/p/{store}/{slug}", get(shop::product_page))
-        .route("/register", get(auth::register_form).post(auth::register))
-        .route("/login", get(auth::login_form).post(auth::login))
-        .route("/logout", post(auth::logout))
-        .route("/verify-email", get(auth::verify_form).post(auth::verify))
-        .route("/verify-email/resend", post(auth::resend))
-        .route(
-            "/forgot-password",
-            get(auth::forgot_form).post(auth::forgot),
+        .get("/admin/payouts", Access::Admin, order_desk::admin_payouts)
+        .post("/admin/payouts/run", Access::Admin, order_desk::run_payouts)
+        .get("/search/suggest", Access::Anyone, shop::suggest)
+        .get("/c/{slug}", Access::Anyone, shop::category_page)
+        .get("/s/{slug}", Access::Anyone, shop::store_page)
+        .get("/p/{store}/{slug}", Access::Anyone, shop::product_page)
+        .get("/register", Access::Anyone, auth::register_form)
+        .post("/register", Access::Anyone, auth::register)
+        .get("/login", Access::Anyone, auth::login_form)
+        .post("/login", Access::Anyone, auth::login)
+        .post("/logout", Access::Anyone, auth::logout)
+        .get("/verify-email", Access::Anyone, auth::verify_form)
+        .post("/verify-email", Access::Anyone, auth::verify)
+        .post("/verify-email/resend", Access::Anyone, auth::resend)
+        .get("/forgot-password", Access::Anyone, auth::forgot_form)
+        .post("/forgot-password", Access::Anyone, auth::forgot)
+        .get("/reset-password", Access::Anyone, auth::reset_form)
+        .post("/reset-password", Access::Anyone, auth::reset)
+        .get("/account", Access::SignedIn, account::overview)
+        .post(
+            "/account/profile",
+            Access::SignedIn,
+            account::update_profile,
         )
-        .route("/reset-password", get(auth::reset_form).post(auth::reset))
-        .route("/account", get(account::overview))
-        .route("/account/profile", post(account::update_profile))
-        .route(
+        .get(
             "/account/password",
-            get(account::password_form).post(account::change_password),
+            Access::SignedIn,
+            account::password_form,
         )
-        .route("/account/logout-all", post(account::logout_all))
-        .route("/account/addresses/new", get(account::new_address))
-        .route("/account/addresses", post(account::create_address))
-        .route("/account/addresses/{id}/edit", get(account::edit_address))
-        .route("/account/addresses/{id}", post(account::update_address))
-        .route(
+        .post(
+            "/account/password",
+            Access::SignedIn,
+            account::change_password,
+        )
+        .post("/account/logout-all", Access::SignedIn, account::logout_all)
+        .get(
+            "/account/addresses/new",
+            Access::SignedIn,
+            account::new_address,
+        )
+        .post(
+            "/account/addresses",
+            Access::SignedIn,
+            account::create_address,
+        )
+        .get(
+            "/account/addresses/{id}/edit",
+            Access::SignedIn,
+            account::edit_address,
+        )
+        .post(
+            "/account/addresses/{id}",
+            Access::SignedIn,
+            account::update_address,
+        )
+        .post(
             "/account/addresses/{id}/delete",
-            post(account::delete_address),
+            Access::SignedIn,
+            account::delete_address,
         )
-        .route("/admin/users", get(admin::users))
-        .route("/admin/users/{id}/{action}", post(admin::moderate))
-        .route("/admin/stores", get(admin::stores))
-        .route(
+        .get("/admin/users", Access::Admin, admin::users)
+        .post("/admin/users/{id}/{action}", Access::Admin, admin::moderate)
+        .get("/admin/stores", Access::Admin, admin::stores)
+        .post(
             "/admin/settings/commission",
-            post(admin_catalog::set_default_commission),
+            Access::Admin,
+            admin_catalog::set_default_commission,
         )
-        .route(
+        .post(
             "/admin/stores/{id}/commission",
-            post(admin_catalog::set_commission),
+            Access::Admin,
+            admin_catalog::set_commission,
         )
-        .route("/admin/stores/{id}/{action}", post(admin::store_action))
-        .route(
+        .post(
+            "/admin/stores/{id}/{action}",
+            Access::Admin,
+            admin::store_action,
+        )
+        .get(
             "/admin/categories",
-            get(admin_catalog::categories).post(admin_catalog::create_category),
+            Access::Admin,
+            admin_catalog::categories,
         )
-        .route(
+        .post(
+            "/admin/categories",
+            Access::Admin,
+            admin_catalog::create_category,
+        )
+        .post(
             "/admin/categories/{id}/{action}",
-            post(admin_catalog::category_action),
+            Access::Admin,
+            admin_catalog::category_action,
         )
-        .route("/admin/products", get(admin_catalog::products))
-        .route("/admin/tax", get(selling::tax).post(selling::set_rate))
-        .route("/admin/tax/settings", post(selling::set_inclusive))
-        .route(
+        .get("/admin/products", Access::Admin, admin_catalog::products)
+        .get("/admin/tax", Access::Admin, selling::tax)
+        .post("/admin/tax", Access::Admin, selling::set_rate)
+        .post("/admin/tax/settings", Access::Admin, selling::set_inclusive)
+        .get(
             "/admin/promotions",
-            get(selling::platform_promotions).post(selling::add_platform_promotion),
+            Access::Admin,
+            selling::platform_promotions,
         )
-        .route(
+        .post(
+            "/admin/promotions",
+            Access::Admin,
+            selling::add_platform_promotion,
+        )
+        .get(
             "/vendor/stores/{store}/shipping",
-            get(selling::shipping).post(selling::add_method),
+            Access::SignedIn,
+            selling::shipping,
         )
-        .route(
+        .post(
+            "/vendor/stores/{store}/shipping",
+            Access::SignedIn,
+            selling::add_method,
+        )
+        .post(
             "/vendor/stores/{store}/shipping/{method}/delete",
-            post(selling::delete_method),
+            Access::SignedIn,
+            selling::delete_method,
         )
-        .route(
+        .get(
             "/vendor/stores/{store}/promotions",
-            get(selling::store_promotions).post(selling::add_store_promotion),
+            Access::SignedIn,
+            selling::store_promotions,
         )
-        .route(
+        .post(
+            "/vendor/stores/{store}/promotions",
+            Access::SignedIn,
+            selling::add_store_promotion,
+        )
+        .post(
             "/admin/products/{id}/{action}",
-            post(admin_catalog::product_action),
+            Access::Admin,
+            admin_catalog::product_action,
         )
-        .route("/vendor", get(vendor::home))
-        .route("/vendor/apply", get(vendor::apply_form).post(vendor::apply))
-        .route(
+        .get("/vendor", Access::SignedIn, vendor::home)
+        .get("/vendor/apply", Access::Anyone, vendor::apply_form)
+        .post("/vendor/apply", Access::SignedIn, vendor::apply)
+        .get(
             "/vendor/stores/{store}/settings",
-            get(vendor_store::settings).post(vendor_store::save_settings),
+            Access::SignedIn,
+            vendor_store::settings,
+        )
+        .post(
+            "/vendor/stores/{store}/settings",
+            Access::SignedIn,
+            vendor_store::save_settings,
         )
         .route(
             "/vendor/stores/{store}/logo",
+            Method::POST,
+            Access::SignedIn,
             post(vendor_store::upload_logo).layer(axum::extract::DefaultBodyLimit::max(
                 catalog::media::MAX_UPLOAD_BYTES + 64 * 1024,
             )),
         )
-        .route(
+        .get(
             "/vendor/stores/{store}/staff",
-            get(vendor_store::staff).post(vendor_store::invite),
+            Access::SignedIn,
+            vendor_store::staff,
         )
-        .route(
+        .post(
+            "/vendor/stores/{store}/staff",
+            Access::SignedIn,
+            vendor_store::invite,
+        )
+        .post(
             "/vendor/stores/{store}/staff/{member}/remove",
-            post(vendor_store::remove_member),
+            Access::SignedIn,
+            vendor_store::remove_member,
         )
-        .route(
+        .get(
             "/vendor/invitations/accept",
-            get(vendor_store::invitation).post(vendor_store::accept),
+            Access::SignedIn,
+            vendor_store::invitation,
         )
-        .route(
+        .post(
+            "/vendor/invitations/accept",
+            Access::SignedIn,
+            vendor_store::accept,
+        )
+        .get(
             "/vendor/stores/{store}/products",
-            get(vendor_products::list).post(vendor_products::create),
+            Access::SignedIn,
+            vendor_products::list,
         )
-        .route(
+        .post(
+            "/vendor/stores/{store}/products",
+            Access::SignedIn,
+            vendor_products::create,
+        )
+        .get(
             "/vendor/stores/{store}/products/new",
-            get(vendor_products::new_form),
+            Access::SignedIn,
+            vendor_products::new_form,
+        )
+        .get(
+            "/vendor/stores/{store}/products/import",
+            Access::SignedIn,
+            vendor_products::import_form,
         )
         .route(
             "/vendor/stores/{store}/products/import",
-            get(vendor_products::import_form)
-                .post(vendor_products::import)
-                .layer(axum::extract::DefaultBodyLimit::max(
-                    catalog::media::MAX_UPLOAD_BYTES + 64 * 1024,
-                )),
+            Method::POST,
+            Access::SignedIn,
+            post(vendor_products::import).layer(axum::extract::DefaultBodyLimit::max(
+                catalog::media::MAX_UPLOAD_BYTES + 64 * 1024,
+            )),
         )
-        .route(
+        .get(
             "/vendor/stores/{store}/products.csv",
-            get(vendor_products::export),
+            Access::SignedIn,
+            vendor_products::export,
         )
-        .route(
+        .get(
             "/vendor/products/{product}",
-            get(vendor_products::edit_form).post(vendor_products::update),
+            Access::SignedIn,
+            vendor_products::edit_form,
+        )
+        .post(
+            "/vendor/products/{product}",
+            Access::SignedIn,
+            vendor_products::update,
         )
         .route(
             "/vendor/products/{product}/images",
+            Method::POST,
+            Access::SignedIn,
             post(vendor_products::add_image).layer(axum::extract::DefaultBodyLimit::max(
                 catalog::media::MAX_UPLOAD_BYTES + 64 * 1024,
             )),
         )
-        .route(
+        .get(
             "/vendor/products/{product}/stock",
-            get(vendor_stock::stock).post(vendor_stock::adjust),
+            Access::SignedIn,
+            vendor_stock::stock,
         )
-        .route(
+        .post(
+            "/vendor/products/{product}/stock",
+            Access::SignedIn,
+            vendor_stock::adjust,
+        )
+        .post(
             "/vendor/products/{product}/locations",
-            post(vendor_stock::add_location),
+            Access::SignedIn,
+            vendor_stock::add_location,
         )
-        .route(
+        .post(
             "/vendor/products/{product}/{action}",
-            post(vendor_products::change_status),
+            Access::SignedIn,
+            vendor_products::change_status,
         )
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            session::session_layer,
-        ))
-        .route("/robots.txt", get(shop::robots))
-        .route("/sitemap.xml", get(shop::sitemap_index))
-        .route("/sitemaps/pages.xml", get(shop::sitemap_pages))
-        .route("/sitemaps/{file}", get(shop::sitemap_products))
-        .route("/assets/htmx.min.js", get(htmx))
-        .route("/assets/app.css", get(css))
+        .map_router(|pages| {
+            pages.layer(middleware::from_fn_with_state(
+                state.clone(),
+                session::session_layer,
+            ))
+        })
+        .get("/robots.txt", Access::Anyone, shop::robots)
+        .get("/sitemap.xml", Access::Anyone, shop::sitemap_index)
+        .get("/sitemaps/pages.xml", Access::Anyone, shop::sitemap_pages)
+        .get("/sitemaps/{file}", Access::Anyone, shop::sitemap_products)
+        .get("/assets/htmx.min.js", Access::Anyone, htmx)
+        .get("/assets/app.css", Access::Anyone, css)
         .with_state(state)
 }
 

@@ -161,7 +161,7 @@ pub async fn session_layer(
                     access_token: access,
                 });
             }
-            Err(TokenError::Expired) => {
+            Err(TokenError::Expired | TokenError::Revoked) => {
                 if let Some(refresh) = refresh_cookie {
                     match state.identity.refresh(&refresh).await {
                         Ok(t) => {

@@ -179,7 +179,7 @@ pub async fn import_products(
 /// existing ones replaced. Rows are validated one by one; the report lists every
 /// refused row with its line and reason, and a product with a refused row is not
 /// written at all. Valid products are written in transactions of 200.
-#[utoipa::path(post, path = "/api/v1/catalog/stores/{store}/products/import", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/catalog/stores/{store}/products/import", tag = TAG, security(("bearer" = ["store_member"])),
     params(("store" = String, Path, description = "Store id (`sto_…`)")),
     request_body(content = String, content_type = "text/csv"),
     responses((status = 200, body = ImportReport), (status = 403, body = Problem), (status = 409, body = Problem, description = "store_not_open"),
@@ -202,7 +202,7 @@ pub async fn import(
 }
 
 /// Every product of the store as CSV, in the shape import reads.
-#[utoipa::path(get, path = "/api/v1/catalog/stores/{store}/products/export", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/catalog/stores/{store}/products/export", tag = TAG, security(("bearer" = ["store_member"])),
     params(("store" = String, Path, description = "Store id (`sto_…`)")),
     responses((status = 200, content_type = "text/csv", body = String), (status = 403, body = Problem)))]
 pub async fn export(

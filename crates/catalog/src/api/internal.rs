@@ -34,7 +34,7 @@ pub struct SearchDocumentPage {
 
 /// Every product customers may see, as the documents search indexes: what a full
 /// reindex reads.
-#[utoipa::path(get, path = "/internal/catalog/search-documents", tag = "internal",
+#[utoipa::path(get, path = "/internal/catalog/search-documents", security(("service" = [])), tag = "internal",
     params(ExportParams), responses((status = 200, body = SearchDocumentPage), (status = 422, body = Problem)))]
 pub async fn search_documents(
     axum::extract::State(pool): State,
@@ -94,7 +94,7 @@ pub struct VariantOwner {
     pub sku: String,
 }
 
-#[utoipa::path(get, path = "/internal/catalog/variants/{variant}", tag = "internal",
+#[utoipa::path(get, path = "/internal/catalog/variants/{variant}", security(("service" = [])), tag = "internal",
     params(("variant" = String, Path, description = "Variant id (`var_…`)")),
     responses((status = 200, body = VariantOwner), (status = 404, body = Problem)))]
 pub async fn variant_owner(
@@ -151,7 +151,7 @@ pub struct VariantsParams {
 }
 
 /// Variants by id with their current prices (unknown ids are left out).
-#[utoipa::path(get, path = "/internal/catalog/variants", tag = "internal", params(VariantsParams),
+#[utoipa::path(get, path = "/internal/catalog/variants", security(("service" = [])), tag = "internal", params(VariantsParams),
     responses((status = 200, body = SaleVariantList), (status = 422, body = Problem)))]
 pub async fn sale_variants(
     axum::extract::State(pool): State,

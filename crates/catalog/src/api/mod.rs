@@ -6,6 +6,7 @@ pub mod internal;
 pub mod media;
 mod products;
 
+use kernel::http::access::{Access, Pages};
 use std::collections::HashMap;
 
 use axum::extract::Path;
@@ -55,8 +56,8 @@ pub fn router(pool: PgPool) -> OpenApiRouter {
 }
 
 /// Non-API routes: the media files themselves.
-pub fn pages() -> axum::Router {
-    axum::Router::new().route("/media/{name}", axum::routing::get(media::serve))
+pub fn pages() -> Pages {
+    Pages::default().get("/media/{name}", Access::Anyone, media::serve)
 }
 
 /// Builds the nested tree from rows ordered by depth.
@@ -145,14 +146,14 @@ fn slug_conflict(e: sqlx::Error) -> Error {
 }
 
 /// The whole category tree, ordered by position then name.
-#[utoipa::path(get, path = "/api/v1/catalog/categories", tag = TAG, responses((status = 200, body = CategoryTree)))]
+#[utoipa::path(get, path = "/api/v1/catalog/categories", security(()), tag = TAG, responses((status = 200, body = CategoryTree)))]
 async fn category_tree(axum::extract::State(pool): State) -> Result<Json<CategoryTree>> {
     let rows = store::all_categories(&mut *pool.acquire().await?).await?;
     Ok(Json(CategoryTree { items: tree(rows) }))
 }
 
 /// One category by id (`cat_…`) or slug, with its breadcrumb and subcategories.
-#[utoipa::path(get, path = "/api/v1/catalog/categories/{category}", tag = TAG,
+#[utoipa::path(get, path = "/api/v1/catalog/categories/{category}", security(()), tag = TAG,
     params(("category" = String, Path, description = "Category id (`cat_…`) or slug")),
     responses((status = 200, body = CategoryView), (status = 404, body = Problem)))]
 async fn get_category(
@@ -165,7 +166,7 @@ async fn get_category(
 }
 
 /// Create a category (admin), at the root or under a parent.
-#[utoipa::path(post, path = "/api/v1/catalog/categories", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/catalog/categories", tag = TAG, security(("bearer" = ["admin"])),
     request_body = CreateCategory,
     responses((status = 201, body = CategoryView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn create_category(
@@ -209,7 +210,7 @@ async fn create_category(
 }
 
 /// Rename a category, change its slug or its position among its siblings (admin).
-#[utoipa::path(patch, path = "/api/v1/catalog/categories/{category}", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(patch, path = "/api/v1/catalog/categories/{category}", tag = TAG, security(("bearer" = ["admin"])),
     params(("category" = String, Path)), request_body = UpdateCategory,
     responses((status = 200, body = CategoryView), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn update_category(
@@ -247,7 +248,7 @@ async fn update_category(
 }
 
 /// Move a category (and its whole subtree) under another parent, or to the root (admin).
-#[utoipa::path(post, path = "/api/v1/catalog/categories/{category}/move", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/catalog/categories/{category}/move", tag = TAG, security(("bearer" = ["admin"])),
     params(("category" = String, Path)), request_body = MoveCategory,
     responses((status = 200, body = CategoryView), (status = 404, body = Problem), (status = 409, body = Problem, description = "category_cycle")))]
 async fn move_category(
@@ -286,7 +287,7 @@ async fn move_category(
 }
 
 /// Delete an empty category (admin). One with subcategories is a 409.
-#[utoipa::path(delete, path = "/api/v1/catalog/categories/{category}", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(delete, path = "/api/v1/catalog/categories/{category}", tag = TAG, security(("bearer" = ["admin"])),
     params(("category" = String, Path)),
     responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem, description = "category_not_empty")))]
 async fn delete_category(

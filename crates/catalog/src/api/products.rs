@@ -338,7 +338,7 @@ pub(super) async fn write(
 }
 
 /// Create a draft product in a store (its members; admins).
-#[utoipa::path(post, path = "/api/v1/catalog/stores/{store}/products", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/catalog/stores/{store}/products", tag = TAG, security(("bearer" = ["store_member"])),
     params(("store" = String, Path, description = "Store id (`sto_…`)")), request_body = ProductRequest,
     responses((status = 201, body = ProductView), (status = 403, body = Problem), (status = 409, body = Problem, description = "store_not_open"),
               (status = 422, body = Problem)))]
@@ -405,7 +405,7 @@ pub async fn update_product(
 
 /// A product by id: public once published in an open store; its store's members and
 /// admins see it in any state.
-#[utoipa::path(get, path = "/api/v1/catalog/products/{product}", tag = TAG,
+#[utoipa::path(get, path = "/api/v1/catalog/products/{product}", security((), ("bearer" = [])), tag = TAG,
     params(("product" = String, Path, description = "Product id (`prd_…`)")),
     responses((status = 200, body = ProductView), (status = 404, body = Problem)))]
 pub async fn get_product(
@@ -456,7 +456,7 @@ fn json_bytes(bytes: Vec<u8>, cache: &'static str) -> Response {
 }
 
 /// A product by its store's slug and its own.
-#[utoipa::path(get, path = "/api/v1/catalog/stores/{store}/products/{product}", tag = TAG,
+#[utoipa::path(get, path = "/api/v1/catalog/stores/{store}/products/{product}", security((), ("bearer" = [])), tag = TAG,
     params(("store" = String, Path, description = "Store slug"), ("product" = String, Path, description = "Product slug")),
     responses((status = 200, body = ProductView), (status = 404, body = Problem)))]
 pub async fn get_product_by_slug(
@@ -476,7 +476,7 @@ pub async fn get_product_by_slug(
 }
 
 /// All of a store's products, drafts included (its members; admins).
-#[utoipa::path(get, path = "/api/v1/catalog/stores/{store}/products", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/catalog/stores/{store}/products", tag = TAG, security(("bearer" = ["store_member"])),
     params(("store" = String, Path, description = "Store id (`sto_…`)"), PageParams),
     responses((status = 200, body = ProductPage), (status = 403, body = Problem)))]
 pub async fn store_products(
@@ -508,7 +508,7 @@ async fn scoped_page(
 }
 
 /// Products an admin took down, across stores, newest first (admins).
-#[utoipa::path(get, path = "/api/v1/catalog/admin/products/moderated", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/catalog/admin/products/moderated", tag = TAG, security(("bearer" = ["admin"])),
     params(PageParams), responses((status = 200, body = ProductPage), (status = 403, body = Problem)))]
 pub async fn moderated_products(
     axum::extract::State(pool): State,
@@ -605,7 +605,7 @@ status_endpoint!(
 );
 
 /// Unpublish any product with a reason its vendor will see (admin moderation).
-#[utoipa::path(post, path = "/api/v1/catalog/admin/products/{product}/unpublish", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/catalog/admin/products/{product}/unpublish", tag = TAG, security(("bearer" = ["admin"])),
     params(("product" = String, Path)), request_body = ModerationRequest,
     responses((status = 200, body = ProductView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn admin_unpublish(
@@ -629,7 +629,7 @@ pub async fn admin_unpublish(
 }
 
 /// Lift an admin's moderation so the vendor may publish the product again (admin).
-#[utoipa::path(post, path = "/api/v1/catalog/admin/products/{product}/release", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/catalog/admin/products/{product}/release", tag = TAG, security(("bearer" = ["admin"])),
     params(("product" = String, Path)),
     responses((status = 200, body = ProductView), (status = 404, body = Problem)))]
 pub async fn admin_release(
@@ -738,7 +738,7 @@ async fn listing(conn: &mut PgConnection, q: &HashMap<String, String>) -> Result
 /// Published products of open stores: filter by category (and its subcategories),
 /// store, price range, currency and attributes (`attr.color=red`); sort by `newest`,
 /// `price_asc` or `price_desc`; cursor pagination.
-#[utoipa::path(get, path = "/api/v1/catalog/products", tag = TAG,
+#[utoipa::path(get, path = "/api/v1/catalog/products", security(()), tag = TAG,
     params(
         ("category" = Option<String>, Query, description = "Category id or slug; includes its subtree"),
         ("store" = Option<String>, Query, description = "Store id (`sto_…`)"),

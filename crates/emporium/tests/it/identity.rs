@@ -314,7 +314,7 @@ async fn refresh_tokens_rotate_and_reuse_ends_the_session() {
     );
 
     // Within seconds of its use, the same token is taken as the client racing itself
-    // (two tabs refreshing at once): both get through.
+    // (two tabs refreshing at once): it gets the same pair again.
     let r = app
         .post(
             "/api/v1/identity/token/refresh",
@@ -322,6 +322,8 @@ async fn refresh_tokens_rotate_and_reuse_ends_the_session() {
         )
         .await;
     assert_eq!(r.status(), 200);
+    let again: Value = r.json().await.unwrap();
+    assert_eq!(again["refresh_token"], second);
 
     // Later, someone replays the first token: the whole family dies, newest ones included.
     let pool = app.pool("identity").await;
@@ -352,6 +354,122 @@ async fn refresh_tokens_rotate_and_reuse_ends_the_session() {
         )
         .await;
     assert_problem(r, 401, "invalid_refresh_token").await;
+}
+
+async fn refresh_with(app: &TestApp, refresh_token: &str) -> reqwest::Response {
+    app.post(
+        "/api/v1/identity/token/refresh",
+        json!({ "refresh_token": refresh_token }),
+    )
+    .await
+}
+
+/// A 200 token answer, checked to be uncacheable.
+async fn token_answer(r: reqwest::Response) -> Value {
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    r.json().await.unwrap()
+}
+
+/// Refresh tokens of the session `refresh_token` belongs to: (unused, all).
+async fn session_refresh_tokens(app: &TestApp, refresh_token: &str) -> (i64, i64) {
+    let pool = app.pool("identity").await;
+    sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE used_at IS NULL), count(*) FROM refresh_tokens
+         WHERE session_id = (SELECT session_id FROM refresh_tokens
+                             WHERE token_hash = sha256(convert_to($1, 'UTF8')))",
+    )
+    .bind(refresh_token)
+    .fetch_one(&pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn refresh_reuse_within_grace_answers_the_very_same_pair() {
+    let app = TestApp::spawn().await;
+    let tokens = app.customer(&unique_email("replay")).await;
+    let first = tokens["refresh_token"].as_str().unwrap();
+    let a = token_answer(refresh_with(&app, first).await).await;
+    let b = token_answer(refresh_with(&app, first).await).await;
+    assert_eq!(b["access_token"], a["access_token"]);
+    assert_eq!(b["refresh_token"], a["refresh_token"]);
+    assert_ne!(a["refresh_token"], first);
+    // No second chain: the login's token (used) and one live successor.
+    assert_eq!(session_refresh_tokens(&app, first).await, (1, 2));
+    assert_eq!(
+        app.get_auth("/api/v1/identity/me", token(&b))
+            .await
+            .status(),
+        200
+    );
+
+    // The successor works once, like any refresh token.
+    let second = a["refresh_token"].as_str().unwrap();
+    let c = token_answer(refresh_with(&app, second).await).await;
+    assert_ne!(c["refresh_token"], second);
+    assert_eq!(session_refresh_tokens(&app, first).await, (1, 3));
+}
+
+#[tokio::test]
+async fn refresh_reuse_after_the_chain_moved_on_revokes_the_family() {
+    let app = TestApp::spawn().await;
+    let tokens = app.customer(&unique_email("moved")).await;
+    let first = tokens["refresh_token"].as_str().unwrap();
+    let a = token_answer(refresh_with(&app, first).await).await;
+    let b = token_answer(refresh_with(&app, a["refresh_token"].as_str().unwrap()).await).await;
+    // Still within seconds of its use, but the pair it got has been refreshed since:
+    // the legitimate client has moved on, so this is a copy.
+    assert_problem(refresh_with(&app, first).await, 401, "refresh_token_reused").await;
+    assert_problem(
+        refresh_with(&app, b["refresh_token"].as_str().unwrap()).await,
+        401,
+        "invalid_refresh_token",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_refreshes_with_one_token_get_one_pair() {
+    let app = TestApp::spawn().await;
+    let tokens = app.customer(&unique_email("race")).await;
+    let first = tokens["refresh_token"].as_str().unwrap();
+    let (r1, r2) = tokio::join!(refresh_with(&app, first), refresh_with(&app, first));
+    let (a, b) = (token_answer(r1).await, token_answer(r2).await);
+    assert_eq!(a["access_token"], b["access_token"]);
+    assert_eq!(a["refresh_token"], b["refresh_token"]);
+    assert_eq!(session_refresh_tokens(&app, first).await, (1, 2));
+
+    // That one successor refreshes fine once; the chain it continues is the only one.
+    let second = a["refresh_token"].as_str().unwrap();
+    let c = token_answer(refresh_with(&app, second).await).await;
+    assert_eq!(session_refresh_tokens(&app, first).await, (1, 3));
+    let third = c["refresh_token"].as_str().unwrap();
+    token_answer(refresh_with(&app, third).await).await;
+}
+
+#[tokio::test]
+async fn refresh_reuse_after_grace_revokes_the_family() {
+    let app = TestApp::spawn().await;
+    let tokens = app.customer(&unique_email("late")).await;
+    let first = tokens["refresh_token"].as_str().unwrap();
+    let a = token_answer(refresh_with(&app, first).await).await;
+    let pool = app.pool("identity").await;
+    sqlx::query(
+        "UPDATE refresh_tokens SET used_at = now() - interval '11 seconds'
+         WHERE used_at IS NOT NULL",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_problem(refresh_with(&app, first).await, 401, "refresh_token_reused").await;
+    // The successor, unused until now, died with its family.
+    assert_problem(
+        refresh_with(&app, a["refresh_token"].as_str().unwrap()).await,
+        401,
+        "invalid_refresh_token",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -855,9 +973,11 @@ async fn admins_list_suspend_reactivate_and_grant_roles() {
 #[tokio::test]
 async fn idempotency_keys_replay_the_first_answer() {
     let app = TestApp::spawn().await;
-    let body = json!({ "email": "idem@example.com", "password": PASSWORD, "name": "Idem" });
+    let customer = app.customer(&unique_email("idem")).await;
+    let body = address("Idem");
     let send = |key: &str, body: Value| {
-        app.request(Method::POST, "/api/v1/identity/register")
+        app.request(Method::POST, "/api/v1/identity/me/addresses")
+            .bearer_auth(token(&customer))
             .header("idempotency-key", key)
             .json(&body)
             .send()
@@ -878,18 +998,32 @@ async fn idempotency_keys_replay_the_first_answer() {
     assert_eq!(replay.headers()["idempotent-replayed"], "true");
 
     let mut other = body.clone();
-    other["name"] = json!("Someone else");
+    other["full_name"] = json!("Someone else");
     assert_problem(
         send("key-1", other).await.unwrap(),
         422,
         "idempotency_key_reused",
     )
     .await;
-    let pool = app.pool("identity").await;
-    let (users,): (i64,) = sqlx::query_as("SELECT count(*) FROM users")
-        .fetch_one(&pool)
+    let listed: Value = app
+        .get_auth("/api/v1/identity/me/addresses", token(&customer))
+        .await
+        .json()
         .await
         .unwrap();
-    assert_eq!(users, 1);
-    assert_eq!(app.emails_to("idem@example.com").await.len(), 1);
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+
+    // Anonymous callers hold nothing to scope a key by: their keys are not honoured, so
+    // nobody is ever handed another caller's answer; registration is one per email anyway.
+    let register = json!({ "email": "idem@example.com", "password": PASSWORD, "name": "Idem" });
+    let anonymous = |body: Value| {
+        app.request(Method::POST, "/api/v1/identity/register")
+            .header("idempotency-key", "key-1")
+            .json(&body)
+            .send()
+    };
+    assert_eq!(anonymous(register.clone()).await.unwrap().status(), 201);
+    let again = anonymous(register).await.unwrap();
+    assert!(again.headers().get("idempotent-replayed").is_none());
+    assert_problem(again, 409, "email_taken").await;
 }

@@ -165,15 +165,18 @@ async fn stock_is_kept_per_location_and_reservations_never_oversell() {
         let app = &app;
         let white = white.clone();
         async move {
-            let r = send(
+            let r = service_call(
                 app,
                 Method::POST,
-                "/api/v1/inventory/reservations",
-                tc,
-                Some(json!({
-                    "reference": format!("checkout-{i}"),
-                    "lines": [{ "variant_id": white, "quantity": 1 }]
-                })),
+                "/internal/inventory/reservations",
+                Some(acting_for(
+                    json!({
+                        "reference": format!("checkout-{i}"),
+                        "lines": [{ "variant_id": white, "quantity": 1 }]
+                    }),
+                    "owner",
+                    tc,
+                )),
             )
             .await;
             let status = r.status().as_u16();
@@ -209,14 +212,17 @@ async fn stock_is_kept_per_location_and_reservations_never_oversell() {
     assert_eq!(negative, 0);
     // The same reference twice (here ten times at once) is one reservation.
     let again = (0..10).map(|_| {
-        send(
+        service_call(
             &app,
             Method::POST,
-            "/api/v1/inventory/reservations",
-            tc,
-            Some(json!({
-                "reference": "checkout-0", "lines": [{ "variant_id": white, "quantity": 1 }]
-            })),
+            "/internal/inventory/reservations",
+            Some(acting_for(
+                json!({
+                    "reference": "checkout-0", "lines": [{ "variant_id": white, "quantity": 1 }]
+                }),
+                "owner",
+                tc,
+            )),
         )
     });
     let mut ids = std::collections::HashSet::new();
@@ -235,41 +241,27 @@ async fn stock_is_kept_per_location_and_reservations_never_oversell() {
     // Commit takes stock off the shelf; release gives it back to sale; return restocks.
     let first = won[0]["id"].as_str().unwrap().to_owned();
     let second = won[1]["id"].as_str().unwrap().to_owned();
-    let act = |id: &str, action: &str| format!("/api/v1/inventory/reservations/{id}/{action}");
-    let stranger = app.customer(&unique_email("stranger")).await;
-    assert_problem(
-        send(
-            &app,
-            Method::POST,
-            &act(&first, "commit"),
-            token(&stranger),
-            None,
-        )
-        .await,
-        404,
-        "not_found",
-    )
-    .await;
-    let committed: Value = send(&app, Method::POST, &act(&first, "commit"), tc, None)
+    let act = |id: &str, action: &str| format!("/internal/inventory/reservations/{id}/{action}");
+    let committed: Value = service_call(&app, Method::POST, &act(&first, "commit"), None)
         .await
         .json()
         .await
         .unwrap();
     assert_eq!(committed["status"], "committed");
     assert_problem(
-        send(&app, Method::POST, &act(&first, "release"), tc, None).await,
+        service_call(&app, Method::POST, &act(&first, "release"), None).await,
         409,
         "illegal_transition",
     )
     .await;
-    let released: Value = send(&app, Method::POST, &act(&second, "release"), tc, None)
+    let released: Value = service_call(&app, Method::POST, &act(&second, "release"), None)
         .await
         .json()
         .await
         .unwrap();
     assert_eq!(released["status"], "released");
     assert_problem(
-        send(&app, Method::POST, &act(&second, "commit"), tc, None).await,
+        service_call(&app, Method::POST, &act(&second, "commit"), None).await,
         409,
         "illegal_transition",
     )
@@ -287,7 +279,7 @@ async fn stock_is_kept_per_location_and_reservations_never_oversell() {
         .map(|l| l["on_hand"].as_i64().unwrap())
         .sum();
     assert_eq!((on_hand, stock["available"].as_i64().unwrap()), (49, 1));
-    send(&app, Method::POST, &act(&first, "return"), tc, None).await;
+    service_call(&app, Method::POST, &act(&first, "return"), None).await;
     let log: Value = app
         .get_auth(&format!("/api/v1/inventory/variants/{white}/movements"), to)
         .await
@@ -305,9 +297,9 @@ async fn stock_is_kept_per_location_and_reservations_never_oversell() {
     // A reservation nobody commits gives its stock back when its time is up.
     let (p, b) = adjust(&black, &warehouse, 3, "Received");
     send(&app, Method::POST, &p, to, Some(b)).await;
-    let r = send(&app, Method::POST, "/api/v1/inventory/reservations", tc, Some(json!({
+    let r = service_call(&app, Method::POST, "/internal/inventory/reservations", Some(acting_for(json!({
         "reference": "abandoned", "ttl_secs": 1, "lines": [{ "variant_id": black, "quantity": 3 }]
-    }))).await;
+    }), "owner", tc))).await;
     assert_eq!(r.status(), 201);
     let held: Value = r.json().await.unwrap();
     let mut expired = false;
@@ -332,11 +324,10 @@ async fn stock_is_kept_per_location_and_reservations_never_oversell() {
             .unwrap();
     assert_eq!(status, "expired");
     assert_problem(
-        send(
+        service_call(
             &app,
             Method::POST,
             &act(held["id"].as_str().unwrap(), "commit"),
-            tc,
             None,
         )
         .await,
@@ -354,12 +345,11 @@ async fn stock_is_kept_per_location_and_reservations_never_oversell() {
         json!({ "reference": "bad-5", "ttl_secs": 0, "lines": [{ "variant_id": black, "quantity": 1 }] }),
     ] {
         assert_problem(
-            send(
+            service_call(
                 &app,
                 Method::POST,
-                "/api/v1/inventory/reservations",
-                tc,
-                Some(body),
+                "/internal/inventory/reservations",
+                Some(acting_for(body, "owner", tc)),
             )
             .await,
             422,
@@ -367,9 +357,9 @@ async fn stock_is_kept_per_location_and_reservations_never_oversell() {
         )
         .await;
     }
-    let r = send(&app, Method::POST, "/api/v1/inventory/reservations", tc, Some(json!({
+    let r = service_call(&app, Method::POST, "/internal/inventory/reservations", Some(acting_for(json!({
         "reference": "too-many", "lines": [{ "variant_id": black, "quantity": 4 }, { "variant_id": white, "quantity": 1 }]
-    }))).await;
+    }), "owner", tc))).await;
     let body = assert_problem(r, 409, "out_of_stock").await;
     assert_eq!(body["errors"][0]["field"], "lines[0]", "{body}");
 
@@ -479,25 +469,27 @@ async fn sold_out_products_are_marked_and_filtered_everywhere() {
 
     // One lamp sold: the product is sold out in catalog, search and the pages.
     let customer = app.customer(&unique_email("buyer")).await;
-    let r = send(
+    let r = service_call(
         &app,
         Method::POST,
-        "/api/v1/inventory/reservations",
-        token(&customer),
-        Some(json!({
-            "reference": "lamp-order", "lines": [{ "variant_id": variant, "quantity": 1 }]
-        })),
+        "/internal/inventory/reservations",
+        Some(acting_for(
+            json!({
+                "reference": "lamp-order", "lines": [{ "variant_id": variant, "quantity": 1 }]
+            }),
+            "owner",
+            token(&customer),
+        )),
     )
     .await;
     let held: Value = r.json().await.unwrap();
-    let r = send(
+    let r = service_call(
         &app,
         Method::POST,
         &format!(
-            "/api/v1/inventory/reservations/{}/commit",
+            "/internal/inventory/reservations/{}/commit",
             held["id"].as_str().unwrap()
         ),
-        token(&customer),
         None,
     )
     .await;

@@ -2,6 +2,7 @@
 //! binary (linking is the slow part of a build); modules by concern.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod access;
 mod admin_pages;
 mod browser;
 mod cart;

@@ -9,6 +9,8 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
 
 pub const PASSWORD: &str = "correct horse battery";
+/// The `INTERNAL_API_SECRET` of every test platform, so tests can act as a service.
+pub const INTERNAL_SECRET: &str = "test-internal-secret";
 
 pub struct TestApp {
     pub base: String,
@@ -25,6 +27,7 @@ impl TestApp {
 
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
         let mut config = kernel::testing::fresh_database_config();
+        config.internal_secret = Some(kernel::secret::Redacted(INTERNAL_SECRET.into()));
         adjust(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -190,6 +193,36 @@ pub async fn call(
         req = req.json(&b);
     }
     req.send().await.unwrap()
+}
+
+/// One call to a service-only `/internal/…` route, presenting the internal secret.
+pub async fn service_call(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> Response {
+    let mut req = app
+        .request(method, path)
+        .header("x-emporium-internal", INTERNAL_SECRET);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    req.send().await.unwrap()
+}
+
+/// The user id (`usr_…`) an access token is for.
+pub fn subject(access_token: &str) -> String {
+    claims_of(&json!({ "access_token": access_token }))["sub"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// `body` with `field` set to the user the access token is for (services act for users).
+pub fn acting_for(mut body: Value, field: &str, access_token: &str) -> Value {
+    body[field] = json!(subject(access_token));
+    body
 }
 
 /// `POST /api/v1/catalog/categories` as `admin`.

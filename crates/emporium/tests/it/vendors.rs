@@ -26,7 +26,7 @@ async fn send(
 }
 
 /// Refreshes until the token reflects a membership change delivered by event.
-async fn refreshed_with_store(app: &TestApp, tokens: &Value, store_id: &str) -> Value {
+pub async fn refreshed_with_store(app: &TestApp, tokens: &Value, store_id: &str) -> Value {
     let mut current = tokens.clone();
     for _ in 0..100 {
         let r = app

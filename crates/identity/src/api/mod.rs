@@ -1,6 +1,7 @@
 //! Identity's HTTP API under `/api/v1/identity`.
 
 pub mod dto;
+mod internal;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -78,6 +79,7 @@ pub fn router(state: State) -> OpenApiRouter {
         .routes(routes!(admin_suspend))
         .routes(routes!(admin_reactivate))
         .routes(routes!(admin_grant_admin, admin_revoke_admin))
+        .routes(routes!(internal::revocations))
         .with_state(state)
 }
 
@@ -144,30 +146,24 @@ async fn take_attempt(pool: &PgPool, key: &str, limit: i32) -> Result<()> {
     Ok(())
 }
 
-/// Starts a session: a new refresh-token family and a first access token.
+/// Issues a pair: without `rotating`, a new session (refresh-token family) with a random
+/// first refresh token; with `rotating`, the next pair of that session, with the given
+/// refresh token (the successor derived from the one being exchanged).
 /// Runs inside the caller's transaction, so a rotation either fully happens or not.
 async fn issue_tokens(
     s: &State,
     tx: &mut sqlx::PgConnection,
     user: &UserRow,
-    session: Option<SessionId>,
+    rotating: Option<(SessionId, String)>,
 ) -> Result<TokenResponse> {
-    let session = match session {
-        Some(id) => id,
+    let (session, refresh_token) = match rotating {
+        Some(next) => next,
         None => {
             let id = SessionId::new();
             store::insert_session(tx, id, user.id).await?;
-            id
+            (id, format!("rt_{}", kernel::secret::random_token()))
         }
     };
-    let refresh_token = format!("rt_{}", kernel::secret::random_token());
-    store::insert_refresh_token(
-        tx,
-        session,
-        &kernel::secret::digest(&refresh_token),
-        expires_in(s.refresh_ttl),
-    )
-    .await?;
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let v = view(user);
     let stores = store::store_memberships(tx, user.id)
@@ -193,13 +189,32 @@ async fn issue_tokens(
         iat: now,
         exp: now + s.access_ttl.as_secs() as i64,
     };
-    Ok(TokenResponse {
-        access_token: s.keys.signing.sign(&claims),
+    store::insert_refresh_token(
+        tx,
+        session,
+        &kernel::secret::digest(&refresh_token),
+        expires_in(s.refresh_ttl),
+        &claims,
+    )
+    .await?;
+    Ok(token_response(s, &claims, refresh_token, v))
+}
+
+/// Ed25519 signatures are deterministic, so the same claims always give the same
+/// access token: a replay answers byte for byte what the first use got.
+fn token_response(
+    s: &State,
+    claims: &Claims,
+    refresh_token: String,
+    user: UserView,
+) -> TokenResponse {
+    TokenResponse {
+        access_token: s.keys.signing.sign(claims),
         token_type: "Bearer".into(),
         expires_in: s.access_ttl.as_secs(),
         refresh_token,
-        user: v,
-    })
+        user,
+    }
 }
 
 fn new_verification_code(keys: &Keys) -> (String, Vec<u8>) {
@@ -225,7 +240,7 @@ impl<T: IntoResponse> IntoResponse for NoStore<T> {
 // --- registration and verification ---
 
 /// Create an account; a verification code is emailed.
-#[utoipa::path(post, path = "/api/v1/identity/register", tag = TAG, request_body = RegisterRequest,
+#[utoipa::path(post, path = "/api/v1/identity/register", security(()), tag = TAG, request_body = RegisterRequest,
     responses((status = 201, body = UserView), (status = 409, body = Problem, description = "email_taken"),
               (status = 422, body = Problem, description = "validation_failed")))]
 async fn register(
@@ -276,7 +291,7 @@ async fn register(
 }
 
 /// Confirm an email address with the emailed 6-digit code.
-#[utoipa::path(post, path = "/api/v1/identity/verify-email", tag = TAG, request_body = VerifyEmailRequest,
+#[utoipa::path(post, path = "/api/v1/identity/verify-email", security(()), tag = TAG, request_body = VerifyEmailRequest,
     responses((status = 200, body = Verified), (status = 422, body = Problem, description = "invalid_code"),
               (status = 410, body = Problem, description = "code_expired / code_attempts_exhausted")))]
 async fn verify_email(
@@ -337,7 +352,7 @@ async fn verify_email(
 }
 
 /// Email a fresh verification code (at most once a minute).
-#[utoipa::path(post, path = "/api/v1/identity/verify-email/resend", tag = TAG, request_body = EmailRequest,
+#[utoipa::path(post, path = "/api/v1/identity/verify-email/resend", security(()), tag = TAG, request_body = EmailRequest,
     responses((status = 202, body = Accepted), (status = 429, body = Problem, description = "resend_cooldown")))]
 async fn resend_verification(
     axum::extract::State(s): AppState,
@@ -403,7 +418,7 @@ async fn resend_verification(
 // --- sessions ---
 
 /// Sign in: an access token (15 min) and a rotating refresh token.
-#[utoipa::path(post, path = "/api/v1/identity/login", tag = TAG, request_body = LoginRequest,
+#[utoipa::path(post, path = "/api/v1/identity/login", security(()), tag = TAG, request_body = LoginRequest,
     responses((status = 200, body = TokenResponse), (status = 401, body = Problem, description = "invalid_credentials"),
               (status = 403, body = Problem, description = "account_suspended"),
               (status = 429, body = Problem, description = "too_many_attempts")))]
@@ -443,9 +458,11 @@ async fn login(
     Ok(NoStore(Json(tokens)))
 }
 
-/// Exchange a refresh token for a new pair. Presenting a used token again ends the
-/// whole session (someone copied it).
-#[utoipa::path(post, path = "/api/v1/identity/token/refresh", tag = TAG, request_body = RefreshRequest,
+/// Exchange a refresh token for a new pair. Each refresh token works once: presenting
+/// it again within 10 s of its first use, before the pair it got is itself refreshed,
+/// answers that very same pair again (two tabs racing); any other reuse ends the whole
+/// session (someone copied it).
+#[utoipa::path(post, path = "/api/v1/identity/token/refresh", security(()), tag = TAG, request_body = RefreshRequest,
     responses((status = 200, body = TokenResponse), (status = 401, body = Problem, description = "invalid_refresh_token / refresh_token_reused"),
               (status = 403, body = Problem, description = "account_suspended")))]
 async fn refresh(
@@ -459,12 +476,27 @@ async fn refresh(
     };
     let now = OffsetDateTime::now_utc();
     let used_secs_ago = row.used_at.map(|t| (now - t).whole_seconds());
-    match domain::check_refresh(
+    // The token its first use returned: the same keyed MAC of the presented token.
+    let successor = domain::successor_refresh_token(&s.keys.code_pepper, &req.refresh_token);
+    // For a used token, the claims of the pair its first use got, as long as that pair
+    // is still unused. A successor exchanged since (or not found) means the chain has
+    // moved on, so this presentation is a copy being replayed.
+    let replayable = match row.used_at {
+        Some(_) => store::successor_for_update(&mut tx, &kernel::secret::digest(&successor))
+            .await?
+            .filter(|t| t.session_id == row.session_id && t.used_at.is_none())
+            .and_then(|t| t.access_claims)
+            .map(|claims| claims.0),
+        None => None,
+    };
+    let replay = match domain::check_refresh(
         used_secs_ago,
+        replayable.is_none(),
         row.session_revoked_at.is_some(),
         row.expires_at <= now,
     ) {
-        RefreshCheck::Rotate => {}
+        RefreshCheck::Rotate => None,
+        RefreshCheck::Replay => Some(replayable.ok_or(Error::InvalidRefreshToken)?),
         RefreshCheck::Reused => {
             store::revoke_session(&mut tx, row.session_id).await?;
             tx.commit().await?;
@@ -472,7 +504,7 @@ async fn refresh(
             return Err(Error::RefreshTokenReused);
         }
         RefreshCheck::Expired | RefreshCheck::Revoked => return Err(Error::InvalidRefreshToken),
-    }
+    };
     let user = store::user_by_id(&mut tx, row.user_id)
         .await?
         .ok_or(Error::InvalidRefreshToken)?;
@@ -481,14 +513,26 @@ async fn refresh(
         tx.commit().await?;
         return Err(Error::Suspended);
     }
-    store::mark_refresh_used(&mut tx, &hash).await?;
-    let tokens = issue_tokens(&s, &mut tx, &user, Some(row.session_id)).await?;
-    tx.commit().await?;
+    let tokens = match replay {
+        // Nothing is written: the answer is the first use's, so no second chain exists.
+        Some(claims) => {
+            tx.commit().await?;
+            tracing::info!(session = %row.session_id, "refresh token reused within grace; replayed");
+            token_response(&s, &claims, successor, view(&user))
+        }
+        None => {
+            store::mark_refresh_used(&mut tx, &hash).await?;
+            let tokens =
+                issue_tokens(&s, &mut tx, &user, Some((row.session_id, successor))).await?;
+            tx.commit().await?;
+            tokens
+        }
+    };
     Ok(NoStore(Json(tokens)))
 }
 
 /// End the session a refresh token belongs to.
-#[utoipa::path(post, path = "/api/v1/identity/logout", tag = TAG, request_body = RefreshRequest,
+#[utoipa::path(post, path = "/api/v1/identity/logout", security(()), tag = TAG, request_body = RefreshRequest,
     responses((status = 204, description = "Session ended (also when it was already over)")))]
 async fn logout(
     axum::extract::State(s): AppState,
@@ -517,7 +561,7 @@ async fn logout_all(
 }
 
 /// Public keys for verifying access tokens (RFC 7517).
-#[utoipa::path(get, path = "/api/v1/identity/jwks.json", tag = TAG, responses((status = 200, body = Jwks)))]
+#[utoipa::path(get, path = "/api/v1/identity/jwks.json", security(()), tag = TAG, responses((status = 200, body = Jwks)))]
 async fn jwks(axum::extract::State(s): AppState) -> Json<Jwks> {
     Json(Jwks {
         keys: vec![s.keys.signing.jwk()],
@@ -527,7 +571,7 @@ async fn jwks(axum::extract::State(s): AppState) -> Json<Jwks> {
 // --- passwords ---
 
 /// Email a single-use reset link (30 min). Always 202, whether or not the email exists.
-#[utoipa::path(post, path = "/api/v1/identity/password/forgot", tag = TAG, request_body = EmailRequest,
+#[utoipa::path(post, path = "/api/v1/identity/password/forgot", security(()), tag = TAG, request_body = EmailRequest,
     responses((status = 202, body = Accepted), (status = 429, body = Problem)))]
 async fn forgot_password(
     axum::extract::State(s): AppState,
@@ -585,7 +629,7 @@ async fn forgot_password(
 }
 
 /// Set a new password with a reset token; ends every session.
-#[utoipa::path(post, path = "/api/v1/identity/password/reset", tag = TAG, request_body = ResetPasswordRequest,
+#[utoipa::path(post, path = "/api/v1/identity/password/reset", security(()), tag = TAG, request_body = ResetPasswordRequest,
     responses((status = 204), (status = 410, body = Problem, description = "invalid_reset_token"), (status = 422, body = Problem)))]
 async fn reset_password(
     axum::extract::State(s): AppState,
@@ -858,7 +902,7 @@ pub struct UserSearch {
 }
 
 /// Users, newest first, searchable by email or name prefix.
-#[utoipa::path(get, path = "/api/v1/identity/admin/users", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/identity/admin/users", tag = TAG, security(("bearer" = ["admin"])),
     params(UserSearch, PageParams),
     responses((status = 200, body = UserPage), (status = 403, body = Problem)))]
 async fn admin_list_users(
@@ -943,7 +987,7 @@ async fn moderate(
 }
 
 /// Suspend a user: they can no longer sign in or refresh, and their sessions end.
-#[utoipa::path(post, path = "/api/v1/identity/admin/users/{id}/suspend", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/identity/admin/users/{id}/suspend", tag = TAG, security(("bearer" = ["admin"])),
     params(("id" = String, Path)), responses((status = 200, body = UserView), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn admin_suspend(
     axum::extract::State(s): AppState,
@@ -954,7 +998,7 @@ async fn admin_suspend(
 }
 
 /// Reactivate a suspended user.
-#[utoipa::path(post, path = "/api/v1/identity/admin/users/{id}/reactivate", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/identity/admin/users/{id}/reactivate", tag = TAG, security(("bearer" = ["admin"])),
     params(("id" = String, Path)), responses((status = 200, body = UserView), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn admin_reactivate(
     axum::extract::State(s): AppState,
@@ -965,7 +1009,7 @@ async fn admin_reactivate(
 }
 
 /// Grant the admin role.
-#[utoipa::path(put, path = "/api/v1/identity/admin/users/{id}/admin", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(put, path = "/api/v1/identity/admin/users/{id}/admin", tag = TAG, security(("bearer" = ["admin"])),
     params(("id" = String, Path)), responses((status = 200, body = UserView), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn admin_grant_admin(
     axum::extract::State(s): AppState,
@@ -976,7 +1020,7 @@ async fn admin_grant_admin(
 }
 
 /// Revoke the admin role.
-#[utoipa::path(delete, path = "/api/v1/identity/admin/users/{id}/admin", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(delete, path = "/api/v1/identity/admin/users/{id}/admin", tag = TAG, security(("bearer" = ["admin"])),
     params(("id" = String, Path)), responses((status = 200, body = UserView), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn admin_revoke_admin(
     axum::extract::State(s): AppState,

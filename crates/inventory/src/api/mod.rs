@@ -39,8 +39,6 @@ pub fn router(pool: PgPool, catalog: CatalogClient) -> OpenApiRouter {
         .routes(routes!(set_threshold))
         .routes(routes!(movements))
         .routes(routes!(availability))
-        .routes(routes!(reserve))
-        .routes(routes!(reservation_action))
         .routes(routes!(service_reserve))
         .routes(routes!(service_reservation_action))
         .layer(Extension(catalog))
@@ -68,7 +66,7 @@ pub struct LocationRequest {
 }
 
 /// Add a stock location to a store (its members; admins).
-#[utoipa::path(post, path = "/api/v1/inventory/stores/{store}/locations", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/inventory/stores/{store}/locations", tag = TAG, security(("bearer" = ["store_member"])),
     params(("store" = String, Path, description = "Store id (`sto_…`)")), request_body = LocationRequest,
     responses((status = 201, body = LocationView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn create_location(
@@ -108,7 +106,7 @@ pub struct LocationList {
 }
 
 /// A store's stock locations (its members; admins).
-#[utoipa::path(get, path = "/api/v1/inventory/stores/{store}/locations", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/inventory/stores/{store}/locations", tag = TAG, security(("bearer" = ["store_member"])),
     params(("store" = String, Path, description = "Store id (`sto_…`)")),
     responses((status = 200, body = LocationList), (status = 403, body = Problem)))]
 async fn list_locations(
@@ -402,7 +400,7 @@ pub struct AvailabilityList {
 }
 
 /// How many units of each variant may be bought now (public: carts cap quantities).
-#[utoipa::path(get, path = "/api/v1/inventory/availability", tag = TAG, params(AvailabilityParams),
+#[utoipa::path(get, path = "/api/v1/inventory/availability", security(()), tag = TAG, params(AvailabilityParams),
     responses((status = 200, body = AvailabilityList), (status = 422, body = Problem)))]
 async fn availability(
     axum::extract::State(pool): State,
@@ -495,21 +493,6 @@ async fn reservation_view(
     })
 }
 
-/// Hold stock for a checkout: all lines or none (409 `out_of_stock` names each short
-/// line). Held stock is released automatically when the reservation expires.
-#[utoipa::path(post, path = "/api/v1/inventory/reservations", tag = TAG, security(("bearer" = [])),
-    request_body = ReserveRequest,
-    responses((status = 201, body = ReservationView), (status = 200, body = ReservationView, description = "The same reference again"),
-              (status = 409, body = Problem, description = "out_of_stock"), (status = 422, body = Problem)))]
-async fn reserve(
-    axum::extract::State(pool): State,
-    AuthUser(claims): AuthUser,
-    Json(req): Json<ReserveRequest>,
-) -> Result<axum::response::Response> {
-    let owner = user_id(&claims)?;
-    reserve_for(&pool, owner, claims.is_admin(), &req).await
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ServiceReserveRequest {
     /// The customer (`usr_…`) the stock is held for.
@@ -518,8 +501,10 @@ pub struct ServiceReserveRequest {
     pub reservation: ReserveRequest,
 }
 
-/// Hold stock on a customer's behalf (the checkout saga; services only).
-#[utoipa::path(post, path = "/internal/inventory/reservations", tag = "internal",
+/// Hold stock on a customer's behalf for a checkout (the checkout saga; services only):
+/// all lines or none (409 `out_of_stock` names each short line). Held stock is released
+/// automatically when the reservation expires.
+#[utoipa::path(post, path = "/internal/inventory/reservations", security(("service" = [])), tag = "internal",
     request_body = ServiceReserveRequest,
     responses((status = 201, body = ReservationView), (status = 200, body = ReservationView),
               (status = 409, body = Problem), (status = 422, body = Problem)))]
@@ -535,13 +520,12 @@ async fn service_reserve(
             "a user id (usr_…)",
         )])
     })?;
-    reserve_for(&pool, owner, false, &req.reservation).await
+    reserve_for(&pool, owner, &req.reservation).await
 }
 
 async fn reserve_for(
     pool: &PgPool,
     owner: Uuid,
-    sees_all: bool,
     req: &ReserveRequest,
 ) -> Result<axum::response::Response> {
     let mut errs = FieldErrors::new();
@@ -586,7 +570,7 @@ async fn reserve_for(
         // A retry: the first answer, for its owner only.
         let existing = store::reservation_by_reference(&mut tx, &reference)
             .await?
-            .filter(|r| r.owner == owner || sees_all)
+            .filter(|r| r.owner == owner)
             .ok_or(Error::NotFound("reservation"))?;
         let view = reservation_view(&mut tx, existing).await?;
         return Ok((StatusCode::OK, Json(view)).into_response());
@@ -685,34 +669,9 @@ pub async fn apply(
 }
 
 /// `commit` (paid), `release` (checkout failed or abandoned) or `return` (a paid order
-/// cancelled) — by the reservation's owner or an admin. An illegal transition is a 409.
-#[utoipa::path(post, path = "/api/v1/inventory/reservations/{reservation}/{action}", tag = TAG, security(("bearer" = [])),
-    params(("reservation" = String, Path, description = "Reservation id (`rsv_…`)"), ("action" = String, Path, description = "commit, release or return")),
-    responses((status = 200, body = ReservationView), (status = 404, body = Problem), (status = 409, body = Problem, description = "illegal_transition")))]
-async fn reservation_action(
-    axum::extract::State(pool): State,
-    AuthUser(claims): AuthUser,
-    Path((key, action)): Path<(String, String)>,
-) -> Result<Json<ReservationView>> {
-    let id: ReservationId = key.parse().map_err(|_| Error::NotFound("reservation"))?;
-    let action = parse_action(&action)?;
-    let caller = user_id(&claims)?;
-    let mut tx = pool.begin().await?;
-    let owned = store::lock_reservation(&mut tx, id.0)
-        .await?
-        .is_some_and(|r| r.owner == caller || claims.is_admin());
-    if !owned {
-        return Err(Error::NotFound("reservation"));
-    }
-    let row = apply(&mut tx, id.0, action, Some(caller)).await?;
-    let view = reservation_view(&mut tx, row).await?;
-    tx.commit().await?;
-    Ok(Json(view))
-}
-
-/// The same actions for the checkout saga and order changes (services only): the
-/// recovery worker and vendors act on a customer's reservation without their token.
-#[utoipa::path(post, path = "/internal/inventory/reservations/{reservation}/{action}", tag = "internal",
+/// cancelled), for the checkout saga and order changes (services only): the recovery
+/// worker and vendors act on a customer's reservation without their token.
+#[utoipa::path(post, path = "/internal/inventory/reservations/{reservation}/{action}", security(("service" = [])), tag = "internal",
     params(("reservation" = String, Path), ("action" = String, Path, description = "commit, release or return")),
     responses((status = 200, body = ReservationView), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn service_reservation_action(

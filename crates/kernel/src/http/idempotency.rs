@@ -56,21 +56,33 @@ pub async fn idempotency(State(pool): State<PgPool>, req: Request, next: Next) -
     }
 }
 
-/// Keys are scoped to the caller, so two users can never see each other's answers.
-async fn principal(token: Option<String>, verifier: Option<VerifierHandle>) -> String {
-    match (token, verifier) {
-        (Some(t), Some(VerifierHandle(v))) => match v.verify(&t).await {
-            Ok(claims) => format!("user:{}", claims.sub),
-            Err(_) => "anonymous".into(),
-        },
-        _ => "anonymous".into(),
+/// Keys are scoped to the caller, by something only that caller holds: the user of a
+/// valid access token, or the digest of a guest's cart token. A caller with neither has
+/// no scope of its own, so its keys are not honoured (answers are never shared).
+async fn principal(headers: &HeaderMap, verifier: Option<VerifierHandle>) -> Option<String> {
+    if let Some(token) = bearer_token(headers) {
+        let VerifierHandle(v) = verifier?;
+        return v
+            .verify(token)
+            .await
+            .ok()
+            .map(|c| format!("user:{}", c.sub));
     }
+    let cart = headers.get(&CART_TOKEN).filter(|t| !t.is_empty())?;
+    Some(format!(
+        "cart:{}",
+        hex::encode(Sha256::digest(cart.as_bytes()))
+    ))
 }
 
+/// A guest cart's key (`Cart-Token`), the one secret an anonymous caller holds.
+static CART_TOKEN: HeaderName = HeaderName::from_static("cart-token");
+
 async fn run(pool: &PgPool, key: String, req: Request, next: Next) -> Result<Response, Problem> {
-    let token = bearer_token(req.headers()).map(str::to_owned);
     let verifier = req.extensions().get::<VerifierHandle>().cloned();
-    let principal = principal(token, verifier).await;
+    let Some(principal) = principal(req.headers(), verifier).await else {
+        return Ok(next.run(req).await);
+    };
     let (parts, body) = req.into_parts();
     let bytes = to_bytes(body, MAX_BODY).await.map_err(|_| {
         Problem::new(

@@ -1,5 +1,6 @@
 //! HTTP conventions shared by every service.
 
+pub mod access;
 pub mod client;
 pub mod conditional;
 pub mod extract;

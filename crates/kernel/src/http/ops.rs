@@ -2,32 +2,35 @@
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
 use serde_json::json;
 use sqlx::PgPool;
 
 use crate::events::Bus;
+use crate::http::access::{Access, Pages};
 
 #[derive(Clone)]
 pub struct OpsState {
     pub pools: Vec<(&'static str, PgPool)>,
     pub bus: Arc<dyn Bus>,
     pub cache: Arc<dyn crate::cache::Cache>,
+    /// The public API's document.
     pub openapi: Arc<String>,
+    /// The `/internal/…` operations' document, for services only.
+    pub internal_openapi: Arc<String>,
 }
 
-pub fn router(state: OpsState) -> Router {
-    Router::new()
-        .route("/health", get(health))
-        .route("/ready", get(ready))
-        .route("/metrics", get(metrics))
-        .route("/openapi.json", get(openapi))
-        .route("/docs", get(docs))
-        .route("/docs/rapidoc-min.js", get(rapidoc))
+pub fn pages(state: OpsState) -> Pages {
+    Pages::new(None)
+        .get("/health", Access::Anyone, health)
+        .get("/ready", Access::Anyone, ready)
+        .get("/metrics", Access::Anyone, metrics)
+        .get("/openapi.json", Access::Anyone, openapi)
+        .get("/internal/openapi.json", Access::Service, internal_openapi)
+        .get("/docs", Access::Anyone, docs)
+        .get("/docs/rapidoc-min.js", Access::Anyone, rapidoc)
         .with_state(state)
 }
 
@@ -80,6 +83,14 @@ async fn openapi(State(state): State<OpsState>) -> Response {
     (
         [(header::CONTENT_TYPE, "application/json")],
         state.openapi.as_str().to_owned(),
+    )
+        .into_response()
+}
+
+async fn internal_openapi(State(state): State<OpsState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        state.internal_openapi.as_str().to_owned(),
     )
         .into_response()
 }

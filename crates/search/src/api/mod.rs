@@ -62,7 +62,7 @@ async fn on_index<T: Send + 'static>(
 /// Full-text product search with typo tolerance, filters, facet counts, sorting and
 /// pages. Filters take several values as repeats or comma-separated
 /// (`brand=Acme,Globex`); attributes as `attr.<name>=<value>`.
-#[utoipa::path(get, path = "/api/v1/search/products", tag = TAG,
+#[utoipa::path(get, path = "/api/v1/search/products", security(()), tag = TAG,
     params(
         ("q" = Option<String>, Query, description = "Words to find (at most 200 characters); a typo per word is forgiven"),
         ("category" = Option<String>, Query, description = "Category id (`cat_…`); includes its subtree"),
@@ -99,7 +99,7 @@ pub struct SuggestParams {
 
 /// Search-as-you-type: products, brands and categories matching the words typed so
 /// far (the last one may be unfinished).
-#[utoipa::path(get, path = "/api/v1/search/suggest", tag = TAG, params(SuggestParams),
+#[utoipa::path(get, path = "/api/v1/search/suggest", security(()), tag = TAG, params(SuggestParams),
     responses((status = 200, body = Suggestions), (status = 422, body = Problem)))]
 pub async fn suggest(
     Extension(index): Extension<Arc<ProductIndex>>,
@@ -126,7 +126,7 @@ pub async fn suggest(
 
 /// Rebuilds the whole index from the catalog in the background (admins only); searches
 /// keep answering from the current index until the new one is committed.
-#[utoipa::path(post, path = "/api/v1/search/reindex", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/search/reindex", tag = TAG, security(("bearer" = ["admin"])),
     responses((status = 202, description = "The rebuild started"), (status = 403, body = Problem)))]
 pub async fn reindex(
     _admin: AdminUser,

@@ -63,7 +63,7 @@ pub struct CommissionView {
 }
 
 /// A store's effective commission, for orders to record at checkout (services only).
-#[utoipa::path(get, path = "/internal/vendors/stores/{store}/commission", tag = "internal",
+#[utoipa::path(get, path = "/internal/vendors/stores/{store}/commission", security(("service" = [])), tag = "internal",
     params(("store" = String, Path)),
     responses((status = 200, body = CommissionView), (status = 404, body = Problem)))]
 async fn service_commission(
@@ -360,7 +360,7 @@ async fn apply(
 }
 
 /// Approved stores, newest first.
-#[utoipa::path(get, path = "/api/v1/vendors/stores", tag = TAG, params(PageParams),
+#[utoipa::path(get, path = "/api/v1/vendors/stores", security(()), tag = TAG, params(PageParams),
     responses((status = 200, body = StorePage), (status = 422, body = Problem)))]
 async fn list_stores(
     axum::extract::State(pool): State,
@@ -372,7 +372,7 @@ async fn list_stores(
 }
 
 /// A store by id or slug. Members and admins also see its status, commission and payout.
-#[utoipa::path(get, path = "/api/v1/vendors/stores/{store}", tag = TAG,
+#[utoipa::path(get, path = "/api/v1/vendors/stores/{store}", security((), ("bearer" = [])), tag = TAG,
     params(("store" = String, Path, description = "Store id (`sto_…`) or slug")),
     responses((status = 200, body = StoreView), (status = 404, body = Problem)))]
 async fn get_store(
@@ -709,7 +709,7 @@ pub struct StatusFilter {
 }
 
 /// Stores by status: the application queue is `status=pending`.
-#[utoipa::path(get, path = "/api/v1/vendors/admin/stores", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/vendors/admin/stores", tag = TAG, security(("bearer" = ["admin"])),
     params(StatusFilter, PageParams),
     responses((status = 200, body = StorePage), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn admin_list_stores(
@@ -841,7 +841,7 @@ async fn transition(
 }
 
 /// Approve an application: the applicant becomes the store's owner.
-#[utoipa::path(post, path = "/api/v1/vendors/admin/stores/{store}/approve", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/vendors/admin/stores/{store}/approve", tag = TAG, security(("bearer" = ["admin"])),
     params(("store" = String, Path, description = "Store id (`sto_…`)")),
     responses((status = 200, body = StoreView), (status = 404, body = Problem), (status = 409, body = Problem, description = "illegal_transition")))]
 async fn admin_approve(
@@ -853,7 +853,7 @@ async fn admin_approve(
 }
 
 /// Reject an application with a reason, which is emailed to the applicant.
-#[utoipa::path(post, path = "/api/v1/vendors/admin/stores/{store}/reject", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/vendors/admin/stores/{store}/reject", tag = TAG, security(("bearer" = ["admin"])),
     params(("store" = String, Path)), request_body = ReasonRequest,
     responses((status = 200, body = StoreView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn admin_reject(
@@ -866,7 +866,7 @@ async fn admin_reject(
 }
 
 /// Suspend an approved store: its products leave the storefront at once.
-#[utoipa::path(post, path = "/api/v1/vendors/admin/stores/{store}/suspend", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/vendors/admin/stores/{store}/suspend", tag = TAG, security(("bearer" = ["admin"])),
     params(("store" = String, Path)), request_body = ReasonRequest,
     responses((status = 200, body = StoreView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn admin_suspend(
@@ -879,7 +879,7 @@ async fn admin_suspend(
 }
 
 /// Reinstate a suspended store.
-#[utoipa::path(post, path = "/api/v1/vendors/admin/stores/{store}/reinstate", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/vendors/admin/stores/{store}/reinstate", tag = TAG, security(("bearer" = ["admin"])),
     params(("store" = String, Path)),
     responses((status = 200, body = StoreView), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn admin_reinstate(
@@ -891,7 +891,7 @@ async fn admin_reinstate(
 }
 
 /// Set a store's commission, or return it to the platform default with `null`.
-#[utoipa::path(put, path = "/api/v1/vendors/admin/stores/{store}/commission", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(put, path = "/api/v1/vendors/admin/stores/{store}/commission", tag = TAG, security(("bearer" = ["admin"])),
     params(("store" = String, Path)), request_body = CommissionRequest,
     responses((status = 200, body = StoreView), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn admin_set_commission(
@@ -922,7 +922,7 @@ async fn admin_set_commission(
 }
 
 /// The platform's default commission.
-#[utoipa::path(get, path = "/api/v1/vendors/admin/settings/commission", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/vendors/admin/settings/commission", tag = TAG, security(("bearer" = ["admin"])),
     responses((status = 200, body = DefaultCommission), (status = 403, body = Problem)))]
 async fn admin_default_commission(
     axum::extract::State(pool): State,
@@ -935,7 +935,7 @@ async fn admin_default_commission(
 }
 
 /// Change the platform's default commission (stores without their own rate follow it).
-#[utoipa::path(put, path = "/api/v1/vendors/admin/settings/commission", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(put, path = "/api/v1/vendors/admin/settings/commission", tag = TAG, security(("bearer" = ["admin"])),
     request_body = DefaultCommission,
     responses((status = 200, body = DefaultCommission), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn admin_set_default_commission(

@@ -16,9 +16,11 @@ pub mod vendor_store;
 
 use askama::Template;
 use axum::extract::OriginalUri;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use kernel::http::Problem;
+use kernel::http::access::{Access, Refusal};
 use kernel::http::client::ClientError;
 
 use crate::session::PageContext;
@@ -171,6 +173,32 @@ pub fn require_admin(
         Ok(user)
     } else {
         Err(error_page(ctx, 403, "This page is for administrators."))
+    }
+}
+
+/// Enforces a page's declared access (see `kernel::http::access`) with the session the
+/// session layer found: strangers are sent to sign in, the wrong people told no.
+pub fn guard(access: Access, parts: &Parts, store: Option<&str>) -> Option<Response> {
+    let ctx = parts
+        .extensions
+        .get::<PageContext>()
+        .cloned()
+        .unwrap_or_default();
+    let here = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_owned();
+    let user = ctx.user.as_ref().map(|u| &u.claims);
+    let service = false;
+    match access.permits(user, store, service) {
+        Ok(()) => None,
+        Err(Refusal::Unauthenticated) => Some(login_redirect(&here)),
+        Err(Refusal::Forbidden) if access == Access::Admin => {
+            Some(error_page(&ctx, 403, "This page is for administrators."))
+        }
+        Err(Refusal::Forbidden) => Some(error_page(&ctx, 403, "This page is not yours to see.")),
+        Err(Refusal::Hidden) => Some(error_page(&ctx, 404, "There is no such page.")),
     }
 }
 
