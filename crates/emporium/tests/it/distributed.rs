@@ -16,8 +16,19 @@ pub fn free_port() -> u16 {
 }
 
 fn serve(services: &str, port: u16, database_url: &str, namespace: &str) -> Child {
+    serve_with(services, port, database_url, namespace, &[])
+}
+
+fn serve_with(
+    services: &str,
+    port: u16,
+    database_url: &str,
+    namespace: &str,
+    env: &[(&str, &str)],
+) -> Child {
     Command::new(env!("CARGO_BIN_EXE_emporium"))
         .args(["serve", "--services", services])
+        .envs(env.iter().copied())
         .env("EMPORIUM_BIND", format!("127.0.0.1:{port}"))
         .env("DATABASE_URL", database_url)
         .env("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f")
@@ -119,6 +130,79 @@ async fn identity_and_notifications_in_separate_processes_talk_through_rabbitmq(
     identity.kill().await.unwrap();
     notifications.kill().await.unwrap();
     crate::events::drop_topology(&namespace, &["notifications"]).await;
+}
+
+/// Finding 8 of the boundary audit, apart: a session ended in identity's process is
+/// refused by a service in another process within seconds, not when its token expires.
+#[tokio::test]
+async fn a_session_ended_in_one_process_is_refused_in_another_within_seconds() {
+    let namespace = format!("test-{}", uuid::Uuid::now_v7().simple());
+    let (id_port, vendors_port) = (free_port(), free_port());
+    let id_db = database_url();
+    let id_base = format!("http://127.0.0.1:{id_port}");
+    let vendors_base = format!("http://127.0.0.1:{vendors_port}");
+    let mut identity = serve("identity", id_port, &id_db, &namespace);
+    let mut vendors = serve_with(
+        "vendors",
+        vendors_port,
+        &database_url(),
+        &namespace,
+        &[("IDENTITY_URL", id_base.as_str())],
+    );
+    let http = reqwest::Client::new();
+    wait_ready(&http, &id_base).await;
+    wait_ready(&http, &vendors_base).await;
+
+    let mut config = kernel::testing::fresh_database_config();
+    config.database_url = id_db;
+    let pool = identity::connect(&config).await.unwrap();
+    identity::api::create_user(
+        &pool,
+        &config,
+        "apart@example.com",
+        "Apart",
+        "correct horse battery",
+        false,
+    )
+    .await
+    .unwrap();
+    let tokens: Value = http
+        .post(format!("{id_base}/api/v1/identity/login"))
+        .json(&json!({ "email": "apart@example.com", "password": "correct horse battery" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = tokens["access_token"].as_str().unwrap();
+    let mine = format!("{vendors_base}/api/v1/vendors/me/stores");
+    let r = http.get(&mine).bearer_auth(access).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+
+    let r = http
+        .post(format!("{id_base}/api/v1/identity/logout-all"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let r = http.get(&mine).bearer_auth(access).send().await.unwrap();
+        if r.status() == 401 {
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(body["code"], "token_revoked");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still {}", r.status());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    identity.kill().await.unwrap();
+    vendors.kill().await.unwrap();
+    let consumers = ["identity", "catalog", "search", "orders", "notifications"];
+    crate::events::drop_topology(&namespace, &consumers).await;
 }
 
 #[tokio::test]

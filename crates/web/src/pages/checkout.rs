@@ -61,7 +61,7 @@ pub struct CheckoutForm {
     /// only carry strings).
     #[serde(default)]
     expected_total: String,
-    /// `shipping.<sto_…>` → `shm_…`.
+    /// `shipping.<sto_…>` → `shp_…`.
     #[serde(flatten)]
     rest: HashMap<String, String>,
 }
