@@ -382,7 +382,67 @@ impl Pages<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::body::Body;
     use serde_json::json;
+    use tower::ServiceExt;
+    use utoipa_axum::router::OpenApiRouter;
+    use utoipa_axum::routes;
+
+    /// Declared for admins.
+    #[utoipa::path(get, path = "/api/v1/test/declared", security(("bearer" = ["admin"])),
+        responses((status = 200)))]
+    async fn declared() -> &'static str {
+        "declared"
+    }
+
+    /// Declares nobody.
+    #[utoipa::path(get, path = "/api/v1/test/undeclared", responses((status = 200)))]
+    async fn undeclared() -> &'static str {
+        "undeclared"
+    }
+
+    /// Under /internal/ yet declared for anyone.
+    #[utoipa::path(get, path = "/internal/test/open", security(()), responses((status = 200)))]
+    async fn open_internal() -> &'static str {
+        "open"
+    }
+
+    #[test]
+    fn an_operation_without_a_declaration_stops_the_start() {
+        let (_, doc) = OpenApiRouter::<()>::new()
+            .routes(routes!(declared))
+            .routes(routes!(undeclared))
+            .split_for_parts();
+        let err = AccessTable::from_openapi("test", &doc).unwrap_err();
+        assert!(err.contains("/api/v1/test/undeclared"), "{err}");
+        let (_, doc) = OpenApiRouter::<()>::new()
+            .routes(routes!(open_internal))
+            .split_for_parts();
+        assert!(AccessTable::from_openapi("test", &doc).is_err());
+    }
+
+    #[tokio::test]
+    async fn a_route_added_around_the_declarations_is_refused() {
+        let (router, doc) = OpenApiRouter::<()>::new()
+            .routes(routes!(declared))
+            .split_for_parts();
+        let table = Arc::new(AccessTable::from_openapi("test", &doc).unwrap());
+        let app = router
+            .route(
+                "/api/v1/test/sneaky",
+                axum::routing::get(|| async { "leaked" }),
+            )
+            .route_layer(middleware::from_fn_with_state(table, enforce));
+        let get = |path: &str| axum::http::Request::get(path).body(Body::empty()).unwrap();
+        let sneaky = app
+            .clone()
+            .oneshot(get("/api/v1/test/sneaky"))
+            .await
+            .unwrap();
+        assert_eq!(sneaky.status(), axum::http::StatusCode::NOT_FOUND);
+        let anonymous = app.oneshot(get("/api/v1/test/declared")).await.unwrap();
+        assert_eq!(anonymous.status(), axum::http::StatusCode::UNAUTHORIZED);
+    }
 
     fn claims(admin: bool, stores: &[(&str, StoreRole)]) -> Claims {
         Claims {
