@@ -186,7 +186,8 @@ impl Platform {
             let (api, api_doc) = module.api.split_for_parts();
             let mut table = AccessTable::from_openapi(module.name, &api_doc)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", module.name))?;
-            doc.merge(api_doc);
+            crate::http::openapi::merge_checked(&mut doc, api_doc)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", module.name))?;
             let (pages, page_table) = module.pages.into_parts(module.name);
             table.extend(page_table);
             let table = Arc::new(table);
@@ -362,7 +363,12 @@ fn split_documents(mut public: OpenApi) -> anyhow::Result<(String, String)> {
                 crate::auth::INTERNAL_SECRET_HEADER.as_str(),
             ))),
         );
-    Ok((public.to_pretty_json()?, internal.to_pretty_json()?))
+    let serve = |doc: OpenApi| -> anyhow::Result<String> {
+        let mut json = serde_json::to_value(doc)?;
+        crate::http::openapi::document_refusals(&mut json);
+        Ok(serde_json::to_string_pretty(&json)?)
+    };
+    Ok((serve(public)?, serve(internal)?))
 }
 
 async fn api_not_found() -> Problem {

@@ -1008,6 +1008,7 @@ async fn refund(
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SubOrderRefundRequest)]
 pub struct RefundRequest {
     pub amount_minor: i64,
     pub reason: String,

@@ -552,6 +552,7 @@ async fn void(
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PaymentRefundRequest)]
 pub struct RefundRequest {
     /// The caller's key (e.g. the sub-order's cancellation): the same reference
     /// refunds once.

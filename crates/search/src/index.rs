@@ -50,6 +50,7 @@ const RESULTS_CACHE_BYTES: u64 = 32 * 1024 * 1024;
 
 /// What a result shows, stored with the document so a search needs no database.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[schema(as = SearchProductCard)]
 pub struct ProductCard {
     pub id: String,
     pub slug: String,

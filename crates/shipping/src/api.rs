@@ -208,6 +208,7 @@ pub struct Parcel {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ShippingQuoteRequest)]
 pub struct QuoteRequest {
     /// ISO 3166 alpha-2 destination.
     pub country: String,
@@ -229,6 +230,7 @@ pub struct ParcelQuote {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(as = ShippingQuoteView)]
 pub struct QuoteView {
     pub parcels: Vec<ParcelQuote>,
 }

@@ -165,6 +165,7 @@ async fn set_settings(
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = TaxQuoteRequest)]
 pub struct QuoteRequest {
     pub country: String,
     pub region: Option<String>,
@@ -180,6 +181,7 @@ pub struct TaxedLine {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(as = TaxQuoteView)]
 pub struct QuoteView {
     /// The percentage applied ("0" where no rate is set).
     pub rate: String,

@@ -297,6 +297,21 @@ async fn the_public_document_lists_no_internal_operation_and_the_internal_one_is
                 op["security"].is_array(),
                 "{method} {path} declares no security"
             );
+            for (status, response) in op["responses"].as_object().unwrap() {
+                if status.starts_with('4') {
+                    let content = response["content"].as_object().unwrap();
+                    assert!(
+                        content.keys().all(|k| k == "application/problem+json"),
+                        "{method} {path} {status}: {content:?}"
+                    );
+                }
+            }
+            if op["security"][0] != json!({}) {
+                assert!(
+                    op["responses"]["401"].is_object(),
+                    "{method} {path}: no 401"
+                );
+            }
         }
     }
     let r = app

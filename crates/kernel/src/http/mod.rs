@@ -6,6 +6,7 @@ pub mod conditional;
 pub mod extract;
 pub mod idempotency;
 pub mod middleware;
+pub mod openapi;
 pub mod ops;
 pub mod pagination;
 pub mod problem;

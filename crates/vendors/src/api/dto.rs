@@ -44,6 +44,7 @@ pub struct UpdateStoreRequest {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[schema(as = PayoutDetailsView)]
 pub struct PayoutView {
     pub holder_name: String,
     /// In full for the owner and admins, masked for staff.
