@@ -9,3 +9,4 @@ CREATE TABLE revocations (
     created_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX revocations_created ON revocations (created_at);
+CREATE INDEX revocations_user ON revocations (user_id, created_at) WHERE session_id IS NULL;

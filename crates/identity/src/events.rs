@@ -99,14 +99,14 @@ impl Handler for MembershipProjection {
                 let e: MemberAdded = event.decode()?;
                 let role = vendors::domain::role_str(e.role);
                 let store = e.store_id.to_string();
-                store::apply_store_membership(
-                    tx,
-                    e.user_id.parse()?,
-                    &store,
-                    Some(role),
-                    e.version,
-                )
-                .await?;
+                let user = e.user_id.parse()?;
+                let before = store::store_role(tx, user, &store).await?;
+                store::apply_store_membership(tx, user, &store, Some(role), e.version).await?;
+                // A role taken away (owner to staff) must not outlive the change; a new
+                // membership only adds, so older tokens may stay until they refresh.
+                if before.is_some_and(|r| r != role) {
+                    store::revoke_user_tokens(tx, user).await?;
+                }
             }
             MemberRemoved::TYPE => {
                 let e: MemberRemoved = event.decode()?;

@@ -651,11 +651,33 @@ pub async fn store_memberships(
 
 /// Refuses the user's tokens issued before now everywhere (their claims are stale).
 pub async fn revoke_user_tokens(conn: &mut PgConnection, user: UserId) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO revocations (user_id) SELECT id FROM users WHERE id = $1")
-        .bind(user)
-        .execute(conn)
-        .await?;
+    // Tokens issued after the user's last revocation are stamped a second past it
+    // (see `user_tokens_revoked_up_to`): this one reaches at least that far.
+    sqlx::query(
+        "INSERT INTO revocations (user_id, not_before)
+         SELECT id, greatest(now(), (SELECT max(not_before) + interval '1 second' FROM revocations
+                                     WHERE user_id = $1 AND session_id IS NULL
+                                       AND created_at > now() - interval '16 minutes'))
+         FROM users WHERE id = $1",
+    )
+    .bind(user)
+    .execute(conn)
+    .await?;
     Ok(())
+}
+
+/// The second up to which the user's tokens are revoked, if a revocation still stands.
+pub async fn user_tokens_revoked_up_to(
+    conn: &mut PgConnection,
+    user: UserId,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT floor(extract(epoch FROM max(not_before)))::bigint FROM revocations
+         WHERE user_id = $1 AND session_id IS NULL AND created_at > now() - interval '16 minutes'",
+    )
+    .bind(user)
+    .fetch_one(conn)
+    .await
 }
 
 /// Revocations after `after`, young enough to name tokens that have not expired.
@@ -672,6 +694,21 @@ pub async fn revocations_after(
     .bind(after)
     .bind(limit)
     .fetch_all(conn)
+    .await
+}
+
+/// The user's current role in `store`, if a member.
+pub async fn store_role(
+    conn: &mut PgConnection,
+    user: UserId,
+    store: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT role FROM store_memberships WHERE user_id = $1 AND store_id = $2 AND role IS NOT NULL",
+    )
+    .bind(user)
+    .bind(store)
+    .fetch_optional(conn)
     .await
 }
 

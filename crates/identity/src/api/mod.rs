@@ -164,7 +164,13 @@ async fn issue_tokens(
             (id, format!("rt_{}", kernel::secret::random_token()))
         }
     };
-    let now = OffsetDateTime::now_utc().unix_timestamp();
+    // Revocations refuse the user's tokens issued up to their second; a token issued
+    // after one (these claims are read after it) is stamped past that second, so it is
+    // never mistaken for a stale one.
+    let revoked_up_to = store::user_tokens_revoked_up_to(tx, user.id).await?;
+    let now = OffsetDateTime::now_utc()
+        .unix_timestamp()
+        .max(revoked_up_to.map_or(0, |at| at + 1));
     let v = view(user);
     let stores = store::store_memberships(tx, user.id)
         .await?

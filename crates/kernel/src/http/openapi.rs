@@ -75,6 +75,8 @@ pub fn document_refusals(doc: &mut Value) {
                     .entry(status)
                     .or_insert_with(|| problem(description));
             };
+            // Every request passes the check for NUL and other control characters.
+            add("400", "`invalid_characters`, or a body that cannot be read");
             match access {
                 Some(Access::Anyone) | None => {}
                 Some(Access::Service) => add("404", "Not a service: no such resource"),

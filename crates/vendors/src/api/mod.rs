@@ -580,7 +580,7 @@ async fn remove_member(
 }
 
 /// Invite someone by email to join the store (owner or admin). The link is emailed.
-#[utoipa::path(post, path = "/api/v1/vendors/stores/{store}/invitations", tag = TAG, security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/vendors/stores/{store}/invitations", tag = TAG, security(("bearer" = ["store_owner"])),
     params(("store" = String, Path)), request_body = InviteRequest,
     responses((status = 201, body = InvitationView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn invite(
