@@ -394,15 +394,14 @@ async fn evaluate(
 pub struct RedeemRequest {
     /// The checkout's key: the same reference redeems once.
     pub reference: String,
-    #[serde(flatten)]
     pub cart: EvaluateRequest,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ServiceRedeemRequest {
     /// The customer (`usr_…`) redeeming it.
     pub customer: String,
-    #[serde(flatten)]
     pub redemption: RedeemRequest,
 }
 

@@ -175,6 +175,7 @@ async fn stock_is_kept_per_location_and_reservations_never_oversell() {
                         "lines": [{ "variant_id": white, "quantity": 1 }]
                     }),
                     "owner",
+                    "reservation",
                     tc,
                 )),
             )
@@ -221,6 +222,7 @@ async fn stock_is_kept_per_location_and_reservations_never_oversell() {
                     "reference": "checkout-0", "lines": [{ "variant_id": white, "quantity": 1 }]
                 }),
                 "owner",
+                "reservation",
                 tc,
             )),
         )
@@ -299,7 +301,7 @@ async fn stock_is_kept_per_location_and_reservations_never_oversell() {
     send(&app, Method::POST, &p, to, Some(b)).await;
     let r = service_call(&app, Method::POST, "/internal/inventory/reservations", Some(acting_for(json!({
         "reference": "abandoned", "ttl_secs": 1, "lines": [{ "variant_id": black, "quantity": 3 }]
-    }), "owner", tc))).await;
+    }), "owner", "reservation", tc))).await;
     assert_eq!(r.status(), 201);
     let held: Value = r.json().await.unwrap();
     let mut expired = false;
@@ -349,7 +351,7 @@ async fn stock_is_kept_per_location_and_reservations_never_oversell() {
                 &app,
                 Method::POST,
                 "/internal/inventory/reservations",
-                Some(acting_for(body, "owner", tc)),
+                Some(acting_for(body, "owner", "reservation", tc)),
             )
             .await,
             422,
@@ -359,7 +361,7 @@ async fn stock_is_kept_per_location_and_reservations_never_oversell() {
     }
     let r = service_call(&app, Method::POST, "/internal/inventory/reservations", Some(acting_for(json!({
         "reference": "too-many", "lines": [{ "variant_id": black, "quantity": 4 }, { "variant_id": white, "quantity": 1 }]
-    }), "owner", tc))).await;
+    }), "owner", "reservation", tc))).await;
     let body = assert_problem(r, 409, "out_of_stock").await;
     assert_eq!(body["errors"][0]["field"], "lines[0]", "{body}");
 
@@ -478,6 +480,7 @@ async fn sold_out_products_are_marked_and_filtered_everywhere() {
                 "reference": "lamp-order", "lines": [{ "variant_id": variant, "quantity": 1 }]
             }),
             "owner",
+            "reservation",
             token(&customer),
         )),
     )

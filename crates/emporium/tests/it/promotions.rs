@@ -5,6 +5,21 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::support::*;
+
+/// The internal redemption of `body` (a cart with its checkout's `reference`) for the
+/// customer holding `access_token`.
+fn redemption(mut body: Value, access_token: &str) -> Value {
+    let reference = body["reference"].take();
+    if let Some(cart) = body.as_object_mut() {
+        cart.remove("reference");
+    }
+    acting_for(
+        json!({ "reference": reference, "cart": body }),
+        "customer",
+        "redemption",
+        access_token,
+    )
+}
 use crate::vendors::approved_store;
 
 fn cart(code: &str, lines: &[(&str, &str, i64)]) -> Value {
@@ -187,7 +202,7 @@ async fn codes_apply_by_their_rules_and_limits_hold_under_concurrency() {
                 app,
                 Method::POST,
                 "/internal/promotions/redeem",
-                Some(acting_for(body, "customer", &t)),
+                Some(redemption(body, &t)),
             )
             .await
             .status()
@@ -234,7 +249,7 @@ async fn codes_apply_by_their_rules_and_limits_hold_under_concurrency() {
                 &app,
                 Method::POST,
                 "/internal/promotions/redeem",
-                Some(acting_for(body.clone(), "customer", token(&customer)))
+                Some(redemption(body.clone(), token(&customer)))
             )
             .await
             .status(),
@@ -263,7 +278,7 @@ async fn codes_apply_by_their_rules_and_limits_hold_under_concurrency() {
         &app,
         Method::POST,
         "/internal/promotions/redeem",
-        Some(acting_for(body.clone(), "customer", token(&customer))),
+        Some(redemption(body.clone(), token(&customer))),
     )
     .await
     .json()
@@ -276,7 +291,7 @@ async fn codes_apply_by_their_rules_and_limits_hold_under_concurrency() {
             &app,
             Method::POST,
             "/internal/promotions/redeem",
-            Some(acting_for(body, "customer", token(&customer))),
+            Some(redemption(body, token(&customer))),
         )
         .await,
         409,

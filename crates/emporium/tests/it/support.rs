@@ -219,10 +219,10 @@ pub fn subject(access_token: &str) -> String {
         .to_owned()
 }
 
-/// `body` with `field` set to the user the access token is for (services act for users).
-pub fn acting_for(mut body: Value, field: &str, access_token: &str) -> Value {
-    body[field] = json!(subject(access_token));
-    body
+/// An internal request made on a user's behalf (services act for users): `{ who: the
+/// token's user, what: body }`.
+pub fn acting_for(body: Value, who: &str, what: &str, access_token: &str) -> Value {
+    json!({ who: subject(access_token), what: body })
 }
 
 /// `POST /api/v1/catalog/categories` as `admin`.

@@ -494,10 +494,10 @@ async fn reservation_view(
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ServiceReserveRequest {
     /// The customer (`usr_…`) the stock is held for.
     pub owner: String,
-    #[serde(flatten)]
     pub reservation: ReserveRequest,
 }
 
