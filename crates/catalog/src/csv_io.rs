@@ -33,6 +33,11 @@ pub const COLUMNS: &[&str] = &[
     "images",
 ];
 const REQUIRED: &[&str] = &["product_slug", "sku", "price", "currency"];
+/// Columns holding numbers the platform formats itself. Every other column is text a
+/// person typed: written through [`kernel::csv_cell::neutralise`] (a cell a spreadsheet
+/// would run as a formula gets a leading `'`) and read through
+/// [`kernel::csv_cell::restore`], so an export imports back unchanged.
+const NUMERIC: &[&str] = &["price", "compare_at_price", "weight_grams"];
 /// Rows one import may hold.
 pub const MAX_ROWS: usize = 50_000;
 
@@ -230,10 +235,15 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, Problem> {
         };
         let line = record.position().map_or(0, csv::Position::line);
         let get = |name: &str| -> &str {
-            column
+            let cell = column
                 .get(name)
                 .and_then(|&i| record.get(i))
-                .unwrap_or_default()
+                .unwrap_or_default();
+            if NUMERIC.contains(&name) {
+                cell
+            } else {
+                kernel::csv_cell::restore(cell)
+            }
         };
         let slug = get("product_slug").to_owned();
         let sku = get("sku").to_owned();
@@ -439,7 +449,8 @@ fn joined_pairs(value: &serde_json::Value) -> String {
         .unwrap_or_default()
 }
 
-/// Writes the header and `rows` as CSV.
+/// Writes the header and `rows` as CSV, text cells neutralised against spreadsheet
+/// formulas.
 pub fn write(rows: &[ExportRow<'_>]) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(COLUMNS)?;
@@ -449,7 +460,7 @@ pub fn write(rows: &[ExportRow<'_>]) -> Result<Vec<u8>, csv::Error> {
             .and_then(|c| Money::price(c, r.price.currency).ok())
             .map(|m| m.decimal())
             .unwrap_or_default();
-        w.write_record([
+        let cells: [&str; 16] = [
             r.product_slug,
             r.title,
             r.description,
@@ -471,7 +482,19 @@ pub fn write(rows: &[ExportRow<'_>]) -> Result<Vec<u8>, csv::Error> {
             &r.weight_grams.map(|w| w.to_string()).unwrap_or_default(),
             r.barcode.unwrap_or_default(),
             &r.images.join("|"),
-        ])?;
+        ];
+        let cells: Vec<std::borrow::Cow<'_, str>> = COLUMNS
+            .iter()
+            .zip(cells)
+            .map(|(column, cell)| {
+                if NUMERIC.contains(column) {
+                    cell.into()
+                } else {
+                    kernel::csv_cell::neutralise(cell)
+                }
+            })
+            .collect();
+        w.write_record(cells.iter().map(|c| c.as_bytes()))?;
     }
     w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
 }
@@ -604,5 +627,62 @@ mod tests {
         assert_eq!(tee.request.variants[0].weight_grams, Some(200));
         assert_eq!(tee.request.images[0].key, "k1");
         assert!(tee.publish);
+    }
+
+    #[test]
+    fn formulas_leave_quoted_and_come_back_as_typed() {
+        let eur = Currency::parse("EUR").unwrap();
+        let attributes = serde_json::json!({"@note": "=1+1"});
+        let options = serde_json::json!({"-Size": "M"});
+        let tags = vec!["+tag".to_owned()];
+        let bytes = write(&[ExportRow {
+            product_slug: "tee",
+            title: "=cmd|' /C calc'!A0",
+            description: "=HYPERLINK(\"http://evil.example\",\"click\")",
+            brand: Some("@Acme"),
+            category: None,
+            attributes: &attributes,
+            tags: &tags,
+            status: "draft",
+            sku: "-T-M",
+            options: &options,
+            price: Money::price(1999, eur).unwrap(),
+            compare_at_minor: None,
+            weight_grams: None,
+            barcode: Some("'=typed with a quote"),
+            images: &[],
+        }])
+        .unwrap();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let row = reader.records().next().unwrap().unwrap();
+        for (i, cell) in row.iter().enumerate() {
+            assert!(
+                !cell.starts_with(kernel::csv_cell::TRIGGERS),
+                "{} = {cell:?} would run as a formula",
+                COLUMNS[i]
+            );
+        }
+        assert_eq!(&row[1], "'=cmd|' /C calc'!A0");
+        assert_eq!(&row[10], "19.99", "numbers are written as they are");
+        assert_eq!(&row[14], "''=typed with a quote");
+
+        let p = parse(&bytes).unwrap();
+        assert!(p.rejected.is_empty(), "{:?}", p.rejected);
+        let tee = &p.products[0].request;
+        assert_eq!(tee.title, "=cmd|' /C calc'!A0");
+        assert_eq!(
+            tee.description,
+            "=HYPERLINK(\"http://evil.example\",\"click\")"
+        );
+        assert_eq!(tee.brand.as_deref(), Some("@Acme"));
+        assert_eq!(tee.attributes["@note"], serde_json::json!("=1+1"));
+        assert_eq!(tee.tags, ["+tag"]);
+        assert_eq!(tee.variants[0].sku, "-T-M");
+        assert_eq!(tee.variants[0].options["-Size"], "M");
+        assert_eq!(
+            tee.variants[0].barcode.as_deref(),
+            Some("'=typed with a quote")
+        );
     }
 }

@@ -35,10 +35,6 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
         api: api::router(pool.clone())
             .layer(axum::Extension(platform.cache.clone()))
             .layer(axum::Extension(media.clone()))
-            // Uploads are the one place bodies may exceed the platform's 1 MiB.
-            .layer(axum::extract::DefaultBodyLimit::max(
-                media::MAX_UPLOAD_BYTES + 64 * 1024,
-            ))
             .layer(axum::middleware::from_fn(
                 kernel::http::conditional::conditional_get,
             )),

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod cache;
 pub mod config;
+pub mod csv_cell;
 pub mod db;
 pub mod events;
 pub mod housekeeping;

@@ -190,6 +190,62 @@ pub fn parse_search(pairs: &[(String, String)]) -> Result<SearchRequest, Vec<Fie
     }
 }
 
+/// Checks that every key and value of a raw query string decodes to UTF-8. Decoding it
+/// leniently would turn `q=%FF` into U+FFFD, which no word matches, so the search would
+/// silently answer every product; instead the field is named and refused.
+pub fn check_utf8_query(raw: &str) -> Result<(), Vec<FieldError>> {
+    let mut errors = Vec::new();
+    for pair in raw.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let key = percent_decode(key);
+        let field = match std::str::from_utf8(&key) {
+            Ok(_) if std::str::from_utf8(&percent_decode(value)).is_ok() => continue,
+            Ok(k) => k.to_owned(),
+            Err(_) => "query".to_owned(),
+        };
+        errors.push(FieldError::new(
+            field,
+            "not_utf8",
+            "is not UTF-8 text once percent-decoded",
+        ));
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+/// `application/x-www-form-urlencoded` decoding to bytes: `+` is a space, `%XX` a byte,
+/// a `%` not followed by two hex digits stays as it is.
+fn percent_decode(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let hex = |i: usize| {
+        bytes
+            .get(i)
+            .and_then(|&b| char::from(b).to_digit(16))
+            .and_then(|d| u8::try_from(d).ok())
+    };
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                if let (Some(hi), Some(lo)) = (hex(i + 1), hex(i + 2)) {
+                    out.push(hi << 4 | lo);
+                    i += 2;
+                } else {
+                    out.push(b'%');
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    out
+}
+
 fn split_values(raw: &str) -> impl Iterator<Item = String> + '_ {
     raw.split(',')
         .map(str::trim)
@@ -282,6 +338,20 @@ mod tests {
         assert_eq!(deep[0].field, "page");
         let inverted = parse_search(&pairs("min_price=500&max_price=100")).unwrap_err();
         assert_eq!(inverted[0].field, "min_price");
+    }
+
+    #[test]
+    fn query_strings_must_decode_to_utf8() {
+        assert!(check_utf8_query("q=linen+shirt&brand=Acme%2CGlobex").is_ok());
+        assert!(check_utf8_query("q=caf%C3%A9&q=%EF%BF%BD&x=100%&y=%zz&&").is_ok());
+        let errs = check_utf8_query("q=%FF&sort=price_asc&brand=ok%C3").unwrap_err();
+        let fields: Vec<(&str, &str)> = errs
+            .iter()
+            .map(|e| (e.field.as_str(), e.code.as_str()))
+            .collect();
+        assert_eq!(fields, [("q", "not_utf8"), ("brand", "not_utf8")]);
+        let errs = check_utf8_query("%FE=x").unwrap_err();
+        assert_eq!(errs[0].field, "query");
     }
 
     #[test]

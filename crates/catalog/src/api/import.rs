@@ -6,7 +6,8 @@ use std::sync::Arc;
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::Path;
-use axum::http::header;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kernel::auth::AuthUser;
 use kernel::http::{FieldError, Json, Problem};
@@ -27,6 +28,8 @@ use crate::store;
 /// Products written per transaction: a failure loses at most one batch's work, and
 /// locks are held briefly.
 const BATCH: usize = 200;
+/// Largest CSV file the import route reads (every other catalog route: 1 MiB).
+pub const MAX_IMPORT_BYTES: usize = 10 * 1024 * 1024;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct ImportReport {
@@ -182,19 +185,33 @@ pub async fn import_products(
 #[utoipa::path(post, path = "/api/v1/catalog/stores/{store}/products/import", tag = TAG, security(("bearer" = ["store_member"])),
     params(("store" = String, Path, description = "Store id (`sto_…`)")),
     request_body(content = String, content_type = "text/csv"),
-    responses((status = 200, body = ImportReport), (status = 403, body = Problem), (status = 409, body = Problem, description = "store_not_open"),
+    responses((status = 200, body = ImportReport), (status = 403, body = Problem), (status = 409, body = Problem, description = "store_not_open"), (status = 413, body = Problem),
               (status = 422, body = Problem, description = "not_utf8, missing_column, unknown_column, too_many_rows")))]
 pub async fn import(
     axum::extract::State(pool): State,
     Extension(media): Extension<Arc<dyn MediaStore>>,
     AuthUser(claims): AuthUser,
     Path(store_key): Path<String>,
-    body: Bytes,
+    body: std::result::Result<Bytes, BytesRejection>,
 ) -> Result<Json<ImportReport>> {
     let store_id = store_uuid(&store_key)?;
     if !manages(Some(&claims), store_id) {
         return Err(Error::Forbidden);
     }
+    let body = body.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!(
+                    "CSV files are limited to {} MiB",
+                    MAX_IMPORT_BYTES / (1024 * 1024)
+                ),
+            )
+        } else {
+            Problem::new(r.status(), "bad_request", "The body could not be read")
+        }
+    })?;
     let parsed = csv_io::parse(&body)?;
     Ok(Json(
         import_products(&pool, media.as_ref(), store_id, parsed, |_| {}).await?,

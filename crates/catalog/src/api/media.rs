@@ -35,8 +35,11 @@ pub struct MediaView {
 fn media_problem(e: &MediaError) -> Problem {
     let code = match e {
         MediaError::NotAnImage => "not_an_image",
-        MediaError::TooManyPixels(_) => "image_too_large",
+        MediaError::TooManyPixels(_) | MediaError::TooManyBytes(_) | MediaError::TooTall(..) => {
+            "image_too_large"
+        }
         MediaError::Corrupt => "corrupt_image",
+        MediaError::Failed(_) => return Problem::internal(e),
     };
     Problem::validation(vec![kernel::http::FieldError::new(
         "file",
@@ -46,11 +49,14 @@ fn media_problem(e: &MediaError) -> Problem {
 }
 
 /// Upload a product image (multipart field `file`, at most 10 MiB, JPEG, PNG or WebP).
-/// Store members and admins only. Answers the WebP renditions.
+/// Store members and admins only. Answers the WebP renditions. Uploads are decoded a
+/// few at a time; when too many are already in hand the answer is 503 `uploads_busy`
+/// with `Retry-After`.
 #[utoipa::path(post, path = "/api/v1/catalog/media", tag = TAG, security(("bearer" = [])),
     request_body(content_type = "multipart/form-data", description = "Field `file`: the image"),
     responses((status = 201, body = MediaView), (status = 403, body = Problem), (status = 413, body = Problem),
-              (status = 422, body = Problem, description = "not_an_image / image_too_large / corrupt_image")))]
+              (status = 422, body = Problem, description = "not_an_image / image_too_large / corrupt_image"),
+              (status = 503, body = Problem, description = "uploads_busy")))]
 pub async fn upload(
     Extension(store): Extension<Arc<dyn MediaStore>>,
     AuthUser(claims): AuthUser,
@@ -59,6 +65,17 @@ pub async fn upload(
     if !claims.is_admin() && claims.stores.is_empty() {
         return Err(Error::Forbidden);
     }
+    // Taken before the body is read, held until the answer: bodies waiting for a decode
+    // are bounded too.
+    let Some(_slot) = media::admit() else {
+        return Err(Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "uploads_busy",
+            "Too many images are being processed; try again in a moment",
+        )
+        .retry_after(2)
+        .into());
+    };
     let too_large = || {
         Problem::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -110,10 +127,9 @@ pub async fn upload(
         )])
         .into());
     };
-    // Decoding and encoding are CPU work: keep them off the async workers.
-    let processed = tokio::task::spawn_blocking(move || media::process(&bytes))
+    // Decoding and encoding are CPU work off the async workers, a few at a time.
+    let processed = media::process_bounded(bytes)
         .await
-        .map_err(|e| Problem::internal(&e))?
         .map_err(|e| media_problem(&e))?;
     for (name, data) in processed.renditions {
         store

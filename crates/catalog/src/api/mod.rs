@@ -9,6 +9,7 @@ mod products;
 use kernel::http::access::{Access, Pages};
 use std::collections::HashMap;
 
+use axum::extract::DefaultBodyLimit;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -16,7 +17,7 @@ use kernel::auth::AdminUser;
 use kernel::http::{Json, Problem};
 use kernel::validation::{FieldErrors, bounded_text};
 use sqlx::{PgConnection, PgPool};
-use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 use uuid::Uuid;
 
@@ -46,11 +47,15 @@ pub fn router(pool: PgPool) -> OpenApiRouter {
         .routes(routes!(products::admin_unpublish))
         .routes(routes!(products::admin_release))
         .routes(routes!(products::moderated_products))
-        .routes(routes!(media::upload))
+        // Uploads and CSV imports are the only bodies larger than the platform's 1 MiB;
+        // every other route keeps that limit (413 `payload_too_large`).
+        .routes(routes!(media::upload).layer(DefaultBodyLimit::max(
+            crate::media::MAX_UPLOAD_BYTES + 64 * 1024,
+        )))
         .routes(routes!(internal::search_documents))
         .routes(routes!(internal::variant_owner))
         .routes(routes!(internal::sale_variants))
-        .routes(routes!(import::import))
+        .routes(routes!(import::import).layer(DefaultBodyLimit::max(import::MAX_IMPORT_BYTES)))
         .routes(routes!(import::export))
         .with_state(pool)
 }

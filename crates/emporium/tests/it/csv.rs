@@ -262,3 +262,112 @@ async fn the_import_page_shows_the_report_and_the_export_downloads() {
     );
     assert!(csv.text().await.unwrap().contains("mug,Mug"));
 }
+
+async fn export(app: &TestApp, token: &str, store: &str) -> String {
+    let r = app
+        .request(
+            Method::GET,
+            &format!("/api/v1/catalog/stores/{store}/products/export"),
+        )
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn spreadsheet_formulas_leave_as_text_and_import_back_unchanged() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("admin@example.com").await;
+    let (owner, store) = approved_store(&app, &admin, "formula-house").await;
+    let id = store["id"].as_str().unwrap();
+    let t = token(&owner);
+
+    // A vendor's file whose cells a spreadsheet would run: DDE, a link, +, -, @.
+    let csv = format!(
+        "{HEADER}calc,=cmd|' /C calc'!A0,\"=HYPERLINK(\"\"http://evil.example\"\",\"\"click\"\")\",@Acme,,note=-1+1,+tag|-sale,,-SKU-1,Size=M,9.90,EUR,,,,\n"
+    );
+    let report: Value = import(&app, t, id, csv.into_bytes())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["created"], 1, "{report}");
+    assert_eq!(report["rejected"], serde_json::json!([]));
+
+    // The export quotes every text cell that starts like a formula; numbers stay numbers.
+    let first = export(&app, t, id).await;
+    let row = first.lines().nth(1).unwrap();
+    assert_eq!(
+        row,
+        "calc,'=cmd|' /C calc'!A0,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"click\"\")\",'@Acme,,note=-1+1,'+tag|-sale,draft,'-SKU-1,Size=M,9.90,EUR,,,,"
+    );
+
+    // What the export wrote imports back as the same product, and exports identically.
+    let again: Value = import(&app, t, id, first.clone().into_bytes())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (again["created"].as_u64(), again["updated"].as_u64()),
+        (Some(0), Some(1))
+    );
+    assert_eq!(again["rejected"], serde_json::json!([]), "{again}");
+    assert_eq!(export(&app, t, id).await, first);
+    let page = app
+        .get_auth(&format!("/api/v1/catalog/stores/{id}/products"), t)
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    let product = &page["items"][0];
+    assert_eq!(
+        product["title"], "=cmd|' /C calc'!A0",
+        "stored as typed: {product}"
+    );
+    assert_eq!(product["brand"], "@Acme");
+
+    // The vendor's download in the web UI is the same neutralised file.
+    let email = claims_of(&owner)["email"].as_str().unwrap().to_owned();
+    let (b, _) = crate::web::sign_in(&app, &email, "/vendor").await;
+    let download = b
+        .get(app.url(&format!("/vendor/stores/{id}/products.csv")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(download.status(), 200);
+    assert_eq!(download.text().await.unwrap(), first);
+}
+
+#[tokio::test]
+async fn csv_files_over_a_mebibyte_are_still_imported() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("admin@example.com").await;
+    let (owner, store) = approved_store(&app, &admin, "big-file-house").await;
+    let id = store["id"].as_str().unwrap();
+    let mut csv = String::from(HEADER);
+    let description = "Long, careful prose about linen. ".repeat(60);
+    for p in 0..800 {
+        writeln!(
+            csv,
+            "long-{p},Long {p},\"{description}\",,,,,,LONG-{p},,5,EUR,,,,"
+        )
+        .unwrap();
+    }
+    assert!(csv.len() > 1024 * 1024, "{} bytes", csv.len());
+    let r = import(&app, token(&owner), id, csv.into_bytes()).await;
+    assert_eq!(r.status(), 200);
+    let report: Value = r.json().await.unwrap();
+    assert_eq!(report["created"], 800, "{report}");
+    // Past the import's own limit: a problem, not a bare status.
+    let huge = vec![b'x'; 10 * 1024 * 1024 + 1];
+    assert_problem(
+        import(&app, token(&owner), id, huge).await,
+        413,
+        "payload_too_large",
+    )
+    .await;
+}

@@ -825,3 +825,61 @@ async fn assert_cached(app: &TestApp, path: &str) {
     }
     panic!("{path} never came from the cache");
 }
+
+/// A PNG of noise: it does not compress, so its size is about `width * height * 3`.
+fn noisy_png(width: u32, height: u32) -> Vec<u8> {
+    let mut seed = 0x9e37_79b9_u32;
+    let img = image::RgbImage::from_fn(width, height, |_, _| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        let [a, b, c, _] = seed.to_le_bytes();
+        image::Rgb([a, b, c])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+#[tokio::test]
+async fn only_uploads_and_imports_take_bodies_over_a_mebibyte() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin("admin@example.com").await;
+    let (owner, _) = approved_store(&app, &admin, "body-limits").await;
+    let sid = claims_store(&owner);
+    let shirts = category(&app, token(&admin), "shirts", None).await;
+
+    // JSON routes refuse anything over 1 MiB with a problem, before reading it all.
+    let mut body = shirt("huge", &shirts, "H");
+    body["description"] = json!("x".repeat(2 * 1024 * 1024));
+    assert_problem(
+        create_product(&app, token(&owner), &sid, body).await,
+        413,
+        "payload_too_large",
+    )
+    .await;
+    let r = call(
+        &app,
+        Method::POST,
+        "/api/v1/catalog/categories",
+        Some(token(&admin)),
+        Some(json!({ "name": "y".repeat(1024 * 1024 + 1), "slug": "big" })),
+    )
+    .await;
+    assert_problem(r, 413, "payload_too_large").await;
+    // Just under the limit is read (and judged on its merits).
+    let mut body = shirt("long", &shirts, "L");
+    body["description"] = json!("x".repeat(900 * 1024));
+    let r = create_product(&app, token(&owner), &sid, body).await;
+    assert_eq!(
+        r.status(),
+        422,
+        "a 900 KiB description is too long, not too large"
+    );
+
+    // An image over 1 MiB still uploads.
+    let png = noisy_png(800, 600);
+    assert!(png.len() > 1024 * 1024, "{} bytes", png.len());
+    let r = upload(&app, token(&owner), png, "noise.png").await;
+    assert_eq!(r.status(), 201);
+}

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use axum::Extension;
+use axum::extract::RawQuery;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use kernel::http::{FieldError, Json, Problem, Query};
@@ -64,7 +65,7 @@ async fn on_index<T: Send + 'static>(
 /// (`brand=Acme,Globex`); attributes as `attr.<name>=<value>`.
 #[utoipa::path(get, path = "/api/v1/search/products", security(()), tag = TAG,
     params(
-        ("q" = Option<String>, Query, description = "Words to find (at most 200 characters); a typo per word is forgiven"),
+        ("q" = Option<String>, Query, description = "Words to find (at most 200 characters, UTF-8: other bytes are a 422 `not_utf8`); a typo per word is forgiven"),
         ("category" = Option<String>, Query, description = "Category id (`cat_…`); includes its subtree"),
         ("store" = Option<String>, Query, description = "Store slugs"),
         ("brand" = Option<String>, Query, description = "Brands"),
@@ -78,8 +79,10 @@ async fn on_index<T: Send + 'static>(
     responses((status = 200, body = SearchResults), (status = 422, body = Problem)))]
 pub async fn search_products(
     Extension(index): Extension<Arc<ProductIndex>>,
+    RawQuery(raw): RawQuery,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, Error> {
+    domain::check_utf8_query(raw.as_deref().unwrap_or_default()).map_err(Problem::validation)?;
     let req = domain::parse_search(&pairs).map_err(Problem::validation)?;
     let mut canonical = pairs;
     canonical.sort();
@@ -103,8 +106,10 @@ pub struct SuggestParams {
     responses((status = 200, body = Suggestions), (status = 422, body = Problem)))]
 pub async fn suggest(
     Extension(index): Extension<Arc<ProductIndex>>,
+    RawQuery(raw): RawQuery,
     Query(params): Query<SuggestParams>,
 ) -> Result<Response, Error> {
+    domain::check_utf8_query(raw.as_deref().unwrap_or_default()).map_err(Problem::validation)?;
     let mut errors = Vec::new();
     if params.q.chars().count() > 100 {
         errors.push(FieldError::new("q", "invalid", "at most 100 characters"));

@@ -867,7 +867,9 @@ pub async fn import(
     }
 }
 
-/// The store's products as a CSV download.
+/// The store's products as a CSV download: catalog's export passed on byte for byte, so
+/// its cells are already neutralised against spreadsheet formulas
+/// (`kernel::csv_cell`); never rewrite it here without that.
 pub async fn export(
     State(state): State<WebState>,
     ctx: PageContext,
