@@ -424,22 +424,29 @@ async fn remove_line(
 }
 
 /// Move a guest cart (its `Cart-Token`) into the signed-in customer's cart: what a
-/// login does. Quantities of the same variant add up.
+/// login does. Quantities of the same variant add up. Without a (well-formed)
+/// `Cart-Token` it is a 422 naming the header.
 #[utoipa::path(post, path = "/api/v1/cart/merge", tag = TAG, security(("bearer" = [])),
-    params(("Cart-Token" = String, Header)),
-    responses((status = 200, body = CartView), (status = 401, body = Problem)))]
+    params(("Cart-Token" = String, Header, description = "The guest cart's token (required)")),
+    responses((status = 200, body = CartView), (status = 401, body = Problem),
+              (status = 422, body = Problem, description = "validation_failed: `Cart-Token` missing or malformed")))]
 async fn merge(
     axum::extract::State(pool): State,
     Extension(upstream): Extension<Upstream>,
     kernel::auth::AuthUser(claims): kernel::auth::AuthUser,
     guest: GuestToken,
 ) -> Result<Json<CartView>> {
+    let Some(token) = guest.0.as_deref() else {
+        return Err(Error::Problem(Problem::validation(vec![FieldError::new(
+            "Cart-Token",
+            "required",
+            "send the guest cart's Cart-Token header (from POST /api/v1/cart/guest-token)",
+        )])));
+    };
     let customer = holder(Some(&claims), &GuestToken(None))?;
     let mut tx = pool.begin().await?;
     let into = store::find_or_create(&mut tx, &customer).await?;
-    if let Some(token) = guest.0.as_deref()
-        && let Some(from) =
-            store::find(&mut tx, &Holder::Guest(kernel::secret::digest(token))).await?
+    if let Some(from) = store::find(&mut tx, &Holder::Guest(kernel::secret::digest(token))).await?
         && from != into
     {
         store::merge(&mut tx, from, into).await?;

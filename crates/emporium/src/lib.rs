@@ -1,6 +1,7 @@
 //! The composition root: which services run in this process, wired together.
 
 pub mod seed;
+pub mod serve;
 
 use std::sync::Arc;
 
@@ -96,7 +97,9 @@ pub async fn build(config: Config, services: &[&'static str]) -> anyhow::Result<
     for name in services {
         modules.push(build_module(&platform, name).await?);
     }
-    let router = platform.mount(modules).await?;
+    // Outside the platform's layers: request-head limits, problem+json for every
+    // refusal, connections kept healthy after one.
+    let router = kernel::http::middleware::edge(platform.mount(modules).await?);
     Ok(App { router, platform })
 }
 

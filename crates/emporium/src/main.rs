@@ -127,13 +127,7 @@ async fn main() -> anyhow::Result<()> {
                 services.join(", ")
             );
             let platform = app.platform.clone();
-            axum::serve(
-                listener,
-                app.router
-                    .into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
+            emporium::serve::serve(listener, app.router, shutdown_signal()).await?;
             platform.shut_down();
         }
         Command::Migrate => {

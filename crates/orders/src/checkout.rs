@@ -17,7 +17,7 @@ use catalog::client::CatalogClient;
 use catalog::domain::VariantId;
 use inventory::api::{ReserveLine, ReserveRequest, ServiceReserveRequest};
 use inventory::client::InventoryClient;
-use kernel::http::client::ClientError;
+use kernel::http::client::{ClientError, ServiceClient};
 use kernel::http::{FieldError, Problem};
 use kernel::money::{Currency, Money};
 use payments::api::{AuthorizeRequest, CaptureRequest, SplitRequest};
@@ -1020,7 +1020,19 @@ impl Saga {
 
     /// The recovery worker: every second, takes unfinished checkouts whose driver
     /// vanished (crash, lost webhook) and finishes or compensates them.
-    pub async fn run_recovery(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    ///
+    /// `hosted` are the clients of the services it calls that run in this process: it
+    /// starts only once the platform has mounted them (until then they answer "not
+    /// started yet", which is no failure to report).
+    pub async fn run_recovery(
+        self,
+        hosted: Vec<ServiceClient>,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) {
+        tokio::select! {
+            () = wait_until_mounted(&hosted) => {}
+            _ = shutdown.changed() => return,
+        }
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tokio::select! {
@@ -1040,6 +1052,26 @@ impl Saga {
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "recovery worker could not read checkouts"),
+            }
+        }
+    }
+}
+
+/// Waits until every client in `hosted` reaches its service: an in-process service
+/// answers only once the platform has mounted it. Any answer will do (a path no route
+/// matches is the router's 404), so the probe changes nothing.
+async fn wait_until_mounted(hosted: &[ServiceClient]) {
+    for client in hosted {
+        loop {
+            let Ok(probe) = axum::http::Request::get("/").body(axum::body::Body::empty()) else {
+                return;
+            };
+            match client.send(probe).await {
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::debug!(error = %e, "checkout recovery waits for the services it calls");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
             }
         }
     }

@@ -44,7 +44,26 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
         public_url: platform.config.public_url.trim_end_matches('/').to_owned(),
         lease: platform.config.checkout_lease,
     };
-    tokio::spawn(saga.clone().run_recovery(platform.shutdown_signal()));
+    // The worker calls these; those hosted here answer only once `Platform::mount` has
+    // mounted every module, which happens after this one is built.
+    let hosted = [
+        cart::SERVICE,
+        catalog::SERVICE,
+        inventory::SERVICE,
+        shipping::SERVICE,
+        tax::SERVICE,
+        promotions::SERVICE,
+        payments::SERVICE,
+        vendors::SERVICE,
+    ]
+    .into_iter()
+    .filter(|s| platform.hosts(s))
+    .map(|s| platform.client(s))
+    .collect();
+    tokio::spawn(
+        saga.clone()
+            .run_recovery(hosted, platform.shutdown_signal()),
+    );
     Ok(ServiceModule {
         name: SERVICE,
         api: api::router(saga),

@@ -18,6 +18,7 @@ mod media_s3;
 mod ops;
 mod products;
 mod promotions;
+mod refusals;
 mod search;
 mod seed;
 mod shipping;

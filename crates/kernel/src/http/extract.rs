@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -51,9 +51,314 @@ where
                 "text must not contain NUL (\\u0000) characters",
             )]));
         }
-        axum::Json::<T>::from_bytes(&bytes)
-            .map(|axum::Json(v)| Self(v))
-            .map_err(|rejection| json_problem(&rejection))
+        from_json_bytes(&bytes).map(Self)
+    }
+}
+
+/// Deserialises a JSON body the way `axum::Json` does (with the path of a bad field),
+/// except that a struct must be written as an object: serde also reads one from an
+/// array of its fields in order (`[true]` for `{"enabled": true}`), a form our API
+/// never documents, at the top level and in every nested struct.
+fn from_json_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(objects_only::Strict(&mut de))
+        .map_err(|e| deserialize_problem(&e))?;
+    de.end().map_err(|e| malformed_json(&e.to_string()))?;
+    Ok(value)
+}
+
+fn deserialize_problem(err: &serde_path_to_error::Error<serde_json::Error>) -> Problem {
+    match err.inner().classify() {
+        serde_json::error::Category::Data => {
+            let (field, message) = data_error_field(&err.to_string());
+            Problem::validation(vec![FieldError::new(field, "invalid", message)])
+        }
+        _ => malformed_json(&err.to_string()),
+    }
+}
+
+fn malformed_json(why: &str) -> Problem {
+    Problem::new(
+        StatusCode::BAD_REQUEST,
+        "malformed_json",
+        "The body is not valid JSON",
+    )
+    .detail(format!("Failed to parse the request body as JSON: {why}"))
+}
+
+/// A `serde::Deserializer` adapter under which `deserialize_struct` (and struct enum
+/// variants) accept only a map, never a sequence; everything else is passed through,
+/// nested values included.
+mod objects_only {
+    use std::fmt;
+
+    use serde::de::{
+        self, DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, Unexpected,
+        VariantAccess, Visitor,
+    };
+
+    /// What a refused array is reported as expecting.
+    pub const EXPECTED: &str = "a JSON object";
+
+    pub struct Strict<D>(pub D);
+
+    struct Wrap<V> {
+        inner: V,
+        /// Reading a struct: only a map will do.
+        object: bool,
+    }
+
+    impl<V> Wrap<V> {
+        fn any(inner: V) -> Self {
+            Self {
+                inner,
+                object: false,
+            }
+        }
+
+        fn object(inner: V) -> Self {
+            Self {
+                inner,
+                object: true,
+            }
+        }
+    }
+
+    struct Seed<S>(S);
+    struct Seq<A>(A);
+    struct Map<A>(A);
+    struct Enum<A>(A);
+    struct Variant<A>(A);
+
+    macro_rules! forward_deserialize {
+        ($($method:ident($($arg:ident: $ty:ty),*);)*) => {
+            $(
+                fn $method<V: Visitor<'de>>(
+                    self,
+                    $($arg: $ty,)*
+                    visitor: V,
+                ) -> Result<V::Value, D::Error> {
+                    self.0.$method($($arg,)* Wrap::any(visitor))
+                }
+            )*
+        };
+    }
+
+    impl<'de, D: Deserializer<'de>> Deserializer<'de> for Strict<D> {
+        type Error = D::Error;
+
+        forward_deserialize! {
+            deserialize_any();
+            deserialize_bool();
+            deserialize_i8();
+            deserialize_i16();
+            deserialize_i32();
+            deserialize_i64();
+            deserialize_i128();
+            deserialize_u8();
+            deserialize_u16();
+            deserialize_u32();
+            deserialize_u64();
+            deserialize_u128();
+            deserialize_f32();
+            deserialize_f64();
+            deserialize_char();
+            deserialize_str();
+            deserialize_string();
+            deserialize_bytes();
+            deserialize_byte_buf();
+            deserialize_option();
+            deserialize_unit();
+            deserialize_unit_struct(name: &'static str);
+            deserialize_newtype_struct(name: &'static str);
+            deserialize_seq();
+            deserialize_tuple(len: usize);
+            deserialize_tuple_struct(name: &'static str, len: usize);
+            deserialize_map();
+            deserialize_enum(name: &'static str, variants: &'static [&'static str]);
+            deserialize_identifier();
+            deserialize_ignored_any();
+        }
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            name: &'static str,
+            fields: &'static [&'static str],
+            visitor: V,
+        ) -> Result<V::Value, D::Error> {
+            self.0
+                .deserialize_struct(name, fields, Wrap::object(visitor))
+        }
+
+        fn is_human_readable(&self) -> bool {
+            self.0.is_human_readable()
+        }
+    }
+
+    macro_rules! forward_visit {
+        ($($method:ident($ty:ty);)*) => {
+            $(
+                fn $method<E: de::Error>(self, v: $ty) -> Result<Self::Value, E> {
+                    self.inner.$method(v)
+                }
+            )*
+        };
+    }
+
+    impl<'de, V: Visitor<'de>> Visitor<'de> for Wrap<V> {
+        type Value = V::Value;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            if self.object {
+                f.write_str(EXPECTED)
+            } else {
+                self.inner.expecting(f)
+            }
+        }
+
+        forward_visit! {
+            visit_bool(bool);
+            visit_i8(i8);
+            visit_i16(i16);
+            visit_i32(i32);
+            visit_i64(i64);
+            visit_i128(i128);
+            visit_u8(u8);
+            visit_u16(u16);
+            visit_u32(u32);
+            visit_u64(u64);
+            visit_u128(u128);
+            visit_f32(f32);
+            visit_f64(f64);
+            visit_char(char);
+            visit_str(&str);
+            visit_borrowed_str(&'de str);
+            visit_string(String);
+            visit_bytes(&[u8]);
+            visit_borrowed_bytes(&'de [u8]);
+            visit_byte_buf(Vec<u8>);
+        }
+
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            self.inner.visit_none()
+        }
+
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            self.inner.visit_unit()
+        }
+
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            self.inner.visit_some(Strict(d))
+        }
+
+        fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            self.inner.visit_newtype_struct(Strict(d))
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            if self.object {
+                return Err(de::Error::invalid_type(Unexpected::Seq, &self));
+            }
+            self.inner.visit_seq(Seq(seq))
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            self.inner.visit_map(Map(map))
+        }
+
+        fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<Self::Value, A::Error> {
+            self.inner.visit_enum(Enum(data))
+        }
+    }
+
+    impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for Seed<S> {
+        type Value = S::Value;
+
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<S::Value, D::Error> {
+            self.0.deserialize(Strict(d))
+        }
+    }
+
+    impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for Seq<A> {
+        type Error = A::Error;
+
+        fn next_element_seed<T: DeserializeSeed<'de>>(
+            &mut self,
+            seed: T,
+        ) -> Result<Option<T::Value>, A::Error> {
+            self.0.next_element_seed(Seed(seed))
+        }
+
+        fn size_hint(&self) -> Option<usize> {
+            self.0.size_hint()
+        }
+    }
+
+    impl<'de, A: MapAccess<'de>> MapAccess<'de> for Map<A> {
+        type Error = A::Error;
+
+        fn next_key_seed<K: DeserializeSeed<'de>>(
+            &mut self,
+            seed: K,
+        ) -> Result<Option<K::Value>, A::Error> {
+            self.0.next_key_seed(Seed(seed))
+        }
+
+        fn next_value_seed<T: DeserializeSeed<'de>>(
+            &mut self,
+            seed: T,
+        ) -> Result<T::Value, A::Error> {
+            self.0.next_value_seed(Seed(seed))
+        }
+
+        fn size_hint(&self) -> Option<usize> {
+            self.0.size_hint()
+        }
+    }
+
+    impl<'de, A: EnumAccess<'de>> EnumAccess<'de> for Enum<A> {
+        type Error = A::Error;
+        type Variant = Variant<A::Variant>;
+
+        fn variant_seed<S: DeserializeSeed<'de>>(
+            self,
+            seed: S,
+        ) -> Result<(S::Value, Self::Variant), A::Error> {
+            self.0
+                .variant_seed(Seed(seed))
+                .map(|(value, variant)| (value, Variant(variant)))
+        }
+    }
+
+    impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for Variant<A> {
+        type Error = A::Error;
+
+        fn unit_variant(self) -> Result<(), A::Error> {
+            self.0.unit_variant()
+        }
+
+        fn newtype_variant_seed<S: DeserializeSeed<'de>>(
+            self,
+            seed: S,
+        ) -> Result<S::Value, A::Error> {
+            self.0.newtype_variant_seed(Seed(seed))
+        }
+
+        fn tuple_variant<V: Visitor<'de>>(
+            self,
+            len: usize,
+            visitor: V,
+        ) -> Result<V::Value, A::Error> {
+            self.0.tuple_variant(len, Wrap::any(visitor))
+        }
+
+        fn struct_variant<V: Visitor<'de>>(
+            self,
+            fields: &'static [&'static str],
+            visitor: V,
+        ) -> Result<V::Value, A::Error> {
+            self.0.struct_variant(fields, Wrap::object(visitor))
+        }
     }
 }
 
@@ -74,34 +379,6 @@ impl<T: Serialize> IntoResponse for Json<T> {
     }
 }
 
-fn json_problem(rejection: &JsonRejection) -> Problem {
-    let status = rejection.status();
-    let text = rejection.body_text();
-    match rejection {
-        JsonRejection::MissingJsonContentType(_) => Problem::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "Send the body as application/json",
-        ),
-        JsonRejection::JsonSyntaxError(_) => Problem::new(
-            StatusCode::BAD_REQUEST,
-            "malformed_json",
-            "The body is not valid JSON",
-        )
-        .detail(text),
-        JsonRejection::JsonDataError(_) => {
-            let (field, message) = data_error_field(&text);
-            Problem::validation(vec![FieldError::new(field, "invalid", message)])
-        }
-        _ if status == StatusCode::PAYLOAD_TOO_LARGE => Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "The body is larger than this endpoint accepts",
-        ),
-        _ => Problem::new(status, "bad_request", "The body could not be read").detail(text),
-    }
-}
-
 /// serde_path_to_error reports `path: message`; split it so the field is machine-readable.
 fn data_error_field(text: &str) -> (String, String) {
     let msg = text
@@ -112,8 +389,12 @@ fn data_error_field(text: &str) -> (String, String) {
             (path.to_owned(), rest.to_owned())
         }
         _ => {
-            // Missing and unknown fields are reported at the root with the name in backticks.
-            let name = msg.split('`').nth(1).unwrap_or("body");
+            // Missing, unknown and duplicate fields are reported at the root with the
+            // name in backticks; anything else at the root is about the body itself.
+            let named = ["missing field", "unknown field", "duplicate field"]
+                .iter()
+                .any(|p| msg.starts_with(p));
+            let name = msg.split('`').nth(1).filter(|_| named).unwrap_or("body");
             (name.to_owned(), msg.to_owned())
         }
     }
@@ -178,6 +459,81 @@ mod tests {
             "203.0.113.7"
         );
         assert_eq!(resolve_client_ip(None, None, &trusted), "unknown");
+    }
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    struct Inner {
+        a: u32,
+    }
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    #[serde(rename_all = "snake_case")]
+    enum Kind {
+        Plain,
+        Shaped { x: u8 },
+    }
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    struct Outer {
+        flag: bool,
+        inner: Option<Inner>,
+        list: Vec<Inner>,
+        pair: (u8, u8),
+        kind: Kind,
+    }
+
+    fn refused_field(body: &[u8]) -> (String, String) {
+        let p = from_json_bytes::<Outer>(body).unwrap_err();
+        assert_eq!(p.code, "validation_failed", "{p:?}");
+        (p.errors[0].field.clone(), p.errors[0].message.clone())
+    }
+
+    #[test]
+    fn structs_are_read_only_from_objects_at_every_depth() {
+        let ok: Outer = from_json_bytes(
+            br#"{"flag":true,"inner":{"a":1},"list":[{"a":2}],"pair":[3,4],"kind":{"shaped":{"x":5}}}"#,
+        )
+        .unwrap();
+        assert_eq!(ok.inner, Some(Inner { a: 1 }));
+        assert_eq!(
+            (ok.list.len(), ok.pair, ok.kind),
+            (1, (3, 4), Kind::Shaped { x: 5 })
+        );
+        // Sequences and tuples are still arrays; top-level arrays of objects too.
+        let list: Vec<Inner> = from_json_bytes(br#" [{"a":1}]"#).unwrap();
+        assert_eq!(list, vec![Inner { a: 1 }]);
+
+        // The body itself as an array of the fields in order.
+        let (field, message) = refused_field(br#"[true, null, [], [1, 2], "plain"]"#);
+        assert_eq!(field, "body");
+        assert!(message.contains("a JSON object"), "{message}");
+        // Or as any other non-object.
+        assert_eq!(refused_field(b"true").0, "body");
+        assert_eq!(refused_field(b"null").0, "body");
+        // Nested structs, in an option, a list and a struct variant.
+        let base = |inner: &str, list: &str, kind: &str| {
+            format!(r#"{{"flag":true,"inner":{inner},"list":{list},"pair":[1,2],"kind":{kind}}}"#)
+        };
+        let (field, message) = refused_field(base("[1]", "[]", r#""plain""#).as_bytes());
+        assert_eq!(field, "inner");
+        assert!(message.contains("a JSON object"), "{message}");
+        assert_eq!(
+            refused_field(base("null", "[[1]]", r#""plain""#).as_bytes()).0,
+            "list[0]"
+        );
+        assert_eq!(
+            refused_field(base("null", "[]", r#"{"shaped":[1]}"#).as_bytes()).0,
+            "kind.shaped"
+        );
+        // Other failures are reported as before.
+        assert_eq!(
+            refused_field(base(r#"{"a":"x"}"#, "[]", r#""plain""#).as_bytes()).0,
+            "inner.a"
+        );
+        let p = from_json_bytes::<Outer>(b"{").unwrap_err();
+        assert_eq!(p.code, "malformed_json");
+        let p = from_json_bytes::<Vec<Inner>>(b"[] []").unwrap_err();
+        assert_eq!(p.code, "malformed_json");
     }
 
     #[test]

@@ -108,8 +108,51 @@ impl Problem {
         )
     }
 
+    /// A refusal that came without a code of its own (a framework rejection, a bare
+    /// status): the stable code of its status (`code_for_status`), its reason as title.
+    pub fn for_status(status: StatusCode) -> Self {
+        Self::new(
+            status,
+            code_for_status(status),
+            status.canonical_reason().unwrap_or("Request refused"),
+        )
+    }
+
     pub fn status_code(&self) -> StatusCode {
         StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+/// The stable code of a refusal known only by its status.
+pub fn code_for_status(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "bad_request",
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        406 => "not_acceptable",
+        408 => "request_timeout",
+        409 => "conflict",
+        410 => "gone",
+        411 => "length_required",
+        412 => "precondition_failed",
+        413 => "payload_too_large",
+        414 => "uri_too_long",
+        415 => "unsupported_media_type",
+        416 => "range_not_satisfiable",
+        417 => "expectation_failed",
+        422 => "unprocessable_entity",
+        428 => "precondition_required",
+        429 => "too_many_requests",
+        431 => "request_header_fields_too_large",
+        500 => "internal_error",
+        501 => "not_implemented",
+        502 => "bad_gateway",
+        503 => "service_unavailable",
+        504 => "gateway_timeout",
+        s if s < 500 => "client_error",
+        _ => "server_error",
     }
 }
 
@@ -169,6 +212,19 @@ mod tests {
         assert_eq!(v["status"], 422);
         assert_eq!(v["errors"][0]["field"], "email");
         assert!(v.get("detail").is_none());
+    }
+
+    #[test]
+    fn bare_statuses_get_stable_codes() {
+        let p = Problem::for_status(StatusCode::URI_TOO_LONG);
+        assert_eq!((p.status, p.code.as_str()), (414, "uri_too_long"));
+        assert_eq!(p.type_uri, "urn:emporium:problem:uri_too_long");
+        assert_eq!(
+            code_for_status(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE),
+            "request_header_fields_too_large"
+        );
+        assert_eq!(code_for_status(StatusCode::IM_A_TEAPOT), "client_error");
+        assert_eq!(code_for_status(StatusCode::LOOP_DETECTED), "server_error");
     }
 
     #[test]
