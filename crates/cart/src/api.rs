@@ -67,7 +67,9 @@ impl<S: Send + Sync> FromRequestParts<S> for GuestToken {
                 .get(CART_TOKEN_HEADER)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
-                .filter(|t| (20..=100).contains(&t.len())),
+                .filter(|t| {
+                    (20..=100).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_graphic())
+                }),
         ))
     }
 }
@@ -316,6 +318,7 @@ async fn view_cart(
 #[serde(deny_unknown_fields)]
 pub struct LineRequest {
     /// 0 removes the line.
+    #[schema(minimum = 0, maximum = 999)]
     pub quantity: i64,
 }
 
@@ -427,7 +430,7 @@ async fn remove_line(
 /// login does. Quantities of the same variant add up. Without a (well-formed)
 /// `Cart-Token` it is a 422 naming the header.
 #[utoipa::path(post, path = "/api/v1/cart/merge", tag = TAG, security(("bearer" = [])),
-    params(("Cart-Token" = String, Header, description = "The guest cart's token (required)")),
+    params(("Cart-Token" = String, Header, pattern = "^[\\x21-\\x7e]{20,100}$", description = "The guest cart's token (required)")),
     responses((status = 200, body = CartView), (status = 401, body = Problem),
               (status = 422, body = Problem, description = "validation_failed: `Cart-Token` missing or malformed")))]
 async fn merge(

@@ -35,11 +35,7 @@ impl From<Error> for Problem {
         let text = e.to_string();
         match e {
             Error::NotFound(what) => Problem::not_found(what),
-            Error::SlugTaken => Problem::validation(vec![kernel::http::FieldError::new(
-                "slug",
-                "slug_taken",
-                text,
-            )]),
+            Error::SlugTaken => Problem::taken("slug", "slug_taken", text),
             Error::CategoryCycle => Problem::new(StatusCode::CONFLICT, "category_cycle", text),
             Error::CategoryNotEmpty => {
                 Problem::new(StatusCode::CONFLICT, "category_not_empty", text)

@@ -40,11 +40,11 @@ impl From<Error> for Problem {
             Error::IllegalTransition { .. } => {
                 Problem::new(StatusCode::CONFLICT, "illegal_transition", text)
             }
-            Error::LocationTaken => Problem::validation(vec![FieldError::new(
+            Error::LocationTaken => Problem::taken(
                 "name",
                 "location_taken",
                 "this store already has a location with this name",
-            )]),
+            ),
             Error::Problem(p) => p,
             Error::Database(e) => Problem::internal(&e),
             Error::Internal(e) => Problem::internal(&format!("{e:#}")),

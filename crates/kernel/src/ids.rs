@@ -60,6 +60,7 @@ macro_rules! typed_id {
                 utoipa::openapi::ObjectBuilder::new()
                     .schema_type(utoipa::openapi::schema::Type::String)
                     .description(Some(concat!("Identifier with the `", $prefix, "_` prefix")))
+                    .pattern(Some(concat!("^", $prefix, "_[0-9a-fA-F]{32}$")))
                     .examples([concat!($prefix, "_0192f3a4b5c67d8e9fa0b1c2d3e4f5a6")])
                     .into()
             }

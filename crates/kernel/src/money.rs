@@ -61,10 +61,22 @@ const CURRENCIES: &[(&str, u8)] = &[
 ];
 
 /// A supported ISO 4217 currency code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-#[schema(value_type = String, example = "EUR")]
 pub struct Currency(u8);
+
+impl utoipa::PartialSchema for Currency {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("A supported ISO 4217 currency code"))
+            .enum_values(Some(CURRENCIES.iter().map(|(code, _)| *code)))
+            .examples(["EUR"])
+            .into()
+    }
+}
+
+impl ToSchema for Currency {}
 
 impl Currency {
     pub fn parse(code: &str) -> Result<Self, &'static str> {
@@ -87,10 +99,15 @@ impl Currency {
     }
 }
 
+/// JSON carries the code exactly as documented (`EUR`); people's typing goes through
+/// [`Currency::parse`].
 impl TryFrom<String> for Currency {
     type Error = &'static str;
 
     fn try_from(s: String) -> Result<Self, Self::Error> {
+        if s.trim() != s || s.to_ascii_uppercase() != s {
+            return Err("must be an upper-case ISO 4217 currency code such as EUR");
+        }
         Self::parse(&s)
     }
 }

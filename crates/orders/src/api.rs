@@ -56,8 +56,10 @@ fn user_uuid(claims: &Claims) -> Result<Uuid> {
 pub struct CheckoutRequest {
     pub address: Address,
     /// The shipping method (`shp_…`) chosen for each store (`sto_…`) in the cart.
+    #[schema(schema_with = shipping_choices)]
     pub shipping: BTreeMap<String, String>,
     #[serde(default)]
+    #[schema(schema_with = kernel::http::schema::optional_text::<32>)]
     pub promotion_code: Option<String>,
     /// The card number to pay with (the simulator's test cards are in docs/api.md), or,
     /// with Stripe, the PaymentMethod id (`pm_…`) Stripe.js made in the browser.
@@ -66,6 +68,22 @@ pub struct CheckoutRequest {
     /// `price_changed` instead of a charge.
     #[serde(default)]
     pub expected_total_minor: Option<i64>,
+}
+
+/// `{"sto_…": "shp_…"}`, at most 50 stores.
+fn shipping_choices() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let id = |prefix: &str| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(format!("^{prefix}_[0-9a-fA-F]{{32}}$")))
+    };
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property_names(Some(id("sto")))
+        .additional_properties(Some(id("shp")))
+        .max_properties(Some(50))
+        .into()
 }
 
 fn parse_address(a: &Address, errs: &mut FieldErrors) -> Option<Address> {
@@ -281,7 +299,7 @@ fn failure_status(code: &str) -> StatusCode {
 /// Nothing is charged unless an order is paid.
 #[utoipa::path(post, path = "/api/v1/orders/checkout", tag = TAG, security(("bearer" = [])),
     request_body = CheckoutRequest,
-    params(("Idempotency-Key" = String, Header, description = "One checkout per key")),
+    params(("Idempotency-Key" = String, Header, pattern = "^[\\x21-\\x7e]{1,255}$", description = "One checkout per key: 1 to 255 visible ASCII characters")),
     responses((status = 201, body = CheckoutView), (status = 202, body = CheckoutView),
               (status = 400, body = Problem, description = "idempotency_key_required"),
               (status = 402, body = Problem, description = "card_declined, insufficient_funds, authentication_failed"),
@@ -635,6 +653,9 @@ async fn get_order(
 #[into_params(parameter_in = Query)]
 pub struct SubOrderFilter {
     /// Only sub-orders in this status.
+    #[param(
+        pattern = "^(placed|paid|processing|shipped|delivered|cancelled|partially_refunded|refunded)?$"
+    )]
     pub status: Option<String>,
 }
 
@@ -846,7 +867,7 @@ async fn record_move(
 /// an admin with a reason — refunds what was paid for it and puts the stock back.
 /// An illegal move is a 409 and changes nothing.
 #[utoipa::path(post, path = "/api/v1/orders/sub-orders/{sub_order}/{action}", tag = TAG, security(("bearer" = [])),
-    params(("sub_order" = String, Path), ("action" = String, Path, description = "accept, ship, deliver or cancel")),
+    params(("sub_order" = String, Path), ("action" = String, Path, pattern = "^(accept|ship|deliver|cancel)$", description = "accept, ship, deliver or cancel")),
     request_body = ActionRequest,
     responses((status = 200, body = SubOrderDetail), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn sub_order_action(
@@ -1010,7 +1031,10 @@ async fn refund(
 #[serde(deny_unknown_fields)]
 #[schema(as = SubOrderRefundRequest)]
 pub struct RefundRequest {
+    /// At most what is left to refund (more is a 409 `refund_too_large`).
+    #[schema(minimum = 1, maximum = 1000000000000.0)]
     pub amount_minor: i64,
+    #[schema(schema_with = kernel::http::schema::text::<3, 500>)]
     pub reason: String,
 }
 
@@ -1031,13 +1055,22 @@ async fn refund_sub_order(
         .map_err(|m| Problem::validation(vec![FieldError::new("reason", "required", m)]))?;
     let mut tx = saga.pool.begin().await?;
     let (order, sub) = lock_for_change(&mut tx, &key).await?;
-    let left = sub.total_minor - sub.refunded_minor;
-    if req.amount_minor <= 0 || req.amount_minor > left {
+    if !(1..=kernel::money::MAX_PRICE_MINOR).contains(&req.amount_minor) {
         return Err(Problem::validation(vec![FieldError::new(
             "amount_minor",
-            "refund_too_large",
-            format!("between 1 and what is left to refund ({left} minor units)"),
+            "out_of_range",
+            "must be a positive amount in minor units",
         )])
+        .into());
+    }
+    // More than is left depends on the sub-order's state, not on the request: a 409.
+    let left = sub.total_minor - sub.refunded_minor;
+    if req.amount_minor > left {
+        return Err(Problem::new(
+            StatusCode::CONFLICT,
+            "refund_too_large",
+            format!("At most what is left to refund: {left} minor units"),
+        )
         .into());
     }
     let action = if req.amount_minor == left {

@@ -59,15 +59,22 @@ pub struct PlanStore {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Address {
+    #[schema(schema_with = kernel::http::schema::text::<1, 100>)]
     pub name: String,
+    #[schema(schema_with = kernel::http::schema::text::<1, 200>)]
     pub line1: String,
     #[serde(default)]
+    #[schema(schema_with = kernel::http::schema::optional_text::<200>)]
     pub line2: Option<String>,
+    #[schema(schema_with = kernel::http::schema::text::<1, 100>)]
     pub city: String,
+    #[schema(schema_with = kernel::http::schema::text::<1, 20>)]
     pub postal_code: String,
     /// ISO 3166 alpha-2.
+    #[schema(schema_with = kernel::http::schema::country)]
     pub country: String,
     #[serde(default)]
+    #[schema(schema_with = kernel::http::schema::optional_text::<50>)]
     pub region: Option<String>,
 }
 

@@ -45,29 +45,39 @@ fn store_uuid(key: &str) -> Result<Uuid> {
 #[serde(deny_unknown_fields)]
 pub struct PromotionRequest {
     /// What customers type: 3 to 32 letters, digits, '-' or '_' (case-insensitive).
+    #[schema(schema_with = crate::schema::code)]
     pub code: String,
     /// `percentage`, `fixed` or `free_shipping`.
+    #[schema(schema_with = crate::schema::promotion_kind)]
     pub kind: String,
-    /// Percentage codes: "10" or "12.5".
+    /// Percentage codes (required there): 0.01 to 100, e.g. "10" or "12.5".
+    #[schema(schema_with = crate::schema::percent)]
     pub percent: Option<String>,
-    /// Fixed codes: the amount off.
+    /// Fixed codes (required there): the amount off, more than 0.
+    #[schema(schema_with = crate::schema::amount_off)]
     pub amount: Option<Money>,
     /// The eligible items must cost at least this (minor units, the cart's currency).
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1000000000000.0)]
     pub min_subtotal_minor: i64,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub starts_at: Option<OffsetDateTime>,
+    /// After `starts_at`.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub ends_at: Option<OffsetDateTime>,
-    /// Only products in these categories (and their subcategories).
+    /// Only products in these categories (and their subcategories); at most 100.
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub categories: Vec<CategoryId>,
-    /// Only these products.
+    /// Only these products; at most 1000.
     #[serde(default)]
+    #[schema(max_items = 1000)]
     pub products: Vec<ProductId>,
     /// Redemptions in all.
+    #[schema(minimum = 1)]
     pub usage_limit: Option<i32>,
     /// Redemptions per customer.
+    #[schema(minimum = 1)]
     pub per_customer_limit: Option<i32>,
     #[serde(default)]
     pub first_order_only: bool,
@@ -110,29 +120,45 @@ fn row_of(
     {
         bad("code", "3 to 32 letters, digits, '-' or '_'");
     }
-    let mut percent_bps = None;
-    let mut amount = None;
-    match req.kind.as_str() {
-        "percentage" => match req
-            .percent
-            .as_deref()
-            .map(|p| kernel::money::parse_fixed_point(p, 2))
-        {
-            Some(Ok(bps)) if (1..=10_000).contains(&bps) => percent_bps = i32::try_from(bps).ok(),
-            _ => bad(
-                "percent",
-                "a percentage code needs a percent between 0.01 and 100",
-            ),
-        },
-        "fixed" => match req.amount {
-            Some(m) if m.amount_minor > 0 && m.amount_minor <= kernel::money::MAX_PRICE_MINOR => {
-                amount = Some(m)
-            }
-            _ => bad("amount", "a fixed code needs a positive amount"),
-        },
-        "free_shipping" => {}
-        _ => bad("kind", "must be percentage, fixed or free_shipping"),
+    // Percent and amount are checked whenever they are given, then which kind needs
+    // which; only the kind's own is kept.
+    let percent_bps = req.percent.as_deref().map(|p| {
+        kernel::money::parse_fixed_point(p, 2)
+            .ok()
+            .filter(|bps| (1..=10_000).contains(bps))
+            .and_then(|bps| i32::try_from(bps).ok())
+    });
+    if percent_bps == Some(None) {
+        bad("percent", "must be a percent between 0.01 and 100");
     }
+    let amount = req.amount.map(|m| {
+        Some(m).filter(|m| (1..=kernel::money::MAX_PRICE_MINOR).contains(&m.amount_minor))
+    });
+    if amount == Some(None) {
+        bad("amount", "must be a positive amount");
+    }
+    let (percent_bps, amount) = match req.kind.as_str() {
+        "percentage" => {
+            if percent_bps.is_none() {
+                bad(
+                    "percent",
+                    "a percentage code needs a percent between 0.01 and 100",
+                );
+            }
+            (percent_bps.flatten(), None)
+        }
+        "fixed" => {
+            if amount.is_none() {
+                bad("amount", "a fixed code needs a positive amount");
+            }
+            (None, amount.flatten())
+        }
+        "free_shipping" => (None, None),
+        _ => {
+            bad("kind", "must be percentage, fixed or free_shipping");
+            (None, None)
+        }
+    };
     if !(0..=kernel::money::MAX_PRICE_MINOR).contains(&req.min_subtotal_minor) {
         bad("min_subtotal_minor", "must be a price in minor units");
     }
@@ -179,12 +205,7 @@ async fn create(pool: &PgPool, req: &PromotionRequest, store: Option<Uuid>) -> R
         .await
         .map_err(|e| {
             if kernel::db::is_unique_violation(&e, "promotions_code_key") {
-                Problem::validation(vec![FieldError::new(
-                    "code",
-                    "code_taken",
-                    "this code exists already",
-                )])
-                .into()
+                Problem::taken("code", "code_taken", "this code exists already").into()
             } else {
                 Error::from(e)
             }
@@ -195,7 +216,7 @@ async fn create(pool: &PgPool, req: &PromotionRequest, store: Option<Uuid>) -> R
 /// Create a platform code, funded by the platform, valid in every store (admins).
 #[utoipa::path(post, path = "/api/v1/promotions", tag = TAG, security(("bearer" = ["admin"])),
     request_body = PromotionRequest,
-    responses((status = 201, body = PromotionView), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 409, body = Problem, description = "`code_taken`"), (status = 201, body = PromotionView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn create_platform(
     axum::extract::State(pool): State,
     _admin: AdminUser,
@@ -224,7 +245,7 @@ async fn list_platform(
 
 /// A store's codes (its members; admins).
 #[utoipa::path(get, path = "/api/v1/promotions/stores/{store}", tag = TAG, security(("bearer" = ["store_member"])),
-    params(("store" = String, Path)), responses((status = 200, body = PromotionList), (status = 403, body = Problem)))]
+    params(("store" = String, Path, pattern = "^sto_[0-9a-fA-F]{32}$", description = "Store id (`sto_…`)")), responses((status = 200, body = PromotionList), (status = 403, body = Problem)))]
 async fn list_store(
     axum::extract::State(pool): State,
     AuthUser(claims): AuthUser,
@@ -242,8 +263,8 @@ async fn list_store(
 
 /// Create a store code, funded by the store, valid on its products only (its members).
 #[utoipa::path(post, path = "/api/v1/promotions/stores/{store}", tag = TAG, security(("bearer" = ["store_member"])),
-    params(("store" = String, Path, description = "Store id (`sto_…`)")), request_body = PromotionRequest,
-    responses((status = 201, body = PromotionView), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    params(("store" = String, Path, pattern = "^sto_[0-9a-fA-F]{32}$", description = "Store id (`sto_…`)")), request_body = PromotionRequest,
+    responses((status = 409, body = Problem, description = "`code_taken`"), (status = 201, body = PromotionView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn create_store(
     axum::extract::State(pool): State,
     AuthUser(claims): AuthUser,
@@ -261,19 +282,24 @@ async fn create_store(
 #[serde(deny_unknown_fields)]
 pub struct CartLine {
     /// The store (`sto_…`) selling it.
+    #[schema(pattern = "^sto_[0-9a-fA-F]{32}$")]
     pub store_id: String,
     pub product_id: ProductId,
     /// The product's category and its ancestors.
     #[serde(default)]
     pub category_path: Vec<CategoryId>,
-    /// Price × quantity.
+    /// Price × quantity: 0 to 10¹² minor units, every line in one currency.
+    #[schema(schema_with = crate::schema::line_amount)]
     pub amount: Money,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EvaluateRequest {
+    #[schema(schema_with = crate::schema::code)]
     pub code: String,
+    /// 1 to 200 lines.
+    #[schema(min_items = 1, max_items = 200)]
     pub lines: Vec<CartLine>,
     /// Whether the customer has never ordered (checkout knows).
     #[serde(default)]
@@ -492,4 +518,52 @@ async fn service_release(
     }
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(body: serde_json::Value) -> Vec<String> {
+        let req: PromotionRequest = serde_json::from_value(body).unwrap();
+        row_of(&req, None)
+            .err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| e.field)
+            .collect()
+    }
+
+    #[test]
+    fn each_field_is_checked_whenever_given() {
+        let eur = serde_json::json!({ "amount_minor": 500, "currency": "EUR" });
+        let zero = serde_json::json!({ "amount_minor": 0, "currency": "EUR" });
+        let code = |kind: &str| serde_json::json!({ "code": "SAVE", "kind": kind });
+        let with = |kind: &str, key: &str, value: serde_json::Value| {
+            let mut body = code(kind);
+            body[key] = value;
+            body
+        };
+        assert!(fields(with("fixed", "amount", eur.clone())).is_empty());
+        assert!(fields(with("percentage", "percent", "12,5".into())).is_empty());
+        // What the kind does not use is still checked, once.
+        assert_eq!(
+            fields(with("fixed", "percent", "lots".into())),
+            ["percent", "amount"]
+        );
+        assert_eq!(
+            fields(with("percentage", "amount", zero.clone())),
+            ["amount", "percent"]
+        );
+        assert_eq!(fields(with("fixed", "amount", zero)), ["amount"]);
+        assert_eq!(
+            fields(with("percentage", "percent", "0".into())),
+            ["percent"]
+        );
+        // Only the kind's own is kept.
+        let mut both = with("fixed", "amount", eur);
+        both["percent"] = "10".into();
+        let row = row_of(&serde_json::from_value(both).unwrap(), None).unwrap();
+        assert_eq!((row.percent_bps, row.amount_minor), (None, Some(500)));
+    }
 }

@@ -39,19 +39,27 @@ fn store_uuid(key: &str) -> Result<Uuid> {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MethodRequest {
+    #[schema(schema_with = kernel::http::schema::text::<2, 80>)]
     pub name: String,
     /// `flat`, `free_over` or `weight_bands`.
+    #[schema(schema_with = crate::schema::method_kind)]
     pub kind: String,
-    /// ISO 3166 alpha-2 destinations; empty or absent: everywhere.
+    /// ISO 3166 alpha-2 destinations, at most 250; empty or absent: everywhere.
     #[serde(default)]
+    #[schema(schema_with = crate::schema::countries)]
     pub countries: Vec<String>,
+    #[schema(schema_with = crate::schema::currency)]
     pub currency: String,
-    /// The price (flat and free-over methods), minor units.
+    /// The price (flat and free-over methods), minor units; absent: 0.
+    #[schema(minimum = 0, maximum = 1000000000000.0)]
     pub price_minor: Option<i64>,
-    /// Free-over methods: the store subtotal from which shipping is free.
+    /// Free-over methods (required there): the store subtotal from which shipping is
+    /// free.
+    #[schema(minimum = 0, maximum = 1000000000000.0)]
     pub free_over_minor: Option<i64>,
-    /// Weight-band methods: lightest first.
+    /// Weight-band methods (1 to 20 required there): lightest first, at most 20.
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub bands: Vec<Band>,
     #[serde(default)]
     pub position: i32,
@@ -100,7 +108,7 @@ fn method_of(r: &MethodRow) -> Option<domain::Method> {
 
 /// Add a shipping method to a store (its members; admins).
 #[utoipa::path(post, path = "/api/v1/shipping/stores/{store}/methods", tag = TAG, security(("bearer" = ["store_member"])),
-    params(("store" = String, Path, description = "Store id (`sto_…`)")), request_body = MethodRequest,
+    params(("store" = String, Path, pattern = "^sto_[0-9a-fA-F]{32}$", description = "Store id (`sto_…`)")), request_body = MethodRequest,
     responses((status = 201, body = MethodView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn create_method(
     axum::extract::State(pool): State,
@@ -164,7 +172,7 @@ pub struct MethodList {
 
 /// A store's shipping methods (public: customers see what a store offers).
 #[utoipa::path(get, path = "/api/v1/shipping/stores/{store}/methods", security(()), tag = TAG,
-    params(("store" = String, Path, description = "Store id (`sto_…`)")),
+    params(("store" = String, Path, pattern = "^sto_[0-9a-fA-F]{32}$", description = "Store id (`sto_…`)")),
     responses((status = 200, body = MethodList)))]
 async fn list_methods(
     axum::extract::State(pool): State,
@@ -179,7 +187,7 @@ async fn list_methods(
 
 /// Remove a shipping method (its store's members; admins).
 #[utoipa::path(delete, path = "/api/v1/shipping/methods/{method}", tag = TAG, security(("bearer" = [])),
-    params(("method" = String, Path, description = "Method id (`shp_…`)")),
+    params(("method" = String, Path, pattern = "^shp_[0-9a-fA-F]{32}$", description = "Method id (`shp_…`)")),
     responses((status = 204), (status = 404, body = Problem)))]
 async fn delete_method(
     axum::extract::State(pool): State,
@@ -200,9 +208,12 @@ async fn delete_method(
 #[serde(deny_unknown_fields)]
 pub struct Parcel {
     /// The store (`sto_…`) shipping it.
+    #[schema(pattern = "^sto_[0-9a-fA-F]{32}$")]
     pub store_id: String,
     /// What the store's items cost together.
     pub subtotal: Money,
+    /// 0 to 10⁹ grams.
+    #[schema(minimum = 0, maximum = 1000000000)]
     pub weight_grams: i64,
 }
 
@@ -211,7 +222,10 @@ pub struct Parcel {
 #[schema(as = ShippingQuoteRequest)]
 pub struct QuoteRequest {
     /// ISO 3166 alpha-2 destination.
+    #[schema(schema_with = kernel::http::schema::country)]
     pub country: String,
+    /// One per store, 1 to 50.
+    #[schema(min_items = 1, max_items = 50)]
     pub parcels: Vec<Parcel>,
 }
 

@@ -13,7 +13,10 @@ const MAX_COUNTRIES: usize = 250;
 /// A weight band: parcels up to `up_to_grams` (inclusive) cost `price_minor`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Band {
+    /// More than 0; each band heavier than the one before.
+    #[schema(minimum = 1)]
     pub up_to_grams: i64,
+    #[schema(minimum = 0, maximum = 1000000000000.0)]
     pub price_minor: i64,
 }
 
@@ -74,7 +77,8 @@ fn price_ok(p: i64) -> bool {
     (0..=MAX_PRICE_MINOR).contains(&p)
 }
 
-/// Validates a method, every problem at once.
+/// Validates a method, every problem at once. Each field is checked whenever it is
+/// given; then the kind's own fields must be there.
 pub fn parse_method(raw: &RawMethod<'_>) -> Result<Method, Vec<FieldError>> {
     let mut errors = Vec::new();
     let mut bad =
@@ -87,14 +91,31 @@ pub fn parse_method(raw: &RawMethod<'_>) -> Result<Method, Vec<FieldError>> {
     if !price_ok(price) {
         bad("price_minor", "must be a price in minor units");
     }
+    let threshold_ok = raw.free_over_minor.is_none_or(price_ok);
+    if !threshold_ok {
+        bad("free_over_minor", "must be a price in minor units");
+    }
+    let bands_ok = raw.bands.len() <= MAX_BANDS
+        && raw
+            .bands
+            .windows(2)
+            .all(|w| w[0].up_to_grams < w[1].up_to_grams)
+        && raw
+            .bands
+            .iter()
+            .all(|b| b.up_to_grams > 0 && price_ok(b.price_minor));
+    if !bands_ok {
+        bad(
+            "bands",
+            "at most 20 bands, lightest first, each with a weight above 0 g and a price",
+        );
+    }
     let rate = match raw.kind {
         "flat" => Some(Rate::Flat { price }),
         "free_over" => match raw.free_over_minor {
-            Some(t) if price_ok(t) => Some(Rate::FreeOver {
-                price,
-                threshold: t,
-            }),
-            _ => {
+            Some(threshold) if threshold_ok => Some(Rate::FreeOver { price, threshold }),
+            Some(_) => None,
+            None => {
                 bad(
                     "free_over_minor",
                     "a free-over method needs the subtotal (minor units) it is free from",
@@ -102,28 +123,11 @@ pub fn parse_method(raw: &RawMethod<'_>) -> Result<Method, Vec<FieldError>> {
                 None
             }
         },
-        "weight_bands" => {
-            let ordered = raw
-                .bands
-                .windows(2)
-                .all(|w| w[0].up_to_grams < w[1].up_to_grams);
-            let valid = !raw.bands.is_empty()
-                && raw.bands.len() <= MAX_BANDS
-                && ordered
-                && raw
-                    .bands
-                    .iter()
-                    .all(|b| b.up_to_grams > 0 && price_ok(b.price_minor));
-            if valid {
-                Some(Rate::WeightBands(raw.bands.to_vec()))
-            } else {
-                bad(
-                    "bands",
-                    "1 to 20 bands, lightest first, each with a weight above 0 g and a price",
-                );
-                None
-            }
+        "weight_bands" if raw.bands.is_empty() => {
+            bad("bands", "a weight-band method needs 1 to 20 bands");
+            None
         }
+        "weight_bands" => bands_ok.then(|| Rate::WeightBands(raw.bands.to_vec())),
         _ => {
             bad("kind", "must be flat, free_over or weight_bands");
             None
@@ -238,5 +242,19 @@ mod tests {
             fields(method("flat", Some(1), None, &[], &["XX"])),
             ["countries[0]"]
         );
+        // What another kind does not use is still checked when given.
+        assert_eq!(
+            fields(method("flat", Some(1), None, &unordered, &[])),
+            ["bands"]
+        );
+        assert_eq!(
+            fields(method("flat", Some(1), Some(-1), &[], &[])),
+            ["free_over_minor"]
+        );
+        assert_eq!(
+            fields(method("free_over", Some(1), Some(-1), &[], &[])),
+            ["free_over_minor"]
+        );
+        assert!(method("flat", Some(1), Some(5000), &unordered[..1], &[]).is_ok());
     }
 }

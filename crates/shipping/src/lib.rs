@@ -5,6 +5,7 @@ pub mod api;
 pub mod client;
 pub mod domain;
 mod error;
+mod schema;
 pub mod store;
 
 use kernel::{Platform, ServiceModule};

@@ -13,6 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::domain;
+use crate::schema::CountryPath;
 use crate::{Error, store};
 
 const TAG: &str = "tax";
@@ -83,21 +84,28 @@ async fn list_rates(axum::extract::State(pool): State) -> Result<Json<RateList>>
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RateRequest {
-    /// Percent, up to 4 decimals: "20", "5.5".
+    /// Percent, 0 to 100 with up to 4 decimals: "20", "5.5".
+    #[schema(schema_with = crate::schema::rate)]
     pub rate: String,
-    /// A region within the country (its rate wins there); absent: the whole country.
+    /// A region within the country (its rate wins there), at most 10 letters, digits or
+    /// `-`; absent: the whole country.
+    #[schema(schema_with = crate::schema::region)]
     pub region: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RegionParams {
+    /// At most 10 letters, digits or `-`; absent or blank: the whole country.
+    #[param(
+        pattern = r"^[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[A-Za-z0-9-]{0,10}[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     pub region: Option<String>,
 }
 
 /// Set a country's (or region's) tax rate (admins).
 #[utoipa::path(put, path = "/api/v1/tax/rates/{country}", tag = TAG, security(("bearer" = ["admin"])),
-    params(("country" = String, Path, description = "ISO 3166 alpha-2")), request_body = RateRequest,
+    params(CountryPath), request_body = RateRequest,
     responses((status = 200, body = RateView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn set_rate(
     axum::extract::State(pool): State,
@@ -119,7 +127,7 @@ async fn set_rate(
 
 /// Remove a country's (or region's) rate (admins).
 #[utoipa::path(delete, path = "/api/v1/tax/rates/{country}", tag = TAG, security(("bearer" = ["admin"])),
-    params(("country" = String, Path), RegionParams),
+    params(CountryPath, RegionParams),
     responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn delete_rate(
     axum::extract::State(pool): State,
@@ -167,9 +175,13 @@ async fn set_settings(
 #[serde(deny_unknown_fields)]
 #[schema(as = TaxQuoteRequest)]
 pub struct QuoteRequest {
+    /// ISO 3166-1 alpha-2.
+    #[schema(schema_with = kernel::http::schema::country)]
     pub country: String,
+    #[schema(schema_with = crate::schema::region)]
     pub region: Option<String>,
-    /// Each line's price (unit price × quantity), all in one currency.
+    /// Each line's price (unit price × quantity), 1 to 500, all in one currency.
+    #[schema(schema_with = crate::schema::lines)]
     pub lines: Vec<Money>,
 }
 

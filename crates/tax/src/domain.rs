@@ -13,15 +13,16 @@ use rust_decimal::{Decimal, RoundingStrategy};
 /// Parts per million in one whole (a 100 % rate).
 pub const PPM: i64 = 1_000_000;
 
-/// A percentage as an admin types it ("20", "5.5", "7.125") as parts per million of the
-/// price, exactly; at most 4 decimals, 0 to 100.
+/// A percentage as an admin types it ("20", "5.5", "7.125 %") as parts per million of
+/// the price, exactly: digits with at most one decimal point, at most 4 decimals, 0 to
+/// 100 (no sign, exponent or digit separators).
 pub fn parse_rate(text: &str) -> Result<i64, &'static str> {
-    let percent: Decimal = text
-        .trim()
-        .trim_end_matches('%')
-        .trim()
-        .parse()
-        .map_err(|_| "must be a percentage such as 20 or 5.5")?;
+    const NOT_A_RATE: &str = "must be a percentage such as 20 or 5.5";
+    let number = text.trim().trim_end_matches('%').trim();
+    if !number.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return Err(NOT_A_RATE);
+    }
+    let percent: Decimal = number.parse().map_err(|_| NOT_A_RATE)?;
     if percent.scale() > 4 {
         return Err("at most 4 decimals");
     }
@@ -30,7 +31,7 @@ pub fn parse_rate(text: &str) -> Result<i64, &'static str> {
     }
     // percent / 100 * 1_000_000 = percent * 10_000, exact for at most 4 decimals.
     let ppm = percent * Decimal::from(10_000);
-    i64::try_from(ppm.normalize()).map_err(|_| "must be a percentage such as 20 or 5.5")
+    i64::try_from(ppm.normalize()).map_err(|_| NOT_A_RATE)
 }
 
 /// The rate as a percentage for people ("20", "5.5").
@@ -67,6 +68,11 @@ mod tests {
         assert!(parse_rate("-1").is_err());
         assert!(parse_rate("5.12345").is_err());
         assert!(parse_rate("twenty").is_err());
+        for odd in ["+5", "-0", "1_0", "2e1", "2E1", "5,5", ".", ""] {
+            assert!(parse_rate(odd).is_err(), "{odd}");
+        }
+        assert_eq!(parse_rate(".5"), Ok(5_000));
+        assert_eq!(parse_rate("007.50 %%"), Ok(75_000));
         assert_eq!(display_rate(55_000), "5.5");
         assert_eq!(display_rate(200_000), "20");
     }

@@ -9,7 +9,7 @@ kernel::typed_id!(pub InvitationId, "inv");
 pub const INVITATION_TTL_DAYS: i64 = 7;
 
 /// Words a store slug may not be: they would shadow pages or confuse people.
-const RESERVED_SLUGS: &[&str] = &[
+pub(crate) const RESERVED_SLUGS: &[&str] = &[
     "admin", "api", "account", "vendor", "vendors", "store", "stores", "new", "edit", "search",
     "login", "logout", "register", "emporium", "support", "help", "static", "assets", "media",
 ];

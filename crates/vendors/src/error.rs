@@ -39,11 +39,7 @@ impl From<Error> for Problem {
         let text = e.to_string();
         match e {
             Error::EmailNotVerified => Problem::new(S::FORBIDDEN, "email_not_verified", text),
-            Error::SlugTaken => Problem::validation(vec![kernel::http::FieldError::new(
-                "slug",
-                "slug_taken",
-                text,
-            )]),
+            Error::SlugTaken => Problem::taken("slug", "slug_taken", text),
             Error::ApplicationPending => Problem::new(S::CONFLICT, "application_pending", text),
             Error::NotFound(what) => Problem::not_found(what),
             Error::Forbidden => Problem::new(S::FORBIDDEN, "forbidden", text),

@@ -178,13 +178,14 @@ pub async fn import_products(
 }
 
 /// Import products from CSV (one row per variant; the body is the file, UTF-8, at
-/// most 10 MiB and 50 000 rows). Products are matched by slug: new ones are created,
+/// most 10 MiB and 50 000 rows, headed by a row naming its columns: `product_slug`,
+/// `sku`, `price` and `currency` at least). Products are matched by slug: new ones are created,
 /// existing ones replaced. Rows are validated one by one; the report lists every
 /// refused row with its line and reason, and a product with a refused row is not
 /// written at all. Valid products are written in transactions of 200.
 #[utoipa::path(post, path = "/api/v1/catalog/stores/{store}/products/import", tag = TAG, security(("bearer" = ["store_member"])),
     params(("store" = String, Path, description = "Store id (`sto_…`)")),
-    request_body(content = String, content_type = "text/csv"),
+    request_body(content = super::schema::ProductCsv, content_type = "text/csv"),
     responses((status = 200, body = ImportReport), (status = 403, body = Problem), (status = 409, body = Problem, description = "store_not_open"), (status = 413, body = Problem),
               (status = 422, body = Problem, description = "not_utf8, missing_column, unknown_column, too_many_rows")))]
 pub async fn import(

@@ -32,6 +32,17 @@ pub struct MediaView {
     pub renditions: Vec<Rendition>,
 }
 
+/// The multipart body of an upload: the one `file` part (`deny_unknown_fields` makes
+/// the document say so; the handler reads the parts itself).
+#[derive(ToSchema, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct MediaUpload {
+    /// The image: JPEG, PNG or WebP, at most 10 MiB.
+    #[schema(format = Binary, value_type = String)]
+    file: Vec<u8>,
+}
+
 fn media_problem(e: &MediaError) -> Problem {
     let code = match e {
         MediaError::NotAnImage => "not_an_image",
@@ -53,7 +64,7 @@ fn media_problem(e: &MediaError) -> Problem {
 /// few at a time; when too many are already in hand the answer is 503 `uploads_busy`
 /// with `Retry-After`.
 #[utoipa::path(post, path = "/api/v1/catalog/media", tag = TAG, security(("bearer" = [])),
-    request_body(content_type = "multipart/form-data", description = "Field `file`: the image"),
+    request_body(content = MediaUpload, content_type = "multipart/form-data", description = "Field `file`: the image"),
     responses((status = 201, body = MediaView), (status = 403, body = Problem), (status = 413, body = Problem),
               (status = 422, body = Problem, description = "not_an_image / image_too_large / corrupt_image"),
               (status = 503, body = Problem, description = "uploads_busy")))]
@@ -117,6 +128,16 @@ pub async fn upload(
                 return Err(too_large().into());
             }
             file = Some(bytes);
+        } else {
+            // The form is documented closed: an unknown part is a mistake to report,
+            // not something to skip.
+            let name = field.name().unwrap_or_default().to_owned();
+            return Err(Problem::validation(vec![kernel::http::FieldError::new(
+                name,
+                "unknown_field",
+                "the upload takes one part, named file",
+            )])
+            .into());
         }
     }
     let Some(bytes) = file else {

@@ -5,6 +5,7 @@ pub mod import;
 pub mod internal;
 pub mod media;
 mod products;
+mod schema;
 
 use kernel::http::access::{Access, Pages};
 use std::collections::HashMap;
@@ -173,7 +174,7 @@ async fn get_category(
 /// Create a category (admin), at the root or under a parent.
 #[utoipa::path(post, path = "/api/v1/catalog/categories", tag = TAG, security(("bearer" = ["admin"])),
     request_body = CreateCategory,
-    responses((status = 201, body = CategoryView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 409, body = Problem, description = "`slug_taken`"), (status = 201, body = CategoryView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn create_category(
     axum::extract::State(pool): State,
     _admin: AdminUser,
@@ -217,7 +218,7 @@ async fn create_category(
 /// Rename a category, change its slug or its position among its siblings (admin).
 #[utoipa::path(patch, path = "/api/v1/catalog/categories/{category}", tag = TAG, security(("bearer" = ["admin"])),
     params(("category" = String, Path)), request_body = UpdateCategory,
-    responses((status = 200, body = CategoryView), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 409, body = Problem, description = "`slug_taken`"), (status = 200, body = CategoryView), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn update_category(
     axum::extract::State(pool): State,
     _admin: AdminUser,

@@ -313,11 +313,11 @@ pub(super) async fn write(
     if let Err(e) = written {
         return Err(
             if kernel::db::is_unique_violation(&e, "products_store_slug_key") {
-                Problem::validation(vec![FieldError::new(
+                Problem::taken(
                     "slug",
                     "slug_taken",
                     "this store already has a product with this slug",
-                )])
+                )
                 .into()
             } else {
                 e.into()
@@ -371,7 +371,7 @@ pub async fn create_product(
 /// Replace a product, variants included (its store's members; admins).
 #[utoipa::path(put, path = "/api/v1/catalog/products/{product}", tag = TAG, security(("bearer" = [])),
     params(("product" = String, Path, description = "Product id (`prd_…`)")), request_body = ProductRequest,
-    responses((status = 200, body = ProductView), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 409, body = Problem, description = "`slug_taken`: the store has a product with this slug"), (status = 200, body = ProductView), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn update_product(
     axum::extract::State(pool): State,
     Extension(media): Extension<Arc<dyn MediaStore>>,
@@ -675,7 +675,9 @@ async fn listing(conn: &mut PgConnection, q: &HashMap<String, String>) -> Result
             Ok(id) => store::category(conn, id).await?,
             Err(_) => store::category_by_slug(conn, &c.to_ascii_lowercase()).await?,
         };
-        l.category = Some(row.ok_or_else(|| bad("category", "no such category"))?.id);
+        // An unknown category is a filter nothing matches, not an error: a category
+        // can be deleted while a link to it lives on.
+        l.category = Some(row.map_or_else(CategoryId::new, |c| c.id));
     }
     if let Some(s) = q.get("store").filter(|s| !s.is_empty()) {
         l.store = Some(
@@ -735,18 +737,41 @@ async fn listing(conn: &mut PgConnection, q: &HashMap<String, String>) -> Result
     Ok(l)
 }
 
+/// The listing's filters, as `listing` reads them (documentation only: the handler
+/// reads the query string itself, `attr.<name>` filters included).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct ListingParams {
+    /// Category id (`cat_…`) or slug; includes its subtree (an unknown one matches
+    /// nothing).
+    category: Option<String>,
+    /// Store id (`sto_…`).
+    #[param(pattern = "^(sto_[0-9a-fA-F]{32})?$")]
+    store: Option<String>,
+    /// Minor units, 0 to 1 000 000 000 000; empty for none.
+    #[param(schema_with = super::schema::price_filter)]
+    min_price: Option<String>,
+    /// Minor units, 0 to 1 000 000 000 000; empty for none.
+    #[param(schema_with = super::schema::price_filter)]
+    max_price: Option<String>,
+    /// A supported ISO 4217 code (any letter case); empty for none.
+    #[param(schema_with = super::schema::currency_filter)]
+    currency: Option<String>,
+    /// `true` (or `1`): leave out sold-out products.
+    #[param(pattern = "^(true|false|1|0)?$")]
+    in_stock: Option<String>,
+    /// `newest` (default), `price_asc` or `price_desc`.
+    #[param(pattern = "^(newest|price_asc|price_desc)?$")]
+    sort: Option<String>,
+}
+
 /// Published products of open stores: filter by category (and its subcategories),
 /// store, price range, currency and attributes (`attr.color=red`); sort by `newest`,
 /// `price_asc` or `price_desc`; cursor pagination.
 #[utoipa::path(get, path = "/api/v1/catalog/products", security(()), tag = TAG,
     params(
-        ("category" = Option<String>, Query, description = "Category id or slug; includes its subtree"),
-        ("store" = Option<String>, Query, description = "Store id (`sto_…`)"),
-        ("min_price" = Option<i64>, Query, description = "Minor units"),
-        ("max_price" = Option<i64>, Query, description = "Minor units"),
-        ("currency" = Option<String>, Query),
-        ("in_stock" = Option<bool>, Query, description = "true: leave out sold-out products"),
-        ("sort" = Option<String>, Query, description = "newest (default), price_asc, price_desc"),
+        ListingParams,
         PageParams
     ),
     responses((status = 200, body = ProductPage), (status = 422, body = Problem)))]

@@ -30,7 +30,7 @@ impl Actor {
 }
 
 /// Store B's and customer B's objects, by the path parameter that names them.
-async fn b_objects(
+pub(crate) async fn b_objects(
     app: &TestApp,
 ) -> (
     crate::checkout::Shop,

@@ -171,7 +171,7 @@ async fn bad_category_input_and_non_admins_are_refused() {
         .send()
         .await
         .unwrap();
-    let body = assert_problem(r, 422, "validation_failed").await;
+    let body = assert_problem(r, 409, "slug_taken").await;
     assert_eq!(body["errors"][0]["code"], "slug_taken");
     let r = app
         .request(Method::POST, "/api/v1/catalog/categories")

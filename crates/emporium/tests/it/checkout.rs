@@ -691,7 +691,7 @@ async fn a_checkout_splits_per_store_charges_once_and_books_every_movement() {
         Some(json!({ "amount_minor": 99_999, "reason": "Chipped" })),
     )
     .await;
-    assert_problem(r, 422, "validation_failed").await;
+    assert_problem(r, 409, "refund_too_large").await;
     let r = send(
         &app,
         Method::POST,

@@ -63,7 +63,7 @@ async fn stock_is_kept_per_location_and_reservations_never_oversell() {
     let shop: Value = r.json().await.unwrap();
     let dup = send(&app, Method::POST, &path, to, Some(loc("warehouse"))).await;
     assert_eq!(
-        assert_problem(dup, 422, "validation_failed").await["errors"][0]["code"],
+        assert_problem(dup, 409, "location_taken").await["errors"][0]["code"],
         "location_taken"
     );
     let rival_path = format!(

@@ -102,7 +102,6 @@ async fn codes_apply_by_their_rules_and_limits_hold_under_concurrency() {
         json!({ "code": "x", "kind": "percentage", "percent": "10" }),
         json!({ "code": "BIG", "kind": "percentage", "percent": "150" }),
         json!({ "code": "NOAMOUNT", "kind": "fixed" }),
-        json!({ "code": "TEN-OFF", "kind": "free_shipping" }),
         json!({ "code": "BACKWARDS", "kind": "free_shipping", "starts_at": "2030-01-02T00:00:00Z", "ends_at": "2030-01-01T00:00:00Z" }),
     ] {
         assert_problem(
@@ -119,6 +118,17 @@ async fn codes_apply_by_their_rules_and_limits_hold_under_concurrency() {
         )
         .await;
     }
+    // A code in use is a conflict with what is stored, not a malformed request.
+    let taken = json!({ "code": "TEN-OFF", "kind": "free_shipping" });
+    let r = call(
+        &app,
+        Method::POST,
+        "/api/v1/promotions",
+        Some(ta),
+        Some(taken),
+    )
+    .await;
+    assert_problem(r, 409, "code_taken").await;
 
     // Evaluation: who the discount applies to, split exactly.
     let eval = |body: Value| {

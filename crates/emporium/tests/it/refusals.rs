@@ -12,35 +12,6 @@ use tokio::net::TcpStream;
 
 use crate::support::{INTERNAL_SECRET, TestApp, assert_problem, call, token, unique_email};
 
-/// A whole Emporium served the way `emporium serve` serves it (`emporium::serve`),
-/// with its HTTP server limits.
-async fn spawn_served() -> TestApp {
-    let mut config = kernel::testing::fresh_database_config();
-    config.internal_secret = Some(kernel::secret::Redacted(INTERNAL_SECRET.into()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    config.bind = addr;
-    config.public_url = format!("http://{addr}");
-    config.gateway_url = config.public_url.clone();
-    let app = emporium::build(config.clone(), emporium::SERVICES)
-        .await
-        .unwrap();
-    tokio::spawn(emporium::serve::serve(
-        listener,
-        app.router,
-        std::future::pending(),
-    ));
-    TestApp {
-        base: format!("http://{addr}"),
-        http: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
-        config,
-        platform: app.platform,
-    }
-}
-
 async fn send_json(
     app: &TestApp,
     method: Method,
@@ -186,7 +157,7 @@ async fn json_bodies_documented_as_objects_must_be_objects() {
 /// is problem+json with a code.
 #[tokio::test]
 async fn every_refusal_is_problem_json() {
-    let app = spawn_served().await;
+    let app = TestApp::spawn().await;
 
     // Invalid UTF-8 in a path segment (axum's `Path` rejection).
     let r = app
@@ -292,7 +263,7 @@ async fn read_response(conn: &mut BufReader<TcpStream>) -> Option<(u16, bool)> {
 async fn refused_posts_keep_keep_alive_connections_healthy() {
     const CONNECTIONS: usize = 4;
     const PER_CONNECTION: usize = 2_500;
-    let app = spawn_served().await;
+    let app = TestApp::spawn().await;
     let addr = app.base.trim_start_matches("http://").to_owned();
     let body = json!({ "note": "x".repeat(200) }).to_string();
     let head = format!(

@@ -1,6 +1,5 @@
 //! A whole Emporium on a random port with its own fresh database.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,15 +36,12 @@ impl TestApp {
         let app = emporium::build(config.clone(), emporium::SERVICES)
             .await
             .unwrap();
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.router
-                    .into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await
-            .unwrap();
-        });
+        // The server `emporium serve` runs, so its own refusals are tested too.
+        tokio::spawn(emporium::serve::serve(
+            listener,
+            app.router,
+            std::future::pending(),
+        ));
         Self {
             base: format!("http://{addr}"),
             http: reqwest::Client::builder()

@@ -154,7 +154,7 @@ async fn applying_needs_a_verified_email_and_valid_details() {
         Some(application("MY-SHOP")),
     )
     .await;
-    let body = assert_problem(r, 422, "validation_failed").await;
+    let body = assert_problem(r, 409, "slug_taken").await;
     assert_eq!(body["errors"][0]["code"], "slug_taken");
 
     // A pending store is invisible to the public, visible to its applicant.

@@ -10,9 +10,12 @@ use crate::domain::{AddressId, UserId};
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
+    #[schema(schema_with = kernel::http::schema::email)]
     pub email: String,
     /// At least 10 characters and not a common password.
+    #[schema(schema_with = kernel::http::schema::password)]
     pub password: String,
+    #[schema(schema_with = kernel::http::schema::text::<1, 100>)]
     pub name: String,
 }
 
@@ -26,14 +29,17 @@ pub struct LoginRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyEmailRequest {
+    #[schema(schema_with = kernel::http::schema::email)]
     pub email: String,
     /// The 6-digit code from the email.
+    #[schema(schema_with = kernel::http::schema::digits::<6>)]
     pub code: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmailRequest {
+    #[schema(schema_with = kernel::http::schema::email)]
     pub email: String,
 }
 
@@ -42,6 +48,7 @@ pub struct EmailRequest {
 pub struct ResetPasswordRequest {
     /// The token from the reset link.
     pub token: String,
+    #[schema(schema_with = kernel::http::schema::password)]
     pub new_password: String,
 }
 
@@ -55,14 +62,19 @@ pub struct RefreshRequest {
 #[serde(deny_unknown_fields)]
 pub struct ChangePasswordRequest {
     pub current_password: String,
+    #[schema(schema_with = kernel::http::schema::password)]
     pub new_password: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateProfileRequest {
+    #[serde(default)]
+    #[schema(schema_with = kernel::http::schema::text_or_null::<1, 100>)]
     pub name: Option<String>,
     /// Empty string clears the phone number.
+    #[serde(default)]
+    #[schema(schema_with = kernel::http::schema::phone)]
     pub phone: Option<String>,
 }
 
@@ -95,15 +107,28 @@ pub struct TokenResponse {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddressRequest {
+    #[serde(default)]
+    #[schema(schema_with = kernel::http::schema::optional_text::<50>)]
     pub label: Option<String>,
+    #[schema(schema_with = kernel::http::schema::text::<1, 100>)]
     pub full_name: String,
+    #[schema(schema_with = kernel::http::schema::text::<1, 200>)]
     pub line1: String,
+    #[serde(default)]
+    #[schema(schema_with = kernel::http::schema::optional_text::<200>)]
     pub line2: Option<String>,
+    #[schema(schema_with = kernel::http::schema::text::<1, 100>)]
     pub city: String,
+    #[serde(default)]
+    #[schema(schema_with = kernel::http::schema::optional_text::<100>)]
     pub region: Option<String>,
+    #[schema(schema_with = kernel::http::schema::text::<1, 20>)]
     pub postal_code: String,
     /// ISO 3166-1 alpha-2, e.g. `FR`.
+    #[schema(schema_with = kernel::http::schema::country)]
     pub country: String,
+    #[serde(default)]
+    #[schema(schema_with = kernel::http::schema::phone)]
     pub phone: Option<String>,
     #[serde(default)]
     pub is_default_shipping: bool,

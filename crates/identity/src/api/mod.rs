@@ -904,6 +904,7 @@ async fn delete_address(
 #[into_params(parameter_in = Query)]
 pub struct UserSearch {
     /// Email or name prefix.
+    #[param(schema_with = kernel::http::schema::optional_text::<254>)]
     pub q: Option<String>,
 }
 

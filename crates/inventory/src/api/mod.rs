@@ -62,13 +62,15 @@ pub struct LocationView {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LocationRequest {
+    /// Unique within the store: 2 to 80 characters.
+    #[schema(schema_with = kernel::http::schema::text::<2, 80>)]
     pub name: String,
 }
 
 /// Add a stock location to a store (its members; admins).
 #[utoipa::path(post, path = "/api/v1/inventory/stores/{store}/locations", tag = TAG, security(("bearer" = ["store_member"])),
     params(("store" = String, Path, description = "Store id (`sto_…`)")), request_body = LocationRequest,
-    responses((status = 201, body = LocationView), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 409, body = Problem, description = "`location_taken`: the store has a location with this name"), (status = 201, body = LocationView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn create_location(
     axum::extract::State(pool): State,
     AuthUser(claims): AuthUser,
@@ -220,11 +222,31 @@ async fn variant_stock(
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdjustmentRequest {
+    /// One of the variant's store's locations.
     pub location_id: LocationId,
-    /// Units added (received, found) or removed (damaged, lost); not zero.
+    /// Units added (received, found) or removed (damaged, lost): 1 to 1 000 000 either
+    /// way, not zero.
+    #[schema(schema_with = delta_schema)]
     pub delta: i64,
-    /// Why, for the movement log.
+    /// Why, for the movement log: 2 to 200 characters.
+    #[schema(schema_with = kernel::http::schema::text::<2, 200>)]
     pub reason: String,
+}
+
+/// What `domain::parse_delta` takes: `-MAX_QUANTITY..=-1` or `1..=MAX_QUANTITY`.
+fn delta_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    let range = |min: i64, max: i64| {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(min))
+            .maximum(Some(max))
+    };
+    OneOfBuilder::new()
+        .item(range(1, domain::MAX_QUANTITY))
+        .item(range(-domain::MAX_QUANTITY, -1))
+        .examples([12, -3])
+        .into()
 }
 
 /// Adjust a variant's stock at one location, with a reason kept in the movement log.
@@ -287,7 +309,9 @@ async fn adjust_stock(
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ThresholdRequest {
-    /// Warn when fewer units than this are available; `null` turns warnings off.
+    /// Warn when fewer units than this are available: 0 to 1 000 000; absent or `null`
+    /// turns warnings off.
+    #[schema(minimum = 0, maximum = 1000000)]
     pub low_stock_threshold: Option<i64>,
 }
 
@@ -381,6 +405,7 @@ async fn movements(
 #[into_params(parameter_in = Query)]
 pub struct AvailabilityParams {
     /// Comma-separated variant ids (`var_…`), at most 100.
+    #[param(pattern = "^var_[0-9a-fA-F]{32}(,var_[0-9a-fA-F]{32}){0,99}$")]
     pub variants: String,
 }
 
@@ -409,9 +434,7 @@ async fn availability(
     let ids = params
         .variants
         .split(',')
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(|v| v.parse::<VariantId>())
+        .map(str::parse::<VariantId>)
         .collect::<std::result::Result<Vec<_>, _>>()
         .ok()
         .filter(|ids| !ids.is_empty() && ids.len() <= domain::MAX_LINES)

@@ -229,7 +229,6 @@ mod objects_only {
             visit_u64(u64);
             visit_u128(u128);
             visit_f32(f32);
-            visit_f64(f64);
             visit_char(char);
             visit_str(&str);
             visit_borrowed_str(&'de str);
@@ -237,6 +236,20 @@ mod objects_only {
             visit_bytes(&[u8]);
             visit_borrowed_bytes(&'de [u8]);
             visit_byte_buf(Vec<u8>);
+        }
+
+        /// JSON Schema's `integer` includes `3.0`; serde's integers do not. A number
+        /// with no fraction is offered as one (float fields take integers too), where
+        /// a float holds it exactly (|v| <= 2^53): beyond, `-9223372036854775809` would
+        /// round into range.
+        #[allow(clippy::cast_possible_truncation, clippy::float_cmp)]
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            const EXACT: f64 = 9_007_199_254_740_992.0;
+            if v.fract() == 0.0 && v.abs() <= EXACT {
+                self.inner.visit_i64(v as i64)
+            } else {
+                self.inner.visit_f64(v)
+            }
         }
 
         fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {

@@ -10,6 +10,7 @@ pub mod openapi;
 pub mod ops;
 pub mod pagination;
 pub mod problem;
+pub mod schema;
 
 pub use extract::{ClientIp, Json, Query};
 pub use problem::{FieldError, Problem};

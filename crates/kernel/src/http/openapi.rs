@@ -78,7 +78,13 @@ pub fn document_refusals(doc: &mut Value) {
             // Every request passes the check for NUL and other control characters.
             add("400", "`invalid_characters`, or a body that cannot be read");
             match access {
-                Some(Access::Anyone) | None => {}
+                // Open to anyone, but a token that is sent must be valid: some answers
+                // depend on who asks (a store sees its own drafts).
+                Some(Access::Anyone) => add(
+                    "401",
+                    "`invalid_token`, `token_expired` or `token_revoked`: a token was sent and is not valid",
+                ),
+                None => {}
                 Some(Access::Service) => add("404", "Not a service: no such resource"),
                 Some(_) => {
                     add(

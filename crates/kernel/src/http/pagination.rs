@@ -17,8 +17,9 @@ pub const MAX_LIMIT: u32 = 100;
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// Items per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
-    /// `next_cursor` from the previous page.
+    /// `next_cursor` from the previous page (empty: the first page).
     pub cursor: Option<String>,
 }
 
@@ -42,9 +43,10 @@ impl PageParams {
         }
     }
 
-    /// The decoded sort key after which the page starts.
+    /// The decoded sort key after which the page starts; an empty cursor is the first
+    /// page, like none.
     pub fn after<K: DeserializeOwned>(&self) -> Result<Option<K>, Problem> {
-        let Some(cursor) = &self.cursor else {
+        let Some(cursor) = self.cursor.as_deref().filter(|c| !c.is_empty()) else {
             return Ok(None);
         };
         b64url_decode(cursor)

@@ -78,6 +78,14 @@ impl Problem {
         p
     }
 
+    /// 409: a unique value (a slug, a code, a name) is already in use. A conflict with
+    /// what is stored, not a fault of the request's shape; `field` says which.
+    pub fn taken(field: &str, code: &str, message: impl Into<String>) -> Self {
+        let mut p = Self::new(StatusCode::CONFLICT, code, "Already in use");
+        p.errors = vec![FieldError::new(field, code, message)];
+        p
+    }
+
     pub fn not_found(what: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,

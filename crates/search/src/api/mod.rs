@@ -65,16 +65,16 @@ async fn on_index<T: Send + 'static>(
 /// (`brand=Acme,Globex`); attributes as `attr.<name>=<value>`.
 #[utoipa::path(get, path = "/api/v1/search/products", security(()), tag = TAG,
     params(
-        ("q" = Option<String>, Query, description = "Words to find (at most 200 characters, UTF-8: other bytes are a 422 `not_utf8`); a typo per word is forgiven"),
-        ("category" = Option<String>, Query, description = "Category id (`cat_…`); includes its subtree"),
-        ("store" = Option<String>, Query, description = "Store slugs"),
-        ("brand" = Option<String>, Query, description = "Brands"),
-        ("min_price" = Option<i64>, Query, description = "Minor units, inclusive"),
-        ("max_price" = Option<i64>, Query, description = "Minor units, inclusive"),
-        ("in_stock" = Option<bool>, Query, description = "true: only products that can be bought now"),
-        ("sort" = Option<String>, Query, description = "relevance (default), price_asc, price_desc, newest"),
-        ("page" = Option<usize>, Query, description = "From 1"),
-        ("per_page" = Option<usize>, Query, description = "1 to 60 (default 24)"),
+        ("q" = Option<String>, Query, max_length = 200, description = "Words to find (at most 200 characters, UTF-8: other bytes are a 422 `not_utf8`); a typo per word is forgiven"),
+        ("category" = Option<String>, Query, pattern = "^(cat_[0-9a-fA-F]{32})?$", description = "Category id (`cat_…`); includes its subtree"),
+        ("store" = Option<String>, Query, pattern = "^[^,]{0,100}(,[^,]{0,100}){0,19}$", description = "Store slugs, at most 20 (of 100 characters at most)"),
+        ("brand" = Option<String>, Query, pattern = "^[^,]{0,100}(,[^,]{0,100}){0,19}$", description = "Brands, at most 20 (of 100 characters at most)"),
+        ("min_price" = Option<i64>, Query, minimum = 0, maximum = 1000000000000.0, description = "Minor units, inclusive"),
+        ("max_price" = Option<i64>, Query, minimum = 0, maximum = 1000000000000.0, description = "Minor units, inclusive"),
+        ("in_stock" = Option<String>, Query, pattern = "^(true|false|1|0)?$", description = "true: only products that can be bought now"),
+        ("sort" = Option<String>, Query, pattern = "^(relevance|price_asc|price_desc|newest)?$", description = "relevance (default), price_asc, price_desc, newest"),
+        ("page" = Option<usize>, Query, minimum = 1, maximum = 166, description = "From 1 to 166 (the first 10 000 results)"),
+        ("per_page" = Option<usize>, Query, minimum = 1, maximum = 60, description = "1 to 60 (default 24)"),
     ),
     responses((status = 200, body = SearchResults), (status = 422, body = Problem)))]
 pub async fn search_products(
@@ -95,8 +95,10 @@ pub async fn search_products(
 #[into_params(parameter_in = Query)]
 pub struct SuggestParams {
     /// What the customer typed so far.
+    #[param(max_length = 100)]
     pub q: String,
     /// Products to suggest, 1 to 8 (default 5).
+    #[param(minimum = 1, maximum = 8)]
     pub limit: Option<usize>,
 }
 

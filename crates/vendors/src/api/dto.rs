@@ -10,34 +10,51 @@ use crate::domain::StoreId;
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PayoutRequest {
+    #[schema(schema_with = kernel::http::schema::text::<1, 100>)]
     pub holder_name: String,
-    /// IBAN; spaces allowed.
+    /// IBAN; spaces allowed. Its check digits must add up (422 `invalid_iban`).
+    #[schema(schema_with = crate::api::schema::iban)]
     pub iban: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApplyRequest {
-    /// The store's address: `/stores/<slug>`. Lowercase letters, digits, hyphens.
+    /// The store's address: `/stores/<slug>`. 3 to 60 lowercase letters and digits,
+    /// single hyphens between them (upper case is lowered); not a reserved word.
+    #[schema(schema_with = crate::api::schema::slug)]
     pub slug: String,
+    #[schema(schema_with = kernel::http::schema::text::<2, 80>)]
     pub name: String,
     #[serde(default)]
+    #[schema(schema_with = kernel::http::schema::prose::<2000>)]
     pub description: String,
+    /// An `http(s)://` URL or a `/media/` path; null or blank: none.
+    #[schema(schema_with = crate::api::schema::logo_url)]
     pub logo_url: Option<String>,
+    #[schema(schema_with = kernel::http::schema::email)]
     pub support_email: String,
     /// ISO 3166-1 alpha-2.
+    #[schema(schema_with = kernel::http::schema::country)]
     pub country: String,
     pub payout: PayoutRequest,
 }
 
+/// A store's profile changes: a field absent or null stays as it is.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateStoreRequest {
+    #[schema(schema_with = kernel::http::schema::text_or_null::<2, 80>)]
     pub name: Option<String>,
+    #[schema(schema_with = kernel::http::schema::optional_prose::<2000>)]
     pub description: Option<String>,
     /// Empty string removes the logo.
+    #[schema(schema_with = crate::api::schema::logo_url)]
     pub logo_url: Option<String>,
+    #[schema(schema_with = crate::api::schema::email_or_null)]
     pub support_email: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    #[schema(schema_with = crate::api::schema::country_or_null)]
     pub country: Option<String>,
     /// Owner or admin only.
     pub payout: Option<PayoutRequest>,
@@ -88,25 +105,32 @@ pub struct StorePage {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReasonRequest {
+    /// 3 to 1000 characters.
+    #[schema(schema_with = kernel::http::schema::text::<3, 1000>)]
     pub reason: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommissionRequest {
-    /// Basis points (1250 = 12.5 %); `null` returns the store to the platform default.
+    /// Basis points (1250 = 12.5 %), 0 to 10000; `null` returns the store to the
+    /// platform default.
+    #[schema(minimum = 0, maximum = 10000)]
     pub commission_bps: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DefaultCommission {
+    /// Basis points (1000 = 10 %), 0 to 10000.
+    #[schema(minimum = 0, maximum = 10000)]
     pub default_commission_bps: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InviteRequest {
+    #[schema(schema_with = kernel::http::schema::email)]
     pub email: String,
     /// `staff` (default) or `owner`.
     pub role: Option<StoreRole>,

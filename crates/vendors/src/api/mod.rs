@@ -2,6 +2,7 @@
 //! from vendors' own membership table, never from possibly stale token claims.
 
 pub mod dto;
+mod schema;
 
 use axum::extract::Path;
 use axum::http::StatusCode;
@@ -232,7 +233,7 @@ fn parse_logo_url(raw: &str) -> std::result::Result<Option<String>, &'static str
         return Ok(None);
     }
     let ok = (v.starts_with("https://") || v.starts_with("http://") || v.starts_with("/media/"))
-        && v.len() <= 500
+        && v.chars().count() <= 500
         && !v
             .chars()
             .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<');
@@ -500,7 +501,7 @@ async fn my_stores(
 
 /// The store's owners and staff (members and admins).
 #[utoipa::path(get, path = "/api/v1/vendors/stores/{store}/members", tag = TAG, security(("bearer" = [])),
-    params(("store" = String, Path)), responses((status = 200, body = MemberList), (status = 404, body = Problem)))]
+    params(("store" = String, Path, description = "Store id (`sto_…`) or slug")), responses((status = 200, body = MemberList), (status = 404, body = Problem)))]
 async fn list_members(
     axum::extract::State(pool): State,
     AuthUser(claims): AuthUser,
@@ -529,7 +530,7 @@ async fn list_members(
 /// Remove a member (owner or admin; anyone may remove themselves). A store keeps at
 /// least one owner.
 #[utoipa::path(delete, path = "/api/v1/vendors/stores/{store}/members/{user}", tag = TAG, security(("bearer" = [])),
-    params(("store" = String, Path), ("user" = String, Path, description = "User id (`usr_…`)")),
+    params(("store" = String, Path, description = "Store id (`sto_…`) or slug"), ("user" = String, Path, pattern = "^usr_[0-9a-fA-F]{32}$", description = "User id (`usr_…`)")),
     responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem, description = "last_owner")))]
 async fn remove_member(
     axum::extract::State(pool): State,
@@ -581,8 +582,8 @@ async fn remove_member(
 
 /// Invite someone by email to join the store (owner or admin). The link is emailed.
 #[utoipa::path(post, path = "/api/v1/vendors/stores/{store}/invitations", tag = TAG, security(("bearer" = ["store_owner"])),
-    params(("store" = String, Path)), request_body = InviteRequest,
-    responses((status = 201, body = InvitationView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    params(("store" = String, Path, description = "Store id (`sto_…`) or slug")), request_body = InviteRequest,
+    responses((status = 409, body = Problem, description = "`illegal_transition`: the store is not open to new staff"), (status = 201, body = InvitationView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn invite(
     axum::extract::State(pool): State,
     AuthUser(claims): AuthUser,
@@ -705,6 +706,7 @@ async fn accept_invitation(
 #[into_params(parameter_in = Query)]
 pub struct StatusFilter {
     /// `pending` (default), `approved`, `rejected` or `suspended`.
+    #[param(pattern = "^(pending|approved|rejected|suspended)$")]
     pub status: Option<String>,
 }
 
@@ -842,7 +844,7 @@ async fn transition(
 
 /// Approve an application: the applicant becomes the store's owner.
 #[utoipa::path(post, path = "/api/v1/vendors/admin/stores/{store}/approve", tag = TAG, security(("bearer" = ["admin"])),
-    params(("store" = String, Path, description = "Store id (`sto_…`)")),
+    params(("store" = String, Path, pattern = "^sto_[0-9a-fA-F]{32}$", description = "Store id (`sto_…`)")),
     responses((status = 200, body = StoreView), (status = 404, body = Problem), (status = 409, body = Problem, description = "illegal_transition")))]
 async fn admin_approve(
     axum::extract::State(pool): State,
@@ -854,7 +856,7 @@ async fn admin_approve(
 
 /// Reject an application with a reason, which is emailed to the applicant.
 #[utoipa::path(post, path = "/api/v1/vendors/admin/stores/{store}/reject", tag = TAG, security(("bearer" = ["admin"])),
-    params(("store" = String, Path)), request_body = ReasonRequest,
+    params(("store" = String, Path, pattern = "^sto_[0-9a-fA-F]{32}$", description = "Store id (`sto_…`)")), request_body = ReasonRequest,
     responses((status = 200, body = StoreView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn admin_reject(
     axum::extract::State(pool): State,
@@ -867,7 +869,7 @@ async fn admin_reject(
 
 /// Suspend an approved store: its products leave the storefront at once.
 #[utoipa::path(post, path = "/api/v1/vendors/admin/stores/{store}/suspend", tag = TAG, security(("bearer" = ["admin"])),
-    params(("store" = String, Path)), request_body = ReasonRequest,
+    params(("store" = String, Path, pattern = "^sto_[0-9a-fA-F]{32}$", description = "Store id (`sto_…`)")), request_body = ReasonRequest,
     responses((status = 200, body = StoreView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn admin_suspend(
     axum::extract::State(pool): State,
@@ -880,7 +882,7 @@ async fn admin_suspend(
 
 /// Reinstate a suspended store.
 #[utoipa::path(post, path = "/api/v1/vendors/admin/stores/{store}/reinstate", tag = TAG, security(("bearer" = ["admin"])),
-    params(("store" = String, Path)),
+    params(("store" = String, Path, pattern = "^sto_[0-9a-fA-F]{32}$", description = "Store id (`sto_…`)")),
     responses((status = 200, body = StoreView), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn admin_reinstate(
     axum::extract::State(pool): State,
@@ -892,7 +894,7 @@ async fn admin_reinstate(
 
 /// Set a store's commission, or return it to the platform default with `null`.
 #[utoipa::path(put, path = "/api/v1/vendors/admin/stores/{store}/commission", tag = TAG, security(("bearer" = ["admin"])),
-    params(("store" = String, Path)), request_body = CommissionRequest,
+    params(("store" = String, Path, pattern = "^sto_[0-9a-fA-F]{32}$", description = "Store id (`sto_…`)")), request_body = CommissionRequest,
     responses((status = 200, body = StoreView), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn admin_set_commission(
     axum::extract::State(pool): State,
