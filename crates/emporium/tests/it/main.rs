@@ -8,6 +8,7 @@ mod browser;
 mod cart;
 mod catalog;
 mod checkout;
+mod conformance;
 mod csv;
 mod distributed;
 mod email;
