@@ -9,14 +9,18 @@ if ! command -v wrk >/dev/null || ! command -v pgbench >/dev/null; then
   $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk postgresql-contrib >/dev/null
 fi
 scripts/ensure-services.sh postgres
-cargo build --release --locked -p emporium --bin emporium
+# EMPORIUM_BIN runs a binary built elsewhere (another commit, for a before/after
+# comparison in one run); otherwise this tree's release build.
+if [ -z "${EMPORIUM_BIN:-}" ]; then
+  cargo build --release --locked -p emporium --bin emporium
+fi
 
 db="emporium_bench_${name}_$$"
 work=$(mktemp -d)
 export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db"
 export EMPORIUM_BIND="127.0.0.1:$port" RUST_LOG=warn LOG_FORMAT=pretty
 export MEDIA_DIR="$work/media" SEARCH_INDEX_DIR="$work/index"
-bin="$target/release/emporium"
+bin="${EMPORIUM_BIN:-$target/release/emporium}"
 base="http://$EMPORIUM_BIND"
 server_pid=
 cleanup() {

@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
+use contracts::vendors::events::{StoreApproved, StoreReinstated, StoreSuspended, StoreUpdated};
 use kernel::cache::Cache;
 use kernel::events::{Envelope, Event, Handler, Subscription};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
-use vendors::events::{StoreApproved, StoreReinstated, StoreSuspended, StoreUpdated};
 
 use crate::domain::{CategoryId, ProductId};
 use crate::store;
@@ -63,7 +63,7 @@ impl From<store::SearchDocumentRow> for ProductPublished {
         Self {
             product_id: row.product_id,
             version: row.version,
-            store_id: vendors::domain::StoreId(row.store_id).to_string(),
+            store_id: contracts::vendors::StoreId(row.store_id).to_string(),
             store_slug: row.store_slug,
             store_name: row.store_name,
             slug: row.slug,
@@ -245,7 +245,7 @@ impl Handler for StoreProjection {
 /// The part of a store event cache invalidation needs.
 #[derive(Deserialize)]
 struct StoreRef {
-    store_id: vendors::domain::StoreId,
+    store_id: contracts::vendors::StoreId,
 }
 
 /// The part of a product event cache invalidation needs.

@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
+use contracts::vendors::dto::{ApplyRequest, PayoutRequest};
 use identity::api::dto::LoginRequest;
 use kernel::Platform;
 use kernel::http::ClientIp;
 use kernel::http::client::ClientError;
 use kernel::progress::Progress;
 use serde_json::{Value, json};
-use vendors::api::dto::{ApplyRequest, PayoutRequest};
 
 pub const DEMO_PASSWORD: &str = "emporium-demo-password";
 /// Units of each demo variant on the shelf.
@@ -197,7 +197,8 @@ pub struct Summary {
 
 pub async fn demo(platform: &Platform) -> anyhow::Result<Summary> {
     let catalog = platform.client(catalog::SERVICE);
-    let vendors_client = vendors::client::VendorsClient::new(platform.client(vendors::SERVICE));
+    let vendors_client =
+        contracts::vendors::VendorsClient::new(platform.client(contracts::vendors::SERVICE));
     let admin = user(platform, ADMIN_EMAIL, "Demo Admin", true).await?;
 
     eprintln!("categories");

@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
+use contracts::vendors::events::{MemberAdded, MemberRemoved};
 use kernel::events::{Envelope, Event, Handler, Subscription};
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
-use vendors::events::{MemberAdded, MemberRemoved};
 
 use crate::domain::UserId;
 use crate::store;
@@ -97,7 +97,7 @@ impl Handler for MembershipProjection {
         match event.event_type.as_str() {
             MemberAdded::TYPE => {
                 let e: MemberAdded = event.decode()?;
-                let role = vendors::domain::role_str(e.role);
+                let role = e.role.as_str();
                 let store = e.store_id.to_string();
                 let user = e.user_id.parse()?;
                 let before = store::store_role(tx, user, &store).await?;

@@ -65,7 +65,7 @@ pub async fn record_changes(
             continue;
         };
         let version = store::bump_version(conn, *variant).await?;
-        let store_id = vendors::domain::StoreId(v.store_id).to_string();
+        let store_id = contracts::vendors::StoreId(v.store_id).to_string();
         kernel::events::outbox::record(
             conn,
             &StockChanged {

@@ -37,6 +37,24 @@ pub enum StoreRole {
     Staff,
 }
 
+impl StoreRole {
+    /// As stored and sent: `owner` or `staff`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Owner => "owner",
+            Self::Staff => "staff",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "owner" => Some(Self::Owner),
+            "staff" => Some(Self::Staff),
+            _ => None,
+        }
+    }
+}
+
 /// Membership of one store, as carried in the access token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct StoreMembership {

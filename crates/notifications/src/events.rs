@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use contracts::vendors::VendorsClient;
+use contracts::vendors::events::{StaffInvited, StoreApproved, StoreRejected};
 use identity::events::{
     EmailVerificationRequested, PasswordChanged, PasswordResetRequested, UserRegistered,
 };
@@ -10,8 +12,6 @@ use inventory::events::StockLow;
 use kernel::events::{Envelope, Event, Handler, Subscription};
 use orders::events::{OrderPaid, SubOrderChanged};
 use sqlx::{PgConnection, PgPool};
-use vendors::client::VendorsClient;
-use vendors::events::{StaffInvited, StoreApproved, StoreRejected};
 
 use crate::domain::{self, OutgoingEmail};
 use crate::mailer::Mailer;
@@ -35,7 +35,7 @@ impl EmailHandler {
 
     /// A store, for its name and its support address (the one vendors asked customers
     /// to use).
-    async fn store(&self, id: &str) -> anyhow::Result<vendors::api::dto::StoreView> {
+    async fn store(&self, id: &str) -> anyhow::Result<contracts::vendors::dto::StoreView> {
         self.vendors
             .store(id, None)
             .await
@@ -122,7 +122,7 @@ impl EmailHandler {
             }
             StaffInvited::TYPE => {
                 let e: StaffInvited = event.decode()?;
-                let role = vendors::domain::role_str(e.role);
+                let role = e.role.as_str();
                 domain::staff_invited(url, &e.email, &e.store_name, role, &e.token)?
             }
             other => anyhow::bail!("notifications does not handle {other}"),

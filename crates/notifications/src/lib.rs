@@ -28,7 +28,7 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
     let handler = events::EmailHandler::new(
         mailer,
         &platform.config,
-        vendors::client::VendorsClient::new(platform.client(vendors::SERVICE)),
+        contracts::vendors::VendorsClient::new(platform.client(contracts::vendors::SERVICE)),
     );
     Ok(ServiceModule {
         name: SERVICE,

@@ -15,6 +15,7 @@ use std::time::Duration;
 use cart::client::{CartClient, CartOf};
 use catalog::client::CatalogClient;
 use catalog::domain::VariantId;
+use contracts::vendors::VendorsClient;
 use inventory::api::{ReserveLine, ReserveRequest, ServiceReserveRequest};
 use inventory::client::InventoryClient;
 use kernel::http::client::{ClientError, ServiceClient};
@@ -28,7 +29,6 @@ use shipping::client::ShippingClient;
 use sqlx::PgPool;
 use tax::client::TaxClient;
 use uuid::Uuid;
-use vendors::client::VendorsClient;
 
 use crate::Error;
 use crate::domain::{self, Address, CheckoutId, Plan, PlanLine, PlanStore, Step, SubOrderStatus};

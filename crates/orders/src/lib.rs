@@ -36,7 +36,9 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
         tax: tax::client::TaxClient::new(platform.client(tax::SERVICE)),
         promotions: promotions::client::PromotionsClient::new(platform.client(promotions::SERVICE)),
         payments: payments::client::PaymentsClient::new(platform.client(payments::SERVICE)),
-        vendors: vendors::client::VendorsClient::new(platform.client(vendors::SERVICE)),
+        vendors: contracts::vendors::VendorsClient::new(
+            platform.client(contracts::vendors::SERVICE),
+        ),
     };
     let saga = checkout::Saga {
         pool: pool.clone(),
@@ -54,7 +56,7 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
         tax::SERVICE,
         promotions::SERVICE,
         payments::SERVICE,
-        vendors::SERVICE,
+        contracts::vendors::SERVICE,
     ]
     .into_iter()
     .filter(|s| platform.hosts(s))

@@ -98,7 +98,9 @@ fn view(r: PromotionRow) -> PromotionView {
     PromotionView {
         id: PromotionId(r.id),
         code: r.code,
-        store_id: r.store_id.map(|s| vendors::domain::StoreId(s).to_string()),
+        store_id: r
+            .store_id
+            .map(|s| contracts::vendors::StoreId(s).to_string()),
         kind: r.kind,
         uses: r.uses,
         usage_limit: r.usage_limit,
@@ -390,7 +392,7 @@ fn apply(p: &PromotionRow, req: &EvaluateRequest) -> Result<DiscountView> {
         free_shipping: d
             .free_shipping
             .iter()
-            .map(|s| vendors::domain::StoreId(*s).to_string())
+            .map(|s| contracts::vendors::StoreId(*s).to_string())
             .collect(),
         funded_by: if p.store_id.is_some() {
             "store"

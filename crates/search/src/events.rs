@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use catalog::events::{ProductPublished, ProductWithdrawn};
+use contracts::vendors::events::{StoreReinstated, StoreSuspended};
 use inventory::events::StockChanged;
 use kernel::events::{Envelope, Event, Handler, Subscription};
 use sqlx::{PgConnection, PgPool};
-use vendors::events::{StoreReinstated, StoreSuspended};
 
 use crate::index::ProductIndex;
 use crate::store;

@@ -81,7 +81,7 @@ pub struct MethodView {
 fn view(r: MethodRow) -> MethodView {
     MethodView {
         id: MethodId(r.id),
-        store_id: vendors::domain::StoreId(r.store_id).to_string(),
+        store_id: contracts::vendors::StoreId(r.store_id).to_string(),
         name: r.name,
         kind: r.kind,
         countries: r.countries,

@@ -1,18 +1,9 @@
 //! Vendors' rules, free of I/O: store slugs, payout accounts, commission, and the
 //! store's status machine.
 
-use kernel::auth::StoreRole;
-
-kernel::typed_id!(pub StoreId, "sto");
-kernel::typed_id!(pub InvitationId, "inv");
+pub use contracts::vendors::{InvitationId, RESERVED_SLUGS, StoreId};
 
 pub const INVITATION_TTL_DAYS: i64 = 7;
-
-/// Words a store slug may not be: they would shadow pages or confuse people.
-pub(crate) const RESERVED_SLUGS: &[&str] = &[
-    "admin", "api", "account", "vendor", "vendors", "store", "stores", "new", "edit", "search",
-    "login", "logout", "register", "emporium", "support", "help", "static", "assets", "media",
-];
 
 /// A store slug (3 to 60 characters) that is not a reserved word.
 pub fn parse_slug(raw: &str) -> Result<String, String> {
@@ -133,21 +124,6 @@ impl StoreStatus {
     /// Whether customers can see the store and its products.
     pub fn is_public(self) -> bool {
         self == Self::Approved
-    }
-}
-
-pub fn role_str(role: StoreRole) -> &'static str {
-    match role {
-        StoreRole::Owner => "owner",
-        StoreRole::Staff => "staff",
-    }
-}
-
-pub fn parse_role(s: &str) -> Option<StoreRole> {
-    match s {
-        "owner" => Some(StoreRole::Owner),
-        "staff" => Some(StoreRole::Staff),
-        _ => None,
     }
 }
 

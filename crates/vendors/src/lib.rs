@@ -2,10 +2,8 @@
 //! payout details, staff and invitations, and commission rates.
 
 pub mod api;
-pub mod client;
 pub mod domain;
 mod error;
-pub mod events;
 pub mod store;
 
 use kernel::{Platform, ServiceModule};
@@ -14,7 +12,7 @@ use sqlx::migrate::Migrator;
 
 pub use error::Error;
 
-pub const SERVICE: &str = "vendors";
+pub use contracts::vendors::SERVICE;
 
 static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
 

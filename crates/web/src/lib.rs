@@ -13,6 +13,7 @@ use axum::response::IntoResponse;
 use axum::routing::{any, post};
 use cart::client::CartClient;
 use catalog::client::CatalogClient;
+use contracts::vendors::VendorsClient;
 use identity::client::IdentityClient;
 use inventory::client::InventoryClient;
 use kernel::auth::Verifier;
@@ -24,7 +25,6 @@ use promotions::client::PromotionsClient;
 use search::client::SearchClient;
 use shipping::client::ShippingClient;
 use tax::client::TaxClient;
-use vendors::client::VendorsClient;
 
 pub const SERVICE: &str = "web";
 
@@ -51,7 +51,7 @@ pub struct WebState {
 pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
     let state = WebState {
         identity: IdentityClient::new(platform.client(identity::SERVICE)),
-        vendors: VendorsClient::new(platform.client(vendors::SERVICE)),
+        vendors: VendorsClient::new(platform.client(contracts::vendors::SERVICE)),
         catalog: CatalogClient::new(platform.client(catalog::SERVICE)),
         search: SearchClient::new(platform.client(search::SERVICE)),
         inventory: InventoryClient::new(platform.client(inventory::SERVICE)),

@@ -109,7 +109,7 @@ pub async fn variant_owner(
     Ok(Json(VariantOwner {
         variant_id: id,
         product_id,
-        store_id: vendors::domain::StoreId(store).to_string(),
+        store_id: contracts::vendors::StoreId(store).to_string(),
         sku,
     }))
 }
@@ -182,7 +182,7 @@ pub async fn sale_variants(
         items.push(SaleVariant {
             variant_id: r.variant_id,
             product_id: r.product_id,
-            store_id: vendors::domain::StoreId(r.store_id).to_string(),
+            store_id: contracts::vendors::StoreId(r.store_id).to_string(),
             store_slug: r.store_slug,
             store_name: r.store_name,
             product_slug: r.product_slug,

@@ -31,7 +31,7 @@ pub(super) fn store_uuid(key: &str) -> Result<Uuid> {
 }
 
 fn store_ref(id: Uuid) -> String {
-    vendors::domain::StoreId(id).to_string()
+    contracts::vendors::StoreId(id).to_string()
 }
 
 /// Whether the caller may manage `store`'s products: its members, and admins.

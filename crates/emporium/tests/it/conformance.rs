@@ -164,6 +164,12 @@ async fn the_public_api_conforms_to_its_document_for_every_caller() {
                 )
             });
         let report = String::from_utf8_lossy(&out.stdout);
+        // The volume of each run, for the log: "  2959 generated, 0 found, …".
+        let cases = report
+            .lines()
+            .skip_while(|l| !l.starts_with("Test cases:"))
+            .nth(1);
+        eprintln!("schemathesis as {caller}: {}", cases.unwrap_or("?").trim());
         if !out.status.success() {
             failures.push(format!("as {caller}:\n{report}"));
         }

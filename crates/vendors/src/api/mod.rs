@@ -1,9 +1,6 @@
 //! Vendors' HTTP API under `/api/v1/vendors`. Who may do what to a store is decided
 //! from vendors' own membership table, never from possibly stale token claims.
 
-pub mod dto;
-mod schema;
-
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -20,14 +17,14 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use self::dto::*;
 use crate::Error;
 use crate::domain::{self, InvitationId, StoreAction, StoreId, StoreStatus};
-use crate::events::{
+use crate::store::{self, StoreRow};
+use contracts::vendors::dto::*;
+use contracts::vendors::events::{
     MemberAdded, MemberRemoved, StaffInvited, StoreApplied, StoreApproved, StoreReinstated,
     StoreRejected, StoreSuspended, StoreUpdated,
 };
-use crate::store::{self, StoreRow};
 
 const TAG: &str = "vendors";
 
@@ -55,12 +52,6 @@ pub fn router(pool: PgPool) -> OpenApiRouter {
         ))
         .routes(routes!(service_commission))
         .with_state(pool)
-}
-
-#[derive(Debug, Clone, serde::Serialize, Deserialize, utoipa::ToSchema)]
-pub struct CommissionView {
-    /// The store's effective commission in basis points (its own or the default).
-    pub commission_bps: i32,
 }
 
 /// A store's effective commission, for orders to record at checkout (services only).
@@ -133,7 +124,7 @@ async fn access(
     let role = store::member_role(conn, store.id, user_uuid(claims)?).await?;
     Ok(
         match (
-            role.as_deref().and_then(domain::parse_role),
+            role.as_deref().and_then(StoreRole::parse),
             claims.is_admin(),
         ) {
             (_, true) => Access::Admin,
@@ -487,7 +478,7 @@ async fn my_stores(
             ..view_with(row, Access::Owner, default_bps)
         });
     let memberships = store::memberships(&pool, user).await?.into_iter().map(|m| {
-        let access = match domain::parse_role(&m.role) {
+        let access = match StoreRole::parse(&m.role) {
             Some(StoreRole::Owner) => Access::Owner,
             _ => Access::Staff,
         };
@@ -519,7 +510,7 @@ async fn list_members(
             Some(MemberView {
                 user_id: user_ref(m.user_id),
                 email: m.email,
-                role: domain::parse_role(&m.role)?,
+                role: StoreRole::parse(&m.role)?,
                 since: m.created_at,
             })
         })
@@ -619,7 +610,7 @@ async fn invite(
         InvitationId::new(),
         row.id,
         email.as_str(),
-        domain::role_str(role),
+        role.as_str(),
         &kernel::secret::digest(&token),
         expires_at,
     )
@@ -664,16 +655,8 @@ async fn accept_invitation(
     if !claims.email_verified || !claims.email.eq_ignore_ascii_case(&email) {
         return Err(Error::InvitationForSomeoneElse);
     }
-    let role = domain::parse_role(&role).ok_or(Error::InvalidInvitation)?;
-    if !store::insert_member(
-        &mut tx,
-        store_id,
-        user,
-        &claims.email,
-        domain::role_str(role),
-    )
-    .await?
-    {
+    let role = StoreRole::parse(&role).ok_or(Error::InvalidInvitation)?;
+    if !store::insert_member(&mut tx, store_id, user, &claims.email, role.as_str()).await? {
         return Err(Error::AlreadyMember);
     }
     let version = store::bump_version(&mut tx, store_id).await?;

@@ -408,7 +408,7 @@ struct ListingPage {
     description: String,
     breadcrumb: Vec<CategoryRef>,
     listing: Listing,
-    store: Option<vendors::api::dto::StoreView>,
+    store: Option<contracts::vendors::dto::StoreView>,
 }
 
 #[derive(Template)]

@@ -3,8 +3,8 @@
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
+use contracts::vendors::dto::{ApplyRequest, PayoutRequest};
 use serde::Deserialize;
-use vendors::api::dto::{ApplyRequest, PayoutRequest};
 
 use super::{FormErrors, error_page, login_redirect, page, redirect_with_flash, rerender};
 use crate::WebState;
@@ -108,10 +108,7 @@ pub async fn home(State(state): State<WebState>, ctx: PageContext) -> Response {
                 .items
                 .into_iter()
                 .map(|s| StoreLine {
-                    role: s
-                        .my_role
-                        .map(|r| vendors::domain::role_str(r).to_owned())
-                        .unwrap_or_default(),
+                    role: s.my_role.map(|r| r.as_str().to_owned()).unwrap_or_default(),
                     status: s.status.unwrap_or_default(),
                     reason: s.status_reason,
                     id: s.id.to_string(),

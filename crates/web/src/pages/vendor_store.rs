@@ -7,11 +7,12 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use contracts::vendors::dto::{
+    InviteRequest, MemberView, PayoutRequest, StoreView, UpdateStoreRequest,
+};
 use kernel::auth::StoreRole;
 use kernel::http::client::ClientError;
 use serde::Deserialize;
-use vendors::api::dto::{InviteRequest, MemberView, PayoutRequest, StoreView, UpdateStoreRequest};
-use vendors::domain::{parse_role, role_str};
 
 use super::{FormErrors, error_page, page, redirect_with_flash, require_user, rerender};
 use crate::WebState;
@@ -275,7 +276,7 @@ pub async fn invite(
     let token = user.access_token.as_str();
     let req = InviteRequest {
         email: form.email.clone(),
-        role: parse_role(&form.role),
+        role: StoreRole::parse(&form.role),
     };
     match state.vendors.invite(token, &id, &req).await {
         Ok(inv) => redirect_with_flash(
@@ -283,7 +284,7 @@ pub async fn invite(
             &format!(
                 "We emailed an invitation to {} ({}).",
                 inv.email,
-                role_str(inv.role)
+                inv.role.as_str()
             ),
             state.secure_cookies,
         ),

@@ -5,7 +5,7 @@ use kernel::auth::StoreRole;
 use kernel::events::Event;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::StoreId;
+use super::StoreId;
 
 macro_rules! store_event {
     ($name:ident, $type:literal) => {

@@ -2,7 +2,7 @@
 
 use kernel::http::client::{ClientError, ServiceClient, path_segment};
 
-use crate::api::dto::*;
+use super::dto::*;
 
 type Result<T> = std::result::Result<T, ClientError>;
 
@@ -196,7 +196,7 @@ impl VendorsClient {
     }
 
     /// A store's effective commission (services only).
-    pub async fn commission(&self, store_id: &str) -> Result<crate::api::CommissionView> {
+    pub async fn commission(&self, store_id: &str) -> Result<CommissionView> {
         self.http
             .get(&format!(
                 "/internal/vendors/stores/{}/commission",

@@ -7,12 +7,10 @@ use utoipa::openapi::schema::Schema;
 
 use kernel::http::schema::{CONTROL, SPACE, any_case, or_null, pattern as string};
 
-use crate::domain;
-
-/// A store slug as `domain::parse_slug` takes it: trimmed and lower-cased, 3 to 60
+/// A store slug as `vendors::domain::parse_slug` takes it: trimmed and lower-cased, 3 to 60
 /// letters and digits with single hyphens between them, and not a reserved word.
 pub fn slug() -> RefOr<Schema> {
-    let reserved = domain::RESERVED_SLUGS
+    let reserved = super::RESERVED_SLUGS
         .iter()
         .map(|w| any_case(w))
         .collect::<Vec<_>>()
@@ -31,7 +29,7 @@ pub fn slug() -> RefOr<Schema> {
         .into()
 }
 
-/// An IBAN as `domain::parse_iban` takes it: space anywhere, either case, two letters,
+/// An IBAN as `vendors::domain::parse_iban` takes it: space anywhere, either case, two letters,
 /// two digits and 11 to 30 letters or digits. (That its check digits add up no schema
 /// can say: a wrong one is a 422 `invalid_iban`.)
 pub fn iban() -> RefOr<Schema> {

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
-use crate::domain::StoreId;
+use super::StoreId;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -13,7 +13,7 @@ pub struct PayoutRequest {
     #[schema(schema_with = kernel::http::schema::text::<1, 100>)]
     pub holder_name: String,
     /// IBAN; spaces allowed. Its check digits must add up (422 `invalid_iban`).
-    #[schema(schema_with = crate::api::schema::iban)]
+    #[schema(schema_with = super::schema::iban)]
     pub iban: String,
 }
 
@@ -22,7 +22,7 @@ pub struct PayoutRequest {
 pub struct ApplyRequest {
     /// The store's address: `/stores/<slug>`. 3 to 60 lowercase letters and digits,
     /// single hyphens between them (upper case is lowered); not a reserved word.
-    #[schema(schema_with = crate::api::schema::slug)]
+    #[schema(schema_with = super::schema::slug)]
     pub slug: String,
     #[schema(schema_with = kernel::http::schema::text::<2, 80>)]
     pub name: String,
@@ -30,7 +30,7 @@ pub struct ApplyRequest {
     #[schema(schema_with = kernel::http::schema::prose::<2000>)]
     pub description: String,
     /// An `http(s)://` URL or a `/media/` path; null or blank: none.
-    #[schema(schema_with = crate::api::schema::logo_url)]
+    #[schema(schema_with = super::schema::logo_url)]
     pub logo_url: Option<String>,
     #[schema(schema_with = kernel::http::schema::email)]
     pub support_email: String,
@@ -49,12 +49,12 @@ pub struct UpdateStoreRequest {
     #[schema(schema_with = kernel::http::schema::optional_prose::<2000>)]
     pub description: Option<String>,
     /// Empty string removes the logo.
-    #[schema(schema_with = crate::api::schema::logo_url)]
+    #[schema(schema_with = super::schema::logo_url)]
     pub logo_url: Option<String>,
-    #[schema(schema_with = crate::api::schema::email_or_null)]
+    #[schema(schema_with = super::schema::email_or_null)]
     pub support_email: Option<String>,
     /// ISO 3166-1 alpha-2.
-    #[schema(schema_with = crate::api::schema::country_or_null)]
+    #[schema(schema_with = super::schema::country_or_null)]
     pub country: Option<String>,
     /// Owner or admin only.
     pub payout: Option<PayoutRequest>,
@@ -168,4 +168,10 @@ pub struct MemberList {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct MyStores {
     pub items: Vec<StoreView>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CommissionView {
+    /// The store's effective commission in basis points (its own or the default).
+    pub commission_bps: i32,
 }

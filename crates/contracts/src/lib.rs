@@ -1,0 +1,7 @@
+//! The contracts between services: for each, what others may know of it — its typed
+//! ids, the bodies of its public and internal operations, the payloads of the events it
+//! publishes, and the typed client that calls it. Domain crates depend on this crate and
+//! on `kernel`, never on each other; a service's own handlers, rules and SQL stay
+//! private to its crate.
+
+pub mod vendors;
