@@ -1,6 +1,6 @@
 //! The typed client the web front end uses to call cart.
 
-use catalog::domain::VariantId;
+use contracts::catalog::VariantId;
 use kernel::http::client::{ClientError, RequestBuilder, ServiceClient};
 
 use crate::api::{CART_TOKEN_HEADER, CartView, GuestTokenView, LineRequest, PurchaseRequest};

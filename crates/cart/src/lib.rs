@@ -6,8 +6,8 @@ pub mod domain;
 mod error;
 pub mod store;
 
-use catalog::client::CatalogClient;
-use inventory::client::InventoryClient;
+use contracts::catalog::CatalogClient;
+use contracts::inventory::InventoryClient;
 use kernel::{Platform, ServiceModule};
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
@@ -25,8 +25,8 @@ pub async fn connect(config: &kernel::Config) -> anyhow::Result<PgPool> {
 pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
     let pool = connect(&platform.config).await?;
     let upstream = api::Upstream {
-        catalog: CatalogClient::new(platform.client(catalog::SERVICE)),
-        inventory: InventoryClient::new(platform.client(inventory::SERVICE)),
+        catalog: CatalogClient::new(platform.client(contracts::catalog::SERVICE)),
+        inventory: InventoryClient::new(platform.client(contracts::inventory::SERVICE)),
     };
     Ok(ServiceModule {
         name: SERVICE,

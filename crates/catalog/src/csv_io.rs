@@ -7,31 +7,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use kernel::http::{FieldError, Problem};
 use kernel::money::{Currency, Money};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
-use crate::api::dto::{ImageRequest, ProductRequest, VariantRequest};
+use contracts::catalog::dto::{ImageRequest, ProductRequest, VariantRequest};
+pub use contracts::catalog::import::{COLUMNS, RejectedRow};
 
-/// The columns, in export order. `product_slug`, `sku`, `price` and `currency` are
-/// required in every row; product fields are read from a product's first row.
-pub const COLUMNS: &[&str] = &[
-    "product_slug",
-    "title",
-    "description",
-    "brand",
-    "category",
-    "attributes",
-    "tags",
-    "status",
-    "sku",
-    "options",
-    "price",
-    "currency",
-    "compare_at_price",
-    "weight_grams",
-    "barcode",
-    "images",
-];
 const REQUIRED: &[&str] = &["product_slug", "sku", "price", "currency"];
 /// Columns holding numbers the platform formats itself. Every other column is text a
 /// person typed: written through [`kernel::csv_cell::neutralise`] (a cell a spreadsheet
@@ -40,18 +19,6 @@ const REQUIRED: &[&str] = &["product_slug", "sku", "price", "currency"];
 const NUMERIC: &[&str] = &["price", "compare_at_price", "weight_grams"];
 /// Rows one import may hold.
 pub const MAX_ROWS: usize = 50_000;
-
-/// A row the import refused, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct RejectedRow {
-    /// 1-based line in the file (the header is line 1).
-    pub line: u64,
-    pub product_slug: String,
-    pub sku: String,
-    /// The column (or field) at fault.
-    pub field: String,
-    pub message: String,
-}
 
 /// A product read from the file, with the line of each of its variants.
 #[derive(Debug, Clone)]

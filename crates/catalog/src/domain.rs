@@ -6,11 +6,7 @@ use kernel::money::{Currency, Money};
 use kernel::validation::{FieldErrors, bounded_text};
 use serde_json::Value;
 
-kernel::typed_id!(pub CategoryId, "cat");
-kernel::typed_id!(pub ProductId, "prd");
-kernel::typed_id!(pub VariantId, "var");
-
-pub const MAX_VARIANTS: usize = 100;
+pub use contracts::catalog::{CategoryId, MAX_VARIANTS, ProductId, VariantId};
 const MAX_ATTRIBUTES: usize = 30;
 const MAX_TAGS: usize = 20;
 const MAX_OPTIONS: usize = 5;

@@ -1,7 +1,6 @@
 //! Catalog: the category tree, and stores' products with their variants.
 
 pub mod api;
-pub mod client;
 pub mod csv_io;
 pub mod domain;
 mod error;
@@ -19,7 +18,7 @@ use sqlx::migrate::Migrator;
 
 pub use error::Error;
 
-pub const SERVICE: &str = "catalog";
+pub use contracts::catalog::SERVICE;
 
 static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
 

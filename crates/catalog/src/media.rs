@@ -16,7 +16,7 @@ use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 use sha2::{Digest, Sha256};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-pub const MAX_UPLOAD_BYTES: usize = 10 * 1024 * 1024;
+pub use contracts::catalog::media::{MAX_UPLOAD_BYTES, rendition_name};
 /// 40 megapixels: more than any product photo needs, far less than a bomb decodes to.
 pub const MAX_PIXELS: u64 = 40_000_000;
 /// What a decode may allocate for its pixels: 40 megapixels at 4 bytes (RGBA, 8 bits a
@@ -106,10 +106,6 @@ pub struct Processed {
     pub height: u32,
     /// `(file name, WebP bytes)` per rendition width.
     pub renditions: Vec<(String, Vec<u8>)>,
-}
-
-pub fn rendition_name(key: &str, width: u32) -> String {
-    format!("{key}-{width}.webp")
 }
 
 /// What an upload's header says, checked against the limits before any pixel is

@@ -4,4 +4,6 @@
 //! on `kernel`, never on each other; a service's own handlers, rules and SQL stay
 //! private to its crate.
 
+pub mod catalog;
+pub mod inventory;
 pub mod vendors;

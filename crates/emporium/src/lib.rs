@@ -127,7 +127,7 @@ pub async fn import_products(
     config: &Config,
     store: &str,
     csv: &[u8],
-) -> anyhow::Result<catalog::api::import::ImportReport> {
+) -> anyhow::Result<contracts::catalog::import::ImportReport> {
     let pool = catalog::connect(config).await?;
     let mut conn = pool.acquire().await?;
     let store_id = catalog::store::store_id_by_key(&mut conn, store)
@@ -154,18 +154,28 @@ pub async fn import_products(
     Ok(report)
 }
 
+/// The catalog's own database as search's export, for a reindex with the server
+/// stopped (only the composition knows both).
+struct CatalogDatabase(sqlx::PgPool);
+
+#[async_trait::async_trait]
+impl search::reindex::CatalogExport for CatalogDatabase {
+    async fn page(
+        &self,
+        after: Option<contracts::catalog::ProductId>,
+        limit: u32,
+    ) -> anyhow::Result<contracts::catalog::internal::SearchDocumentPage> {
+        let mut conn = self.0.acquire().await?;
+        Ok(catalog::api::internal::search_document_page(&mut conn, after, 0, limit).await?)
+    }
+}
+
 /// Rebuilds the search index from the catalog's database; returns the products indexed.
 pub async fn reindex_search(config: &Config) -> anyhow::Result<u64> {
     let catalog = catalog::connect(config).await?;
     let pool = search::connect(config).await?;
     let index = search::open_index(config, &pool).await?;
-    search::reindex::reindex(
-        &index,
-        &pool,
-        search::reindex::CatalogDatabase(catalog),
-        true,
-    )
-    .await
+    search::reindex::reindex(&index, &pool, CatalogDatabase(catalog), true).await
 }
 
 /// Re-delivers dead-lettered events of every consuming service.

@@ -272,7 +272,8 @@ pub async fn demo(platform: &Platform) -> anyhow::Result<Summary> {
         .await?;
     }
     let shipping = shipping::client::ShippingClient::new(platform.client(shipping::SERVICE));
-    let inventory = inventory::client::InventoryClient::new(platform.client(inventory::SERVICE));
+    let inventory =
+        contracts::inventory::InventoryClient::new(platform.client(contracts::inventory::SERVICE));
 
     let total = STORES.len() * PRODUCTS_PER_STORE;
     let mut made = 0;
@@ -371,7 +372,7 @@ pub async fn demo(platform: &Platform) -> anyhow::Result<Summary> {
                     .adjust(
                         &token,
                         variant,
-                        &inventory::api::AdjustmentRequest {
+                        &contracts::inventory::dto::AdjustmentRequest {
                             location_id: warehouse.id,
                             delta: DEMO_STOCK,
                             reason: "Opening stock".to_owned(),

@@ -5,12 +5,10 @@ use std::time::Duration;
 
 use uuid::Uuid;
 
-kernel::typed_id!(pub LocationId, "loc");
-kernel::typed_id!(pub ReservationId, "rsv");
+pub use contracts::inventory::{LocationId, MAX_QUANTITY, ReservationId};
 
 /// The most one line may ask for or one adjustment may move: far above any real order,
 /// far below integer overflow.
-pub const MAX_QUANTITY: i64 = 1_000_000;
 /// Lines one reservation may hold.
 pub const MAX_LINES: usize = 100;
 pub const DEFAULT_TTL: Duration = Duration::from_secs(15 * 60);

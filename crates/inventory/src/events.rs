@@ -3,50 +3,11 @@
 
 use std::collections::HashMap;
 
-use kernel::events::Event;
-use serde::{Deserialize, Serialize};
+use contracts::inventory::events::{StockChanged, StockLow};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::{domain, store};
-
-/// How many units of a variant may be sold now.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct StockChanged {
-    pub variant_id: catalog::domain::VariantId,
-    pub product_id: catalog::domain::ProductId,
-    /// The store (`sto_…`).
-    pub store_id: String,
-    pub available: i64,
-    /// Grows with every change of the variant's stock; consumers drop older ones.
-    pub version: i64,
-}
-
-impl Event for StockChanged {
-    const TYPE: &'static str = "inventory.stock.changed";
-
-    fn aggregate_id(&self) -> String {
-        self.variant_id.to_string()
-    }
-}
-
-/// A variant fell below its store's low-stock threshold.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct StockLow {
-    pub variant_id: catalog::domain::VariantId,
-    pub product_id: catalog::domain::ProductId,
-    pub store_id: String,
-    pub available: i64,
-    pub threshold: i32,
-}
-
-impl Event for StockLow {
-    const TYPE: &'static str = "inventory.stock.low";
-
-    fn aggregate_id(&self) -> String {
-        self.variant_id.to_string()
-    }
-}
 
 /// Records, in the caller's transaction, the events for variants whose availability
 /// moved from `before`.
@@ -69,8 +30,8 @@ pub async fn record_changes(
         kernel::events::outbox::record(
             conn,
             &StockChanged {
-                variant_id: catalog::domain::VariantId(*variant),
-                product_id: catalog::domain::ProductId(v.product_id),
+                variant_id: contracts::catalog::VariantId(*variant),
+                product_id: contracts::catalog::ProductId(v.product_id),
                 store_id: store_id.clone(),
                 available: now,
                 version,
@@ -84,8 +45,8 @@ pub async fn record_changes(
             kernel::events::outbox::record(
                 conn,
                 &StockLow {
-                    variant_id: catalog::domain::VariantId(*variant),
-                    product_id: catalog::domain::ProductId(v.product_id),
+                    variant_id: contracts::catalog::VariantId(*variant),
+                    product_id: contracts::catalog::ProductId(v.product_id),
                     store_id,
                     available: now,
                     threshold,

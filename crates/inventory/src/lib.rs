@@ -2,7 +2,7 @@
 //! reservations that hold stock for checkouts until they are paid, released or expire.
 
 pub mod api;
-pub mod client;
+
 pub mod domain;
 mod error;
 pub mod events;
@@ -10,14 +10,14 @@ pub mod store;
 
 use std::time::Duration;
 
-use catalog::client::CatalogClient;
+use contracts::catalog::CatalogClient;
 use kernel::{Platform, ServiceModule};
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 
 pub use error::Error;
 
-pub const SERVICE: &str = "inventory";
+pub use contracts::inventory::SERVICE;
 
 static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
 
@@ -38,7 +38,7 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
         name: SERVICE,
         api: api::router(
             pool.clone(),
-            CatalogClient::new(platform.client(catalog::SERVICE)),
+            CatalogClient::new(platform.client(contracts::catalog::SERVICE)),
         ),
         pages: kernel::http::access::Pages::default(),
         subscriptions: Vec::new(),

@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
+use contracts::inventory::events::StockLow;
 use contracts::vendors::VendorsClient;
 use contracts::vendors::events::{StaffInvited, StoreApproved, StoreRejected};
 use identity::events::{
     EmailVerificationRequested, PasswordChanged, PasswordResetRequested, UserRegistered,
 };
-use inventory::events::StockLow;
 use kernel::events::{Envelope, Event, Handler, Subscription};
 use orders::events::{OrderPaid, SubOrderChanged};
 use sqlx::{PgConnection, PgPool};

@@ -487,8 +487,8 @@ async fn sub_order_views(
                 .unwrap_or_default()
                 .into_iter()
                 .map(|l| LineView {
-                    variant_id: catalog::domain::VariantId(l.variant_id).to_string(),
-                    product_id: catalog::domain::ProductId(l.product_id).to_string(),
+                    variant_id: contracts::catalog::VariantId(l.variant_id).to_string(),
+                    product_id: contracts::catalog::ProductId(l.product_id).to_string(),
                     title: l.title,
                     sku: l.sku,
                     options: l.options,

@@ -13,11 +13,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use cart::client::{CartClient, CartOf};
-use catalog::client::CatalogClient;
-use catalog::domain::VariantId;
+use contracts::catalog::CatalogClient;
+use contracts::catalog::VariantId;
+use contracts::inventory::InventoryClient;
+use contracts::inventory::dto::{ReserveLine, ReserveRequest, ServiceReserveRequest};
 use contracts::vendors::VendorsClient;
-use inventory::api::{ReserveLine, ReserveRequest, ServiceReserveRequest};
-use inventory::client::InventoryClient;
 use kernel::http::client::{ClientError, ServiceClient};
 use kernel::http::{FieldError, Problem};
 use kernel::money::{Currency, Money};
@@ -268,12 +268,12 @@ impl Saga {
                 .flat_map(|(id, s)| {
                     s.lines.iter().map(|l| promotions::api::CartLine {
                         store_id: id.clone(),
-                        product_id: catalog::domain::ProductId(l.product_id),
+                        product_id: contracts::catalog::ProductId(l.product_id),
                         category_path: l
                             .category_path
                             .iter()
                             .copied()
-                            .map(catalog::domain::CategoryId)
+                            .map(contracts::catalog::CategoryId)
                             .collect(),
                         amount: money(l.amount()),
                     })
@@ -547,12 +547,12 @@ impl Saga {
                             .flat_map(|s| {
                                 s.lines.iter().map(move |l| promotions::api::CartLine {
                                     store_id: kernel::ids::format_prefixed("sto", s.store_id),
-                                    product_id: catalog::domain::ProductId(l.product_id),
+                                    product_id: contracts::catalog::ProductId(l.product_id),
                                     category_path: l
                                         .category_path
                                         .iter()
                                         .copied()
-                                        .map(catalog::domain::CategoryId)
+                                        .map(contracts::catalog::CategoryId)
                                         .collect(),
                                     amount: Money {
                                         amount_minor: l.amount(),
@@ -771,7 +771,7 @@ impl Saga {
     /// Writes the order and commits the held stock.
     async fn confirm(&self, row: &CheckoutRow) -> Result<bool, Error> {
         for reservation in row.reservations.0.values() {
-            let id: inventory::domain::ReservationId = reservation
+            let id: contracts::inventory::ReservationId = reservation
                 .parse()
                 .map_err(|_| Error::Internal(anyhow::anyhow!("bad reservation id")))?;
             if let Err(e) = self.up.inventory.reservation_action(id, "commit").await {
@@ -993,7 +993,7 @@ impl Saga {
             self.up.payments.void(payment).await.map_err(upstream)?;
         }
         for reservation in row.reservations.0.values() {
-            let Ok(id) = reservation.parse::<inventory::domain::ReservationId>() else {
+            let Ok(id) = reservation.parse::<contracts::inventory::ReservationId>() else {
                 continue;
             };
             self.up

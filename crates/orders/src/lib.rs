@@ -30,8 +30,12 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
     let pool = connect(&platform.config).await?;
     let up = checkout::Upstream {
         cart: cart::client::CartClient::new(platform.client(cart::SERVICE)),
-        catalog: catalog::client::CatalogClient::new(platform.client(catalog::SERVICE)),
-        inventory: inventory::client::InventoryClient::new(platform.client(inventory::SERVICE)),
+        catalog: contracts::catalog::CatalogClient::new(
+            platform.client(contracts::catalog::SERVICE),
+        ),
+        inventory: contracts::inventory::InventoryClient::new(
+            platform.client(contracts::inventory::SERVICE),
+        ),
         shipping: shipping::client::ShippingClient::new(platform.client(shipping::SERVICE)),
         tax: tax::client::TaxClient::new(platform.client(tax::SERVICE)),
         promotions: promotions::client::PromotionsClient::new(platform.client(promotions::SERVICE)),
@@ -50,8 +54,8 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
     // mounted every module, which happens after this one is built.
     let hosted = [
         cart::SERVICE,
-        catalog::SERVICE,
-        inventory::SERVICE,
+        contracts::catalog::SERVICE,
+        contracts::inventory::SERVICE,
         shipping::SERVICE,
         tax::SERVICE,
         promotions::SERVICE,

@@ -5,7 +5,7 @@
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use catalog::domain::{CategoryId, ProductId};
+use contracts::catalog::{CategoryId, ProductId};
 use kernel::auth::{AdminUser, AuthUser, ServiceCaller};
 use kernel::http::{FieldError, Json, Problem};
 use kernel::money::{Currency, Money};

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use catalog::domain::CategoryId;
+use contracts::catalog::CategoryId;
 use kernel::http::FieldError;
 
 /// Longest query accepted, in characters: a real query is a few words.

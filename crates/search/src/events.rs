@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use catalog::events::{ProductPublished, ProductWithdrawn};
+use contracts::catalog::events::{ProductPublished, ProductWithdrawn};
+use contracts::inventory::events::StockChanged;
 use contracts::vendors::events::{StoreReinstated, StoreSuspended};
-use inventory::events::StockChanged;
 use kernel::events::{Envelope, Event, Handler, Subscription};
 use sqlx::{PgConnection, PgPool};
 

@@ -11,8 +11,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
-use catalog::domain::CategoryId;
-use catalog::events::ProductPublished;
+use contracts::catalog::CategoryId;
+use contracts::catalog::events::ProductPublished;
 use serde::{Deserialize, Serialize};
 use tantivy::aggregation::agg_req::Aggregations;
 use tantivy::aggregation::{AggregationCollector, AggregationLimitsGuard};

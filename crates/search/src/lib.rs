@@ -12,7 +12,7 @@ pub mod store;
 use std::path::Path;
 use std::sync::Arc;
 
-use catalog::client::CatalogClient;
+use contracts::catalog::CatalogClient;
 use kernel::{Platform, ServiceModule};
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
@@ -43,7 +43,7 @@ pub async fn open_index(
 pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
     let pool = connect(&platform.config).await?;
     let index = open_index(&platform.config, &pool).await?;
-    let catalog = CatalogClient::new(platform.client(catalog::SERVICE));
+    let catalog = CatalogClient::new(platform.client(contracts::catalog::SERVICE));
     if index.num_docs() == 0 {
         tokio::spawn(rebuild_when_catalog_answers(
             index.clone(),

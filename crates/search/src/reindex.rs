@@ -4,10 +4,10 @@
 
 use std::sync::Arc;
 
-use catalog::api::internal::SearchDocumentPage;
-use catalog::client::CatalogClient;
-use catalog::domain::ProductId;
-use catalog::events::ProductPublished;
+use contracts::catalog::CatalogClient;
+use contracts::catalog::ProductId;
+use contracts::catalog::events::ProductPublished;
+use contracts::catalog::internal::SearchDocumentPage;
 use kernel::progress::Progress;
 use sqlx::PgPool;
 
@@ -17,7 +17,8 @@ use crate::store;
 const PAGE: u32 = 1000;
 
 /// Where the catalog's export is read: its API (a running service, in this process or
-/// another), or its database directly (the command line, with the server stopped).
+/// another), or its database directly (the command line, with the server stopped: the
+/// composition implements it over catalog's pool).
 #[async_trait::async_trait]
 pub trait CatalogExport: Send {
     async fn page(
@@ -35,21 +36,6 @@ impl CatalogExport for CatalogClient {
         limit: u32,
     ) -> anyhow::Result<SearchDocumentPage> {
         Ok(self.search_documents(after, limit).await?)
-    }
-}
-
-/// The catalog's own database (`catalog::connect`).
-pub struct CatalogDatabase(pub PgPool);
-
-#[async_trait::async_trait]
-impl CatalogExport for CatalogDatabase {
-    async fn page(
-        &self,
-        after: Option<ProductId>,
-        limit: u32,
-    ) -> anyhow::Result<SearchDocumentPage> {
-        let mut conn = self.0.acquire().await?;
-        Ok(catalog::api::internal::search_document_page(&mut conn, after, 0, limit).await?)
     }
 }
 

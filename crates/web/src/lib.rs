@@ -12,10 +12,10 @@ use axum::middleware;
 use axum::response::IntoResponse;
 use axum::routing::{any, post};
 use cart::client::CartClient;
-use catalog::client::CatalogClient;
+use contracts::catalog::CatalogClient;
+use contracts::inventory::InventoryClient;
 use contracts::vendors::VendorsClient;
 use identity::client::IdentityClient;
-use inventory::client::InventoryClient;
 use kernel::auth::Verifier;
 use kernel::http::access::{Access, Pages};
 use kernel::{Platform, ServiceModule};
@@ -52,9 +52,9 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
     let state = WebState {
         identity: IdentityClient::new(platform.client(identity::SERVICE)),
         vendors: VendorsClient::new(platform.client(contracts::vendors::SERVICE)),
-        catalog: CatalogClient::new(platform.client(catalog::SERVICE)),
+        catalog: CatalogClient::new(platform.client(contracts::catalog::SERVICE)),
         search: SearchClient::new(platform.client(search::SERVICE)),
-        inventory: InventoryClient::new(platform.client(inventory::SERVICE)),
+        inventory: InventoryClient::new(platform.client(contracts::inventory::SERVICE)),
         cart: CartClient::new(platform.client(cart::SERVICE)),
         shipping: ShippingClient::new(platform.client(shipping::SERVICE)),
         tax: TaxClient::new(platform.client(tax::SERVICE)),
@@ -291,7 +291,7 @@ fn routes(state: WebState) -> Pages {
             Method::POST,
             Access::SignedIn,
             post(vendor_store::upload_logo).layer(axum::extract::DefaultBodyLimit::max(
-                catalog::media::MAX_UPLOAD_BYTES + 64 * 1024,
+                contracts::catalog::media::MAX_UPLOAD_BYTES + 64 * 1024,
             )),
         )
         .get(
@@ -344,7 +344,7 @@ fn routes(state: WebState) -> Pages {
             Method::POST,
             Access::SignedIn,
             post(vendor_products::import).layer(axum::extract::DefaultBodyLimit::max(
-                catalog::media::MAX_UPLOAD_BYTES + 64 * 1024,
+                contracts::catalog::media::MAX_UPLOAD_BYTES + 64 * 1024,
             )),
         )
         .get(
@@ -367,7 +367,7 @@ fn routes(state: WebState) -> Pages {
             Method::POST,
             Access::SignedIn,
             post(vendor_products::add_image).layer(axum::extract::DefaultBodyLimit::max(
-                catalog::media::MAX_UPLOAD_BYTES + 64 * 1024,
+                contracts::catalog::media::MAX_UPLOAD_BYTES + 64 * 1024,
             )),
         )
         .get(

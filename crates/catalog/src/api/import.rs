@@ -13,15 +13,15 @@ use kernel::auth::AuthUser;
 use kernel::http::{FieldError, Json, Problem};
 use kernel::media::MediaStore;
 use kernel::money::{Currency, Money};
-use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::products::{manages, store_uuid, validate, write};
 use super::{Result, State, TAG};
 use crate::Error;
-use crate::csv_io::{self, CsvProduct, Parsed, RejectedRow};
+use contracts::catalog::import::ImportReport;
+
+use crate::csv_io::{self, CsvProduct, Parsed};
 use crate::domain::{CategoryId, ProductAction, ProductId, ProductStatus};
 use crate::store;
 
@@ -30,18 +30,6 @@ use crate::store;
 const BATCH: usize = 200;
 /// Largest CSV file the import route reads (every other catalog route: 1 MiB).
 pub const MAX_IMPORT_BYTES: usize = 10 * 1024 * 1024;
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-pub struct ImportReport {
-    /// Data rows read (one per variant).
-    pub rows: u64,
-    pub created: u64,
-    pub updated: u64,
-    /// Of those, how many are now published.
-    pub published: u64,
-    /// Every refused row, with its line and reason; their products were not written.
-    pub rejected: Vec<RejectedRow>,
-}
 
 fn category_index(rows: Vec<store::CategoryRow>) -> HashMap<String, CategoryId> {
     let mut out = HashMap::new();
@@ -185,7 +173,7 @@ pub async fn import_products(
 /// written at all. Valid products are written in transactions of 200.
 #[utoipa::path(post, path = "/api/v1/catalog/stores/{store}/products/import", tag = TAG, security(("bearer" = ["store_member"])),
     params(("store" = String, Path, description = "Store id (`sto_…`)")),
-    request_body(content = super::schema::ProductCsv, content_type = "text/csv"),
+    request_body(content = contracts::catalog::schema::ProductCsv, content_type = "text/csv"),
     responses((status = 200, body = ImportReport), (status = 403, body = Problem), (status = 409, body = Problem, description = "store_not_open"), (status = 413, body = Problem),
               (status = 422, body = Problem, description = "not_utf8, missing_column, unknown_column, too_many_rows")))]
 pub async fn import(

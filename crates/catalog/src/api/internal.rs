@@ -1,13 +1,16 @@
 //! Service-to-service endpoints under `/internal/catalog`, never exposed by a gateway.
 
 use kernel::http::{FieldError, Json, Problem, Query};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use super::{Result, State};
 use crate::domain::{CategoryId, ProductId, VariantId};
-use crate::events::ProductPublished;
 use crate::store;
+use contracts::catalog::events::ProductPublished;
+use contracts::catalog::internal::{
+    SaleVariant, SaleVariantList, SearchDocumentPage, VariantOwner,
+};
 
 pub const MAX_EXPORT_PAGE: u32 = 1000;
 
@@ -20,16 +23,6 @@ pub struct ExportParams {
     pub limit: Option<u32>,
     /// Documents to skip first (without `after`): where a sitemap file starts.
     pub offset: Option<u64>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct SearchDocumentPage {
-    #[schema(value_type = Vec<Object>)]
-    pub items: Vec<ProductPublished>,
-    /// Pass as `after` for the next page; absent on the last one.
-    pub next_after: Option<ProductId>,
-    /// How many documents there are in all; on the first page only.
-    pub total: Option<u64>,
 }
 
 /// Every product customers may see, as the documents search indexes: what a full
@@ -84,16 +77,6 @@ pub async fn search_document_page(
     })
 }
 
-/// A variant's product and store, so other services can check who may manage it.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-pub struct VariantOwner {
-    pub variant_id: VariantId,
-    pub product_id: ProductId,
-    /// The store (`sto_…`).
-    pub store_id: String,
-    pub sku: String,
-}
-
 #[utoipa::path(get, path = "/internal/catalog/variants/{variant}", security(("service" = [])), tag = "internal",
     params(("variant" = String, Path, description = "Variant id (`var_…`)")),
     responses((status = 200, body = VariantOwner), (status = 404, body = Problem)))]
@@ -112,35 +95,6 @@ pub async fn variant_owner(
         store_id: contracts::vendors::StoreId(store).to_string(),
         sku,
     }))
-}
-
-/// A variant as a cart shows it: current price, what it is, whether it is for sale.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
-pub struct SaleVariant {
-    pub variant_id: VariantId,
-    pub product_id: ProductId,
-    /// The store (`sto_…`).
-    pub store_id: String,
-    pub store_slug: String,
-    pub store_name: String,
-    pub product_slug: String,
-    pub title: String,
-    pub sku: String,
-    #[schema(value_type = Object)]
-    pub options: serde_json::Value,
-    pub price: kernel::money::Money,
-    pub weight_grams: Option<i32>,
-    /// Media key of the product's main image.
-    pub image: Option<String>,
-    /// Published, in an open store: may be bought.
-    pub for_sale: bool,
-    /// The product's category and its ancestors (for promotion conditions).
-    pub category_path: Vec<CategoryId>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct SaleVariantList {
-    pub items: Vec<SaleVariant>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -9,28 +9,13 @@ use axum::response::{IntoResponse, Response};
 use kernel::auth::AuthUser;
 use kernel::http::{Json, Problem};
 use kernel::media::MediaStore;
-use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+use contracts::catalog::media::{MediaView, Rendition};
 
 use super::{Result, TAG};
 use crate::Error;
 use crate::media::{self, MAX_UPLOAD_BYTES, MediaError, RENDITION_WIDTHS};
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct Rendition {
-    pub width: u32,
-    /// Served forever from this address (content-addressed).
-    pub url: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct MediaView {
-    /// Content address of the upload; attach it to products by this key.
-    pub key: String,
-    pub width: u32,
-    pub height: u32,
-    pub renditions: Vec<Rendition>,
-}
 
 /// The multipart body of an upload: the one `file` part (`deny_unknown_fields` makes
 /// the document say so; the handler reads the parts itself).

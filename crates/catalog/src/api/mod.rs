@@ -1,11 +1,9 @@
 //! Catalog's HTTP API under `/api/v1/catalog`.
 
-pub mod dto;
 pub mod import;
 pub mod internal;
 pub mod media;
 mod products;
-mod schema;
 
 use kernel::http::access::{Access, Pages};
 use std::collections::HashMap;
@@ -22,10 +20,10 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use self::dto::*;
 use crate::Error;
 use crate::domain::{self, CategoryId};
 use crate::store::{self, CategoryRow};
+use contracts::catalog::dto::*;
 
 const TAG: &str = "catalog";
 

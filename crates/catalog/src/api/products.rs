@@ -20,11 +20,11 @@ use kernel::validation::{FieldErrors, bounded_prose, bounded_text};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::dto::*;
 use super::{Result, State, TAG};
 use crate::Error;
 use crate::domain::{self, CategoryId, ProductAction, ProductId, ProductStatus, RawVariant};
 use crate::store::{self, Listing, ProductRow, Sort};
+use contracts::catalog::dto::*;
 
 pub(super) fn store_uuid(key: &str) -> Result<Uuid> {
     kernel::ids::parse_prefixed(key, "sto").map_err(|_| Error::NotFound("store"))
@@ -750,13 +750,13 @@ struct ListingParams {
     #[param(pattern = "^(sto_[0-9a-fA-F]{32})?$")]
     store: Option<String>,
     /// Minor units, 0 to 1 000 000 000 000; empty for none.
-    #[param(schema_with = super::schema::price_filter)]
+    #[param(schema_with = contracts::catalog::schema::price_filter)]
     min_price: Option<String>,
     /// Minor units, 0 to 1 000 000 000 000; empty for none.
-    #[param(schema_with = super::schema::price_filter)]
+    #[param(schema_with = contracts::catalog::schema::price_filter)]
     max_price: Option<String>,
     /// A supported ISO 4217 code (any letter case); empty for none.
-    #[param(schema_with = super::schema::currency_filter)]
+    #[param(schema_with = contracts::catalog::schema::currency_filter)]
     currency: Option<String>,
     /// `true` (or `1`): leave out sold-out products.
     #[param(pattern = "^(true|false|1|0)?$")]

@@ -90,7 +90,7 @@ async fn json_bodies_documented_as_objects_must_be_objects() {
         .json()
         .await
         .unwrap();
-    let variant = catalog::domain::VariantId::new();
+    let variant = contracts::catalog::VariantId::new();
     let r = app
         .request(Method::PUT, &format!("/api/v1/cart/lines/{variant}"))
         .header("cart-token", guest["cart_token"].as_str().unwrap())

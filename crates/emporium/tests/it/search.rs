@@ -321,9 +321,12 @@ async fn customers_find_products_with_typos_filters_and_facets() {
     .await;
     until_results(&app, "q=linen", &[]).await;
     let mut tx = catalog.begin().await.unwrap();
-    kernel::events::outbox::record(&mut tx, &catalog::events::ProductPublished::from(stale))
-        .await
-        .unwrap();
+    kernel::events::outbox::record(
+        &mut tx,
+        &contracts::catalog::events::ProductPublished::from(stale),
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(slugs(&search(&app, "q=linen").await), Vec::<String>::new());

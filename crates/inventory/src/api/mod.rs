@@ -7,22 +7,24 @@ use axum::Extension;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use catalog::client::CatalogClient;
-use catalog::domain::VariantId;
+use contracts::catalog::CatalogClient;
+use contracts::catalog::VariantId;
 use kernel::auth::{AuthUser, Claims, ServiceCaller};
 use kernel::http::client::ClientError;
 use kernel::http::pagination::{Page, PageParams};
 use kernel::http::{FieldError, Json, Problem, Query};
 use kernel::validation::FieldErrors;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
 use crate::Error;
+use contracts::inventory::dto::*;
+
 use crate::domain::{self, LocationId, ReservationAction, ReservationId, ReservationStatus};
 use crate::store::{self, VariantRow};
 
@@ -51,20 +53,6 @@ fn store_uuid(key: &str) -> Result<Uuid> {
 
 fn user_id(claims: &Claims) -> Result<Uuid> {
     kernel::ids::parse_prefixed(&claims.sub, "usr").map_err(|_| Error::Forbidden)
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct LocationView {
-    pub id: LocationId,
-    pub name: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LocationRequest {
-    /// Unique within the store: 2 to 80 characters.
-    #[schema(schema_with = kernel::http::schema::text::<2, 80>)]
-    pub name: String,
 }
 
 /// Add a stock location to a store (its members; admins).
@@ -100,11 +88,6 @@ async fn create_location(
             name: row.name,
         }),
     ))
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct LocationList {
-    pub items: Vec<LocationView>,
 }
 
 /// A store's stock locations (its members; admins).
@@ -167,23 +150,6 @@ async fn managed_variant(
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct LevelView {
-    pub location_id: LocationId,
-    pub location_name: String,
-    pub on_hand: i32,
-    pub reserved: i32,
-    pub available: i32,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct StockView {
-    pub variant_id: VariantId,
-    pub locations: Vec<LevelView>,
-    pub available: i64,
-    pub low_stock_threshold: Option<i32>,
-}
-
 async fn stock_view(conn: &mut PgConnection, v: &VariantRow) -> Result<StockView> {
     let levels = store::levels(conn, v.variant_id).await?;
     let locations: Vec<LevelView> = levels
@@ -217,36 +183,6 @@ async fn variant_stock(
     let mut conn = pool.acquire().await?;
     let v = managed_variant(&mut conn, &catalog, &claims, &key).await?;
     Ok(Json(stock_view(&mut conn, &v).await?))
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AdjustmentRequest {
-    /// One of the variant's store's locations.
-    pub location_id: LocationId,
-    /// Units added (received, found) or removed (damaged, lost): 1 to 1 000 000 either
-    /// way, not zero.
-    #[schema(schema_with = delta_schema)]
-    pub delta: i64,
-    /// Why, for the movement log: 2 to 200 characters.
-    #[schema(schema_with = kernel::http::schema::text::<2, 200>)]
-    pub reason: String,
-}
-
-/// What `domain::parse_delta` takes: `-MAX_QUANTITY..=-1` or `1..=MAX_QUANTITY`.
-fn delta_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
-    let range = |min: i64, max: i64| {
-        ObjectBuilder::new()
-            .schema_type(Type::Integer)
-            .minimum(Some(min))
-            .maximum(Some(max))
-    };
-    OneOfBuilder::new()
-        .item(range(1, domain::MAX_QUANTITY))
-        .item(range(-domain::MAX_QUANTITY, -1))
-        .examples([12, -3])
-        .into()
 }
 
 /// Adjust a variant's stock at one location, with a reason kept in the movement log.
@@ -306,15 +242,6 @@ async fn adjust_stock(
     Ok(Json(view))
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ThresholdRequest {
-    /// Warn when fewer units than this are available: 0 to 1 000 000; absent or `null`
-    /// turns warnings off.
-    #[schema(minimum = 0, maximum = 1000000)]
-    pub low_stock_threshold: Option<i64>,
-}
-
 /// Set the low-stock threshold of a variant (its store's members; admins).
 #[utoipa::path(put, path = "/api/v1/inventory/variants/{variant}/threshold", tag = TAG, security(("bearer" = [])),
     params(("variant" = String, Path)), request_body = ThresholdRequest,
@@ -350,22 +277,6 @@ async fn set_threshold(
         .await?
         .ok_or(Error::NotFound("variant"))?;
     Ok(Json(stock_view(&mut conn, &v).await?))
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct MovementView {
-    pub location_id: LocationId,
-    pub delta: i32,
-    pub reason: String,
-    pub reference: Option<String>,
-    #[serde(with = "time::serde::rfc3339")]
-    pub at: OffsetDateTime,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct MovementPage {
-    pub items: Vec<MovementView>,
-    pub next_cursor: Option<String>,
 }
 
 /// A variant's movement log, newest first (its store's members; admins).
@@ -409,21 +320,6 @@ pub struct AvailabilityParams {
     pub variants: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-pub struct Availability {
-    pub variant_id: VariantId,
-    /// Whether the store keeps stock of this variant; untracked variants are always
-    /// for sale.
-    pub tracked: bool,
-    /// Units that may be bought now (0 when not tracked).
-    pub available: i64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct AvailabilityList {
-    pub items: Vec<Availability>,
-}
-
 /// How many units of each variant may be bought now (public: carts cap quantities).
 #[utoipa::path(get, path = "/api/v1/inventory/availability", security(()), tag = TAG, params(AvailabilityParams),
     responses((status = 200, body = AvailabilityList), (status = 422, body = Problem)))]
@@ -459,42 +355,6 @@ async fn availability(
     }))
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReserveLine {
-    pub variant_id: VariantId,
-    pub quantity: i64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReserveRequest {
-    /// The caller's key for this reservation (e.g. the checkout id): asking again with
-    /// the same reference returns the same reservation.
-    pub reference: String,
-    pub lines: Vec<ReserveLine>,
-    /// How long the stock is held unless committed (default 900, at most 7200).
-    pub ttl_secs: Option<u64>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct ReservedLine {
-    pub variant_id: VariantId,
-    pub location_id: LocationId,
-    pub quantity: i32,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct ReservationView {
-    pub id: ReservationId,
-    pub reference: String,
-    /// `held`, `committed`, `released`, `expired` or `returned`.
-    pub status: String,
-    #[serde(with = "time::serde::rfc3339")]
-    pub expires_at: OffsetDateTime,
-    pub lines: Vec<ReservedLine>,
-}
-
 async fn reservation_view(
     conn: &mut PgConnection,
     r: store::ReservationRow,
@@ -514,14 +374,6 @@ async fn reservation_view(
             })
             .collect(),
     })
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ServiceReserveRequest {
-    /// The customer (`usr_…`) the stock is held for.
-    pub owner: String,
-    pub reservation: ReserveRequest,
 }
 
 /// Hold stock on a customer's behalf for a checkout (the checkout saga; services only):

@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 use crate::Error;
 use crate::domain;
 use crate::index::{ProductIndex, SearchResults, Suggestions};
-use catalog::client::CatalogClient;
+use contracts::catalog::CatalogClient;
 use kernel::auth::AdminUser;
 use sqlx::PgPool;
 

@@ -4,8 +4,8 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use catalog::api::dto::{CategoryNode, CreateCategory, MoveCategory, UpdateCategory};
-use catalog::domain::{CategoryId, ProductId};
+use contracts::catalog::dto::{CategoryNode, CreateCategory, MoveCategory, UpdateCategory};
+use contracts::catalog::{CategoryId, ProductId};
 use serde::Deserialize;
 
 use super::shop::{Tile, money};

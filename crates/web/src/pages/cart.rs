@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, header::SET_COOKIE};
 use axum::response::Response;
 use cart::api::CartView;
 use cart::client::CartOf;
-use catalog::domain::VariantId;
+use contracts::catalog::VariantId;
 use kernel::http::client::ClientError;
 use serde::Deserialize;
 

@@ -7,7 +7,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use catalog::api::dto::{CategoryNode, CategoryRef, ProductView};
+use contracts::catalog::dto::{CategoryNode, CategoryRef, ProductView};
 use kernel::http::client::ClientError;
 use kernel::money::{Currency, Money};
 use search::index::{ProductCard, SearchResults};
@@ -42,7 +42,10 @@ pub fn money(amount_minor: i64, currency: &str) -> String {
 }
 
 fn image_url(key: &str, width: u32) -> String {
-    format!("/media/{}", catalog::media::rendition_name(key, width))
+    format!(
+        "/media/{}",
+        contracts::catalog::media::rendition_name(key, width)
+    )
 }
 
 /// A product in a grid.

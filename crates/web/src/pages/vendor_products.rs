@@ -6,10 +6,10 @@ use std::collections::{BTreeMap, HashMap};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use catalog::api::dto::{
+use contracts::catalog::ProductId;
+use contracts::catalog::dto::{
     CategoryNode, ImageRequest, ProductCard, ProductRequest, ProductView, VariantRequest,
 };
-use catalog::domain::ProductId;
 use kernel::http::FieldError;
 use kernel::http::Problem;
 use kernel::http::client::ClientError;
@@ -157,7 +157,7 @@ impl ProductForm {
             .collect();
         let get = |k: &str| map.get(k).copied().unwrap_or_default().to_owned();
         let mut variants = Vec::new();
-        for i in 0..catalog::domain::MAX_VARIANTS {
+        for i in 0..contracts::catalog::MAX_VARIANTS {
             let field = |name: &str| map.get(format!("variants[{i}].{name}").as_str()).copied();
             let Some(sku) = field("sku") else { break };
             variants.push(VariantRow {
@@ -808,7 +808,7 @@ struct ImportPage {
     ctx: PageContext,
     title: String,
     store_id: String,
-    report: Option<catalog::api::import::ImportReport>,
+    report: Option<contracts::catalog::import::ImportReport>,
     error: Option<String>,
     columns: String,
 }
@@ -820,7 +820,7 @@ fn import_page(ctx: &PageContext, store_id: &str) -> ImportPage {
         store_id: store_id.to_owned(),
         report: None,
         error: None,
-        columns: catalog::csv_io::COLUMNS.join(","),
+        columns: contracts::catalog::import::COLUMNS.join(","),
     }
 }
 

@@ -4,9 +4,9 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use catalog::domain::VariantId;
-use inventory::api::{AdjustmentRequest, LevelView};
-use inventory::domain::LocationId;
+use contracts::catalog::VariantId;
+use contracts::inventory::LocationId;
+use contracts::inventory::dto::{AdjustmentRequest, LevelView};
 use serde::Deserialize;
 
 use super::{error_page, login_redirect, page, redirect_with_flash, refusal};

@@ -205,7 +205,7 @@ pub async fn upload_logo(
     let req = UpdateStoreRequest {
         logo_url: Some(format!(
             "/media/{}",
-            catalog::media::rendition_name(&media.key, 160)
+            contracts::catalog::media::rendition_name(&media.key, 160)
         )),
         ..UpdateStoreRequest::default()
     };

@@ -147,7 +147,7 @@ pub fn tags() -> RefOr<Schema> {
 
 /// The CSV header as export writes it.
 fn csv_header() -> String {
-    crate::csv_io::COLUMNS.join(",")
+    super::import::COLUMNS.join(",")
 }
 
 /// The body of a CSV import: UTF-8 text (an optional byte order mark) whose first line

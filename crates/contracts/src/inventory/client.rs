@@ -1,15 +1,15 @@
 //! The typed client other services and the web front end use to call inventory.
 
-use catalog::domain::VariantId;
+use crate::catalog::VariantId;
 use kernel::http::client::{ClientError, ServiceClient};
 
 use kernel::http::client::path_segment;
 
-use crate::api::{
+use super::ReservationId;
+use super::dto::{
     AdjustmentRequest, AvailabilityList, LocationList, LocationRequest, LocationView,
     ReservationView, ServiceReserveRequest, StockView,
 };
-use crate::domain::ReservationId;
 
 #[derive(Clone)]
 pub struct InventoryClient {

@@ -2,11 +2,11 @@
 
 use kernel::http::client::{ClientError, RequestBuilder, ServiceClient, path_segment};
 
-use crate::api::dto::*;
-use crate::api::import::ImportReport;
-use crate::api::internal::{SaleVariantList, SearchDocumentPage, VariantOwner};
-use crate::api::media::MediaView;
-use crate::domain::{CategoryId, ProductId, VariantId};
+use super::dto::*;
+use super::import::ImportReport;
+use super::internal::{SaleVariantList, SearchDocumentPage, VariantOwner};
+use super::media::MediaView;
+use super::{CategoryId, ProductId, VariantId};
 
 type Result<T> = std::result::Result<T, ClientError>;
 

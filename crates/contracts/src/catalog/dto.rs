@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::domain::CategoryId;
+use super::CategoryId;
 
 /// A category with its subtree.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
@@ -196,7 +196,7 @@ pub struct StoreRef {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct VariantView {
-    pub id: crate::domain::VariantId,
+    pub id: super::VariantId,
     pub sku: String,
     #[schema(value_type = Object)]
     pub options: serde_json::Value,
@@ -211,7 +211,7 @@ pub struct VariantView {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct ProductView {
-    pub id: crate::domain::ProductId,
+    pub id: super::ProductId,
     pub store: StoreRef,
     pub slug: String,
     pub title: String,
@@ -245,7 +245,7 @@ pub struct ProductView {
 /// A product in a listing.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct ProductCard {
-    pub id: crate::domain::ProductId,
+    pub id: super::ProductId,
     pub store: StoreRef,
     pub slug: String,
     pub title: String,
