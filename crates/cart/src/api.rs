@@ -16,19 +16,19 @@ use contracts::inventory::InventoryClient;
 use kernel::auth::MaybeUser;
 use kernel::http::{FieldError, Json, Problem};
 use kernel::money::Money;
-use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
+
+use contracts::cart::dto::*;
 
 use crate::Error;
 use crate::domain::{self, Fit};
 use crate::store::{self, Holder};
 
 const TAG: &str = "cart";
-pub const CART_TOKEN_HEADER: &str = "cart-token";
+use contracts::cart::CART_TOKEN_HEADER;
 
 type State = axum::extract::State<PgPool>;
 type Result<T> = std::result::Result<T, Error>;
@@ -86,12 +86,6 @@ fn holder(user: Option<&kernel::auth::Claims>, guest: &GuestToken) -> Result<Hol
         .ok_or(Error::NoCart)
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct GuestTokenView {
-    /// Send as the `Cart-Token` header; keep it secret (it is the cart's key).
-    pub cart_token: String,
-}
-
 /// A token for a guest cart.
 #[utoipa::path(post, path = "/api/v1/cart/guest-token", security(()), tag = TAG,
     responses((status = 201, body = GuestTokenView)))]
@@ -104,56 +98,6 @@ async fn guest_token() -> impl IntoResponse {
             cart_token: kernel::secret::random_token(),
         }),
     )
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct CartLineView {
-    pub variant_id: VariantId,
-    pub product_slug: String,
-    pub store_slug: String,
-    pub store_name: String,
-    pub title: String,
-    pub sku: String,
-    #[schema(value_type = Object)]
-    pub options: serde_json::Value,
-    pub image: Option<String>,
-    pub quantity: i32,
-    pub unit_price: Money,
-    pub line_total: Money,
-    /// False when it can no longer be bought; such lines are not counted in totals.
-    pub available: bool,
-    /// What changed since the customer last looked: price, stock, availability.
-    pub notices: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct StoreSubtotal {
-    /// The store (`sto_…`).
-    pub store_id: String,
-    pub store_slug: String,
-    pub store_name: String,
-    pub subtotal: Money,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct CartView {
-    pub lines: Vec<CartLineView>,
-    /// One per store: each ships (and is paid out) separately.
-    pub stores: Vec<StoreSubtotal>,
-    /// Absent for an empty cart. Discounts, shipping and tax are added at checkout.
-    pub subtotal: Option<Money>,
-    pub item_count: i64,
-}
-
-impl CartView {
-    fn empty() -> Self {
-        Self {
-            lines: Vec::new(),
-            stores: Vec::new(),
-            subtotal: None,
-            item_count: 0,
-        }
-    }
 }
 
 /// Prices and stock as catalog and inventory have them now; untracked stock is `None`.
@@ -198,7 +142,7 @@ async fn priced_with(
     rows: Vec<store::LineRow>,
     (sale, stock): &Fresh,
 ) -> Result<CartView> {
-    let mut view = CartView::empty();
+    let mut view = CartView::default();
     let mut by_store: BTreeMap<(String, String, String), i64> = BTreeMap::new();
     let mut total: Option<Money> = None;
     for row in rows {
@@ -308,18 +252,10 @@ async fn view_cart(
     let mut tx = pool.begin().await?;
     let view = match store::find(&mut tx, &holder).await? {
         Some(cart) => priced(&mut tx, &upstream, cart).await?,
-        None => CartView::empty(),
+        None => CartView::default(),
     };
     tx.commit().await?;
     Ok(Json(view))
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LineRequest {
-    /// 0 removes the line.
-    #[schema(minimum = 0, maximum = 999)]
-    pub quantity: i64,
 }
 
 /// Set how many of a variant the cart holds (0 removes it). More than may be bought is
@@ -420,7 +356,7 @@ async fn remove_line(
             store::remove_line(&mut tx, cart, variant.0).await?;
             priced(&mut tx, &upstream, cart).await?
         }
-        None => CartView::empty(),
+        None => CartView::default(),
     };
     tx.commit().await?;
     Ok(Json(view))
@@ -457,23 +393,6 @@ async fn merge(
     let view = priced(&mut tx, &upstream, into).await?;
     tx.commit().await?;
     Ok(Json(view))
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PurchasedLine {
-    pub variant_id: VariantId,
-    pub quantity: i32,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PurchaseRequest {
-    /// The checkout: the same reference takes items out once.
-    pub reference: String,
-    /// The customer (`usr_…`).
-    pub customer: String,
-    pub lines: Vec<PurchasedLine>,
 }
 
 /// Takes what a completed checkout bought out of the customer's cart, leaving anything

@@ -1,7 +1,6 @@
 //! Cart: guest and customer carts, durable in PostgreSQL, priced afresh on every view.
 
 pub mod api;
-pub mod client;
 pub mod domain;
 mod error;
 pub mod store;
@@ -14,7 +13,7 @@ use sqlx::migrate::Migrator;
 
 pub use error::Error;
 
-pub const SERVICE: &str = "cart";
+pub use contracts::cart::SERVICE;
 
 static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
 

@@ -4,6 +4,11 @@
 //! on `kernel`, never on each other; a service's own handlers, rules and SQL stay
 //! private to its crate.
 
+pub mod cart;
 pub mod catalog;
 pub mod inventory;
+pub mod payments;
+pub mod promotions;
+pub mod shipping;
+pub mod tax;
 pub mod vendors;

@@ -253,7 +253,7 @@ pub async fn demo(platform: &Platform) -> anyhow::Result<Summary> {
     }
 
     // Tax where the demo stores are, so checkouts show it.
-    let tax = tax::client::TaxClient::new(platform.client(tax::SERVICE));
+    let tax = contracts::tax::TaxClient::new(platform.client(tax::SERVICE));
     for (country, rate) in [
         ("FR", "20"),
         ("DE", "19"),
@@ -264,14 +264,14 @@ pub async fn demo(platform: &Platform) -> anyhow::Result<Summary> {
         tax.set_rate(
             &admin,
             country,
-            &tax::api::RateRequest {
+            &contracts::tax::dto::RateRequest {
                 rate: rate.to_owned(),
                 region: None,
             },
         )
         .await?;
     }
-    let shipping = shipping::client::ShippingClient::new(platform.client(shipping::SERVICE));
+    let shipping = contracts::shipping::ShippingClient::new(platform.client(shipping::SERVICE));
     let inventory =
         contracts::inventory::InventoryClient::new(platform.client(contracts::inventory::SERVICE));
 
@@ -309,7 +309,7 @@ pub async fn demo(platform: &Platform) -> anyhow::Result<Summary> {
             .create(
                 &token,
                 &store_id,
-                &shipping::api::MethodRequest {
+                &contracts::shipping::dto::MethodRequest {
                     name: "Standard".to_owned(),
                     kind: "free_over".to_owned(),
                     countries: Vec::new(),

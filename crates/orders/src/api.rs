@@ -179,7 +179,7 @@ fn checkout_input(
         errs.check(
             "card_number",
             "invalid_card_number",
-            payments::domain::parse_payment_source(&req.card_number),
+            contracts::payments::parse_payment_source(&req.card_number),
         )
     } else {
         Some(String::new())
@@ -1008,7 +1008,7 @@ async fn refund(
     if amount <= 0 {
         return Ok(());
     }
-    let payment: payments::domain::PaymentId = order
+    let payment: contracts::payments::PaymentId = order
         .payment_id
         .parse()
         .map_err(|_| Error::Internal(anyhow::anyhow!("order without a payment")))?;
@@ -1016,7 +1016,7 @@ async fn refund(
         .payments
         .refund(
             payment,
-            &payments::api::RefundRequest {
+            &contracts::payments::dto::RefundRequest {
                 reference: reference.to_owned(),
                 store_id: kernel::ids::format_prefixed("sto", sub.store_id),
                 amount_minor: amount,

@@ -12,22 +12,22 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use cart::client::{CartClient, CartOf};
+use contracts::cart::{CartClient, CartOf};
 use contracts::catalog::CatalogClient;
 use contracts::catalog::VariantId;
 use contracts::inventory::InventoryClient;
 use contracts::inventory::dto::{ReserveLine, ReserveRequest, ServiceReserveRequest};
+use contracts::payments::PaymentId;
+use contracts::payments::PaymentsClient;
+use contracts::payments::dto::{AuthorizeRequest, CaptureRequest, SplitRequest};
+use contracts::promotions::PromotionsClient;
+use contracts::shipping::ShippingClient;
+use contracts::tax::TaxClient;
 use contracts::vendors::VendorsClient;
 use kernel::http::client::{ClientError, ServiceClient};
 use kernel::http::{FieldError, Problem};
 use kernel::money::{Currency, Money};
-use payments::api::{AuthorizeRequest, CaptureRequest, SplitRequest};
-use payments::client::PaymentsClient;
-use payments::domain::PaymentId;
-use promotions::client::PromotionsClient;
-use shipping::client::ShippingClient;
 use sqlx::PgPool;
-use tax::client::TaxClient;
 use uuid::Uuid;
 
 use crate::Error;
@@ -217,11 +217,11 @@ impl Saga {
         let quote = self
             .up
             .shipping
-            .quote(&shipping::api::QuoteRequest {
+            .quote(&contracts::shipping::dto::QuoteRequest {
                 country: input.address.country.clone(),
                 parcels: stores
                     .iter()
-                    .map(|(id, s)| shipping::api::Parcel {
+                    .map(|(id, s)| contracts::shipping::dto::Parcel {
                         store_id: id.clone(),
                         subtotal: money(s.lines.iter().map(PlanLine::amount).sum()),
                         weight_grams: weights.get(id).copied().unwrap_or(0),
@@ -263,26 +263,18 @@ impl Saga {
         let first_order = !store::has_paid_order(&mut conn, input.customer).await?;
         drop(conn);
         if let Some(code) = &input.promotion_code {
-            let lines: Vec<promotions::api::CartLine> = stores
+            let lines: Vec<contracts::promotions::dto::CartLine> = stores
                 .iter()
                 .flat_map(|(id, s)| {
-                    s.lines.iter().map(|l| promotions::api::CartLine {
-                        store_id: id.clone(),
-                        product_id: contracts::catalog::ProductId(l.product_id),
-                        category_path: l
-                            .category_path
-                            .iter()
-                            .copied()
-                            .map(contracts::catalog::CategoryId)
-                            .collect(),
-                        amount: money(l.amount()),
-                    })
+                    s.lines
+                        .iter()
+                        .map(|l| promotion_line(id.clone(), l, money(l.amount())))
                 })
                 .collect();
             let discount = self
                 .up
                 .promotions
-                .evaluate(&promotions::api::EvaluateRequest {
+                .evaluate(&contracts::promotions::dto::EvaluateRequest {
                     code: code.clone(),
                     lines,
                     first_order,
@@ -321,7 +313,7 @@ impl Saga {
         let taxed = self
             .up
             .tax
-            .quote(&tax::api::QuoteRequest {
+            .quote(&contracts::tax::dto::QuoteRequest {
                 country: input.address.country.clone(),
                 region: input.address.region.clone(),
                 lines: stores
@@ -535,29 +527,23 @@ impl Saga {
         if let Some(code) = &plan.promotion_code {
             let currency =
                 Currency::parse(&plan.currency).map_err(|e| Error::Internal(anyhow::anyhow!(e)))?;
-            let req = promotions::api::ServiceRedeemRequest {
+            let req = contracts::promotions::dto::ServiceRedeemRequest {
                 customer: kernel::ids::format_prefixed("usr", row.customer),
-                redemption: promotions::api::RedeemRequest {
+                redemption: contracts::promotions::dto::RedeemRequest {
                     reference: Self::reference(row),
-                    cart: promotions::api::EvaluateRequest {
+                    cart: contracts::promotions::dto::EvaluateRequest {
                         code: code.clone(),
                         lines: plan
                             .stores
                             .iter()
                             .flat_map(|s| {
-                                s.lines.iter().map(move |l| promotions::api::CartLine {
-                                    store_id: kernel::ids::format_prefixed("sto", s.store_id),
-                                    product_id: contracts::catalog::ProductId(l.product_id),
-                                    category_path: l
-                                        .category_path
-                                        .iter()
-                                        .copied()
-                                        .map(contracts::catalog::CategoryId)
-                                        .collect(),
-                                    amount: Money {
+                                s.lines.iter().map(move |l| {
+                                    let amount = Money {
                                         amount_minor: l.amount(),
                                         currency,
-                                    },
+                                    };
+                                    let store = kernel::ids::format_prefixed("sto", s.store_id);
+                                    promotion_line(store, l, amount)
                                 })
                             })
                             .collect(),
@@ -962,14 +948,14 @@ impl Saga {
         // customer's checkout slot: the next checkout reads a cart without it. The order
         // is paid either way; should the cart not answer, the checkout stays `confirmed`
         // and is finished on the next attempt (the same key, or the recovery worker).
-        let purchase = cart::api::PurchaseRequest {
+        let purchase = contracts::cart::dto::PurchaseRequest {
             reference: Self::reference(row),
             customer: kernel::ids::format_prefixed("usr", row.customer),
             lines: plan
                 .stores
                 .iter()
                 .flat_map(|s| s.lines.iter())
-                .map(|l| cart::api::PurchasedLine {
+                .map(|l| contracts::cart::dto::PurchasedLine {
                     variant_id: VariantId(l.variant_id),
                     quantity: l.quantity,
                 })
@@ -1074,5 +1060,24 @@ async fn wait_until_mounted(hosted: &[ServiceClient]) {
                 }
             }
         }
+    }
+}
+
+/// A planned line as promotions weighs it.
+fn promotion_line(
+    store_id: String,
+    l: &PlanLine,
+    amount: Money,
+) -> contracts::promotions::dto::CartLine {
+    contracts::promotions::dto::CartLine {
+        store_id,
+        product_id: contracts::catalog::ProductId(l.product_id),
+        category_path: l
+            .category_path
+            .iter()
+            .copied()
+            .map(contracts::catalog::CategoryId)
+            .collect(),
+        amount,
     }
 }

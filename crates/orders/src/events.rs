@@ -9,8 +9,8 @@ use crate::domain::{OrderId, SubOrderId};
 
 /// Event types orders consumes.
 pub const CONSUMES: &[&str] = &[
-    payments::events::PaymentAuthorized::TYPE,
-    payments::events::PaymentDeclined::TYPE,
+    contracts::payments::events::PaymentAuthorized::TYPE,
+    contracts::payments::events::PaymentDeclined::TYPE,
 ];
 
 /// An order's payment was captured: its stores have work to do.
@@ -63,13 +63,14 @@ pub struct PaymentAnswered;
 #[async_trait::async_trait]
 impl Handler for PaymentAnswered {
     async fn handle(&self, event: &Envelope, tx: &mut PgConnection) -> anyhow::Result<()> {
-        let reference = if event.event_type == payments::events::PaymentAuthorized::TYPE {
+        let reference = if event.event_type == contracts::payments::events::PaymentAuthorized::TYPE
+        {
             event
-                .decode::<payments::events::PaymentAuthorized>()?
+                .decode::<contracts::payments::events::PaymentAuthorized>()?
                 .reference
         } else {
             event
-                .decode::<payments::events::PaymentDeclined>()?
+                .decode::<contracts::payments::events::PaymentDeclined>()?
                 .reference
         };
         crate::store::make_due(tx, &reference).await?;

@@ -29,17 +29,23 @@ pub async fn connect(config: &kernel::Config) -> anyhow::Result<PgPool> {
 pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
     let pool = connect(&platform.config).await?;
     let up = checkout::Upstream {
-        cart: cart::client::CartClient::new(platform.client(cart::SERVICE)),
+        cart: contracts::cart::CartClient::new(platform.client(contracts::cart::SERVICE)),
         catalog: contracts::catalog::CatalogClient::new(
             platform.client(contracts::catalog::SERVICE),
         ),
         inventory: contracts::inventory::InventoryClient::new(
             platform.client(contracts::inventory::SERVICE),
         ),
-        shipping: shipping::client::ShippingClient::new(platform.client(shipping::SERVICE)),
-        tax: tax::client::TaxClient::new(platform.client(tax::SERVICE)),
-        promotions: promotions::client::PromotionsClient::new(platform.client(promotions::SERVICE)),
-        payments: payments::client::PaymentsClient::new(platform.client(payments::SERVICE)),
+        shipping: contracts::shipping::ShippingClient::new(
+            platform.client(contracts::shipping::SERVICE),
+        ),
+        tax: contracts::tax::TaxClient::new(platform.client(contracts::tax::SERVICE)),
+        promotions: contracts::promotions::PromotionsClient::new(
+            platform.client(contracts::promotions::SERVICE),
+        ),
+        payments: contracts::payments::PaymentsClient::new(
+            platform.client(contracts::payments::SERVICE),
+        ),
         vendors: contracts::vendors::VendorsClient::new(
             platform.client(contracts::vendors::SERVICE),
         ),
@@ -53,13 +59,13 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
     // The worker calls these; those hosted here answer only once `Platform::mount` has
     // mounted every module, which happens after this one is built.
     let hosted = [
-        cart::SERVICE,
+        contracts::cart::SERVICE,
         contracts::catalog::SERVICE,
         contracts::inventory::SERVICE,
-        shipping::SERVICE,
-        tax::SERVICE,
-        promotions::SERVICE,
-        payments::SERVICE,
+        contracts::shipping::SERVICE,
+        contracts::tax::SERVICE,
+        contracts::promotions::SERVICE,
+        contracts::payments::SERVICE,
         contracts::vendors::SERVICE,
     ]
     .into_iter()

@@ -14,21 +14,22 @@ use kernel::auth::{AdminUser, AuthUser, ServiceCaller};
 use kernel::http::client::ServiceClient;
 use kernel::http::{FieldError, Json, Problem};
 use kernel::money::{Currency, Money};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sqlx::PgPool;
 use time::OffsetDateTime;
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use contracts::payments::dto::*;
+
 use crate::Error;
 use crate::domain::{self, PaymentEvent, PaymentId, PaymentStatus, PayoutId, Split};
-use crate::events::{PaymentAuthorized, PaymentDeclined};
 use crate::provider::{
     self, Authorization, IntentState, PaymentProvider, ProviderError, Simulator,
 };
 use crate::store::{self, Outcome, PaymentRow, PayoutRow, RefundRow};
+use contracts::payments::events::{PaymentAuthorized, PaymentDeclined};
 
 const TAG: &str = "payments";
 /// Attempts at a provider call that fails transiently.
@@ -98,25 +99,6 @@ where
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct PaymentView {
-    pub id: PaymentId,
-    pub reference: String,
-    pub amount: Money,
-    /// `pending`, `requires_action`, `authorized`, `declined`, `voided`, `captured`,
-    /// `partially_refunded` or `refunded`.
-    pub status: String,
-    pub card_last4: Option<String>,
-    /// Where the customer confirms the payment (`requires_action`).
-    pub action_url: Option<String>,
-    /// Why it was declined (`card_declined`, `insufficient_funds`, …) and what to tell
-    /// the customer.
-    pub failure_code: Option<String>,
-    pub failure_message: Option<String>,
-    pub captured: Money,
-    pub refunded: Money,
-}
-
 /// A currency code as stored (written from a parsed `Currency`, so a failure is ours).
 fn currency(code: &str) -> Result<Currency> {
     Currency::parse(code).map_err(|e| Error::Internal(anyhow::anyhow!(e)))
@@ -140,19 +122,6 @@ fn view(p: &PaymentRow) -> Result<PaymentView> {
         captured: money(p.captured_minor),
         refunded: money(p.refunded_minor),
     })
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AuthorizeRequest {
-    /// The checkout's key: asking again returns the same payment.
-    pub reference: String,
-    /// The paying customer (`usr_…`).
-    pub customer: String,
-    pub amount: Money,
-    pub card_number: String,
-    /// Where the customer returns after a confirmation step (under the public URL).
-    pub return_url: String,
 }
 
 fn status_of(p: &PaymentRow) -> Result<PaymentStatus> {
@@ -380,26 +349,6 @@ async fn apply_intent_state(
     Ok(())
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SplitRequest {
-    /// The store (`sto_…`).
-    pub store_id: String,
-    /// What the customer paid for this store's part.
-    pub gross_minor: i64,
-    /// Discounts on it the platform pays for.
-    #[serde(default)]
-    pub platform_discount_minor: i64,
-    pub commission_minor: i64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CaptureRequest {
-    /// One per store; the parts add up to the payment's amount.
-    pub splits: Vec<SplitRequest>,
-}
-
 fn payment_uuid(key: &str) -> Result<Uuid> {
     key.parse::<PaymentId>()
         .map(|p| p.0)
@@ -548,25 +497,6 @@ async fn void(
         .ok_or(Error::NotFound("payment"))?;
     tx.commit().await?;
     Ok(Json(view(&done)?))
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(as = PaymentRefundRequest)]
-pub struct RefundRequest {
-    /// The caller's key (e.g. the sub-order's cancellation): the same reference
-    /// refunds once.
-    pub reference: String,
-    /// Whose part is refunded (`sto_…`).
-    pub store_id: String,
-    pub amount_minor: i64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct RefundView {
-    pub reference: String,
-    pub amount_minor: i64,
-    pub payment: PaymentView,
 }
 
 /// Refund part of a store's share of a captured payment; the ledger reverses the
@@ -723,15 +653,6 @@ async fn webhook(
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct PayoutView {
-    pub id: PayoutId,
-    pub store_id: String,
-    pub amount: Money,
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
-}
-
 fn payout_view(p: &PayoutRow) -> Result<PayoutView> {
     Ok(PayoutView {
         id: PayoutId(p.id),
@@ -742,13 +663,6 @@ fn payout_view(p: &PayoutRow) -> Result<PayoutView> {
         },
         created_at: p.created_at,
     })
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct BalanceView {
-    /// What the platform owes the store, per currency.
-    pub balances: Vec<Money>,
-    pub payouts: Vec<PayoutView>,
 }
 
 /// A store's balance (derived from its ledger entries) and payouts (its members;
@@ -780,12 +694,6 @@ async fn store_balance(
         .map(payout_view)
         .collect::<Result<_>>()?;
     Ok(Json(BalanceView { balances, payouts }))
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct PayoutRunView {
-    pub id: Uuid,
-    pub payouts: Vec<PayoutView>,
 }
 
 /// Pay every store with a positive balance what it is owed, recorded in the ledger
@@ -836,11 +744,6 @@ async fn payout_run(
         .into_response())
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct PayoutList {
-    pub items: Vec<PayoutView>,
-}
-
 /// The latest payouts to every store (admins).
 #[utoipa::path(get, path = "/api/v1/payments/payout-runs", tag = TAG, security(("bearer" = ["admin"])),
     responses((status = 200, body = PayoutList), (status = 403, body = Problem)))]
@@ -852,20 +755,6 @@ async fn list_payouts(
     Ok(Json(PayoutList {
         items: rows.iter().map(payout_view).collect::<Result<_>>()?,
     }))
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct AccountView {
-    pub account: String,
-    /// Debits positive, credits negative.
-    pub balance: Money,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct LedgerView {
-    pub accounts: Vec<AccountView>,
-    /// The sum of every entry per currency: always zero.
-    pub totals: Vec<Money>,
 }
 
 /// Every ledger account's balance (admins).

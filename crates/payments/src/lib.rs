@@ -3,10 +3,8 @@
 //! with store balances and payout runs.
 
 pub mod api;
-pub mod client;
 pub mod domain;
 mod error;
-pub mod events;
 pub mod provider;
 pub mod store;
 pub mod stripe;
@@ -19,7 +17,7 @@ use sqlx::migrate::Migrator;
 
 pub use error::Error;
 
-pub const SERVICE: &str = "payments";
+pub use contracts::payments::SERVICE;
 
 static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
 

@@ -5,17 +5,16 @@
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use contracts::catalog::{CategoryId, ProductId};
 use kernel::auth::{AdminUser, AuthUser, ServiceCaller};
 use kernel::http::{FieldError, Json, Problem};
 use kernel::money::{Currency, Money};
-use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use time::OffsetDateTime;
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
+
+use contracts::promotions::dto::*;
 
 use crate::Error;
 use crate::domain::{self, Benefit, PromotionId};
@@ -39,59 +38,6 @@ pub fn router(pool: PgPool) -> OpenApiRouter {
 
 fn store_uuid(key: &str) -> Result<Uuid> {
     kernel::ids::parse_prefixed(key, "sto").map_err(|_| Error::NotFound("store"))
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PromotionRequest {
-    /// What customers type: 3 to 32 letters, digits, '-' or '_' (case-insensitive).
-    #[schema(schema_with = crate::schema::code)]
-    pub code: String,
-    /// `percentage`, `fixed` or `free_shipping`.
-    #[schema(schema_with = crate::schema::promotion_kind)]
-    pub kind: String,
-    /// Percentage codes (required there): 0.01 to 100, e.g. "10" or "12.5".
-    #[schema(schema_with = crate::schema::percent)]
-    pub percent: Option<String>,
-    /// Fixed codes (required there): the amount off, more than 0.
-    #[schema(schema_with = crate::schema::amount_off)]
-    pub amount: Option<Money>,
-    /// The eligible items must cost at least this (minor units, the cart's currency).
-    #[serde(default)]
-    #[schema(minimum = 0, maximum = 1000000000000.0)]
-    pub min_subtotal_minor: i64,
-    #[serde(default, with = "time::serde::rfc3339::option")]
-    pub starts_at: Option<OffsetDateTime>,
-    /// After `starts_at`.
-    #[serde(default, with = "time::serde::rfc3339::option")]
-    pub ends_at: Option<OffsetDateTime>,
-    /// Only products in these categories (and their subcategories); at most 100.
-    #[serde(default)]
-    #[schema(max_items = 100)]
-    pub categories: Vec<CategoryId>,
-    /// Only these products; at most 1000.
-    #[serde(default)]
-    #[schema(max_items = 1000)]
-    pub products: Vec<ProductId>,
-    /// Redemptions in all.
-    #[schema(minimum = 1)]
-    pub usage_limit: Option<i32>,
-    /// Redemptions per customer.
-    #[schema(minimum = 1)]
-    pub per_customer_limit: Option<i32>,
-    #[serde(default)]
-    pub first_order_only: bool,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct PromotionView {
-    pub id: PromotionId,
-    pub code: String,
-    /// The store that funds it; absent for platform codes.
-    pub store_id: Option<String>,
-    pub kind: String,
-    pub uses: i32,
-    pub usage_limit: Option<i32>,
 }
 
 fn view(r: PromotionRow) -> PromotionView {
@@ -227,11 +173,6 @@ async fn create_platform(
     create(&pool, &req, None).await
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct PromotionList {
-    pub items: Vec<PromotionView>,
-}
-
 /// The platform's codes (admins).
 #[utoipa::path(get, path = "/api/v1/promotions", tag = TAG, security(("bearer" = ["admin"])),
     responses((status = 200, body = PromotionList), (status = 403, body = Problem)))]
@@ -278,46 +219,6 @@ async fn create_store(
         return Err(Error::Forbidden);
     }
     create(&pool, &req, Some(store_id)).await
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CartLine {
-    /// The store (`sto_…`) selling it.
-    #[schema(pattern = "^sto_[0-9a-fA-F]{32}$")]
-    pub store_id: String,
-    pub product_id: ProductId,
-    /// The product's category and its ancestors.
-    #[serde(default)]
-    pub category_path: Vec<CategoryId>,
-    /// Price × quantity: 0 to 10¹² minor units, every line in one currency.
-    #[schema(schema_with = crate::schema::line_amount)]
-    pub amount: Money,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EvaluateRequest {
-    #[schema(schema_with = crate::schema::code)]
-    pub code: String,
-    /// 1 to 200 lines.
-    #[schema(min_items = 1, max_items = 200)]
-    pub lines: Vec<CartLine>,
-    /// Whether the customer has never ordered (checkout knows).
-    #[serde(default)]
-    pub first_order: bool,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct DiscountView {
-    pub code: String,
-    /// Per line, in the request's order.
-    pub per_line: Vec<Money>,
-    pub total: Money,
-    /// Stores (`sto_…`) whose shipping becomes free.
-    pub free_shipping: Vec<String>,
-    /// `platform` or `store`: who pays for it.
-    pub funded_by: String,
 }
 
 /// Parses the lines and applies the promotion; refusals are problems with the
@@ -415,22 +316,6 @@ async fn evaluate(
         .await?
         .ok_or(Error::NotFound("promotion"))?;
     Ok(Json(apply(&p, &req)?))
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RedeemRequest {
-    /// The checkout's key: the same reference redeems once.
-    pub reference: String,
-    pub cart: EvaluateRequest,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ServiceRedeemRequest {
-    /// The customer (`usr_…`) redeeming it.
-    pub customer: String,
-    pub redemption: RedeemRequest,
 }
 
 /// Redeem a code on a customer's behalf for a checkout (the checkout saga; services

@@ -12,10 +12,9 @@
 //! - A platform code's discount is funded by the platform; a store code's by its store,
 //!   and it only ever applies to that store's lines.
 
+pub use contracts::promotions::PromotionId;
 use time::OffsetDateTime;
 use uuid::Uuid;
-
-kernel::typed_id!(pub PromotionId, "prm");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Benefit {

@@ -1,10 +1,8 @@
 //! Promotions: codes with conditions and limits, evaluated and redeemed for checkouts.
 
 pub mod api;
-pub mod client;
 pub mod domain;
 mod error;
-mod schema;
 pub mod store;
 
 use kernel::{Platform, ServiceModule};
@@ -13,7 +11,7 @@ use sqlx::migrate::Migrator;
 
 pub use error::Error;
 
-pub const SERVICE: &str = "promotions";
+pub use contracts::promotions::SERVICE;
 
 static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
 

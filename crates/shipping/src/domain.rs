@@ -1,24 +1,11 @@
 //! Shipping rules, free of I/O: what a method costs for a parcel to a country.
 
+pub use contracts::shipping::{Band, MethodId};
 use kernel::http::FieldError;
 use kernel::money::{Currency, MAX_PRICE_MINOR};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
-kernel::typed_id!(pub MethodId, "shp");
 
 const MAX_BANDS: usize = 20;
 const MAX_COUNTRIES: usize = 250;
-
-/// A weight band: parcels up to `up_to_grams` (inclusive) cost `price_minor`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Band {
-    /// More than 0; each band heavier than the one before.
-    #[schema(minimum = 1)]
-    pub up_to_grams: i64,
-    #[schema(minimum = 0, maximum = 1000000000000.0)]
-    pub price_minor: i64,
-}
 
 /// How a method prices a parcel.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,10 +2,8 @@
 //! per destination country) and quotes for a checkout's parcels.
 
 pub mod api;
-pub mod client;
 pub mod domain;
 mod error;
-mod schema;
 pub mod store;
 
 use kernel::{Platform, ServiceModule};
@@ -14,7 +12,7 @@ use sqlx::migrate::Migrator;
 
 pub use error::Error;
 
-pub const SERVICE: &str = "shipping";
+pub use contracts::shipping::SERVICE;
 
 static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
 

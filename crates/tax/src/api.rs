@@ -6,15 +6,17 @@ use axum::http::StatusCode;
 use kernel::auth::AdminUser;
 use kernel::http::{FieldError, Json, Problem, Query};
 use kernel::money::Money;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sqlx::PgPool;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use contracts::tax::dto::*;
+
 use crate::domain;
-use crate::schema::CountryPath;
 use crate::{Error, store};
+use contracts::tax::schema::CountryPath;
 
 const TAG: &str = "tax";
 const MAX_LINES: usize = 500;
@@ -51,20 +53,6 @@ fn region(raw: Option<&str>) -> Result<String> {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct RateView {
-    pub country: String,
-    /// Empty: the whole country.
-    pub region: String,
-    /// Percent, e.g. "20" or "5.5".
-    pub rate: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct RateList {
-    pub items: Vec<RateView>,
-}
-
 /// Every tax rate (public: prices are shown with or without it).
 #[utoipa::path(get, path = "/api/v1/tax/rates", security(()), tag = TAG, responses((status = 200, body = RateList)))]
 async fn list_rates(axum::extract::State(pool): State) -> Result<Json<RateList>> {
@@ -79,18 +67,6 @@ async fn list_rates(axum::extract::State(pool): State) -> Result<Json<RateList>>
             })
             .collect(),
     }))
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RateRequest {
-    /// Percent, 0 to 100 with up to 4 decimals: "20", "5.5".
-    #[schema(schema_with = crate::schema::rate)]
-    pub rate: String,
-    /// A region within the country (its rate wins there), at most 10 letters, digits or
-    /// `-`; absent: the whole country.
-    #[schema(schema_with = crate::schema::region)]
-    pub region: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -144,13 +120,6 @@ async fn delete_rate(
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TaxSettings {
-    /// Whether listed prices already include tax (default false: tax is added).
-    pub prices_include_tax: bool,
-}
-
 /// The platform's tax settings (public).
 #[utoipa::path(get, path = "/api/v1/tax/settings", security(()), tag = TAG, responses((status = 200, body = TaxSettings)))]
 async fn settings(axum::extract::State(pool): State) -> Result<Json<TaxSettings>> {
@@ -169,38 +138,6 @@ async fn set_settings(
 ) -> Result<Json<TaxSettings>> {
     store::set_prices_include_tax(&mut *pool.acquire().await?, req.prices_include_tax).await?;
     Ok(Json(req))
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(as = TaxQuoteRequest)]
-pub struct QuoteRequest {
-    /// ISO 3166-1 alpha-2.
-    #[schema(schema_with = kernel::http::schema::country)]
-    pub country: String,
-    #[schema(schema_with = crate::schema::region)]
-    pub region: Option<String>,
-    /// Each line's price (unit price × quantity), 1 to 500, all in one currency.
-    #[schema(schema_with = crate::schema::lines)]
-    pub lines: Vec<Money>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct TaxedLine {
-    pub net: Money,
-    pub tax: Money,
-    pub gross: Money,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[schema(as = TaxQuoteView)]
-pub struct QuoteView {
-    /// The percentage applied ("0" where no rate is set).
-    pub rate: String,
-    pub prices_include_tax: bool,
-    pub lines: Vec<TaxedLine>,
-    /// The sum of the lines' rounded taxes.
-    pub total_tax: Option<Money>,
 }
 
 /// Tax for a checkout's lines to a destination: per line, rounded half away from zero

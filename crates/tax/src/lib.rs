@@ -2,10 +2,8 @@
 //! exact per-line tax for a checkout.
 
 pub mod api;
-pub mod client;
 pub mod domain;
 mod error;
-mod schema;
 pub mod store;
 
 use kernel::{Platform, ServiceModule};
@@ -14,7 +12,7 @@ use sqlx::migrate::Migrator;
 
 pub use error::Error;
 
-pub const SERVICE: &str = "tax";
+pub use contracts::tax::SERVICE;
 
 static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
 

@@ -11,20 +11,20 @@ use axum::http::header;
 use axum::middleware;
 use axum::response::IntoResponse;
 use axum::routing::{any, post};
-use cart::client::CartClient;
+use contracts::cart::CartClient;
 use contracts::catalog::CatalogClient;
 use contracts::inventory::InventoryClient;
+use contracts::payments::PaymentsClient;
+use contracts::promotions::PromotionsClient;
+use contracts::shipping::ShippingClient;
+use contracts::tax::TaxClient;
 use contracts::vendors::VendorsClient;
 use identity::client::IdentityClient;
 use kernel::auth::Verifier;
 use kernel::http::access::{Access, Pages};
 use kernel::{Platform, ServiceModule};
 use orders::client::OrdersClient;
-use payments::client::PaymentsClient;
-use promotions::client::PromotionsClient;
 use search::client::SearchClient;
-use shipping::client::ShippingClient;
-use tax::client::TaxClient;
 
 pub const SERVICE: &str = "web";
 
@@ -55,12 +55,12 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
         catalog: CatalogClient::new(platform.client(contracts::catalog::SERVICE)),
         search: SearchClient::new(platform.client(search::SERVICE)),
         inventory: InventoryClient::new(platform.client(contracts::inventory::SERVICE)),
-        cart: CartClient::new(platform.client(cart::SERVICE)),
-        shipping: ShippingClient::new(platform.client(shipping::SERVICE)),
-        tax: TaxClient::new(platform.client(tax::SERVICE)),
-        promotions: PromotionsClient::new(platform.client(promotions::SERVICE)),
+        cart: CartClient::new(platform.client(contracts::cart::SERVICE)),
+        shipping: ShippingClient::new(platform.client(contracts::shipping::SERVICE)),
+        tax: TaxClient::new(platform.client(contracts::tax::SERVICE)),
+        promotions: PromotionsClient::new(platform.client(contracts::promotions::SERVICE)),
         orders: OrdersClient::new(platform.client(orders::SERVICE)),
-        payments: PaymentsClient::new(platform.client(payments::SERVICE)),
+        payments: PaymentsClient::new(platform.client(contracts::payments::SERVICE)),
         public_url: platform.config.public_url.clone(),
         verifier: platform.verifier.clone(),
         secure_cookies: platform.config.public_url.starts_with("https://"),

@@ -8,12 +8,12 @@ use std::collections::{BTreeMap, HashMap};
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use contracts::shipping::dto::MethodView;
 use identity::api::dto::AddressView;
 use kernel::http::client::ClientError;
 use orders::api::{ActionRequest, CheckoutRequest, CheckoutView, OrderView, PreviewView};
 use orders::domain::Address;
 use serde::Deserialize;
-use shipping::api::MethodView;
 
 use super::{
     FormErrors, error_page, form_errors, page, redirect_with_flash, refusal, require_user,
@@ -151,7 +151,7 @@ async fn store_choices(
 ) -> Result<Vec<StoreChoice>, ClientError> {
     let cart = state
         .cart
-        .view(cart::client::CartOf::Customer(&user.access_token))
+        .view(contracts::cart::CartOf::Customer(&user.access_token))
         .await?;
     let mut out = Vec::new();
     for s in cart.stores {

@@ -5,9 +5,9 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
+use contracts::payments::dto::{BalanceView, LedgerView, PayoutView};
 use kernel::money::Money;
 use orders::api::{ActionRequest, OrderView, RefundRequest, SubOrderDetail, SubOrderView};
-use payments::api::{BalanceView, LedgerView, PayoutView};
 use serde::Deserialize;
 
 use super::checkout::show_order;

@@ -4,13 +4,13 @@
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
+use contracts::promotions::dto::{PromotionRequest, PromotionView};
+use contracts::shipping::dto::{MethodRequest, MethodView};
+use contracts::shipping::{Band, MethodId};
+use contracts::tax::dto::{RateRequest, RateView, TaxSettings};
 use kernel::http::client::ClientError;
 use kernel::money::{Currency, Money};
-use promotions::api::{PromotionRequest, PromotionView};
 use serde::Deserialize;
-use shipping::api::{MethodRequest, MethodView};
-use shipping::domain::{Band, MethodId};
-use tax::api::{RateRequest, RateView, TaxSettings};
 
 use super::{error_page, page, redirect_with_flash, refusal, require_admin, require_user};
 use crate::WebState;

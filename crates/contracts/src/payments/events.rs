@@ -4,7 +4,7 @@
 use kernel::events::Event;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::PaymentId;
+use super::PaymentId;
 
 /// A payment that needed the customer's confirmation was authorized.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 
 use kernel::http::client::{ClientError, ServiceClient, path_segment};
 
-use crate::api::{QuoteRequest, QuoteView, RateList, RateRequest, RateView, TaxSettings};
+use super::dto::{QuoteRequest, QuoteView, RateList, RateRequest, RateView, TaxSettings};
 
 type Result<T> = std::result::Result<T, ClientError>;
 

@@ -2,11 +2,11 @@
 
 use kernel::http::client::{ClientError, ServiceClient, path_segment};
 
-use crate::api::{
+use super::PaymentId;
+use super::dto::{
     AuthorizeRequest, BalanceView, CaptureRequest, LedgerView, PaymentView, PayoutList,
     PayoutRunView, RefundRequest, RefundView,
 };
-use crate::domain::PaymentId;
 
 type Result<T> = std::result::Result<T, ClientError>;
 

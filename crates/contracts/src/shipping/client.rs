@@ -2,8 +2,8 @@
 
 use kernel::http::client::{ClientError, ServiceClient, path_segment};
 
-use crate::api::{MethodList, MethodRequest, MethodView, QuoteRequest, QuoteView};
-use crate::domain::MethodId;
+use super::MethodId;
+use super::dto::{MethodList, MethodRequest, MethodView, QuoteRequest, QuoteView};
 
 type Result<T> = std::result::Result<T, ClientError>;
 

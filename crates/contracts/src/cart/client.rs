@@ -1,9 +1,10 @@
 //! The typed client the web front end uses to call cart.
 
-use contracts::catalog::VariantId;
+use crate::catalog::VariantId;
 use kernel::http::client::{ClientError, RequestBuilder, ServiceClient};
 
-use crate::api::{CART_TOKEN_HEADER, CartView, GuestTokenView, LineRequest, PurchaseRequest};
+use super::CART_TOKEN_HEADER;
+use super::dto::{CartView, GuestTokenView, LineRequest, PurchaseRequest};
 
 type Result<T> = std::result::Result<T, ClientError>;
 
@@ -24,10 +25,7 @@ pub struct CartClient {
 fn as_holder<'a>(req: RequestBuilder<'a>, who: CartOf<'_>) -> RequestBuilder<'a> {
     match who {
         CartOf::Customer(token) => req.bearer(token),
-        CartOf::Guest(token) => req.header(
-            axum::http::HeaderName::from_static(CART_TOKEN_HEADER),
-            token,
-        ),
+        CartOf::Guest(token) => req.header(http::HeaderName::from_static(CART_TOKEN_HEADER), token),
     }
 }
 
@@ -63,7 +61,7 @@ impl CartClient {
             .post("/api/v1/cart/merge")
             .bearer(access_token)
             .header(
-                axum::http::HeaderName::from_static(CART_TOKEN_HEADER),
+                http::HeaderName::from_static(CART_TOKEN_HEADER),
                 guest_token,
             )
             .send()

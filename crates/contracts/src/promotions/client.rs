@@ -2,7 +2,7 @@
 
 use kernel::http::client::{ClientError, ServiceClient, path_segment};
 
-use crate::api::{
+use super::dto::{
     DiscountView, EvaluateRequest, PromotionList, PromotionRequest, PromotionView,
     ServiceRedeemRequest,
 };
