@@ -6,9 +6,12 @@
 
 pub mod cart;
 pub mod catalog;
+pub mod identity;
 pub mod inventory;
+pub mod orders;
 pub mod payments;
 pub mod promotions;
+pub mod search;
 pub mod shipping;
 pub mod tax;
 pub mod vendors;

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
+use contracts::identity::dto::LoginRequest;
 use contracts::vendors::dto::{ApplyRequest, PayoutRequest};
-use identity::api::dto::LoginRequest;
 use kernel::Platform;
 use kernel::http::ClientIp;
 use kernel::http::client::ClientError;
@@ -123,8 +123,8 @@ fn demo_image(rgb: [u8; 3]) -> Vec<u8> {
 async fn login(
     platform: &Platform,
     email: &str,
-) -> anyhow::Result<identity::api::dto::TokenResponse> {
-    let client = identity::client::IdentityClient::new(platform.client(identity::SERVICE));
+) -> anyhow::Result<contracts::identity::dto::TokenResponse> {
+    let client = contracts::identity::IdentityClient::new(platform.client(identity::SERVICE));
     let req = LoginRequest {
         email: email.to_owned(),
         password: DEMO_PASSWORD.to_owned(),
@@ -146,7 +146,7 @@ async fn user(platform: &Platform, email: &str, name: &str, admin: bool) -> anyh
 /// Refreshes a vendor's session until its token carries the store (memberships travel
 /// by event).
 async fn vendor_token(platform: &Platform, email: &str, store_id: &str) -> anyhow::Result<String> {
-    let identity = identity::client::IdentityClient::new(platform.client(identity::SERVICE));
+    let identity = contracts::identity::IdentityClient::new(platform.client(identity::SERVICE));
     let mut tokens = login(platform, email).await?;
     for _ in 0..200 {
         if platform

@@ -6,9 +6,7 @@ use std::time::Duration;
 use kernel::validation::{FieldErrors, bounded_text};
 pub use kernel::values::{EmailAddress, parse_country};
 
-kernel::typed_id!(pub UserId, "usr");
-kernel::typed_id!(pub SessionId, "ses");
-kernel::typed_id!(pub AddressId, "adr");
+pub use contracts::identity::{AddressId, SessionId, UserId};
 
 pub const VERIFICATION_CODE_TTL: Duration = Duration::from_secs(10 * 60);
 pub const VERIFICATION_MAX_ATTEMPTS: i32 = 5;

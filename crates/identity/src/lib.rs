@@ -3,7 +3,6 @@
 //! the admin's user management.
 
 pub mod api;
-pub mod client;
 pub mod domain;
 mod error;
 pub mod events;
@@ -19,7 +18,7 @@ use sqlx::migrate::Migrator;
 
 pub use error::Error;
 
-pub const SERVICE: &str = "identity";
+pub use contracts::identity::SERVICE;
 
 static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
 

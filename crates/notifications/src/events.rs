@@ -3,14 +3,14 @@
 
 use std::sync::Arc;
 
-use contracts::inventory::events::StockLow;
-use contracts::vendors::VendorsClient;
-use contracts::vendors::events::{StaffInvited, StoreApproved, StoreRejected};
-use identity::events::{
+use contracts::identity::events::{
     EmailVerificationRequested, PasswordChanged, PasswordResetRequested, UserRegistered,
 };
+use contracts::inventory::events::StockLow;
+use contracts::orders::events::{OrderPaid, SubOrderChanged};
+use contracts::vendors::VendorsClient;
+use contracts::vendors::events::{StaffInvited, StoreApproved, StoreRejected};
 use kernel::events::{Envelope, Event, Handler, Subscription};
-use orders::events::{OrderPaid, SubOrderChanged};
 use sqlx::{PgConnection, PgPool};
 
 use crate::domain::{self, OutgoingEmail};

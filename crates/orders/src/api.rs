@@ -1,7 +1,7 @@
 //! Orders' HTTP API under `/api/v1/orders`: checkout (with `Idempotency-Key`), the
 //! customer's orders, a store's sub-orders and their actions, and the admins' view.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
@@ -10,21 +10,22 @@ use kernel::auth::{AdminUser, AuthUser, Claims};
 use kernel::http::{FieldError, Json, Problem, Query};
 use kernel::money::{Currency, Money};
 use kernel::validation::FieldErrors;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sqlx::PgConnection;
-use time::OffsetDateTime;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
+
+use contracts::orders::dto::*;
 
 use crate::Error;
 use crate::checkout::{CheckoutInput, Saga};
 use crate::domain::{
     self, Address, CheckoutId, OrderId, Step, SubOrderAction, SubOrderId, SubOrderStatus,
 };
-use crate::events::SubOrderChanged;
 use crate::store::{self, CheckoutRow, OrderRow, SubOrderRow};
+use contracts::orders::events::SubOrderChanged;
 
 const TAG: &str = "orders";
 const LIST_LIMIT: i64 = 100;
@@ -49,41 +50,6 @@ pub fn router(saga: Saga) -> OpenApiRouter {
 
 fn user_uuid(claims: &Claims) -> Result<Uuid> {
     kernel::ids::parse_prefixed(&claims.sub, "usr").map_err(|_| Error::Forbidden)
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CheckoutRequest {
-    pub address: Address,
-    /// The shipping method (`shp_…`) chosen for each store (`sto_…`) in the cart.
-    #[schema(schema_with = shipping_choices)]
-    pub shipping: BTreeMap<String, String>,
-    #[serde(default)]
-    #[schema(schema_with = kernel::http::schema::optional_text::<32>)]
-    pub promotion_code: Option<String>,
-    /// The card number to pay with (the simulator's test cards are in docs/api.md), or,
-    /// with Stripe, the PaymentMethod id (`pm_…`) Stripe.js made in the browser.
-    pub card_number: String,
-    /// The total the customer agreed to; a different total now is a 409
-    /// `price_changed` instead of a charge.
-    #[serde(default)]
-    pub expected_total_minor: Option<i64>,
-}
-
-/// `{"sto_…": "shp_…"}`, at most 50 stores.
-fn shipping_choices() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-    use utoipa::openapi::schema::{ObjectBuilder, Type};
-    let id = |prefix: &str| {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .pattern(Some(format!("^{prefix}_[0-9a-fA-F]{{32}}$")))
-    };
-    ObjectBuilder::new()
-        .schema_type(Type::Object)
-        .property_names(Some(id("sto")))
-        .additional_properties(Some(id("shp")))
-        .max_properties(Some(50))
-        .into()
 }
 
 fn parse_address(a: &Address, errs: &mut FieldErrors) -> Option<Address> {
@@ -118,18 +84,6 @@ fn parse_address(a: &Address, errs: &mut FieldErrors) -> Option<Address> {
         country: country?,
         region: region?,
     })
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct CheckoutView {
-    pub id: CheckoutId,
-    /// `completed`, `awaiting_action` (the customer confirms at `next_action_url`),
-    /// `failed`, or a step still under way.
-    pub status: String,
-    pub order: Option<OrderView>,
-    pub next_action_url: Option<String>,
-    pub failure_code: Option<String>,
-    pub failure_message: Option<String>,
 }
 
 async fn checkout_view(conn: &mut PgConnection, row: &CheckoutRow) -> Result<CheckoutView> {
@@ -210,30 +164,6 @@ fn checkout_input(
         card_number: card,
         expected_total: req.expected_total_minor,
     })
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct PreviewStore {
-    pub store_id: String,
-    pub store_name: String,
-    pub shipping_method: String,
-    pub subtotal: Money,
-    pub discount: Money,
-    pub shipping: Money,
-    pub tax: Money,
-    pub total: Money,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct PreviewView {
-    pub stores: Vec<PreviewStore>,
-    pub subtotal: Money,
-    pub discount: Money,
-    pub shipping: Money,
-    pub tax: Money,
-    /// What checking out now would charge (send it back as `expected_total_minor`).
-    pub total: Money,
-    pub prices_include_tax: bool,
 }
 
 /// What checking out the cart this way would cost, without holding stock or money
@@ -366,76 +296,6 @@ async fn get_checkout(
         .filter(|c| sees(&claims, c.customer))
         .ok_or(Error::NotFound("checkout"))?;
     Ok(Json(checkout_view(&mut conn, &row).await?))
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct LineView {
-    pub variant_id: String,
-    pub product_id: String,
-    pub title: String,
-    pub sku: String,
-    #[schema(value_type = Object)]
-    pub options: serde_json::Value,
-    pub quantity: i32,
-    pub unit_price: Money,
-    pub discount: Money,
-    pub tax: Money,
-    pub total: Money,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct SubOrderView {
-    pub id: SubOrderId,
-    pub order_id: OrderId,
-    pub number: String,
-    pub store_id: String,
-    pub store_name: String,
-    /// `paid`, `processing`, `shipped`, `delivered`, `cancelled`,
-    /// `partially_refunded` or `refunded` (`placed` until the payment is captured).
-    pub status: String,
-    pub subtotal: Money,
-    pub discount: Money,
-    pub shipping: Money,
-    pub tax: Money,
-    pub total: Money,
-    pub refunded: Money,
-    /// The platform's commission on it (shown to the store and admins).
-    pub commission: Option<Money>,
-    pub shipping_method: String,
-    pub tracking_number: Option<String>,
-    pub cancel_reason: Option<String>,
-    pub lines: Vec<LineView>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct TimelineEntry {
-    #[serde(with = "time::serde::rfc3339")]
-    pub at: OffsetDateTime,
-    pub status: String,
-    /// The sub-order it concerns, if not the whole order.
-    pub sub_order: Option<String>,
-    pub note: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct OrderView {
-    pub id: OrderId,
-    pub number: String,
-    /// `placed`, `paid`, `cancelled`, `partially_refunded` or `refunded`.
-    pub status: String,
-    pub email: String,
-    pub subtotal: Money,
-    pub discount: Money,
-    pub shipping: Money,
-    pub tax: Money,
-    pub total: Money,
-    pub promotion_code: Option<String>,
-    #[schema(value_type = Object)]
-    pub address: serde_json::Value,
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
-    pub sub_orders: Vec<SubOrderView>,
-    pub timeline: Vec<TimelineEntry>,
 }
 
 fn money_in(currency: &str) -> Result<impl Fn(i64) -> Money> {
@@ -611,11 +471,6 @@ fn as_store_part(view: &mut OrderView, money: &impl Fn(i64) -> Money) {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct OrderList {
-    pub items: Vec<OrderView>,
-}
-
 /// The signed-in customer's orders, newest first.
 #[utoipa::path(get, path = "/api/v1/orders", tag = TAG, security(("bearer" = [])),
     responses((status = 200, body = OrderList)))]
@@ -657,11 +512,6 @@ pub struct SubOrderFilter {
         pattern = "^(placed|paid|processing|shipped|delivered|cancelled|partially_refunded|refunded)?$"
     )]
     pub status: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct SubOrderList {
-    pub items: Vec<SubOrderView>,
 }
 
 /// A store's sub-orders, newest first, optionally in one status (its members; admins).
@@ -728,15 +578,6 @@ fn role_of(claims: &Claims, order: &OrderRow, sub: &SubOrderRow) -> Option<Role>
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct SubOrderDetail {
-    /// The order. Its store sees only its own part: this sub-order alone, and the
-    /// order's figures (subtotal, discount, shipping, tax, total) and status are that
-    /// part's; the customer and admins see the whole order.
-    pub order: OrderView,
-    pub sub_order: SubOrderView,
-}
-
 async fn load(conn: &mut PgConnection, key: &str) -> Result<(OrderRow, SubOrderRow)> {
     let id: SubOrderId = key.parse().map_err(|_| Error::NotFound("sub-order"))?;
     let sub = store::sub_order(conn, id.0)
@@ -782,17 +623,6 @@ async fn get_sub_order(
     let (order, sub) = load(&mut conn, &key).await?;
     let role = role_of(&claims, &order, &sub).ok_or(Error::NotFound("sub-order"))?;
     Ok(Json(detail(&mut conn, order, sub.id, &role).await?))
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ActionRequest {
-    /// `ship`: the carrier's tracking number.
-    #[serde(default)]
-    pub tracking_number: Option<String>,
-    /// `cancel`: why (required from stores and admins).
-    #[serde(default)]
-    pub reason: Option<String>,
 }
 
 /// What one move of a sub-order records.
@@ -1025,17 +855,6 @@ async fn refund(
         .await
         .map_err(|e| Error::Upstream(e.into()))?;
     Ok(())
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(as = SubOrderRefundRequest)]
-pub struct RefundRequest {
-    /// At most what is left to refund (more is a 409 `refund_too_large`).
-    #[schema(minimum = 1, maximum = 1000000000000.0)]
-    pub amount_minor: i64,
-    #[schema(schema_with = kernel::http::schema::text::<3, 500>)]
-    pub reason: String,
 }
 
 /// Refund part or all of what is left of a shipped or delivered sub-order (admins;

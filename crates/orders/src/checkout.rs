@@ -32,8 +32,8 @@ use uuid::Uuid;
 
 use crate::Error;
 use crate::domain::{self, Address, CheckoutId, Plan, PlanLine, PlanStore, Step, SubOrderStatus};
-use crate::events::{OrderPaid, SubOrderChanged};
 use crate::store::{self, CheckoutRow, LineRow, OrderRow, SubOrderRow};
+use contracts::orders::events::{OrderPaid, SubOrderChanged};
 
 /// How long stock is held for a checkout (a confirmation step must finish within it).
 const RESERVATION_TTL_SECS: u64 = 900;

@@ -13,12 +13,9 @@
 //! what its goods fetched before platform-funded discounts (subtotal − store-funded
 //! discount), rounded half up, never above what the store is owed.
 
+pub use contracts::orders::{Address, CheckoutId, OrderId, SubOrderId};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-
-kernel::typed_id!(pub CheckoutId, "chk");
-kernel::typed_id!(pub OrderId, "ord");
-kernel::typed_id!(pub SubOrderId, "sub");
 
 /// One line of a checkout as priced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,29 +50,6 @@ pub struct PlanStore {
     pub shipping: i64,
     pub commission_bps: i32,
     pub lines: Vec<PlanLine>,
-}
-
-/// Where an order ships.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Address {
-    #[schema(schema_with = kernel::http::schema::text::<1, 100>)]
-    pub name: String,
-    #[schema(schema_with = kernel::http::schema::text::<1, 200>)]
-    pub line1: String,
-    #[serde(default)]
-    #[schema(schema_with = kernel::http::schema::optional_text::<200>)]
-    pub line2: Option<String>,
-    #[schema(schema_with = kernel::http::schema::text::<1, 100>)]
-    pub city: String,
-    #[schema(schema_with = kernel::http::schema::text::<1, 20>)]
-    pub postal_code: String,
-    /// ISO 3166 alpha-2.
-    #[schema(schema_with = kernel::http::schema::country)]
-    pub country: String,
-    #[serde(default)]
-    #[schema(schema_with = kernel::http::schema::optional_text::<50>)]
-    pub region: Option<String>,
 }
 
 /// Everything a checkout decided before touching stock or money.

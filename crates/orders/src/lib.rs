@@ -3,7 +3,6 @@
 
 pub mod api;
 pub mod checkout;
-pub mod client;
 pub mod domain;
 mod error;
 pub mod events;
@@ -18,7 +17,7 @@ use sqlx::migrate::Migrator;
 
 pub use error::Error;
 
-pub const SERVICE: &str = "orders";
+pub use contracts::orders::SERVICE;
 
 static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
 

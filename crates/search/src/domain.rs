@@ -13,7 +13,7 @@ pub const MAX_QUERY_TERMS: usize = 10;
 pub const DEFAULT_PER_PAGE: usize = 24;
 pub const MAX_PER_PAGE: usize = 60;
 /// Deep pages cost more than they are worth; past this, refine the query.
-pub const MAX_RESULT_WINDOW: usize = 10_000;
+pub use contracts::search::MAX_RESULT_WINDOW;
 /// The deepest page: every page size keeps it inside the window, so the bound is one
 /// number a client (and the API document) can know.
 pub const MAX_PAGE: usize = MAX_RESULT_WINDOW / MAX_PER_PAGE;

@@ -11,9 +11,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
-use contracts::catalog::CategoryId;
 use contracts::catalog::events::ProductPublished;
-use serde::{Deserialize, Serialize};
 use tantivy::aggregation::agg_req::Aggregations;
 use tantivy::aggregation::{AggregationCollector, AggregationLimitsGuard};
 use tantivy::collector::{Count, TopDocs};
@@ -35,6 +33,8 @@ use tantivy::{
 use tokio::sync::{Mutex, RwLock as AsyncRwLock, RwLockReadGuard};
 use uuid::Uuid;
 
+use contracts::search::dto::*;
+
 use crate::domain::{self, SearchRequest, Sort};
 
 /// Stemmed words, for exact matches that forgive plurals and tenses.
@@ -48,115 +48,21 @@ const WRITER_THREADS: usize = 2;
 /// Memory the kept result pages may take, roughly.
 const RESULTS_CACHE_BYTES: u64 = 32 * 1024 * 1024;
 
-/// What a result shows, stored with the document so a search needs no database.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
-#[schema(as = SearchProductCard)]
-pub struct ProductCard {
-    pub id: String,
-    pub slug: String,
-    pub store_slug: String,
-    pub store_name: String,
-    pub title: String,
-    pub brand: Option<String>,
-    pub category_id: Option<CategoryId>,
-    /// Names from the root category down to the product's.
-    pub category_names: Vec<String>,
-    pub currency: String,
-    pub min_price_minor: i64,
-    pub max_price_minor: i64,
-    /// Media key of the main image (`/media/<key>-480.webp`).
-    pub image: Option<String>,
-    /// False when every tracked variant is sold out.
-    #[serde(default = "in_stock_default")]
-    pub in_stock: bool,
-}
-
-fn in_stock_default() -> bool {
-    true
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
-pub struct FacetValue {
-    pub value: String,
-    pub count: u64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
-pub struct PriceBucket {
-    /// Inclusive lower bound in minor units; absent for the first bucket.
-    pub min: Option<i64>,
-    /// Exclusive upper bound in minor units; absent for the last bucket.
-    pub max: Option<i64>,
-    pub count: u64,
-}
-
-/// Facet counts. Each facet counts the matches of every filter except its own, so a
-/// customer sees what choosing another value of it would give.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
-pub struct Facets {
-    /// Counts per category id, for every level of the tree (a product counts for its
-    /// category and each ancestor).
-    pub categories: Vec<FacetValue>,
-    pub brands: Vec<FacetValue>,
-    /// Counts per store slug.
-    pub stores: Vec<FacetValue>,
-    pub prices: Vec<PriceBucket>,
-    /// Attribute name to its values' counts.
-    pub attributes: BTreeMap<String, Vec<FacetValue>>,
-    /// Matches that can be bought now, and sold-out ones (all of a product's tracked
-    /// variants at zero).
-    pub availability: AvailabilityCounts,
-}
-
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
-pub struct AvailabilityCounts {
-    pub in_stock: u64,
-    pub out_of_stock: u64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
-pub struct SearchResults {
-    pub total: u64,
-    pub page: usize,
-    pub per_page: usize,
-    pub items: Vec<ProductCard>,
-    pub facets: Facets,
-}
-
-impl SearchResults {
-    /// A rough size in memory, for bounding the results cache by bytes.
-    fn approximate_bytes(&self) -> u32 {
-        let cards: usize = self
-            .items
-            .iter()
-            .map(|c| {
-                200 + c.title.len()
-                    + c.slug.len()
-                    + c.store_name.len()
-                    + 40 * c.category_names.len()
-            })
-            .sum();
-        let f = &self.facets;
-        let values = f.categories.len()
-            + f.brands.len()
-            + f.stores.len()
-            + f.attributes.values().map(Vec::len).sum::<usize>();
-        u32::try_from(256 + cards + 64 * values + 48 * f.prices.len()).unwrap_or(u32::MAX)
-    }
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
-pub struct Suggestions {
-    pub products: Vec<ProductCard>,
-    pub brands: Vec<String>,
-    /// Categories as `(id, name)`.
-    pub categories: Vec<CategorySuggestion>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
-pub struct CategorySuggestion {
-    pub id: CategoryId,
-    pub name: String,
+/// A rough size of `results` in memory, for bounding the results cache by bytes.
+fn approximate_bytes(results: &SearchResults) -> u32 {
+    let cards: usize = results
+        .items
+        .iter()
+        .map(|c| {
+            200 + c.title.len() + c.slug.len() + c.store_name.len() + 40 * c.category_names.len()
+        })
+        .sum();
+    let f = &results.facets;
+    let values = f.categories.len()
+        + f.brands.len()
+        + f.stores.len()
+        + f.attributes.values().map(Vec::len).sum::<usize>();
+    u32::try_from(256 + cards + 64 * values + 48 * f.prices.len()).unwrap_or(u32::MAX)
 }
 
 #[derive(Clone, Copy)]
@@ -332,7 +238,7 @@ impl ProductIndex {
             sold_out: RwLock::new(HashSet::new()),
             visible: AtomicU64::new(0),
             results: moka::sync::Cache::builder()
-                .weigher(|_, r: &Arc<SearchResults>| r.approximate_bytes())
+                .weigher(|_, r: &Arc<SearchResults>| approximate_bytes(r))
                 .max_capacity(RESULTS_CACHE_BYTES)
                 .time_to_live(std::time::Duration::from_secs(300))
                 .build(),

@@ -1,7 +1,6 @@
 //! Search: a tantivy index of published products, fed by catalog's and vendors' events.
 
 pub mod api;
-pub mod client;
 pub mod domain;
 mod error;
 pub mod events;
@@ -20,7 +19,7 @@ use sqlx::migrate::Migrator;
 pub use error::Error;
 use index::ProductIndex;
 
-pub const SERVICE: &str = "search";
+pub use contracts::search::SERVICE;
 
 static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
 

@@ -13,18 +13,18 @@ use axum::response::IntoResponse;
 use axum::routing::{any, post};
 use contracts::cart::CartClient;
 use contracts::catalog::CatalogClient;
+use contracts::identity::IdentityClient;
 use contracts::inventory::InventoryClient;
+use contracts::orders::OrdersClient;
 use contracts::payments::PaymentsClient;
 use contracts::promotions::PromotionsClient;
+use contracts::search::SearchClient;
 use contracts::shipping::ShippingClient;
 use contracts::tax::TaxClient;
 use contracts::vendors::VendorsClient;
-use identity::client::IdentityClient;
 use kernel::auth::Verifier;
 use kernel::http::access::{Access, Pages};
 use kernel::{Platform, ServiceModule};
-use orders::client::OrdersClient;
-use search::client::SearchClient;
 
 pub const SERVICE: &str = "web";
 
@@ -50,16 +50,16 @@ pub struct WebState {
 
 pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
     let state = WebState {
-        identity: IdentityClient::new(platform.client(identity::SERVICE)),
+        identity: IdentityClient::new(platform.client(contracts::identity::SERVICE)),
         vendors: VendorsClient::new(platform.client(contracts::vendors::SERVICE)),
         catalog: CatalogClient::new(platform.client(contracts::catalog::SERVICE)),
-        search: SearchClient::new(platform.client(search::SERVICE)),
+        search: SearchClient::new(platform.client(contracts::search::SERVICE)),
         inventory: InventoryClient::new(platform.client(contracts::inventory::SERVICE)),
         cart: CartClient::new(platform.client(contracts::cart::SERVICE)),
         shipping: ShippingClient::new(platform.client(contracts::shipping::SERVICE)),
         tax: TaxClient::new(platform.client(contracts::tax::SERVICE)),
         promotions: PromotionsClient::new(platform.client(contracts::promotions::SERVICE)),
-        orders: OrdersClient::new(platform.client(orders::SERVICE)),
+        orders: OrdersClient::new(platform.client(contracts::orders::SERVICE)),
         payments: PaymentsClient::new(platform.client(contracts::payments::SERVICE)),
         public_url: platform.config.public_url.clone(),
         verifier: platform.verifier.clone(),

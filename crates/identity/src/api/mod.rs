@@ -1,6 +1,5 @@
 //! Identity's HTTP API under `/api/v1/identity`.
 
-pub mod dto;
 mod internal;
 
 use std::sync::Arc;
@@ -20,18 +19,18 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use self::dto::*;
 use crate::domain::{
     self, Address, AddressId, AddressInput, CodeCheck, EmailAddress, Password, RefreshCheck,
     SessionId, UserId, UserStatus,
 };
-use crate::events::{
-    EmailVerificationRequested, EmailVerified, PasswordChanged, PasswordResetRequested,
-    UserRegistered, UserRolesChanged, UserStatusChanged,
-};
 use crate::passwords::Hasher;
 use crate::store::{self, AddressRow, UserRow};
 use crate::{Error, Keys};
+use contracts::identity::dto::*;
+use contracts::identity::events::{
+    EmailVerificationRequested, EmailVerified, PasswordChanged, PasswordResetRequested,
+    UserRegistered, UserRolesChanged, UserStatusChanged,
+};
 
 const TAG: &str = "identity";
 

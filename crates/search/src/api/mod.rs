@@ -14,7 +14,9 @@ use utoipa_axum::routes;
 
 use crate::Error;
 use crate::domain;
-use crate::index::{ProductIndex, SearchResults, Suggestions};
+use contracts::search::dto::{SearchResults, Suggestions};
+
+use crate::index::ProductIndex;
 use contracts::catalog::CatalogClient;
 use kernel::auth::AdminUser;
 use sqlx::PgPool;

@@ -4,7 +4,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use identity::api::dto::{
+use contracts::identity::dto::{
     AddressRequest, AddressView, ChangePasswordRequest, UpdateProfileRequest, UserView,
 };
 use serde::Deserialize;

@@ -4,7 +4,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use identity::api::dto::UserView;
+use contracts::identity::dto::UserView;
 use serde::Deserialize;
 
 use super::auth::EmptyForm;

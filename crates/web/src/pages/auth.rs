@@ -4,7 +4,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
-use identity::api::dto::{
+use contracts::identity::dto::{
     LoginRequest, RegisterRequest, ResetPasswordRequest, TokenResponse, VerifyEmailRequest,
 };
 use kernel::http::ClientIp;

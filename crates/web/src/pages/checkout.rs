@@ -8,11 +8,13 @@ use std::collections::{BTreeMap, HashMap};
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use contracts::identity::dto::AddressView;
+use contracts::orders::Address;
+use contracts::orders::dto::{
+    ActionRequest, CheckoutRequest, CheckoutView, OrderView, PreviewView,
+};
 use contracts::shipping::dto::MethodView;
-use identity::api::dto::AddressView;
 use kernel::http::client::ClientError;
-use orders::api::{ActionRequest, CheckoutRequest, CheckoutView, OrderView, PreviewView};
-use orders::domain::Address;
 use serde::Deserialize;
 
 use super::{

@@ -5,9 +5,11 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
+use contracts::orders::dto::{
+    ActionRequest, OrderView, RefundRequest, SubOrderDetail, SubOrderView,
+};
 use contracts::payments::dto::{BalanceView, LedgerView, PayoutView};
 use kernel::money::Money;
-use orders::api::{ActionRequest, OrderView, RefundRequest, SubOrderDetail, SubOrderView};
 use serde::Deserialize;
 
 use super::checkout::show_order;

@@ -8,9 +8,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use contracts::catalog::dto::{CategoryNode, CategoryRef, ProductView};
+use contracts::search::dto::{ProductCard, SearchResults};
 use kernel::http::client::ClientError;
 use kernel::money::{Currency, Money};
-use search::index::{ProductCard, SearchResults};
 
 use super::{error_page, page};
 use crate::WebState;
@@ -258,7 +258,7 @@ fn facet_groups(
             links,
         });
     }
-    let simple = |title: &str, key: &str, values: &[search::index::FacetValue]| {
+    let simple = |title: &str, key: &str, values: &[contracts::search::dto::FacetValue]| {
         let chosen = filters.values(key);
         FacetGroup {
             title: title.to_owned(),
@@ -385,7 +385,7 @@ fn listing(
         form_action: filters.base.clone(),
         hidden: filters.without(&["q", "page"]).pairs.into_iter().collect(),
         previous: (page > 1).then(|| at(page - 1)),
-        next: (page < pages.min(search::domain::MAX_RESULT_WINDOW / results.per_page.max(1)))
+        next: (page < pages.min(contracts::search::MAX_RESULT_WINDOW / results.per_page.max(1)))
             .then(|| at(page + 1)),
         clear: (!chosen.pairs.is_empty()).then(|| {
             filters
@@ -620,7 +620,7 @@ pub struct SuggestQuery {
 pub async fn suggest(State(state): State<WebState>, Query(query): Query<SuggestQuery>) -> Response {
     let q: String = query.q.chars().take(100).collect();
     let s = if q.trim().is_empty() {
-        search::index::Suggestions::default()
+        contracts::search::dto::Suggestions::default()
     } else {
         state.search.suggest(&q).await.unwrap_or_default()
     };

@@ -5,7 +5,7 @@ use kernel::http::ClientIp;
 use kernel::http::client::{ClientError, ServiceClient, path_segment};
 use kernel::http::extract::FORWARDED_FOR;
 
-use crate::api::dto::*;
+use super::dto::*;
 
 type Result<T> = std::result::Result<T, ClientError>;
 

@@ -3,7 +3,7 @@
 use kernel::http::client::{ClientError, ServiceClient, path_segment};
 use kernel::http::idempotency::IDEMPOTENCY_KEY;
 
-use crate::api::{
+use super::dto::{
     ActionRequest, CheckoutRequest, CheckoutView, OrderList, OrderView, PreviewView, RefundRequest,
     SubOrderDetail, SubOrderList,
 };

@@ -2,7 +2,7 @@
 
 use kernel::http::client::{ClientError, ServiceClient};
 
-use crate::index::{SearchResults, Suggestions};
+use super::dto::{SearchResults, Suggestions};
 
 #[derive(Clone)]
 pub struct SearchClient {
