@@ -168,11 +168,11 @@ impl UserStatus {
         }
     }
 
-    pub fn parse(s: &str) -> Self {
-        if s == "suspended" {
-            Self::Suspended
-        } else {
-            Self::Active
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(Self::Active),
+            "suspended" => Some(Self::Suspended),
+            _ => None,
         }
     }
 }
@@ -349,6 +349,13 @@ pub fn successor_refresh_token(key: &[u8], presented: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_status_this_version_never_writes_is_not_guessed() {
+        assert_eq!(UserStatus::parse("active"), Some(UserStatus::Active));
+        assert_eq!(UserStatus::parse("suspended"), Some(UserStatus::Suspended));
+        assert_eq!(UserStatus::parse("frozen"), None);
+    }
 
     #[test]
     fn passwords_need_length_variety_and_rarity() {

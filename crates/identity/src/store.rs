@@ -22,8 +22,11 @@ pub struct UserRow {
 }
 
 impl UserRow {
-    pub fn status(&self) -> UserStatus {
-        UserStatus::parse(&self.status)
+    /// The stored status; a value this version never writes is an error, not a guess.
+    pub fn status(&self) -> Result<UserStatus, sqlx::Error> {
+        UserStatus::parse(&self.status).ok_or_else(|| {
+            sqlx::Error::Decode(format!("user status {:?} is unknown", self.status).into())
+        })
     }
 }
 

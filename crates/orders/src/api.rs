@@ -94,7 +94,7 @@ async fn checkout_view(conn: &mut PgConnection, row: &CheckoutRow) -> Result<Che
         },
         None => None,
     };
-    let step = row.step();
+    let step = row.step()?;
     Ok(CheckoutView {
         id: CheckoutId(row.id),
         status: step.as_str().to_owned(),
@@ -258,7 +258,7 @@ async fn checkout(
     let row = saga.checkout(&input).await?;
     let mut conn = saga.pool.acquire().await?;
     let view = checkout_view(&mut conn, &row).await?;
-    match row.step() {
+    match row.step()? {
         Step::Completed => Ok((StatusCode::CREATED, Json(view)).into_response()),
         Step::AwaitingAction => Ok((StatusCode::ACCEPTED, Json(view)).into_response()),
         Step::Failed => {

@@ -447,7 +447,7 @@ impl Saga {
                 .await?
                 .ok_or(Error::NotFound("checkout"))?;
             drop(conn);
-            let step = row.step();
+            let step = row.step()?;
             if step.is_final() {
                 return Ok(row);
             }
@@ -1000,7 +1000,7 @@ impl Saga {
             }
         }
         let mut conn = self.pool.acquire().await?;
-        store::advance(&mut conn, row.id, row.step(), Step::Failed).await?;
+        store::advance(&mut conn, row.id, row.step()?, Step::Failed).await?;
         Ok(())
     }
 

@@ -24,8 +24,11 @@ pub struct CheckoutRow {
 }
 
 impl CheckoutRow {
-    pub fn step(&self) -> Step {
-        Step::parse(&self.step).unwrap_or(Step::Failed)
+    /// The stored step; a value this version never writes is an error, not a guess.
+    pub fn step(&self) -> Result<Step, sqlx::Error> {
+        Step::parse(&self.step).ok_or_else(|| {
+            sqlx::Error::Decode(format!("checkout step {:?} is unknown", self.step).into())
+        })
     }
 }
 

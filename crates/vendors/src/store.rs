@@ -26,8 +26,11 @@ pub struct StoreRow {
 }
 
 impl StoreRow {
-    pub fn status(&self) -> StoreStatus {
-        StoreStatus::parse(&self.status).unwrap_or(StoreStatus::Pending)
+    /// The stored status; a value this version never writes is an error, not a guess.
+    pub fn status(&self) -> Result<StoreStatus, sqlx::Error> {
+        StoreStatus::parse(&self.status).ok_or_else(|| {
+            sqlx::Error::Decode(format!("store status {:?} is unknown", self.status).into())
+        })
     }
 }
 

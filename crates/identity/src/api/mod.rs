@@ -454,7 +454,7 @@ async fn login(
     // A right password does not count against the account or the address.
     store::throttle_clear(&s.pool, &account_key).await?;
     store::throttle_release(&s.pool, &ip_key).await?;
-    if user.status() == UserStatus::Suspended {
+    if user.status()? == UserStatus::Suspended {
         return Err(Error::Suspended);
     }
     let mut tx = s.pool.begin().await?;
@@ -513,7 +513,7 @@ async fn refresh(
     let user = store::user_by_id(&mut tx, row.user_id)
         .await?
         .ok_or(Error::InvalidRefreshToken)?;
-    if user.status() == UserStatus::Suspended {
+    if user.status()? == UserStatus::Suspended {
         store::revoke_session(&mut tx, row.session_id).await?;
         tx.commit().await?;
         return Err(Error::Suspended);
@@ -602,7 +602,7 @@ async fn forgot_password(
         .await?;
         let mut tx = s.pool.begin().await?;
         if let Some(user) = store::user_by_email(&mut tx, &email).await?
-            && user.status() == UserStatus::Active
+            && user.status()? == UserStatus::Active
         {
             let token = kernel::secret::random_token();
             store::insert_reset(

@@ -212,7 +212,7 @@ async fn find_store(
     };
     let row = row.ok_or(Error::NotFound("store"))?;
     let access = access(conn, &row, claims).await?;
-    if !row.status().is_public() && !access.is_member_or_admin() {
+    if !row.status()?.is_public() && !access.is_member_or_admin() {
         return Err(Error::NotFound("store"));
     }
     Ok((row, access))
@@ -590,9 +590,9 @@ async fn invite(
             Error::NotFound("store")
         });
     }
-    if row.status() != StoreStatus::Approved {
+    if row.status()? != StoreStatus::Approved {
         return Err(Error::IllegalTransition {
-            from: row.status().as_str(),
+            from: row.status()?.as_str(),
             action: "staffed",
         });
     }
@@ -744,10 +744,13 @@ async fn transition(
     let row = store::store_for_update(&mut tx, id)
         .await?
         .ok_or(Error::NotFound("store"))?;
-    let next = row.status().apply(action).ok_or(Error::IllegalTransition {
-        from: row.status().as_str(),
-        action: action_name(action),
-    })?;
+    let next = row
+        .status()?
+        .apply(action)
+        .ok_or(Error::IllegalTransition {
+            from: row.status()?.as_str(),
+            action: action_name(action),
+        })?;
     store::set_status(&mut tx, id, next, reason.as_deref()).await?;
     let version = store::bump_version(&mut tx, id).await?;
     match action {
