@@ -241,6 +241,14 @@ pub(crate) async fn expect_count(app: &TestApp, schema: &'static str, sql: &str,
     assert_eq!(count(app, schema, sql).await, want, "{schema}: {sql}");
 }
 
+/// Exactly one payment was captured, as payments and the card simulator both record it.
+pub(crate) async fn expect_one_capture(app: &TestApp) {
+    let captured = "SELECT count(*) FROM payments WHERE status = 'captured'";
+    expect_count(app, "payments", captured, 1).await;
+    let charged = "SELECT count(*) FROM simulator_intents WHERE status = 'captured'";
+    expect_count(app, "payments", charged, 1).await;
+}
+
 pub(crate) async fn count(app: &TestApp, schema: &'static str, sql: &str) -> i64 {
     let pool = app.pool(schema).await;
     sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap()
@@ -413,20 +421,7 @@ async fn a_checkout_splits_per_store_charges_once_and_books_every_movement() {
     assert_eq!(b["total"]["amount_minor"], 2_000 - 200 + 350 + 342);
     assert_eq!(order["total"]["amount_minor"], 3_168 + 2_492);
     expect_count(&app, "orders", "SELECT count(*) FROM orders", 1).await;
-    expect_count(
-        &app,
-        "payments",
-        "SELECT count(*) FROM payments WHERE status = 'captured'",
-        1,
-    )
-    .await;
-    expect_count(
-        &app,
-        "payments",
-        "SELECT count(*) FROM simulator_intents WHERE status = 'captured'",
-        1,
-    )
-    .await;
+    expect_one_capture(&app).await;
     assert_eq!(available(&app, &shop.mug).await, 8);
     let cart: Value = send(&app, Method::GET, "/api/v1/cart", token(&customer), None)
         .await

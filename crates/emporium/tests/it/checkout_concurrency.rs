@@ -138,20 +138,7 @@ async fn concurrent_checkouts_of_one_cart_with_different_keys_make_one_order() {
     expect_count(&app, "orders", "SELECT count(*) FROM orders", 1).await;
     expect_count(&app, "orders", "SELECT count(*) FROM checkouts", 1).await;
     expect_count(&app, "payments", "SELECT count(*) FROM payments", 1).await;
-    expect_count(
-        &app,
-        "payments",
-        "SELECT count(*) FROM payments WHERE status = 'captured'",
-        1,
-    )
-    .await;
-    expect_count(
-        &app,
-        "payments",
-        "SELECT count(*) FROM simulator_intents WHERE status = 'captured'",
-        1,
-    )
-    .await;
+    expect_one_capture(&app).await;
     assert_eq!(available(&app, &shop.mug).await, 9, "one unit sold");
     expect_count(
         &app,

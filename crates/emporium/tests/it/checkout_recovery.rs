@@ -137,20 +137,7 @@ async fn a_checkout_killed_after_authorization_is_finished_by_the_next_process()
         1,
     )
     .await;
-    expect_count(
-        &app,
-        "payments",
-        "SELECT count(*) FROM payments WHERE status = 'captured'",
-        1,
-    )
-    .await;
-    expect_count(
-        &app,
-        "payments",
-        "SELECT count(*) FROM simulator_intents WHERE status = 'captured'",
-        1,
-    )
-    .await;
+    expect_one_capture(&app).await;
     expect_count(
         &app,
         "inventory",
