@@ -18,6 +18,8 @@ mod distributed;
 mod email;
 mod events;
 mod identity;
+mod identity_account;
+mod identity_sessions;
 mod inventory;
 mod media_s3;
 mod ops;
