@@ -87,6 +87,19 @@ async fn token_answer(r: reqwest::Response) -> Value {
     r.json().await.unwrap()
 }
 
+/// Reusing `reused` is refused as reuse, and it ended the whole chain: `successor` (a
+/// token answer of the same session) no longer refreshes either.
+async fn assert_family_revoked(app: &TestApp, reused: &str, successor: &Value) {
+    assert_problem(refresh_with(app, reused).await, 401, "refresh_token_reused").await;
+    let successor = successor["refresh_token"].as_str().unwrap();
+    assert_problem(
+        refresh_with(app, successor).await,
+        401,
+        "invalid_refresh_token",
+    )
+    .await;
+}
+
 /// Refresh tokens of the session `refresh_token` belongs to: (unused, all).
 async fn session_refresh_tokens(app: &TestApp, refresh_token: &str) -> (i64, i64) {
     let pool = app.pool("identity").await;
@@ -136,13 +149,7 @@ async fn refresh_reuse_after_the_chain_moved_on_revokes_the_family() {
     let b = token_answer(refresh_with(&app, a["refresh_token"].as_str().unwrap()).await).await;
     // Still within seconds of its use, but the pair it got has been refreshed since:
     // the legitimate client has moved on, so this is a copy.
-    assert_problem(refresh_with(&app, first).await, 401, "refresh_token_reused").await;
-    assert_problem(
-        refresh_with(&app, b["refresh_token"].as_str().unwrap()).await,
-        401,
-        "invalid_refresh_token",
-    )
-    .await;
+    assert_family_revoked(&app, first, &b).await;
 }
 
 #[tokio::test]
@@ -178,14 +185,8 @@ async fn refresh_reuse_after_grace_revokes_the_family() {
     .execute(&pool)
     .await
     .unwrap();
-    assert_problem(refresh_with(&app, first).await, 401, "refresh_token_reused").await;
     // The successor, unused until now, died with its family.
-    assert_problem(
-        refresh_with(&app, a["refresh_token"].as_str().unwrap()).await,
-        401,
-        "invalid_refresh_token",
-    )
-    .await;
+    assert_family_revoked(&app, first, &a).await;
 }
 
 #[tokio::test]
