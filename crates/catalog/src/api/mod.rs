@@ -2,6 +2,7 @@
 
 pub mod import;
 pub mod internal;
+mod listing;
 pub mod media;
 mod products;
 
@@ -35,7 +36,7 @@ pub fn router(pool: PgPool) -> OpenApiRouter {
         .routes(routes!(category_tree, create_category))
         .routes(routes!(get_category, update_category, delete_category))
         .routes(routes!(move_category))
-        .routes(routes!(products::list_products))
+        .routes(routes!(listing::list_products))
         .routes(routes!(products::get_product, products::update_product))
         .routes(routes!(products::create_product, products::store_products))
         .routes(routes!(products::get_product_by_slug))
