@@ -149,10 +149,11 @@ pub struct Declared {
     pub page: bool,
 }
 
-/// The declarations of one service's routes, keyed by method and route template.
+/// The declarations of one service's routes, by route template and method (looked up
+/// on every request, without allocating).
 #[derive(Debug, Default, Clone)]
 pub struct AccessTable {
-    routes: HashMap<(Method, String), Declared>,
+    routes: HashMap<String, HashMap<Method, Declared>>,
 }
 
 impl AccessTable {
@@ -194,11 +195,16 @@ impl AccessTable {
             service,
             page,
         };
-        self.routes.insert((method, path.to_owned()), declared);
+        self.routes
+            .entry(path.to_owned())
+            .or_default()
+            .insert(method, declared);
     }
 
     pub fn extend(&mut self, other: Self) {
-        self.routes.extend(other.routes);
+        for (path, methods) in other.routes {
+            self.routes.entry(path).or_default().extend(methods);
+        }
     }
 
     pub fn get(&self, method: &Method, path: &str) -> Option<&Declared> {
@@ -207,11 +213,11 @@ impl AccessTable {
         } else {
             method
         };
-        self.routes.get(&(method.clone(), path.to_owned()))
+        self.routes.get(path)?.get(method)
     }
 
     pub fn routes(&self) -> impl Iterator<Item = &Declared> {
-        self.routes.values()
+        self.routes.values().flat_map(HashMap::values)
     }
 }
 
@@ -238,24 +244,23 @@ pub async fn store_param(parts: &mut Parts) -> Option<String> {
 /// Enforces the table on every matched route of a service: API routes here; pages are
 /// checked by their own guard (which knows the session), but must be declared too.
 pub async fn enforce(State(table): State<Arc<AccessTable>>, req: Request, next: Next) -> Response {
-    let Some(path) = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-    else {
+    let Some(path) = req.extensions().get::<MatchedPath>() else {
         return next.run(req).await;
     };
-    let Some(declared) = table.get(req.method(), &path).cloned() else {
+    let Some((page, access)) = table
+        .get(req.method(), path.as_str())
+        .map(|d| (d.page, d.access))
+    else {
+        let path = path.as_str();
         tracing::error!(method = %req.method(), %path, "refused a route that declares no access");
         return api_refusal(Refusal::Hidden);
     };
-    if declared.page || declared.access == Access::Anyone {
+    if page || access == Access::Anyone {
         return next.run(req).await;
     }
     let (mut parts, body) = req.into_parts();
     let service = presents_internal_secret(&parts);
-    let claims = if declared.access == Access::Service
-        || crate::auth::bearer_token(&parts.headers).is_none()
+    let claims = if access == Access::Service || crate::auth::bearer_token(&parts.headers).is_none()
     {
         None
     } else {
@@ -265,10 +270,7 @@ pub async fn enforce(State(table): State<Arc<AccessTable>>, req: Request, next: 
         }
     };
     let store = store_param(&mut parts).await;
-    if let Err(refusal) = declared
-        .access
-        .permits(claims.as_ref(), store.as_deref(), service)
-    {
+    if let Err(refusal) = access.permits(claims.as_ref(), store.as_deref(), service) {
         return api_refusal(refusal);
     }
     if let Some(claims) = claims {
