@@ -2,10 +2,11 @@
 //! guest's follows the `Cart-Token` header (a random token from
 //! `POST /api/v1/cart/guest-token`; only its digest is stored).
 
+use kernel::ids::StoreId;
 use std::collections::{BTreeMap, HashMap};
 
 use axum::Extension;
-use axum::extract::{FromRequestParts, Path};
+use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::IntoResponse;
@@ -14,6 +15,7 @@ use contracts::catalog::VariantId;
 use contracts::catalog::internal::SaleVariant;
 use contracts::inventory::InventoryClient;
 use kernel::auth::MaybeUser;
+use kernel::http::Path;
 use kernel::http::{FieldError, Json, Problem};
 use kernel::money::Money;
 use sqlx::{PgConnection, PgPool};
@@ -76,8 +78,7 @@ impl<S: Send + Sync> FromRequestParts<S> for GuestToken {
 
 fn holder(user: Option<&kernel::auth::Claims>, guest: &GuestToken) -> Result<Holder> {
     if let Some(claims) = user {
-        let id = kernel::ids::parse_prefixed(&claims.sub, "usr").map_err(|_| Error::NoCart)?;
-        return Ok(Holder::Customer(id));
+        return Ok(Holder::Customer(claims.sub.0));
     }
     guest
         .0
@@ -143,7 +144,7 @@ async fn priced_with(
     (sale, stock): &Fresh,
 ) -> Result<CartView> {
     let mut view = CartView::default();
-    let mut by_store: BTreeMap<(String, String, String), i64> = BTreeMap::new();
+    let mut by_store: BTreeMap<(String, String, StoreId), i64> = BTreeMap::new();
     let mut total: Option<Money> = None;
     for row in rows {
         let Some(v) = sale.get(&row.variant_id) else {
@@ -189,11 +190,7 @@ async fn priced_with(
         let available = fit != Fit::Unavailable;
         if available {
             *by_store
-                .entry((
-                    v.store_slug.clone(),
-                    v.store_name.clone(),
-                    v.store_id.clone(),
-                ))
+                .entry((v.store_slug.clone(), v.store_name.clone(), v.store_id))
                 .or_default() += line_total.amount_minor;
             total = Some(Money {
                 amount_minor: total.map_or(0, |t| t.amount_minor) + line_total.amount_minor,
@@ -271,11 +268,10 @@ async fn set_line(
     Extension(upstream): Extension<Upstream>,
     MaybeUser(user): MaybeUser,
     guest: GuestToken,
-    Path(key): Path<String>,
+    Path(variant): Path<VariantId>,
     Json(req): Json<LineRequest>,
 ) -> Result<Json<CartView>> {
     let holder = holder(user.as_ref(), &guest)?;
-    let variant: VariantId = key.parse().map_err(|_| Error::NotFound("variant"))?;
     let quantity = domain::parse_quantity(req.quantity)
         .map_err(|m| Problem::validation(vec![FieldError::new("quantity", "invalid", m)]))?;
     let mut tx = pool.begin().await?;
@@ -294,7 +290,7 @@ async fn set_line(
         let v = sale
             .get(&variant.0)
             .filter(|v| v.for_sale)
-            .ok_or(Error::NotFound("variant"))?;
+            .ok_or(Error::not_found("variant"))?;
         match domain::fit(quantity, stock.get(&variant.0).copied().flatten(), true) {
             Fit::Whole => {}
             Fit::Lowered(n) => {
@@ -346,10 +342,9 @@ async fn remove_line(
     Extension(upstream): Extension<Upstream>,
     MaybeUser(user): MaybeUser,
     guest: GuestToken,
-    Path(key): Path<String>,
+    Path(variant): Path<VariantId>,
 ) -> Result<Json<CartView>> {
     let holder = holder(user.as_ref(), &guest)?;
-    let variant: VariantId = key.parse().map_err(|_| Error::NotFound("variant"))?;
     let mut tx = pool.begin().await?;
     let view = match store::find(&mut tx, &holder).await? {
         Some(cart) => {
@@ -376,7 +371,7 @@ async fn merge(
     guest: GuestToken,
 ) -> Result<Json<CartView>> {
     let Some(token) = guest.0.as_deref() else {
-        return Err(Error::Problem(Problem::validation(vec![FieldError::new(
+        return Err(Error::problem(Problem::validation(vec![FieldError::new(
             "Cart-Token",
             "required",
             "send the guest cart's Cart-Token header (from POST /api/v1/cart/guest-token)",

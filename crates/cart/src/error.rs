@@ -1,11 +1,9 @@
 use axum::http::StatusCode;
-use kernel::http::{FieldError, Problem};
+use kernel::http::{Failure, FieldError, Problem};
 
 /// Everything cart can refuse, each with a stable problem code.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{0} not found")]
-    NotFound(&'static str),
     #[error("sign in, or send the Cart-Token header of a guest cart")]
     NoCart,
     #[error("not enough stock")]
@@ -13,18 +11,13 @@ pub enum Error {
     #[error("this cart holds items priced in another currency")]
     CurrencyMismatch,
     #[error(transparent)]
-    Problem(#[from] Problem),
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
-    #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Failure(#[from] Failure),
 }
 
 impl From<Error> for Problem {
     fn from(e: Error) -> Self {
         let text = e.to_string();
         match e {
-            Error::NotFound(what) => Problem::not_found(what),
             Error::NoCart => Problem::new(StatusCode::UNAUTHORIZED, "no_cart", text),
             Error::InsufficientStock { available } => {
                 let mut p = Problem::new(StatusCode::CONFLICT, "insufficient_stock", text).detail(
@@ -44,11 +37,9 @@ impl From<Error> for Problem {
             Error::CurrencyMismatch => {
                 Problem::validation(vec![FieldError::new("variant", "currency_mismatch", text)])
             }
-            Error::Problem(p) => p,
-            Error::Database(e) => Problem::internal(&e),
-            Error::Internal(e) => Problem::internal(&format!("{e:#}")),
+            Error::Failure(f) => f.into(),
         }
     }
 }
 
-kernel::problem_response!(Error);
+kernel::service_error!(Error);

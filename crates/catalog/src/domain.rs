@@ -27,24 +27,9 @@ pub enum ProductAction {
     Restore,
 }
 
+kernel::text_enum!(ProductStatus { Draft = "draft", Published = "published", Archived = "archived" });
+
 impl ProductStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Draft => "draft",
-            Self::Published => "published",
-            Self::Archived => "archived",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "draft" => Self::Draft,
-            "published" => Self::Published,
-            "archived" => Self::Archived,
-            _ => return None,
-        })
-    }
-
     /// The status machine; anything else is an illegal transition (409).
     pub fn apply(self, action: ProductAction) -> Option<Self> {
         use ProductAction as A;

@@ -1,6 +1,7 @@
 //! Events catalog publishes (what search and storefront caches follow) and consumes
 //! (which stores exist and whether customers may see them).
 
+use kernel::ids::StoreId;
 use std::sync::Arc;
 
 use contracts::vendors::events::{StoreApproved, StoreReinstated, StoreSuspended, StoreUpdated};
@@ -19,7 +20,7 @@ impl From<store::SearchDocumentRow> for ProductPublished {
         Self {
             product_id: row.product_id,
             version: row.version,
-            store_id: contracts::vendors::StoreId(row.store_id).to_string(),
+            store_id: StoreId(row.store_id),
             store_slug: row.store_slug,
             store_name: row.store_name,
             slug: row.slug,

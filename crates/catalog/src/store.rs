@@ -5,6 +5,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::domain::CategoryId;
+use crate::domain::ProductStatus;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CategoryRow {
@@ -265,7 +266,7 @@ pub struct ProductRow {
     pub category_id: Option<CategoryId>,
     pub attributes: serde_json::Value,
     pub tags: Vec<String>,
-    pub status: String,
+    pub status: ProductStatus,
     pub moderation_reason: Option<String>,
     pub seo_title: Option<String>,
     pub seo_description: Option<String>,

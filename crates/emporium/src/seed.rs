@@ -153,7 +153,7 @@ async fn vendor_token(platform: &Platform, email: &str, store_id: &str) -> anyho
             .verifier
             .verify(&tokens.access_token)
             .await?
-            .store_role(store_id)
+            .store_role(store_id.parse()?)
             .is_some()
         {
             return Ok(tokens.access_token);

@@ -160,22 +160,7 @@ pub enum UserStatus {
     Suspended,
 }
 
-impl UserStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Suspended => "suspended",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "active" => Some(Self::Active),
-            "suspended" => Some(Self::Suspended),
-            _ => None,
-        }
-    }
-}
+kernel::text_enum!(UserStatus { Active = "active", Suspended = "suspended" });
 
 /// A postal address as entered, before it is validated.
 #[derive(Debug, Clone, Default)]

@@ -1,5 +1,5 @@
 use axum::http::StatusCode;
-use kernel::http::Problem;
+use kernel::http::{Failure, Problem};
 
 /// Everything identity can refuse, each with a stable problem code.
 #[derive(Debug, thiserror::Error)]
@@ -32,16 +32,10 @@ pub enum Error {
     WrongCurrentPassword,
     #[error("the address book is full")]
     TooManyAddresses,
-    #[error("{0} not found")]
-    NotFound(&'static str),
     #[error("admins cannot suspend or demote themselves")]
     SelfModeration,
     #[error(transparent)]
-    Problem(#[from] Problem),
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
-    #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Failure(#[from] Failure),
 }
 
 impl From<Error> for Problem {
@@ -89,13 +83,10 @@ impl From<Error> for Problem {
                     "At most {} addresses",
                     crate::domain::MAX_ADDRESSES
                 )),
-            Error::NotFound(what) => Problem::not_found(what),
             Error::SelfModeration => Problem::new(S::CONFLICT, "self_moderation", text),
-            Error::Problem(p) => p,
-            Error::Database(e) => Problem::internal(&e),
-            Error::Internal(e) => Problem::internal(&format!("{e:#}")),
+            Error::Failure(f) => f.into(),
         }
     }
 }
 
-kernel::problem_response!(Error);
+kernel::service_error!(Error);

@@ -23,7 +23,7 @@ impl Handler for MembershipProjection {
                 let e: MemberAdded = event.decode()?;
                 let role = e.role.as_str();
                 let store = e.store_id.to_string();
-                let user = e.user_id.parse()?;
+                let user = e.user_id;
                 let before = store::store_role(tx, user, &store).await?;
                 store::apply_store_membership(tx, user, &store, Some(role), e.version).await?;
                 // A role taken away (owner to staff) must not outlive the change; a new
@@ -35,7 +35,7 @@ impl Handler for MembershipProjection {
             MemberRemoved::TYPE => {
                 let e: MemberRemoved = event.decode()?;
                 let store = e.store_id.to_string();
-                let user = e.user_id.parse()?;
+                let user = e.user_id;
                 store::apply_store_membership(tx, user, &store, None, e.version).await?;
                 // The member's tokens still name the store: every service refuses them
                 // now, and a refresh issues claims without it.

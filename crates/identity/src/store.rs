@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::domain::{Address, AddressId, EmailAddress, SessionId, UserId, UserStatus};
+use kernel::auth::StoreRole;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct UserRow {
@@ -16,18 +17,9 @@ pub struct UserRow {
     pub phone: Option<String>,
     pub password_hash: String,
     pub email_verified_at: Option<OffsetDateTime>,
-    pub status: String,
+    pub status: UserStatus,
     pub is_admin: bool,
     pub created_at: OffsetDateTime,
-}
-
-impl UserRow {
-    /// The stored status; a value this version never writes is an error, not a guess.
-    pub fn status(&self) -> Result<UserStatus, sqlx::Error> {
-        UserStatus::parse(&self.status).ok_or_else(|| {
-            sqlx::Error::Decode(format!("user status {:?} is unknown", self.status).into())
-        })
-    }
 }
 
 const USER_COLUMNS: &str =
@@ -643,7 +635,7 @@ pub async fn lock_user(conn: &mut PgConnection, user: UserId) -> Result<(), sqlx
 pub async fn store_memberships(
     conn: &mut PgConnection,
     user: UserId,
-) -> Result<Vec<(String, String)>, sqlx::Error> {
+) -> Result<Vec<(String, StoreRole)>, sqlx::Error> {
     sqlx::query_as(
         "SELECT store_id, role FROM store_memberships WHERE user_id = $1 AND role IS NOT NULL ORDER BY store_id",
     )

@@ -63,28 +63,9 @@ pub enum ReservationAction {
     Return,
 }
 
+kernel::text_enum!(ReservationStatus { Held = "held", Committed = "committed", Released = "released", Expired = "expired", Returned = "returned" });
+
 impl ReservationStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Held => "held",
-            Self::Committed => "committed",
-            Self::Released => "released",
-            Self::Expired => "expired",
-            Self::Returned => "returned",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "held" => Self::Held,
-            "committed" => Self::Committed,
-            "released" => Self::Released,
-            "expired" => Self::Expired,
-            "returned" => Self::Returned,
-            _ => return None,
-        })
-    }
-
     /// The state machine; anything else is an illegal transition (409).
     pub fn apply(self, action: ReservationAction) -> Option<Self> {
         use ReservationAction as A;

@@ -1,13 +1,9 @@
 use axum::http::StatusCode;
-use kernel::http::{FieldError, Problem};
+use kernel::http::{Failure, FieldError, Problem};
 
 /// Everything inventory can refuse, each with a stable problem code.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{0} not found")]
-    NotFound(&'static str),
-    #[error("you are not allowed to manage this store's stock")]
-    Forbidden,
     #[error("not enough stock")]
     OutOfStock(Vec<FieldError>),
     #[error("that would leave less stock than is reserved for checkouts in progress")]
@@ -17,19 +13,13 @@ pub enum Error {
     #[error("this location already exists")]
     LocationTaken,
     #[error(transparent)]
-    Problem(#[from] Problem),
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
-    #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Failure(#[from] Failure),
 }
 
 impl From<Error> for Problem {
     fn from(e: Error) -> Self {
         let text = e.to_string();
         match e {
-            Error::NotFound(what) => Problem::not_found(what),
-            Error::Forbidden => Problem::new(StatusCode::FORBIDDEN, "forbidden", text),
             Error::OutOfStock(lines) => {
                 let mut p = Problem::new(StatusCode::CONFLICT, "out_of_stock", text)
                     .detail("Lower the quantities or remove the items listed");
@@ -45,11 +35,12 @@ impl From<Error> for Problem {
                 "location_taken",
                 "this store already has a location with this name",
             ),
-            Error::Problem(p) => p,
-            Error::Database(e) => Problem::internal(&e),
-            Error::Internal(e) => Problem::internal(&format!("{e:#}")),
+            Error::Failure(f) => f.into(),
         }
     }
 }
 
-kernel::problem_response!(Error);
+kernel::service_error!(
+    Error,
+    forbidden = "you are not allowed to manage this store's stock"
+);

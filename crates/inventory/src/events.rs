@@ -1,6 +1,7 @@
 //! What inventory publishes: availability changes (for catalog and search) and
 //! low-stock warnings (for the vendor). It consumes nothing yet.
 
+use kernel::ids::StoreId;
 use std::collections::HashMap;
 
 use contracts::inventory::events::{StockChanged, StockLow};
@@ -26,13 +27,13 @@ pub async fn record_changes(
             continue;
         };
         let version = store::bump_version(conn, *variant).await?;
-        let store_id = contracts::vendors::StoreId(v.store_id).to_string();
+        let store_id = StoreId(v.store_id);
         kernel::events::outbox::record(
             conn,
             &StockChanged {
                 variant_id: contracts::catalog::VariantId(*variant),
                 product_id: contracts::catalog::ProductId(v.product_id),
-                store_id: store_id.clone(),
+                store_id,
                 available: now,
                 version,
             },

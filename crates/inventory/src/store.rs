@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use crate::domain::ReservationStatus;
 use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -261,7 +262,7 @@ pub struct ReservationRow {
     pub id: Uuid,
     pub reference: String,
     pub owner: Uuid,
-    pub status: String,
+    pub status: ReservationStatus,
     pub expires_at: OffsetDateTime,
 }
 

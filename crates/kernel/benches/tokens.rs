@@ -6,6 +6,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use kernel::auth::{Claims, ISSUER, Jwks, JwksSource, Role, SigningKey, Verifier};
+use kernel::ids::{SessionId, UserId};
 
 struct Static(Jwks);
 
@@ -19,8 +20,8 @@ impl JwksSource for Static {
 fn tokens(c: &mut Criterion) {
     let key = SigningKey::from_bytes("bench".into(), &[7; 32]);
     let claims = Claims {
-        sub: "usr_0192f3a4b5c67d8e9fa0b1c2d3e4f5a6".into(),
-        sid: "ses_0192f3a4b5c67d8e9fa0b1c2d3e4f5a7".into(),
+        sub: UserId(uuid::Uuid::from_u128(1)),
+        sid: SessionId(uuid::Uuid::from_u128(2)),
         email: "bench@example.com".into(),
         email_verified: true,
         roles: vec![Role::Customer],

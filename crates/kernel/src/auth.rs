@@ -19,6 +19,7 @@ use tokio::sync::{Mutex, RwLock};
 use utoipa::ToSchema;
 
 use crate::http::Problem;
+use crate::ids::{SessionId, StoreId, UserId};
 
 pub const ISSUER: &str = "emporium";
 
@@ -37,39 +38,22 @@ pub enum StoreRole {
     Staff,
 }
 
-impl StoreRole {
-    /// As stored and sent: `owner` or `staff`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Owner => "owner",
-            Self::Staff => "staff",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "owner" => Some(Self::Owner),
-            "staff" => Some(Self::Staff),
-            _ => None,
-        }
-    }
-}
+crate::text_enum!(StoreRole { Owner = "owner", Staff = "staff" });
 
 /// Membership of one store, as carried in the access token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct StoreMembership {
-    /// The store's id (`sto_…`).
-    pub store: String,
+    pub store: StoreId,
     pub role: StoreRole,
 }
 
 /// What an access token asserts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
-    /// The user's id (`usr_…`).
-    pub sub: String,
+    /// The user: the one way every service names its caller.
+    pub sub: UserId,
     /// The session (refresh-token family) this token belongs to.
-    pub sid: String,
+    pub sid: SessionId,
     #[serde(default)]
     pub email: String,
     #[serde(default)]
@@ -88,8 +72,8 @@ impl Claims {
         self.roles.contains(&Role::Admin)
     }
 
-    /// The user's role in `store` (`sto_…`), if any.
-    pub fn store_role(&self, store: &str) -> Option<StoreRole> {
+    /// The user's role in `store`, if any.
+    pub fn store_role(&self, store: StoreId) -> Option<StoreRole> {
         self.stores
             .iter()
             .find(|m| m.store == store)
@@ -97,11 +81,8 @@ impl Claims {
     }
 
     /// Whether the user may manage the store with this id: its members, and admins.
-    pub fn manages_store(&self, store: uuid::Uuid) -> bool {
-        self.is_admin()
-            || self
-                .store_role(&crate::ids::format_prefixed("sto", store))
-                .is_some()
+    pub fn manages_store(&self, store: StoreId) -> bool {
+        self.is_admin() || self.store_role(store).is_some()
     }
 }
 
@@ -344,10 +325,9 @@ impl Verifier {
 pub struct Revocation {
     /// Increases with every revocation; ask for those after the last one seen.
     pub seq: i64,
-    /// The user (`usr_…`).
-    pub user: String,
-    /// The session (`ses_…`) whose tokens are refused, or none for the whole user.
-    pub session: Option<String>,
+    pub user: UserId,
+    /// The session whose tokens are refused, or none for the whole user.
+    pub session: Option<SessionId>,
     /// Unix seconds: the user's tokens issued before it, or within that second, are
     /// refused.
     pub not_before: i64,
@@ -365,8 +345,8 @@ pub struct RevocationList {
 /// that have expired anyway.
 #[derive(Debug, Default)]
 struct Revoked {
-    sessions: HashMap<String, i64>,
-    users: HashMap<String, i64>,
+    sessions: HashMap<SessionId, i64>,
+    users: HashMap<UserId, i64>,
     last_seq: i64,
 }
 
@@ -378,10 +358,10 @@ impl Revoked {
         for r in list {
             match &r.session {
                 Some(session) => {
-                    self.sessions.insert(session.clone(), r.not_before);
+                    self.sessions.insert(*session, r.not_before);
                 }
                 None => {
-                    let at = self.users.entry(r.user.clone()).or_insert(r.not_before);
+                    let at = self.users.entry(r.user).or_insert(r.not_before);
                     *at = (*at).max(r.not_before);
                 }
             }
@@ -546,15 +526,23 @@ mod tests {
         SigningKey::from_bytes(kid.into(), &[seed; 32])
     }
 
+    fn user() -> UserId {
+        UserId(uuid::Uuid::from_u128(1))
+    }
+
+    fn session() -> SessionId {
+        SessionId(uuid::Uuid::from_u128(2))
+    }
+
     fn claims(exp: i64) -> Claims {
         Claims {
-            sub: "usr_1".into(),
-            sid: "ses_1".into(),
+            sub: user(),
+            sid: session(),
             email: "a@example.com".into(),
             email_verified: true,
             roles: vec![Role::Customer],
             stores: vec![StoreMembership {
-                store: "sto_1".into(),
+                store: StoreId(uuid::Uuid::from_u128(3)),
                 role: StoreRole::Staff,
             }],
             iss: ISSUER.into(),
@@ -638,7 +626,7 @@ mod tests {
         assert!(v.verify_at(&token, 200).await.is_ok());
         let revoke_user = Revocation {
             seq: 4,
-            user: "usr_1".into(),
+            user: user(),
             session: None,
             not_before: 150,
         };
@@ -650,8 +638,8 @@ mod tests {
         assert!(v.verify_at(&k.sign(&fresh), 200).await.is_ok());
         let end_session = Revocation {
             seq: 5,
-            user: "usr_1".into(),
-            session: Some("ses_1".into()),
+            user: user(),
+            session: Some(session()),
             not_before: 300,
         };
         assert_eq!(v.revoke(&[end_session], 300), 5);

@@ -70,6 +70,12 @@ macro_rules! typed_id {
     };
 }
 
+// The caller's identities: the access token names them, so every service's
+// authorization reads them typed (their owners' contracts re-export them).
+typed_id!(pub UserId, "usr");
+typed_id!(pub SessionId, "ses");
+typed_id!(pub StoreId, "sto");
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("expected an identifier like {prefix}_<32 hex digits>")]
 pub struct IdParseError {

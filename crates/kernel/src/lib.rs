@@ -17,6 +17,7 @@ pub mod platform;
 pub mod progress;
 pub mod secret;
 pub mod telemetry;
+pub mod text_enum;
 pub mod validation;
 pub mod values;
 

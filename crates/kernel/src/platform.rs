@@ -61,6 +61,8 @@ pub struct Platform {
     hosted: HashMap<&'static str, Arc<OnceLock<Router>>>,
     /// Every route this process serves, with who may call it (set by `mount`).
     routes: OnceLock<AccessTable>,
+    /// Each hosted service's outbox (its schema and pool), set by `mount`.
+    outboxes: OnceLock<Vec<(&'static str, PgPool)>>,
     shutdown: watch::Sender<bool>,
 }
 
@@ -119,6 +121,7 @@ impl Platform {
                 .collect(),
             config,
             routes: OnceLock::new(),
+            outboxes: OnceLock::new(),
             shutdown,
         }))
     }
@@ -164,6 +167,43 @@ impl Platform {
             .unwrap_or_default();
         routes.sort_by(|a, b| (&a.path, &a.method).cmp(&(&b.path, &b.method)));
         routes
+    }
+
+    /// Returns once every event this process's services committed so far has been
+    /// published, and the events their handlers recorded in turn. It asks the outboxes
+    /// (the relays are woken by every commit) instead of waiting a fixed time. All the
+    /// outboxes are counted in one statement, so in one snapshot: a handler commits what
+    /// it records before its event is marked published, so no event can slip between
+    /// two counts. With the in-process bus an event is published only once every
+    /// consumer handled (or dead-lettered) it; with RabbitMQ, only once the broker has
+    /// it. For services sharing one database (the default composition).
+    pub async fn settle(&self) -> anyhow::Result<()> {
+        let outboxes = self.outboxes.get().map_or(&[][..], Vec::as_slice);
+        let Some((_, pool)) = outboxes.first() else {
+            return Ok(());
+        };
+        // Identifiers, not data: schemas are compile-time constants of the services.
+        let count = outboxes
+            .iter()
+            .map(|(schema, _)| {
+                format!("(SELECT count(*) FROM {schema}.outbox WHERE published_at IS NULL)")
+            })
+            .collect::<Vec<_>>()
+            .join(" + ");
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let pending: i64 = sqlx::query_scalar(&format!("SELECT {count}"))
+                .fetch_one(pool)
+                .await?;
+            if pending == 0 {
+                return Ok(());
+            }
+            anyhow::ensure!(
+                tokio::time::Instant::now() < deadline,
+                "{pending} events are still unpublished after a minute"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
     }
 
     pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
@@ -223,6 +263,7 @@ impl Platform {
             fallback = fallback.or(module.fallback);
             app = app.merge(service);
         }
+        let _ = self.outboxes.set(relays.clone());
         // Relays start only once every consumer in this process listens, so a backlog
         // left by a crash is never published to nobody.
         for (schema, pool) in relays {

@@ -43,7 +43,46 @@ impl FieldErrors {
             Err(Problem::validation(self.0))
         }
     }
+
+    /// The parsed values (what `check` returned, as a tuple) when nothing failed,
+    /// otherwise a 422 listing every field; handlers never unwrap a checked field.
+    pub fn finish_with<C: Checked>(self, checked: C) -> Result<C::Values, Problem> {
+        self.finish()?;
+        // A `None` is only ever left by `check`, which recorded why.
+        checked
+            .values()
+            .ok_or_else(|| Problem::internal(&"a field failed without an error"))
+    }
 }
+
+/// Fields checked one by one (`Option`s, `None` where a field failed), as a tuple.
+pub trait Checked {
+    type Values;
+    fn values(self) -> Option<Self::Values>;
+}
+
+macro_rules! checked_tuple {
+    ($($t:ident),+) => {
+        impl<$($t),+> Checked for ($(Option<$t>,)+) {
+            type Values = ($($t,)+);
+
+            #[allow(non_snake_case)]
+            fn values(self) -> Option<Self::Values> {
+                let ($($t,)+) = self;
+                Some(($($t?,)+))
+            }
+        }
+    };
+}
+
+checked_tuple!(A);
+checked_tuple!(A, B);
+checked_tuple!(A, B, C);
+checked_tuple!(A, B, C, D);
+checked_tuple!(A, B, C, D, E);
+checked_tuple!(A, B, C, D, E, F);
+checked_tuple!(A, B, C, D, E, F, G);
+checked_tuple!(A, B, C, D, E, F, G, H);
 
 /// Trims and bounds a free-text field such as a person's name.
 pub fn bounded_text(value: &str, min: usize, max: usize) -> Result<String, String> {
@@ -94,6 +133,21 @@ mod tests {
         let p = errs.finish().unwrap_err();
         assert_eq!(p.errors.len(), 1);
         assert_eq!(p.errors[0].field, "name");
+    }
+
+    #[test]
+    fn finish_with_yields_the_parsed_values_or_every_failure() {
+        let mut errs = FieldErrors::new();
+        let name = errs.check("name", "invalid", bounded_text(" Ann ", 1, 10));
+        let city = errs.check("city", "invalid", bounded_text("Paris", 1, 10));
+        assert_eq!(
+            errs.finish_with((name, city)).unwrap(),
+            ("Ann".to_owned(), "Paris".to_owned())
+        );
+        let mut errs = FieldErrors::new();
+        let name = errs.check("name", "invalid", bounded_text("", 1, 10));
+        let city = errs.check("city", "invalid", bounded_text("", 1, 10));
+        assert_eq!(errs.finish_with((name, city)).unwrap_err().errors.len(), 2);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Events notifications consumes. Each becomes at most one email: the inbox row and the
 //! email row commit together, so a redelivered event sends nothing new.
 
+use kernel::ids::StoreId;
 use std::sync::Arc;
 
 use contracts::identity::events::{
@@ -35,9 +36,9 @@ impl EmailHandler {
 
     /// A store, for its name and its support address (the one vendors asked customers
     /// to use).
-    async fn store(&self, id: &str) -> anyhow::Result<contracts::vendors::dto::StoreView> {
+    async fn store(&self, id: StoreId) -> anyhow::Result<contracts::vendors::dto::StoreView> {
         self.vendors
-            .store(id, None)
+            .store(&id.to_string(), None)
             .await
             .map_err(|err| anyhow::anyhow!("vendors: {err}"))
     }
@@ -60,13 +61,13 @@ impl EmailHandler {
                 let e: SubOrderChanged = event.decode()?;
                 if e.status == "paid" {
                     // A new part to ship: to the store, not the customer.
-                    let store = self.store(&e.store_id).await?;
+                    let store = self.store(e.store_id).await?;
                     domain::new_order(
                         url,
                         &store.support_email,
                         &store.name,
                         &e.number,
-                        &e.store_id,
+                        &e.store_id.to_string(),
                         &e.sub_order_id.to_string(),
                     )?
                 } else {
@@ -86,7 +87,7 @@ impl EmailHandler {
             }
             StockLow::TYPE => {
                 let e: StockLow = event.decode()?;
-                let store = self.store(&e.store_id).await?;
+                let store = self.store(e.store_id).await?;
                 domain::low_stock(
                     url,
                     &store.support_email,

@@ -3,10 +3,10 @@
 
 use std::collections::HashMap;
 
-use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use kernel::auth::{AdminUser, AuthUser, Claims};
+use kernel::http::Path;
 use kernel::http::{FieldError, Json, Problem, Query};
 use kernel::money::{Currency, Money};
 use kernel::validation::FieldErrors;
@@ -26,6 +26,7 @@ use crate::domain::{
 };
 use crate::store::{self, CheckoutRow, OrderRow, SubOrderRow};
 use contracts::orders::events::SubOrderChanged;
+use kernel::ids::StoreId;
 
 const TAG: &str = "orders";
 const LIST_LIMIT: i64 = 100;
@@ -46,10 +47,6 @@ pub fn router(saga: Saga) -> OpenApiRouter {
         .routes(routes!(refund_sub_order))
         .routes(routes!(admin_orders))
         .with_state(saga)
-}
-
-fn user_uuid(claims: &Claims) -> Result<Uuid> {
-    kernel::ids::parse_prefixed(&claims.sub, "usr").map_err(|_| Error::Forbidden)
 }
 
 fn parse_address(a: &Address, errs: &mut FieldErrors) -> Option<Address> {
@@ -94,7 +91,7 @@ async fn checkout_view(conn: &mut PgConnection, row: &CheckoutRow) -> Result<Che
         },
         None => None,
     };
-    let step = row.step()?;
+    let step = row.step;
     Ok(CheckoutView {
         id: CheckoutId(row.id),
         status: step.as_str().to_owned(),
@@ -149,10 +146,7 @@ fn checkout_input(
     if promotion_code.is_some_and(|c| c.len() > 32) {
         errs.add("promotion_code", "unknown_code", "no such code");
     }
-    errs.finish()?;
-    let (Some(address), Some(card)) = (address, card) else {
-        return Err(Problem::internal(&"validated fields missing").into());
-    };
+    let (address, card) = errs.finish_with((address, card))?;
     Ok(CheckoutInput {
         customer,
         token,
@@ -177,7 +171,7 @@ async fn preview(
     headers: HeaderMap,
     Json(req): Json<CheckoutRequest>,
 ) -> Result<Json<PreviewView>> {
-    let customer = user_uuid(&claims)?;
+    let customer = claims.sub.0;
     let input = checkout_input(&claims, customer, String::new(), &headers, &req, false)?;
     let plan = saga.price(&input).await?;
     let money = money_in(&plan.currency)?;
@@ -189,7 +183,7 @@ async fn preview(
             .map(|s| {
                 let t = plan.store_totals(s);
                 PreviewStore {
-                    store_id: kernel::ids::format_prefixed("sto", s.store_id),
+                    store_id: StoreId(s.store_id),
                     store_name: s.store_name.clone(),
                     shipping_method: s.shipping_method.clone(),
                     subtotal: money(t.subtotal),
@@ -241,7 +235,7 @@ async fn checkout(
     headers: HeaderMap,
     Json(req): Json<CheckoutRequest>,
 ) -> Result<Response> {
-    let customer = user_uuid(&claims)?;
+    let customer = claims.sub.0;
     let key = headers
         .get(&kernel::http::idempotency::IDEMPOTENCY_KEY)
         .and_then(|v| v.to_str().ok())
@@ -258,7 +252,7 @@ async fn checkout(
     let row = saga.checkout(&input).await?;
     let mut conn = saga.pool.acquire().await?;
     let view = checkout_view(&mut conn, &row).await?;
-    match row.step()? {
+    match row.step {
         Step::Completed => Ok((StatusCode::CREATED, Json(view)).into_response()),
         Step::AwaitingAction => Ok((StatusCode::ACCEPTED, Json(view)).into_response()),
         Step::Failed => {
@@ -287,19 +281,18 @@ async fn checkout(
 async fn get_checkout(
     axum::extract::State(saga): State,
     AuthUser(claims): AuthUser,
-    Path(key): Path<String>,
+    Path(id): Path<CheckoutId>,
 ) -> Result<Json<CheckoutView>> {
-    let id: CheckoutId = key.parse().map_err(|_| Error::NotFound("checkout"))?;
     let mut conn = saga.pool.acquire().await?;
     let row = store::checkout(&mut conn, id.0)
         .await?
         .filter(|c| sees(&claims, c.customer))
-        .ok_or(Error::NotFound("checkout"))?;
+        .ok_or(Error::not_found("checkout"))?;
     Ok(Json(checkout_view(&mut conn, &row).await?))
 }
 
 fn money_in(currency: &str) -> Result<impl Fn(i64) -> Money> {
-    let currency = Currency::parse(currency).map_err(|e| Error::Internal(anyhow::anyhow!(e)))?;
+    let currency = Currency::parse(currency).map_err(|e| Error::internal(anyhow::anyhow!(e)))?;
     Ok(move |amount_minor| Money {
         amount_minor,
         currency,
@@ -323,15 +316,15 @@ async fn sub_order_views(
     for s in subs {
         let currency = currencies
             .get(&s.order_id)
-            .ok_or(Error::NotFound("order"))?;
+            .ok_or(Error::not_found("order"))?;
         let money = money_in(currency)?;
         views.push(SubOrderView {
             id: SubOrderId(s.id),
             order_id: OrderId(s.order_id),
             number: s.number,
-            store_id: kernel::ids::format_prefixed("sto", s.store_id),
+            store_id: StoreId(s.store_id),
             store_name: s.store_name,
-            status: s.status,
+            status: s.status.to_string(),
             subtotal: money(s.subtotal_minor),
             discount: money(s.discount_minor),
             shipping: money(s.shipping_minor),
@@ -374,7 +367,7 @@ async fn order_view(
     order_views(conn, vec![o], only_store)
         .await?
         .pop()
-        .ok_or(Error::NotFound("order"))
+        .ok_or(Error::not_found("order"))
 }
 
 /// Orders as views in four queries however many there are (sub-orders, their lines and
@@ -478,7 +471,7 @@ async fn my_orders(
     axum::extract::State(saga): State,
     AuthUser(claims): AuthUser,
 ) -> Result<Json<OrderList>> {
-    let customer = user_uuid(&claims)?;
+    let customer = claims.sub.0;
     let mut conn = saga.pool.acquire().await?;
     let orders = store::customer_orders(&mut conn, customer, LIST_LIMIT).await?;
     let items = order_views(&mut conn, orders, None).await?;
@@ -493,14 +486,13 @@ async fn my_orders(
 async fn get_order(
     axum::extract::State(saga): State,
     AuthUser(claims): AuthUser,
-    Path(key): Path<String>,
+    Path(id): Path<OrderId>,
 ) -> Result<Json<OrderView>> {
-    let id: OrderId = key.parse().map_err(|_| Error::NotFound("order"))?;
     let mut conn = saga.pool.acquire().await?;
     let o = store::order(&mut conn, id.0)
         .await?
         .filter(|o| sees(&claims, o.customer))
-        .ok_or(Error::NotFound("order"))?;
+        .ok_or(Error::not_found("order"))?;
     Ok(Json(order_view(&mut conn, o, None).await?))
 }
 
@@ -521,13 +513,11 @@ pub struct SubOrderFilter {
 async fn store_sub_orders(
     axum::extract::State(saga): State,
     AuthUser(claims): AuthUser,
-    Path(key): Path<String>,
+    Path(StoreId(store_id)): Path<StoreId>,
     Query(filter): Query<SubOrderFilter>,
 ) -> Result<Json<SubOrderList>> {
-    let store_id =
-        kernel::ids::parse_prefixed(&key, "sto").map_err(|_| Error::NotFound("store"))?;
-    if !claims.manages_store(store_id) {
-        return Err(Error::Forbidden);
+    if !claims.manages_store(StoreId(store_id)) {
+        return Err(Error::forbidden());
     }
     let status = match filter.status.as_deref().filter(|s| !s.is_empty()) {
         Some(s) => Some(SubOrderStatus::parse(s).ok_or_else(|| {
@@ -563,13 +553,13 @@ enum Role {
 
 /// Whether the caller may see what `customer` owns: the customer, and admins.
 fn sees(claims: &Claims, customer: Uuid) -> bool {
-    claims.is_admin() || user_uuid(claims).is_ok_and(|u| u == customer)
+    claims.is_admin() || claims.sub.0 == customer
 }
 
 fn role_of(claims: &Claims, order: &OrderRow, sub: &SubOrderRow) -> Option<Role> {
     if claims.is_admin() {
         Some(Role::Admin)
-    } else if claims.manages_store(sub.store_id) {
+    } else if claims.manages_store(StoreId(sub.store_id)) {
         Some(Role::Store(sub.store_id))
     } else if sees(claims, order.customer) {
         Some(Role::Customer)
@@ -578,14 +568,13 @@ fn role_of(claims: &Claims, order: &OrderRow, sub: &SubOrderRow) -> Option<Role>
     }
 }
 
-async fn load(conn: &mut PgConnection, key: &str) -> Result<(OrderRow, SubOrderRow)> {
-    let id: SubOrderId = key.parse().map_err(|_| Error::NotFound("sub-order"))?;
+async fn load(conn: &mut PgConnection, id: SubOrderId) -> Result<(OrderRow, SubOrderRow)> {
     let sub = store::sub_order(conn, id.0)
         .await?
-        .ok_or(Error::NotFound("sub-order"))?;
+        .ok_or(Error::not_found("sub-order"))?;
     let order = store::order(conn, sub.order_id)
         .await?
-        .ok_or(Error::NotFound("sub-order"))?;
+        .ok_or(Error::not_found("sub-order"))?;
     Ok((order, sub))
 }
 
@@ -605,7 +594,7 @@ async fn detail(
         .iter()
         .find(|s| s.id.0 == sub_id)
         .cloned()
-        .ok_or(Error::NotFound("sub-order"))?;
+        .ok_or(Error::not_found("sub-order"))?;
     Ok(SubOrderDetail { order, sub_order })
 }
 
@@ -617,11 +606,11 @@ async fn detail(
 async fn get_sub_order(
     axum::extract::State(saga): State,
     AuthUser(claims): AuthUser,
-    Path(key): Path<String>,
+    Path(key): Path<SubOrderId>,
 ) -> Result<Json<SubOrderDetail>> {
     let mut conn = saga.pool.acquire().await?;
-    let (order, sub) = load(&mut conn, &key).await?;
-    let role = role_of(&claims, &order, &sub).ok_or(Error::NotFound("sub-order"))?;
+    let (order, sub) = load(&mut conn, key).await?;
+    let role = role_of(&claims, &order, &sub).ok_or(Error::not_found("sub-order"))?;
     Ok(Json(detail(&mut conn, order, sub.id, &role).await?))
 }
 
@@ -672,7 +661,7 @@ async fn record_move(
     let statuses: Vec<SubOrderStatus> = store::sub_orders_of(conn, sub.order_id)
         .await?
         .iter()
-        .filter_map(|s| SubOrderStatus::parse(&s.status))
+        .map(|s| s.status)
         .collect();
     store::set_order_status(conn, sub.order_id, domain::order_status(&statuses)).await?;
     kernel::events::outbox::record(
@@ -681,7 +670,7 @@ async fn record_move(
             sub_order_id: SubOrderId(sub.id),
             order_id: OrderId(sub.order_id),
             number: sub.number.clone(),
-            store_id: kernel::ids::format_prefixed("sto", sub.store_id),
+            store_id: StoreId(sub.store_id),
             status: next.as_str().to_owned(),
             tracking_number: tracking.map(str::to_owned),
             email: order.email.clone(),
@@ -703,7 +692,7 @@ async fn record_move(
 async fn sub_order_action(
     axum::extract::State(saga): State,
     AuthUser(claims): AuthUser,
-    Path((key, action_name)): Path<(String, String)>,
+    Path((key, action_name)): Path<(SubOrderId, String)>,
     Json(req): Json<ActionRequest>,
 ) -> Result<Json<SubOrderDetail>> {
     let action = match action_name.as_str() {
@@ -711,14 +700,14 @@ async fn sub_order_action(
         "ship" => SubOrderAction::Ship,
         "deliver" => SubOrderAction::Deliver,
         "cancel" => SubOrderAction::Cancel,
-        _ => return Err(Error::NotFound("action")),
+        _ => return Err(Error::not_found("action")),
     };
-    let actor = user_uuid(&claims)?;
+    let actor = claims.sub.0;
     let mut tx = saga.pool.begin().await?;
-    let (order, sub) = lock_for_change(&mut tx, &key).await?;
-    let role = role_of(&claims, &order, &sub).ok_or(Error::NotFound("sub-order"))?;
+    let (order, sub) = lock_for_change(&mut tx, key).await?;
+    let role = role_of(&claims, &order, &sub).ok_or(Error::not_found("sub-order"))?;
     if matches!(role, Role::Customer) && action != SubOrderAction::Cancel {
-        return Err(Error::Forbidden);
+        return Err(Error::forbidden());
     }
     let tracking = match action {
         SubOrderAction::Ship => Some(
@@ -748,7 +737,7 @@ async fn sub_order_action(
         ),
         _ => None,
     };
-    let from = SubOrderStatus::parse(&sub.status).ok_or(Error::NotFound("sub-order"))?;
+    let from = sub.status;
     let next = from.apply(action).ok_or(Error::IllegalTransition {
         from: from.as_str(),
         action: action_verb(action),
@@ -792,14 +781,13 @@ async fn sub_order_action(
 /// The sub-order a change is about, locked for it, with its order. The lock is held
 /// across the refund and restock calls on purpose: two changes of one sub-order (a
 /// cancel racing a refund) must not both pay out.
-async fn lock_for_change(tx: &mut PgConnection, key: &str) -> Result<(OrderRow, SubOrderRow)> {
-    let id: SubOrderId = key.parse().map_err(|_| Error::NotFound("sub-order"))?;
+async fn lock_for_change(tx: &mut PgConnection, id: SubOrderId) -> Result<(OrderRow, SubOrderRow)> {
     let sub = store::lock_sub_order(tx, id.0)
         .await?
-        .ok_or(Error::NotFound("sub-order"))?;
+        .ok_or(Error::not_found("sub-order"))?;
     let order = store::order(tx, sub.order_id)
         .await?
-        .ok_or(Error::NotFound("sub-order"))?;
+        .ok_or(Error::not_found("sub-order"))?;
     Ok((order, sub))
 }
 
@@ -813,7 +801,7 @@ async fn fresh_detail(
     let mut conn = saga.pool.acquire().await?;
     let order = store::order(&mut conn, order)
         .await?
-        .ok_or(Error::NotFound("order"))?;
+        .ok_or(Error::not_found("order"))?;
     Ok(Json(detail(&mut conn, order, sub, role).await?))
 }
 
@@ -841,14 +829,14 @@ async fn refund(
     let payment: contracts::payments::PaymentId = order
         .payment_id
         .parse()
-        .map_err(|_| Error::Internal(anyhow::anyhow!("order without a payment")))?;
+        .map_err(|_| Error::internal(anyhow::anyhow!("order without a payment")))?;
     saga.up
         .payments
         .refund(
             payment,
             &contracts::payments::dto::RefundRequest {
                 reference: reference.to_owned(),
-                store_id: kernel::ids::format_prefixed("sto", sub.store_id),
+                store_id: StoreId(sub.store_id),
                 amount_minor: amount,
             },
         )
@@ -866,14 +854,14 @@ async fn refund(
 async fn refund_sub_order(
     axum::extract::State(saga): State,
     AdminUser(claims): AdminUser,
-    Path(key): Path<String>,
+    Path(key): Path<SubOrderId>,
     Json(req): Json<RefundRequest>,
 ) -> Result<Json<SubOrderDetail>> {
-    let actor = user_uuid(&claims)?;
+    let actor = claims.sub.0;
     let reason = kernel::validation::bounded_text(&req.reason, 3, 500)
         .map_err(|m| Problem::validation(vec![FieldError::new("reason", "required", m)]))?;
     let mut tx = saga.pool.begin().await?;
-    let (order, sub) = lock_for_change(&mut tx, &key).await?;
+    let (order, sub) = lock_for_change(&mut tx, key).await?;
     if !(1..=kernel::money::MAX_PRICE_MINOR).contains(&req.amount_minor) {
         return Err(Problem::validation(vec![FieldError::new(
             "amount_minor",
@@ -897,7 +885,7 @@ async fn refund_sub_order(
     } else {
         SubOrderAction::RefundPart
     };
-    let from = SubOrderStatus::parse(&sub.status).ok_or(Error::NotFound("sub-order"))?;
+    let from = sub.status;
     let next = from.apply(action).ok_or(Error::IllegalTransition {
         from: from.as_str(),
         action: "refunded",

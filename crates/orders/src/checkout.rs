@@ -9,6 +9,8 @@
 //! A customer has one checkout under way at a time (`started` until it completed or
 //! failed): see [`Saga::checkout`].
 
+use contracts::shipping::MethodId;
+use kernel::ids::StoreId;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
@@ -67,8 +69,8 @@ pub struct CheckoutInput {
     pub email: String,
     pub key: String,
     pub address: Address,
-    /// Store (`sto_…`) → shipping method (`shp_…`).
-    pub shipping: BTreeMap<String, String>,
+    /// The shipping method chosen for each store.
+    pub shipping: BTreeMap<StoreId, MethodId>,
     pub promotion_code: Option<String>,
     pub card_number: String,
     pub expected_total: Option<i64>,
@@ -79,7 +81,7 @@ fn upstream(e: ClientError) -> Error {
 }
 
 fn field(name: &str, code: &str, message: impl Into<String>) -> Error {
-    Error::Problem(Problem::validation(vec![FieldError::new(
+    Error::problem(Problem::validation(vec![FieldError::new(
         name, code, message,
     )]))
 }
@@ -87,7 +89,7 @@ fn field(name: &str, code: &str, message: impl Into<String>) -> Error {
 /// What a checkout past `started` decided.
 fn plan_of(row: &CheckoutRow) -> Result<&Plan, Error> {
     row.plan.as_ref().map(|p| &p.0).ok_or_else(|| {
-        Error::Internal(anyhow::anyhow!(
+        Error::internal(anyhow::anyhow!(
             "checkout {} has no plan at step {}",
             CheckoutId(row.id),
             row.step
@@ -106,7 +108,7 @@ fn in_progress(holder: Option<Uuid>) -> Error {
         "checkout_in_progress",
         "Another checkout of your cart is under way; wait for it to finish.",
     );
-    Error::Problem(match holder {
+    Error::problem(match holder {
         Some(id) => problem.detail(format!(
             "Checkout {} is under way: GET /api/v1/orders/checkouts/{} says how it ends.",
             CheckoutId(id),
@@ -150,8 +152,8 @@ impl Saga {
             .map(|v| (v.variant_id, v))
             .collect();
         let mut currency = None;
-        let mut stores: BTreeMap<String, PlanStore> = BTreeMap::new();
-        let mut weights: HashMap<String, i64> = HashMap::new();
+        let mut stores: BTreeMap<StoreId, PlanStore> = BTreeMap::new();
+        let mut weights: HashMap<StoreId, i64> = HashMap::new();
         for line in &cart.lines {
             let v = by_id
                 .get(&line.variant_id)
@@ -170,20 +172,16 @@ impl Saga {
                         .into(),
                 });
             }
-            let store_uuid = kernel::ids::parse_prefixed(&v.store_id, "sto")
-                .map_err(|e| Error::Internal(e.into()))?;
-            let entry = stores
-                .entry(v.store_id.clone())
-                .or_insert_with(|| PlanStore {
-                    store_id: store_uuid,
-                    store_name: v.store_name.clone(),
-                    shipping_method: String::new(),
-                    shipping_method_id: String::new(),
-                    shipping: 0,
-                    commission_bps: 0,
-                    lines: Vec::new(),
-                });
-            *weights.entry(v.store_id.clone()).or_default() +=
+            let entry = stores.entry(v.store_id).or_insert_with(|| PlanStore {
+                store_id: v.store_id.0,
+                store_name: v.store_name.clone(),
+                shipping_method: String::new(),
+                shipping_method_id: String::new(),
+                shipping: 0,
+                commission_bps: 0,
+                lines: Vec::new(),
+            });
+            *weights.entry(v.store_id).or_default() +=
                 i64::from(v.weight_grams.unwrap_or(0)) * i64::from(line.quantity);
             entry.lines.push(PlanLine {
                 variant_id: v.variant_id.0,
@@ -199,7 +197,7 @@ impl Saga {
             });
         }
         let currency =
-            currency.ok_or_else(|| Error::Internal(anyhow::anyhow!("a cart without lines")))?;
+            currency.ok_or_else(|| Error::internal(anyhow::anyhow!("a cart without lines")))?;
         let money = |amount_minor| Money {
             amount_minor,
             currency,
@@ -222,7 +220,7 @@ impl Saga {
                 parcels: stores
                     .iter()
                     .map(|(id, s)| contracts::shipping::dto::Parcel {
-                        store_id: id.clone(),
+                        store_id: *id,
                         subtotal: money(s.lines.iter().map(PlanLine::amount).sum()),
                         weight_grams: weights.get(id).copied().unwrap_or(0),
                     })
@@ -241,7 +239,7 @@ impl Saga {
             let option = parcel
                 .options
                 .iter()
-                .find(|o| o.method_id.to_string() == *chosen)
+                .find(|o| o.method_id == *chosen)
                 .ok_or_else(|| {
                     field(
                         &format!("shipping.{id}"),
@@ -253,7 +251,7 @@ impl Saga {
                     )
                 })?;
             s.shipping_method = option.name.clone();
-            s.shipping_method_id = chosen.clone();
+            s.shipping_method_id = chosen.to_string();
             s.shipping = option.price.amount_minor;
         }
         // The promotion, split over the lines it applies to.
@@ -268,7 +266,7 @@ impl Saga {
                 .flat_map(|(id, s)| {
                     s.lines
                         .iter()
-                        .map(|l| promotion_line(id.clone(), l, money(l.amount())))
+                        .map(|l| promotion_line(*id, l, money(l.amount())))
                 })
                 .collect();
             let discount = self
@@ -284,7 +282,7 @@ impl Saga {
                     ClientError::Problem(p) if p.status == 404 => {
                         field("promotion_code", "unknown_code", "no such code")
                     }
-                    ClientError::Problem(p) if p.status == 422 => Error::Problem(Problem {
+                    ClientError::Problem(p) if p.status == 422 => Error::problem(Problem {
                         errors: p
                             .errors
                             .into_iter()
@@ -333,7 +331,7 @@ impl Saga {
             s.commission_bps = self
                 .up
                 .vendors
-                .commission(id)
+                .commission(&id.to_string())
                 .await
                 .map_err(upstream)?
                 .commission_bps;
@@ -434,7 +432,7 @@ impl Saga {
             // The worker gave it up meanwhile (pricing outlasted the lease).
             None => store::checkout(&mut conn, id)
                 .await?
-                .ok_or(Error::NotFound("checkout")),
+                .ok_or(Error::not_found("checkout")),
         }
     }
 
@@ -445,9 +443,9 @@ impl Saga {
             let mut conn = self.pool.acquire().await?;
             let row = store::checkout(&mut conn, id)
                 .await?
-                .ok_or(Error::NotFound("checkout"))?;
+                .ok_or(Error::not_found("checkout"))?;
             drop(conn);
-            let step = row.step()?;
+            let step = row.step;
             if step.is_final() {
                 return Ok(row);
             }
@@ -487,7 +485,7 @@ impl Saga {
                         store::release_lease(&mut conn, id, 60).await?;
                         return store::checkout(&mut conn, id)
                             .await?
-                            .ok_or(Error::NotFound("checkout"));
+                            .ok_or(Error::not_found("checkout"));
                     }
                     true
                 }
@@ -526,7 +524,7 @@ impl Saga {
         let plan = plan_of(row)?;
         if let Some(code) = &plan.promotion_code {
             let currency =
-                Currency::parse(&plan.currency).map_err(|e| Error::Internal(anyhow::anyhow!(e)))?;
+                Currency::parse(&plan.currency).map_err(|e| Error::internal(anyhow::anyhow!(e)))?;
             let req = contracts::promotions::dto::ServiceRedeemRequest {
                 customer: kernel::ids::format_prefixed("usr", row.customer),
                 redemption: contracts::promotions::dto::RedeemRequest {
@@ -542,7 +540,7 @@ impl Saga {
                                         amount_minor: l.amount(),
                                         currency,
                                     };
-                                    let store = kernel::ids::format_prefixed("sto", s.store_id);
+                                    let store = StoreId(s.store_id);
                                     promotion_line(store, l, amount)
                                 })
                             })
@@ -585,7 +583,7 @@ impl Saga {
             .map(|a| a.variant_id)
             .collect();
         for s in &plan.stores {
-            let store_key = kernel::ids::format_prefixed("sto", s.store_id);
+            let store_key = StoreId(s.store_id).to_string();
             if row.reservations.0.contains_key(&store_key) {
                 continue;
             }
@@ -638,7 +636,7 @@ impl Saga {
         let payment = match card {
             Some(card) => {
                 let currency = Currency::parse(&plan.currency)
-                    .map_err(|e| Error::Internal(anyhow::anyhow!(e)))?;
+                    .map_err(|e| Error::internal(anyhow::anyhow!(e)))?;
                 let req = AuthorizeRequest {
                     reference: reference.clone(),
                     customer: kernel::ids::format_prefixed("usr", row.customer),
@@ -700,7 +698,7 @@ impl Saga {
                 drop(conn);
                 self.interrupted(row).await
             }
-            other => Err(Error::Internal(anyhow::anyhow!(
+            other => Err(Error::internal(anyhow::anyhow!(
                 "payment in unexpected status {other}"
             ))),
         }
@@ -759,7 +757,7 @@ impl Saga {
         for reservation in row.reservations.0.values() {
             let id: contracts::inventory::ReservationId = reservation
                 .parse()
-                .map_err(|_| Error::Internal(anyhow::anyhow!("bad reservation id")))?;
+                .map_err(|_| Error::internal(anyhow::anyhow!("bad reservation id")))?;
             if let Err(e) = self.up.inventory.reservation_action(id, "commit").await {
                 return match e {
                     // The hold ran out before the payment was confirmed: nothing is sold.
@@ -786,7 +784,7 @@ impl Saga {
         let payment = row
             .payment_id
             .clone()
-            .ok_or_else(|| Error::Internal(anyhow::anyhow!("authorized without a payment")))?;
+            .ok_or_else(|| Error::internal(anyhow::anyhow!("authorized without a payment")))?;
         let mut tx = self.pool.begin().await?;
         let seq = store::next_order_number(&mut tx).await?;
         let number = domain::order_number(seq);
@@ -817,7 +815,7 @@ impl Saga {
                 number: domain::sub_order_number(&number, i + 1),
                 store_id: s.store_id,
                 store_name: s.store_name.clone(),
-                status: SubOrderStatus::Placed.as_str().into(),
+                status: SubOrderStatus::Placed,
                 subtotal_minor: t.subtotal,
                 discount_minor: t.discount,
                 platform_discount_minor: plan.platform_discount(s),
@@ -831,7 +829,7 @@ impl Saga {
                 reservation_id: row
                     .reservations
                     .0
-                    .get(&kernel::ids::format_prefixed("sto", s.store_id))
+                    .get(&StoreId(s.store_id).to_string())
                     .cloned(),
                 tracking_number: None,
                 cancel_reason: None,
@@ -880,18 +878,18 @@ impl Saga {
     async fn capture(&self, row: &CheckoutRow) -> Result<bool, Error> {
         let order_id = row
             .order_id
-            .ok_or_else(|| Error::Internal(anyhow::anyhow!("confirmed without an order")))?;
+            .ok_or_else(|| Error::internal(anyhow::anyhow!("confirmed without an order")))?;
         let payment: PaymentId = row
             .payment_id
             .as_deref()
             .and_then(|p| p.parse().ok())
-            .ok_or_else(|| Error::Internal(anyhow::anyhow!("confirmed without a payment")))?;
+            .ok_or_else(|| Error::internal(anyhow::anyhow!("confirmed without a payment")))?;
         let plan = plan_of(row)?;
         let splits = plan
             .stores
             .iter()
             .map(|s| SplitRequest {
-                store_id: kernel::ids::format_prefixed("sto", s.store_id),
+                store_id: StoreId(s.store_id),
                 gross_minor: plan.store_totals(s).total,
                 platform_discount_minor: plan.platform_discount(s),
                 commission_minor: plan.commission(s),
@@ -905,7 +903,7 @@ impl Saga {
         let mut tx = self.pool.begin().await?;
         let order = store::lock_order(&mut tx, order_id)
             .await?
-            .ok_or(Error::NotFound("order"))?;
+            .ok_or(Error::not_found("order"))?;
         if order.status == "placed" {
             store::set_order_status(&mut tx, order_id, "paid").await?;
             store::set_sub_orders_status(&mut tx, order_id, SubOrderStatus::Paid.as_str()).await?;
@@ -917,11 +915,7 @@ impl Saga {
                     number: order.number.clone(),
                     customer: kernel::ids::format_prefixed("usr", row.customer),
                     email: order.email.clone(),
-                    stores: plan
-                        .stores
-                        .iter()
-                        .map(|s| kernel::ids::format_prefixed("sto", s.store_id))
-                        .collect(),
+                    stores: plan.stores.iter().map(|s| StoreId(s.store_id)).collect(),
                 },
             )
             .await?;
@@ -933,7 +927,7 @@ impl Saga {
                         sub_order_id: domain::SubOrderId(sub.id),
                         order_id: domain::OrderId(order_id),
                         number: sub.number,
-                        store_id: kernel::ids::format_prefixed("sto", sub.store_id),
+                        store_id: StoreId(sub.store_id),
                         status: SubOrderStatus::Paid.as_str().to_owned(),
                         tracking_number: None,
                         email: order.email.clone(),
@@ -1000,7 +994,7 @@ impl Saga {
             }
         }
         let mut conn = self.pool.acquire().await?;
-        store::advance(&mut conn, row.id, row.step()?, Step::Failed).await?;
+        store::advance(&mut conn, row.id, row.step, Step::Failed).await?;
         Ok(())
     }
 
@@ -1065,7 +1059,7 @@ async fn wait_until_mounted(hosted: &[ServiceClient]) {
 
 /// A planned line as promotions weighs it.
 fn promotion_line(
-    store_id: String,
+    store_id: StoreId,
     l: &PlanLine,
     amount: Money,
 ) -> contracts::promotions::dto::CartLine {

@@ -161,36 +161,9 @@ pub enum Step {
     Failed,
 }
 
+kernel::text_enum!(Step { Started = "started", Priced = "priced", Redeemed = "redeemed", Reserved = "reserved", AwaitingAction = "awaiting_action", Authorized = "authorized", Confirmed = "confirmed", Completed = "completed", Failed = "failed" });
+
 impl Step {
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "started" => Self::Started,
-            "priced" => Self::Priced,
-            "redeemed" => Self::Redeemed,
-            "reserved" => Self::Reserved,
-            "awaiting_action" => Self::AwaitingAction,
-            "authorized" => Self::Authorized,
-            "confirmed" => Self::Confirmed,
-            "completed" => Self::Completed,
-            "failed" => Self::Failed,
-            _ => return None,
-        })
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Started => "started",
-            Self::Priced => "priced",
-            Self::Redeemed => "redeemed",
-            Self::Reserved => "reserved",
-            Self::AwaitingAction => "awaiting_action",
-            Self::Authorized => "authorized",
-            Self::Confirmed => "confirmed",
-            Self::Completed => "completed",
-            Self::Failed => "failed",
-        }
-    }
-
     pub fn is_final(self) -> bool {
         matches!(self, Self::Completed | Self::Failed)
     }
@@ -228,24 +201,9 @@ pub enum SubOrderAction {
     RefundRest,
 }
 
+kernel::text_enum!(SubOrderStatus { Placed = "placed", Paid = "paid", Processing = "processing", Shipped = "shipped", Delivered = "delivered", Cancelled = "cancelled", PartiallyRefunded = "partially_refunded", Refunded = "refunded" });
+
 impl SubOrderStatus {
-    pub fn parse(s: &str) -> Option<Self> {
-        serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Placed => "placed",
-            Self::Paid => "paid",
-            Self::Processing => "processing",
-            Self::Shipped => "shipped",
-            Self::Delivered => "delivered",
-            Self::Cancelled => "cancelled",
-            Self::PartiallyRefunded => "partially_refunded",
-            Self::Refunded => "refunded",
-        }
-    }
-
     /// The next status, or `None` when the action is illegal here (a 409).
     pub fn apply(self, action: SubOrderAction) -> Option<Self> {
         use SubOrderAction as A;

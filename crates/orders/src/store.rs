@@ -5,13 +5,13 @@ use sqlx::types::Json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::domain::{Plan, Step};
+use crate::domain::{Plan, Step, SubOrderStatus};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CheckoutRow {
     pub id: Uuid,
     pub customer: Uuid,
-    pub step: String,
+    pub step: Step,
     /// Absent while the checkout is `started` (pricing), or when it failed then.
     pub plan: Option<Json<Plan>>,
     pub reservations: Json<std::collections::BTreeMap<String, String>>,
@@ -21,15 +21,6 @@ pub struct CheckoutRow {
     pub failure_code: Option<String>,
     pub failure_message: Option<String>,
     pub created_at: OffsetDateTime,
-}
-
-impl CheckoutRow {
-    /// The stored step; a value this version never writes is an error, not a guess.
-    pub fn step(&self) -> Result<Step, sqlx::Error> {
-        Step::parse(&self.step).ok_or_else(|| {
-            sqlx::Error::Decode(format!("checkout step {:?} is unknown", self.step).into())
-        })
-    }
 }
 
 const CHECKOUT_COLUMNS: &str = "id, customer, step, plan, reservations, payment_id, action_url, order_id, \
@@ -414,7 +405,7 @@ pub struct SubOrderRow {
     pub number: String,
     pub store_id: Uuid,
     pub store_name: String,
-    pub status: String,
+    pub status: SubOrderStatus,
     pub subtotal_minor: i64,
     pub discount_minor: i64,
     pub platform_discount_minor: i64,
@@ -447,7 +438,7 @@ pub async fn insert_sub_order(conn: &mut PgConnection, s: &SubOrderRow) -> Resul
     .bind(&s.number)
     .bind(s.store_id)
     .bind(&s.store_name)
-    .bind(&s.status)
+    .bind(s.status)
     .bind(s.subtotal_minor)
     .bind(s.discount_minor)
     .bind(s.platform_discount_minor)

@@ -7,12 +7,12 @@ use kernel::http::access::{Access, Pages};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use kernel::auth::{AdminUser, AuthUser, ServiceCaller};
+use kernel::http::Path;
 use kernel::http::client::ServiceClient;
-use kernel::http::{FieldError, Json, Problem};
+use kernel::http::{Failure, FieldError, Json, Problem};
 use kernel::money::{Currency, Money};
 use serde::Deserialize;
 use sqlx::PgPool;
@@ -30,6 +30,7 @@ use crate::provider::{
 };
 use crate::store::{self, Outcome, PaymentRow, PayoutRow, RefundRow};
 use contracts::payments::events::{PaymentAuthorized, PaymentDeclined};
+use kernel::ids::StoreId;
 
 const TAG: &str = "payments";
 /// Attempts at a provider call that fails transiently.
@@ -101,7 +102,7 @@ where
 
 /// A currency code as stored (written from a parsed `Currency`, so a failure is ours).
 fn currency(code: &str) -> Result<Currency> {
-    Currency::parse(code).map_err(|e| Error::Internal(anyhow::anyhow!(e)))
+    Currency::parse(code).map_err(|e| Error::internal(anyhow::anyhow!(e)))
 }
 
 fn view(p: &PaymentRow) -> Result<PaymentView> {
@@ -114,7 +115,7 @@ fn view(p: &PaymentRow) -> Result<PaymentView> {
         id: PaymentId(p.id),
         reference: p.reference.clone(),
         amount: money(p.amount_minor),
-        status: p.status.clone(),
+        status: p.status.to_string(),
         card_last4: p.card_last4.clone(),
         action_url: p.action_url.clone(),
         failure_code: p.failure_code.clone(),
@@ -122,11 +123,6 @@ fn view(p: &PaymentRow) -> Result<PaymentView> {
         captured: money(p.captured_minor),
         refunded: money(p.refunded_minor),
     })
-}
-
-fn status_of(p: &PaymentRow) -> Result<PaymentStatus> {
-    PaymentStatus::parse(&p.status)
-        .ok_or_else(|| Error::Internal(anyhow::anyhow!("unknown status {}", p.status)))
 }
 
 /// Authorize a payment for a checkout (services only). Declines are answers, not
@@ -162,10 +158,7 @@ async fn authorize(
     if !req.return_url.starts_with(&st.public_url) {
         errs.add("return_url", "invalid", "must be under the public URL");
     }
-    errs.finish()?;
-    let (Some(reference), Some(customer), Some(card)) = (reference, customer, card) else {
-        return Err(Problem::internal(&"validated fields missing").into());
-    };
+    let (reference, customer, card) = errs.finish_with((reference, customer, card))?;
     let mut conn = st.pool.acquire().await?;
     let row = PaymentRow {
         id: Uuid::now_v7(),
@@ -175,7 +168,7 @@ async fn authorize(
         currency: req.amount.currency.code().to_owned(),
         provider: st.provider.name().to_owned(),
         provider_ref: None,
-        status: "pending".into(),
+        status: PaymentStatus::Pending,
         // A card's last four digits; a payment method id says nothing worth keeping.
         card_last4: (!card.starts_with("pm_")).then(|| card[card.len() - 4..].to_owned()),
         action_url: None,
@@ -194,7 +187,7 @@ async fn authorize(
                 && p.currency == row.currency
         })
         .ok_or(Error::ReferenceReused)?;
-    if existing.status != "pending" {
+    if existing.status != PaymentStatus::Pending {
         return Ok(Json(view(&existing)?));
     }
     drop(conn);
@@ -212,8 +205,8 @@ async fn authorize(
     let mut tx = st.pool.begin().await?;
     let current = store::lock(&mut tx, existing.id)
         .await?
-        .ok_or(Error::NotFound("payment"))?;
-    if current.status == "pending" {
+        .ok_or(Error::not_found("payment"))?;
+    if current.status == PaymentStatus::Pending {
         let outcome = match &answer {
             Authorization::Authorized { provider_ref } => Outcome {
                 status: "authorized",
@@ -242,7 +235,7 @@ async fn authorize(
     }
     let done = store::lock(&mut tx, existing.id)
         .await?
-        .ok_or(Error::NotFound("payment"))?;
+        .ok_or(Error::not_found("payment"))?;
     tx.commit().await?;
     Ok(Json(view(&done)?))
 }
@@ -269,9 +262,9 @@ async fn by_reference(
     let mut conn = st.pool.acquire().await?;
     let p = store::by_reference(&mut conn, &reference)
         .await?
-        .ok_or(Error::NotFound("payment"))?;
+        .ok_or(Error::not_found("payment"))?;
     if params.refresh
-        && p.status == "requires_action"
+        && p.status == PaymentStatus::RequiresAction
         && let Some(provider_ref) = &p.provider_ref
     {
         let state = with_retries(|| st.provider.state(provider_ref))
@@ -284,7 +277,7 @@ async fn by_reference(
         let mut conn = st.pool.acquire().await?;
         let p = store::by_reference(&mut conn, &reference)
             .await?
-            .ok_or(Error::NotFound("payment"))?;
+            .ok_or(Error::not_found("payment"))?;
         return Ok(Json(view(&p)?));
     }
     Ok(Json(view(&p)?))
@@ -299,9 +292,9 @@ async fn apply_intent_state(
     state: IntentState,
 ) -> Result<()> {
     let Some(p) = store::by_provider_ref(tx, provider_ref).await? else {
-        return Err(Error::NotFound("payment"));
+        return Err(Error::not_found("payment"));
     };
-    let from = status_of(&p)?;
+    let from = p.status;
     let event = match state {
         IntentState::Authorized => PaymentEvent::Authorize,
         IntentState::Declined | IntentState::Canceled => PaymentEvent::Decline,
@@ -349,16 +342,6 @@ async fn apply_intent_state(
     Ok(())
 }
 
-fn payment_uuid(key: &str) -> Result<Uuid> {
-    key.parse::<PaymentId>()
-        .map(|p| p.0)
-        .map_err(|_| Error::NotFound("payment"))
-}
-
-fn store_uuid(key: &str) -> Result<Uuid> {
-    kernel::ids::parse_prefixed(key, "sto").map_err(|_| Error::NotFound("store"))
-}
-
 /// Capture an authorized payment in full and record it in the ledger, split between
 /// the stores and the platform's commission (services only; capturing twice changes
 /// nothing).
@@ -368,21 +351,13 @@ fn store_uuid(key: &str) -> Result<Uuid> {
 async fn capture(
     axum::extract::State(st): State,
     _caller: ServiceCaller,
-    Path(key): Path<String>,
+    Path(PaymentId(id)): Path<PaymentId>,
     Json(req): Json<CaptureRequest>,
 ) -> Result<Json<PaymentView>> {
-    let id = payment_uuid(&key)?;
     let mut splits = Vec::with_capacity(req.splits.len());
-    for (i, s) in req.splits.iter().enumerate() {
-        let store = kernel::ids::parse_prefixed(&s.store_id, "sto").map_err(|_| {
-            Problem::validation(vec![FieldError::new(
-                format!("splits[{i}].store_id"),
-                "invalid",
-                "a store id",
-            )])
-        })?;
+    for s in &req.splits {
         splits.push(Split {
-            store,
+            store: s.store_id.0,
             gross: s.gross_minor,
             platform_discount: s.platform_discount_minor,
             commission: s.commission_minor,
@@ -392,8 +367,8 @@ async fn capture(
     let mut conn = st.pool.acquire().await?;
     let p = store::payment(&mut conn, id)
         .await?
-        .ok_or(Error::NotFound("payment"))?;
-    let from = status_of(&p)?;
+        .ok_or(Error::not_found("payment"))?;
+    let from = p.status;
     if matches!(
         from,
         PaymentStatus::Captured | PaymentStatus::PartiallyRefunded | PaymentStatus::Refunded
@@ -431,8 +406,8 @@ async fn capture(
     let mut tx = st.pool.begin().await?;
     let current = store::lock(&mut tx, id)
         .await?
-        .ok_or(Error::NotFound("payment"))?;
-    if status_of(&current)? != PaymentStatus::Authorized {
+        .ok_or(Error::not_found("payment"))?;
+    if current.status != PaymentStatus::Authorized {
         // A concurrent capture recorded it first.
         return Ok(Json(view(&current)?));
     }
@@ -448,7 +423,7 @@ async fn capture(
     .await?;
     let done = store::lock(&mut tx, id)
         .await?
-        .ok_or(Error::NotFound("payment"))?;
+        .ok_or(Error::not_found("payment"))?;
     tx.commit().await?;
     Ok(Json(view(&done)?))
 }
@@ -461,14 +436,13 @@ async fn capture(
 async fn void(
     axum::extract::State(st): State,
     _caller: ServiceCaller,
-    Path(key): Path<String>,
+    Path(PaymentId(id)): Path<PaymentId>,
 ) -> Result<Json<PaymentView>> {
-    let id = payment_uuid(&key)?;
     let mut conn = st.pool.acquire().await?;
     let p = store::payment(&mut conn, id)
         .await?
-        .ok_or(Error::NotFound("payment"))?;
-    let from = status_of(&p)?;
+        .ok_or(Error::not_found("payment"))?;
+    let from = p.status;
     if matches!(from, PaymentStatus::Voided | PaymentStatus::Declined) {
         return Ok(Json(view(&p)?));
     }
@@ -487,14 +461,14 @@ async fn void(
     let mut tx = st.pool.begin().await?;
     let current = store::lock(&mut tx, id)
         .await?
-        .ok_or(Error::NotFound("payment"))?;
-    if status_of(&current)?.apply(PaymentEvent::Void).is_none() {
+        .ok_or(Error::not_found("payment"))?;
+    if current.status.apply(PaymentEvent::Void).is_none() {
         return Ok(Json(view(&current)?));
     }
     store::set_status(&mut tx, p.id, next.as_str()).await?;
     let done = store::lock(&mut tx, id)
         .await?
-        .ok_or(Error::NotFound("payment"))?;
+        .ok_or(Error::not_found("payment"))?;
     tx.commit().await?;
     Ok(Json(view(&done)?))
 }
@@ -507,13 +481,10 @@ async fn void(
 async fn refund(
     axum::extract::State(st): State,
     _caller: ServiceCaller,
-    Path(key): Path<String>,
+    Path(PaymentId(id)): Path<PaymentId>,
     Json(req): Json<RefundRequest>,
 ) -> Result<Json<RefundView>> {
-    let id = payment_uuid(&key)?;
-    let store = kernel::ids::parse_prefixed(&req.store_id, "sto").map_err(|_| {
-        Problem::validation(vec![FieldError::new("store_id", "invalid", "a store id")])
-    })?;
+    let store = req.store_id.0;
     let reference = kernel::validation::bounded_text(&req.reference, 1, 200)
         .map_err(|m| Problem::validation(vec![FieldError::new("reference", "invalid", m)]))?;
     // Checked before the provider is asked (no connection held meanwhile: the simulator
@@ -525,7 +496,7 @@ async fn refund(
     };
     drop(tx);
     let entries = domain::refund_postings(&split, req.amount_minor)
-        .ok_or_else(|| Error::Internal(anyhow::anyhow!("refund postings refused")))?;
+        .ok_or_else(|| Error::internal(anyhow::anyhow!("refund postings refused")))?;
     let currency = currency(&p.currency)?;
     let provider_ref = p
         .provider_ref
@@ -554,7 +525,7 @@ async fn refund(
     store::post(&mut tx, "refund", &reference, &p.currency, &entries).await?;
     let done = store::lock(&mut tx, id)
         .await?
-        .ok_or(Error::NotFound("payment"))?;
+        .ok_or(Error::not_found("payment"))?;
     tx.commit().await?;
     Ok(Json(RefundView {
         reference,
@@ -574,7 +545,7 @@ async fn refund_plan(
 ) -> Result<std::result::Result<(PaymentRow, Split), RefundView>> {
     let p = store::lock(tx, id)
         .await?
-        .ok_or(Error::NotFound("payment"))?;
+        .ok_or(Error::not_found("payment"))?;
     if let Some(done) = store::refund_by_reference(tx, reference).await? {
         return Ok(Err(RefundView {
             reference: reference.to_owned(),
@@ -582,14 +553,14 @@ async fn refund_plan(
             payment: view(&p)?,
         }));
     }
-    let from = status_of(&p)?;
+    let from = p.status;
     from.apply(PaymentEvent::RefundPart)
         .ok_or(Error::IllegalTransition {
             from: from.as_str(),
         })?;
     let (split, refunded) = store::lock_split(tx, id, store)
         .await?
-        .ok_or(Error::NotFound("store's part"))?;
+        .ok_or(Error::not_found("store's part"))?;
     if amount <= 0 || amount > split.gross - refunded {
         return Err(Problem::validation(vec![FieldError::new(
             "amount_minor",
@@ -618,7 +589,7 @@ async fn webhook(
     body: axum::body::Bytes,
 ) -> Result<StatusCode> {
     if provider_name != st.provider.name() {
-        return Err(Error::NotFound("webhook"));
+        return Err(Error::not_found("webhook"));
     }
     let header_name = if provider_name == "stripe" {
         "stripe-signature"
@@ -645,7 +616,7 @@ async fn webhook(
     }
     match apply_intent_state(&mut tx, &event.provider_ref, event.state).await {
         // A payment we do not know (another environment's): acknowledged, nothing to do.
-        Ok(()) | Err(Error::NotFound(_)) => {
+        Ok(()) | Err(Error::Failure(Failure::NotFound(_))) => {
             tx.commit().await?;
             Ok(StatusCode::OK)
         }
@@ -656,7 +627,7 @@ async fn webhook(
 fn payout_view(p: &PayoutRow) -> Result<PayoutView> {
     Ok(PayoutView {
         id: PayoutId(p.id),
-        store_id: kernel::ids::format_prefixed("sto", p.store_id),
+        store_id: StoreId(p.store_id),
         amount: Money {
             amount_minor: p.amount_minor,
             currency: currency(&p.currency)?,
@@ -673,11 +644,10 @@ fn payout_view(p: &PayoutRow) -> Result<PayoutView> {
 async fn store_balance(
     axum::extract::State(st): State,
     AuthUser(claims): AuthUser,
-    Path(key): Path<String>,
+    Path(StoreId(store)): Path<StoreId>,
 ) -> Result<Json<BalanceView>> {
-    let store = store_uuid(&key)?;
-    if !claims.manages_store(store) {
-        return Err(Error::Forbidden);
+    if !claims.manages_store(StoreId(store)) {
+        return Err(Error::forbidden());
     }
     let mut conn = st.pool.acquire().await?;
     let mut balances = Vec::new();
@@ -704,7 +674,7 @@ async fn payout_run(
     axum::extract::State(st): State,
     AdminUser(claims): AdminUser,
 ) -> Result<Response> {
-    let by = kernel::ids::parse_prefixed(&claims.sub, "usr").map_err(|_| Error::Forbidden)?;
+    let by = claims.sub.0;
     let mut tx = st.pool.begin().await?;
     let owed = store::positive_store_balances(&mut tx).await?;
     let run = Uuid::now_v7();

@@ -54,34 +54,9 @@ pub enum PaymentEvent {
     RefundRest,
 }
 
+kernel::text_enum!(PaymentStatus { Pending = "pending", RequiresAction = "requires_action", Authorized = "authorized", Declined = "declined", Voided = "voided", Captured = "captured", PartiallyRefunded = "partially_refunded", Refunded = "refunded" });
+
 impl PaymentStatus {
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "pending" => Self::Pending,
-            "requires_action" => Self::RequiresAction,
-            "authorized" => Self::Authorized,
-            "declined" => Self::Declined,
-            "voided" => Self::Voided,
-            "captured" => Self::Captured,
-            "partially_refunded" => Self::PartiallyRefunded,
-            "refunded" => Self::Refunded,
-            _ => return None,
-        })
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::RequiresAction => "requires_action",
-            Self::Authorized => "authorized",
-            Self::Declined => "declined",
-            Self::Voided => "voided",
-            Self::Captured => "captured",
-            Self::PartiallyRefunded => "partially_refunded",
-            Self::Refunded => "refunded",
-        }
-    }
-
     /// The next status, or `None` when the event is illegal here.
     pub fn apply(self, event: PaymentEvent) -> Option<Self> {
         use PaymentEvent as E;

@@ -1,15 +1,11 @@
 use axum::http::StatusCode;
-use kernel::http::Problem;
+use kernel::http::{Failure, Problem};
 
 use crate::provider::ProviderError;
 
 /// Everything payments can refuse, each with a stable problem code.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{0} not found")]
-    NotFound(&'static str),
-    #[error("you are not allowed to see this store's money")]
-    Forbidden,
     #[error("a payment cannot go on from {from}")]
     IllegalTransition { from: &'static str },
     #[error("this reference belongs to another payment")]
@@ -19,19 +15,13 @@ pub enum Error {
     #[error(transparent)]
     Provider(ProviderError),
     #[error(transparent)]
-    Problem(#[from] Problem),
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
-    #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Failure(#[from] Failure),
 }
 
 impl From<Error> for Problem {
     fn from(e: Error) -> Self {
         let text = e.to_string();
         match e {
-            Error::NotFound(what) => Problem::not_found(what),
-            Error::Forbidden => Problem::new(StatusCode::FORBIDDEN, "forbidden", text),
             Error::IllegalTransition { .. } => {
                 Problem::new(StatusCode::CONFLICT, "illegal_transition", text)
             }
@@ -45,11 +35,12 @@ impl From<Error> for Problem {
             Error::Provider(ProviderError::Refused(_)) => {
                 Problem::new(StatusCode::CONFLICT, "payment_provider_refused", text)
             }
-            Error::Problem(p) => p,
-            Error::Database(e) => Problem::internal(&e),
-            Error::Internal(e) => Problem::internal(&format!("{e:#}")),
+            Error::Failure(f) => f.into(),
         }
     }
 }
 
-kernel::problem_response!(Error);
+kernel::service_error!(
+    Error,
+    forbidden = "you are not allowed to see this store's money"
+);

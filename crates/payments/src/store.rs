@@ -4,7 +4,7 @@ use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::domain::Split;
+use crate::domain::{PaymentStatus, Split};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PaymentRow {
@@ -15,7 +15,7 @@ pub struct PaymentRow {
     pub currency: String,
     pub provider: String,
     pub provider_ref: Option<String>,
-    pub status: String,
+    pub status: PaymentStatus,
     pub card_last4: Option<String>,
     pub action_url: Option<String>,
     pub failure_code: Option<String>,

@@ -2,10 +2,10 @@
 //! and by vendors (their store's products, vendor-funded); evaluation and redemption
 //! for checkouts.
 
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use kernel::auth::{AdminUser, AuthUser, ServiceCaller};
+use kernel::http::Path;
 use kernel::http::{FieldError, Json, Problem};
 use kernel::money::{Currency, Money};
 use sqlx::PgPool;
@@ -19,6 +19,7 @@ use contracts::promotions::dto::*;
 use crate::Error;
 use crate::domain::{self, Benefit, PromotionId};
 use crate::store::{self, PromotionRow, RedemptionRow};
+use kernel::ids::StoreId;
 
 const TAG: &str = "promotions";
 const MAX_LINES: usize = 200;
@@ -36,17 +37,11 @@ pub fn router(pool: PgPool) -> OpenApiRouter {
         .with_state(pool)
 }
 
-fn store_uuid(key: &str) -> Result<Uuid> {
-    kernel::ids::parse_prefixed(key, "sto").map_err(|_| Error::NotFound("store"))
-}
-
 fn view(r: PromotionRow) -> PromotionView {
     PromotionView {
         id: PromotionId(r.id),
         code: r.code,
-        store_id: r
-            .store_id
-            .map(|s| contracts::vendors::StoreId(s).to_string()),
+        store_id: r.store_id.map(StoreId),
         kind: r.kind,
         uses: r.uses,
         usage_limit: r.usage_limit,
@@ -192,11 +187,10 @@ async fn list_platform(
 async fn list_store(
     axum::extract::State(pool): State,
     AuthUser(claims): AuthUser,
-    Path(store_key): Path<String>,
+    Path(StoreId(store_id)): Path<StoreId>,
 ) -> Result<Json<PromotionList>> {
-    let store_id = store_uuid(&store_key)?;
-    if !claims.manages_store(store_id) {
-        return Err(Error::Forbidden);
+    if !claims.manages_store(StoreId(store_id)) {
+        return Err(Error::forbidden());
     }
     let rows = store::list(&mut *pool.acquire().await?, Some(store_id)).await?;
     Ok(Json(PromotionList {
@@ -211,12 +205,11 @@ async fn list_store(
 async fn create_store(
     axum::extract::State(pool): State,
     AuthUser(claims): AuthUser,
-    Path(store_key): Path<String>,
+    Path(StoreId(store_id)): Path<StoreId>,
     Json(req): Json<PromotionRequest>,
 ) -> Result<Response> {
-    let store_id = store_uuid(&store_key)?;
-    if !claims.manages_store(store_id) {
-        return Err(Error::Forbidden);
+    if !claims.manages_store(StoreId(store_id)) {
+        return Err(Error::forbidden());
     }
     create(&pool, &req, Some(store_id)).await
 }
@@ -246,7 +239,7 @@ fn apply(p: &PromotionRow, req: &EvaluateRequest) -> Result<DiscountView> {
             .into());
         }
         lines.push(domain::Line {
-            store: store_uuid(&l.store_id)?,
+            store: l.store_id.0,
             product: l.product_id.0,
             category_path: l.category_path.iter().map(|c| c.0).collect(),
             amount: l.amount.amount_minor,
@@ -290,11 +283,7 @@ fn apply(p: &PromotionRow, req: &EvaluateRequest) -> Result<DiscountView> {
         code: p.code.clone(),
         total: money(d.total()),
         per_line: d.per_line.iter().map(|a| money(*a)).collect(),
-        free_shipping: d
-            .free_shipping
-            .iter()
-            .map(|s| contracts::vendors::StoreId(*s).to_string())
-            .collect(),
+        free_shipping: d.free_shipping.iter().map(|s| StoreId(*s)).collect(),
         funded_by: if p.store_id.is_some() {
             "store"
         } else {
@@ -314,7 +303,7 @@ async fn evaluate(
     let code = req.code.trim().to_ascii_uppercase();
     let p = store::by_code(&mut *pool.acquire().await?, &code)
         .await?
-        .ok_or(Error::NotFound("promotion"))?;
+        .ok_or(Error::not_found("promotion"))?;
     Ok(Json(apply(&p, &req)?))
 }
 
@@ -347,12 +336,12 @@ async fn redeem_for(pool: &PgPool, customer: Uuid, req: &RedeemRequest) -> Resul
     let mut tx = pool.begin().await?;
     let p = store::by_code(&mut tx, &code)
         .await?
-        .ok_or(Error::NotFound("promotion"))?;
+        .ok_or(Error::not_found("promotion"))?;
     let discount = apply(&p, &req.cart)?;
     if let Some(existing) = store::lock_redemption(&mut tx, &reference).await? {
         // A retried checkout: the first redemption stands, for its customer only.
         if existing.customer != customer || existing.promotion_id != p.id {
-            return Err(Error::NotFound("redemption"));
+            return Err(Error::not_found("redemption"));
         }
         return Ok(discount);
     }
@@ -379,7 +368,7 @@ async fn redeem_for(pool: &PgPool, customer: Uuid, req: &RedeemRequest) -> Resul
     )
     .await?;
     if !inserted {
-        return Err(Error::NotFound("redemption"));
+        return Err(Error::not_found("redemption"));
     }
     tx.commit().await?;
     Ok(discount)
@@ -398,7 +387,7 @@ async fn service_release(
     let mut tx = pool.begin().await?;
     let r = store::lock_redemption(&mut tx, &reference)
         .await?
-        .ok_or(Error::NotFound("redemption"))?;
+        .ok_or(Error::not_found("redemption"))?;
     if r.status == "redeemed" {
         store::release(&mut tx, r.id).await?;
         store::give_back_use(&mut tx, r.promotion_id).await?;

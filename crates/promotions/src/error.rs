@@ -1,15 +1,11 @@
 use axum::http::StatusCode;
-use kernel::http::{FieldError, Problem};
+use kernel::http::{Failure, FieldError, Problem};
 
 use crate::domain::Refusal;
 
 /// Everything promotions can refuse, each with a stable problem code.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{0} not found")]
-    NotFound(&'static str),
-    #[error("you are not allowed to manage this store's promotions")]
-    Forbidden,
     #[error("this code does not apply")]
     Refused(Refusal),
     #[error("this code has been used up")]
@@ -17,19 +13,13 @@ pub enum Error {
     #[error("you have used this code as often as it allows")]
     CustomerLimit,
     #[error(transparent)]
-    Problem(#[from] Problem),
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
-    #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Failure(#[from] Failure),
 }
 
 impl From<Error> for Problem {
     fn from(e: Error) -> Self {
         let text = e.to_string();
         match e {
-            Error::NotFound(what) => Problem::not_found(what),
-            Error::Forbidden => Problem::new(StatusCode::FORBIDDEN, "forbidden", text),
             Error::Refused(r) => {
                 Problem::validation(vec![FieldError::new("code", r.code(), r.message())])
             }
@@ -37,11 +27,12 @@ impl From<Error> for Problem {
             Error::CustomerLimit => {
                 Problem::new(StatusCode::CONFLICT, "promotion_customer_limit", text)
             }
-            Error::Problem(p) => p,
-            Error::Database(e) => Problem::internal(&e),
-            Error::Internal(e) => Problem::internal(&format!("{e:#}")),
+            Error::Failure(f) => f.into(),
         }
     }
 }
 
-kernel::problem_response!(Error);
+kernel::service_error!(
+    Error,
+    forbidden = "you are not allowed to manage this store's promotions"
+);

@@ -421,8 +421,7 @@ impl ProductIndex {
 
     fn document(&self, p: &ProductPublished) -> anyhow::Result<TantivyDocument> {
         let f = self.fields;
-        let store_id: Uuid = kernel::ids::parse_prefixed(&p.store_id, "sto")
-            .map_err(|_| anyhow::anyhow!("bad store id {}", p.store_id))?;
+        let store_id = p.store_id.0;
         let mut doc = TantivyDocument::default();
         doc.add_text(f.id, p.product_id.0.to_string());
         doc.add_text(f.store_id, store_id.to_string());

@@ -1,10 +1,10 @@
 //! Shipping's HTTP API under `/api/v1/shipping`: a store's methods for its people, and
 //! quotes for anyone checking out.
 
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use kernel::auth::AuthUser;
+use kernel::http::Path;
 use kernel::http::{FieldError, Json, Problem};
 use kernel::money::Money;
 use sqlx::PgPool;
@@ -17,6 +17,7 @@ use contracts::shipping::dto::*;
 use crate::Error;
 use crate::domain::{self, Band, MethodId, Rate};
 use crate::store::{self, MethodRow};
+use kernel::ids::StoreId;
 
 const TAG: &str = "shipping";
 const MAX_QUOTE_STORES: usize = 50;
@@ -32,14 +33,10 @@ pub fn router(pool: PgPool) -> OpenApiRouter {
         .with_state(pool)
 }
 
-fn store_uuid(key: &str) -> Result<Uuid> {
-    kernel::ids::parse_prefixed(key, "sto").map_err(|_| Error::NotFound("store"))
-}
-
 fn view(r: MethodRow) -> MethodView {
     MethodView {
         id: MethodId(r.id),
-        store_id: contracts::vendors::StoreId(r.store_id).to_string(),
+        store_id: StoreId(r.store_id),
         name: r.name,
         kind: r.kind,
         countries: r.countries,
@@ -71,12 +68,11 @@ fn method_of(r: &MethodRow) -> Option<domain::Method> {
 async fn create_method(
     axum::extract::State(pool): State,
     AuthUser(claims): AuthUser,
-    Path(store_key): Path<String>,
+    Path(StoreId(store_id)): Path<StoreId>,
     Json(req): Json<MethodRequest>,
 ) -> Result<impl IntoResponse> {
-    let store_id = store_uuid(&store_key)?;
-    if !claims.manages_store(store_id) {
-        return Err(Error::Forbidden);
+    if !claims.manages_store(StoreId(store_id)) {
+        return Err(Error::forbidden());
     }
     let mut errors = Vec::new();
     let name = kernel::validation::bounded_text(&req.name, 2, 80)
@@ -129,9 +125,8 @@ async fn create_method(
     responses((status = 200, body = MethodList)))]
 async fn list_methods(
     axum::extract::State(pool): State,
-    Path(store_key): Path<String>,
+    Path(StoreId(store_id)): Path<StoreId>,
 ) -> Result<Json<MethodList>> {
-    let store_id = store_uuid(&store_key)?;
     let rows = store::of_stores(&mut *pool.acquire().await?, &[store_id]).await?;
     Ok(Json(MethodList {
         items: rows.into_iter().map(view).collect(),
@@ -145,14 +140,13 @@ async fn list_methods(
 async fn delete_method(
     axum::extract::State(pool): State,
     AuthUser(claims): AuthUser,
-    Path(key): Path<String>,
+    Path(id): Path<MethodId>,
 ) -> Result<StatusCode> {
-    let id: MethodId = key.parse().map_err(|_| Error::NotFound("method"))?;
     let mut conn = pool.acquire().await?;
     let row = store::get(&mut conn, id.0)
         .await?
-        .filter(|r| claims.manages_store(r.store_id))
-        .ok_or(Error::NotFound("method"))?;
+        .filter(|r| claims.manages_store(StoreId(r.store_id)))
+        .ok_or(Error::not_found("method"))?;
     store::delete(&mut conn, row.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -173,14 +167,7 @@ async fn quote(
     }
     let mut stores = Vec::new();
     for (i, p) in req.parcels.iter().enumerate() {
-        match store_uuid(&p.store_id) {
-            Ok(id) => stores.push(id),
-            Err(_) => errors.push(FieldError::new(
-                format!("parcels[{i}].store_id"),
-                "invalid",
-                "is not a store id",
-            )),
-        }
+        stores.push(p.store_id.0);
         if !(0..=1_000_000_000).contains(&p.weight_grams) {
             errors.push(FieldError::new(
                 format!("parcels[{i}].weight_grams"),
@@ -219,7 +206,7 @@ async fn quote(
                 .collect();
             options.sort_by_key(|o| o.price.amount_minor);
             ParcelQuote {
-                store_id: parcel.store_id.clone(),
+                store_id: parcel.store_id,
                 options,
             }
         })

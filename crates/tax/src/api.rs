@@ -1,9 +1,9 @@
 //! Tax's HTTP API under `/api/v1/tax`: rates and the inclusive-prices setting for
 //! admins, and quotes for checkouts.
 
-use axum::extract::Path;
 use axum::http::StatusCode;
 use kernel::auth::AdminUser;
+use kernel::http::Path;
 use kernel::http::{FieldError, Json, Problem, Query};
 use kernel::money::Money;
 use serde::Deserialize;

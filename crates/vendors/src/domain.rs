@@ -89,26 +89,9 @@ pub enum StoreAction {
     Reinstate,
 }
 
+kernel::text_enum!(StoreStatus { Pending = "pending", Approved = "approved", Rejected = "rejected", Suspended = "suspended" });
+
 impl StoreStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Approved => "approved",
-            Self::Rejected => "rejected",
-            Self::Suspended => "suspended",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "pending" => Self::Pending,
-            "approved" => Self::Approved,
-            "rejected" => Self::Rejected,
-            "suspended" => Self::Suspended,
-            _ => return None,
-        })
-    }
-
     /// The status machine: anything not listed is an illegal transition (a 409).
     pub fn apply(self, action: StoreAction) -> Option<Self> {
         use StoreAction as A;

@@ -1,5 +1,5 @@
 use axum::http::StatusCode;
-use kernel::http::Problem;
+use kernel::http::{Failure, Problem};
 
 /// Everything vendors can refuse, each with a stable problem code.
 #[derive(Debug, thiserror::Error)]
@@ -10,10 +10,6 @@ pub enum Error {
     SlugTaken,
     #[error("you already have an application under review")]
     ApplicationPending,
-    #[error("{0} not found")]
-    NotFound(&'static str),
-    #[error("you are not allowed to do this to this store")]
-    Forbidden,
     #[error("a store that is {from} cannot be {action}")]
     IllegalTransition {
         from: &'static str,
@@ -28,9 +24,7 @@ pub enum Error {
     #[error("already a member of this store")]
     AlreadyMember,
     #[error(transparent)]
-    Problem(#[from] Problem),
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
+    Failure(#[from] Failure),
 }
 
 impl From<Error> for Problem {
@@ -41,8 +35,6 @@ impl From<Error> for Problem {
             Error::EmailNotVerified => Problem::new(S::FORBIDDEN, "email_not_verified", text),
             Error::SlugTaken => Problem::taken("slug", "slug_taken", text),
             Error::ApplicationPending => Problem::new(S::CONFLICT, "application_pending", text),
-            Error::NotFound(what) => Problem::not_found(what),
-            Error::Forbidden => Problem::new(S::FORBIDDEN, "forbidden", text),
             Error::IllegalTransition { .. } => {
                 Problem::new(S::CONFLICT, "illegal_transition", text)
             }
@@ -52,10 +44,12 @@ impl From<Error> for Problem {
                 Problem::new(S::FORBIDDEN, "invitation_for_someone_else", text)
             }
             Error::AlreadyMember => Problem::new(S::CONFLICT, "already_member", text),
-            Error::Problem(p) => p,
-            Error::Database(e) => Problem::internal(&e),
+            Error::Failure(f) => f.into(),
         }
     }
 }
 
-kernel::problem_response!(Error);
+kernel::service_error!(
+    Error,
+    forbidden = "you are not allowed to do this to this store"
+);

@@ -1,5 +1,6 @@
 //! Vendors' SQL. Every function takes a connection so callers decide the transaction.
 
+use kernel::auth::StoreRole;
 use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -17,21 +18,12 @@ pub struct StoreRow {
     pub country: String,
     pub payout_holder: String,
     pub payout_iban: String,
-    pub status: String,
+    pub status: StoreStatus,
     pub status_reason: Option<String>,
     pub commission_bps: Option<i32>,
     pub applicant_user_id: Uuid,
     pub applicant_email: String,
     pub created_at: OffsetDateTime,
-}
-
-impl StoreRow {
-    /// The stored status; a value this version never writes is an error, not a guess.
-    pub fn status(&self) -> Result<StoreStatus, sqlx::Error> {
-        StoreStatus::parse(&self.status).ok_or_else(|| {
-            sqlx::Error::Decode(format!("store status {:?} is unknown", self.status).into())
-        })
-    }
 }
 
 const STORE_COLUMNS: &str = "id, slug, name, description, logo_url, support_email, country, payout_holder, \
@@ -239,7 +231,7 @@ pub async fn set_default_commission(conn: &mut PgConnection, bps: i32) -> Result
 pub struct MemberRow {
     pub user_id: Uuid,
     pub email: String,
-    pub role: String,
+    pub role: StoreRole,
     pub created_at: OffsetDateTime,
 }
 
@@ -248,7 +240,7 @@ pub async fn insert_member(
     store: StoreId,
     user: Uuid,
     email: &str,
-    role: &str,
+    role: StoreRole,
 ) -> Result<bool, sqlx::Error> {
     let r = sqlx::query(
         "INSERT INTO members (store_id, user_id, email, role) VALUES ($1, $2, $3, $4)
@@ -279,8 +271,8 @@ pub async fn member_role(
     conn: &mut PgConnection,
     store: StoreId,
     user: Uuid,
-) -> Result<Option<String>, sqlx::Error> {
-    let row: Option<(String,)> =
+) -> Result<Option<StoreRole>, sqlx::Error> {
+    let row: Option<(StoreRole,)> =
         sqlx::query_as("SELECT role FROM members WHERE store_id = $1 AND user_id = $2")
             .bind(store)
             .bind(user)
@@ -307,7 +299,7 @@ pub async fn delete_member(
 pub struct MembershipRow {
     #[sqlx(flatten)]
     pub store: StoreRow,
-    pub role: String,
+    pub role: StoreRole,
 }
 
 /// Stores a user belongs to, with the role, in the order they joined.

@@ -16,6 +16,7 @@ use std::collections::HashMap;
 
 use crate::WebState;
 use crate::pages::error_page;
+use kernel::ids::StoreId;
 
 pub const ACCESS: &str = "em_access";
 pub const REFRESH: &str = "em_refresh";
@@ -67,7 +68,7 @@ impl CurrentUser {
     }
 
     /// Whether this user may manage `store`'s products (its members; admins).
-    pub fn manages(&self, store: &str) -> bool {
+    pub fn manages(&self, store: StoreId) -> bool {
         self.claims.is_admin() || self.claims.store_role(store).is_some()
     }
 }

@@ -5,18 +5,18 @@ use std::sync::Arc;
 
 use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::Path;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kernel::auth::AuthUser;
-use kernel::http::{FieldError, Json, Problem};
+use kernel::http::Path;
+use kernel::http::{Failure, FieldError, Json, Problem};
 use kernel::media::MediaStore;
 use kernel::money::{Currency, Money};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::products::{manages, store_uuid, validate, write};
+use super::products::{manages, validate, write};
 use super::{Result, State, TAG};
 use crate::Error;
 use contracts::catalog::import::ImportReport;
@@ -24,6 +24,7 @@ use contracts::catalog::import::ImportReport;
 use crate::csv_io::{self, CsvProduct, Parsed};
 use crate::domain::{CategoryId, ProductAction, ProductId, ProductStatus};
 use crate::store;
+use kernel::ids::StoreId;
 
 /// Products written per transaction: a failure loses at most one batch's work, and
 /// locks are held briefly.
@@ -62,7 +63,7 @@ async fn import_one(
     };
     let valid = match validate(&mut sp, media, &product.request).await {
         Ok(v) => v,
-        Err(Error::Problem(p)) => {
+        Err(Error::Failure(Failure::Problem(p))) => {
             refused(p, report);
             return Ok(());
         }
@@ -74,7 +75,7 @@ async fn import_one(
         .map_or_else(ProductId::new, |(id, ..)| *id);
     match write(&mut sp, id, store_id, &valid).await {
         Ok(()) => {}
-        Err(Error::Problem(p)) => {
+        Err(Error::Failure(Failure::Problem(p))) => {
             refused(p, report);
             return Ok(());
         }
@@ -180,12 +181,11 @@ pub async fn import(
     axum::extract::State(pool): State,
     Extension(media): Extension<Arc<dyn MediaStore>>,
     AuthUser(claims): AuthUser,
-    Path(store_key): Path<String>,
+    Path(StoreId(store_id)): Path<StoreId>,
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Result<Json<ImportReport>> {
-    let store_id = store_uuid(&store_key)?;
     if !manages(Some(&claims), store_id) {
-        return Err(Error::Forbidden);
+        return Err(Error::forbidden());
     }
     let body = body.map_err(|r| {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -214,11 +214,10 @@ pub async fn import(
 pub async fn export(
     axum::extract::State(pool): State,
     AuthUser(claims): AuthUser,
-    Path(store_key): Path<String>,
+    Path(StoreId(store_id)): Path<StoreId>,
 ) -> Result<Response> {
-    let store_id = store_uuid(&store_key)?;
     if !manages(Some(&claims), store_id) {
-        return Err(Error::Forbidden);
+        return Err(Error::forbidden());
     }
     let mut conn = pool.acquire().await?;
     let rows = store::export_rows(&mut conn, store_id).await?;

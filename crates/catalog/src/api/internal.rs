@@ -1,6 +1,7 @@
 //! Service-to-service endpoints under `/internal/catalog`, never exposed by a gateway.
 
 use kernel::http::{FieldError, Json, Problem, Query};
+use kernel::ids::StoreId;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -82,17 +83,19 @@ pub async fn search_document_page(
     responses((status = 200, body = VariantOwner), (status = 404, body = Problem)))]
 pub async fn variant_owner(
     axum::extract::State(pool): State,
-    axum::extract::Path(key): axum::extract::Path<String>,
+    kernel::http::Path(key): kernel::http::Path<String>,
 ) -> Result<Json<VariantOwner>> {
-    let id: VariantId = key.parse().map_err(|_| crate::Error::NotFound("variant"))?;
+    let id: VariantId = key
+        .parse()
+        .map_err(|_| crate::Error::not_found("variant"))?;
     let mut conn = pool.acquire().await?;
     let (product_id, store, sku) = store::variant_owner(&mut conn, id)
         .await?
-        .ok_or(crate::Error::NotFound("variant"))?;
+        .ok_or(crate::Error::not_found("variant"))?;
     Ok(Json(VariantOwner {
         variant_id: id,
         product_id,
-        store_id: contracts::vendors::StoreId(store).to_string(),
+        store_id: StoreId(store),
         sku,
     }))
 }
@@ -136,7 +139,7 @@ pub async fn sale_variants(
         items.push(SaleVariant {
             variant_id: r.variant_id,
             product_id: r.product_id,
-            store_id: contracts::vendors::StoreId(r.store_id).to_string(),
+            store_id: StoreId(r.store_id),
             store_slug: r.store_slug,
             store_name: r.store_name,
             product_slug: r.product_slug,

@@ -3,10 +3,11 @@
 use std::sync::Arc;
 
 use axum::Extension;
-use axum::extract::{Multipart, Path};
+use axum::extract::Multipart;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kernel::auth::AuthUser;
+use kernel::http::Path;
 use kernel::http::{Json, Problem};
 use kernel::media::MediaStore;
 use utoipa::ToSchema;
@@ -59,7 +60,7 @@ pub async fn upload(
     mut multipart: Multipart,
 ) -> Result<impl IntoResponse> {
     if !claims.is_admin() && claims.stores.is_empty() {
-        return Err(Error::Forbidden);
+        return Err(Error::forbidden());
     }
     // Taken before the body is read, held until the answer: bodies waiting for a decode
     // are bounded too.

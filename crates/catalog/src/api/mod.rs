@@ -10,10 +10,10 @@ use kernel::http::access::{Access, Pages};
 use std::collections::HashMap;
 
 use axum::extract::DefaultBodyLimit;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use kernel::auth::AdminUser;
+use kernel::http::Path;
 use kernel::http::{Json, Problem};
 use kernel::validation::{FieldErrors, bounded_text};
 use sqlx::{PgConnection, PgPool};
@@ -103,7 +103,7 @@ async fn find(conn: &mut PgConnection, key: &str) -> Result<CategoryRow> {
         Ok(id) => store::category(conn, id).await?,
         Err(_) => store::category_by_slug(conn, &key.to_ascii_lowercase()).await?,
     };
-    row.ok_or(Error::NotFound("category"))
+    row.ok_or(Error::not_found("category"))
 }
 
 async fn view(conn: &mut PgConnection, row: CategoryRow) -> Result<CategoryView> {
@@ -136,7 +136,7 @@ async fn commit_view(
 ) -> Result<CategoryView> {
     let row = store::category(&mut tx, id)
         .await?
-        .ok_or(Error::NotFound("category"))?;
+        .ok_or(Error::not_found("category"))?;
     let v = view(&mut tx, row).await?;
     tx.commit().await?;
     Ok(v)
@@ -182,10 +182,7 @@ async fn create_category(
     let mut errs = FieldErrors::new();
     let name = errs.check("name", "invalid", bounded_text(&req.name, 1, 80));
     let slug = errs.check("slug", "invalid_slug", domain::parse_slug(&req.slug));
-    errs.finish()?;
-    let (Some(name), Some(slug)) = (name, slug) else {
-        return Err(Problem::internal(&"validated fields missing").into());
-    };
+    let (name, slug) = errs.finish_with((name, slug))?;
     let id = CategoryId::new();
     let mut tx = pool.begin().await?;
     store::lock_tree(&mut tx).await?;
@@ -193,7 +190,7 @@ async fn create_category(
         Some(parent) => {
             store::category(&mut tx, parent)
                 .await?
-                .ok_or(Error::NotFound("parent category"))?
+                .ok_or(Error::not_found("parent category"))?
                 .path
         }
         None => Vec::new(),
@@ -236,10 +233,7 @@ async fn update_category(
         Some(s) => errs.check("slug", "invalid_slug", domain::parse_slug(s)),
         None => Some(row.slug.clone()),
     };
-    errs.finish()?;
-    let (Some(name), Some(slug)) = (name, slug) else {
-        return Err(Problem::internal(&"validated fields missing").into());
-    };
+    let (name, slug) = errs.finish_with((name, slug))?;
     store::update_category(
         &mut tx,
         row.id,
@@ -269,7 +263,7 @@ async fn move_category(
         Some(parent) => {
             store::category(&mut tx, parent)
                 .await?
-                .ok_or(Error::NotFound("parent category"))?
+                .ok_or(Error::not_found("parent category"))?
                 .path
         }
         None => Vec::new(),

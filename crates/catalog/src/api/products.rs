@@ -5,11 +5,11 @@
 use std::sync::Arc;
 
 use axum::Extension;
-use axum::extract::Path;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kernel::auth::{AdminUser, AuthUser, Claims, MaybeUser};
 use kernel::cache::Cache;
+use kernel::http::Path;
 use kernel::http::pagination::{Page, PageParams};
 use kernel::http::{FieldError, Json, Problem, Query};
 use kernel::media::MediaStore;
@@ -23,22 +23,15 @@ use crate::Error;
 use crate::domain::{self, CategoryId, ProductAction, ProductId, ProductStatus, RawVariant};
 use crate::store::{self, ProductRow};
 use contracts::catalog::dto::*;
-
-pub(super) fn store_uuid(key: &str) -> Result<Uuid> {
-    kernel::ids::parse_prefixed(key, "sto").map_err(|_| Error::NotFound("store"))
-}
-
-fn store_ref(id: Uuid) -> String {
-    contracts::vendors::StoreId(id).to_string()
-}
+use kernel::ids::StoreId;
 
 /// Whether the caller may manage `store`'s products: its members, and admins.
 pub(super) fn manages(claims: Option<&Claims>, store: Uuid) -> bool {
-    claims.is_some_and(|c| c.manages_store(store))
+    claims.is_some_and(|c| c.manages_store(StoreId(store)))
 }
 
 fn is_public(p: &ProductRow) -> bool {
-    p.status == "published" && p.store_status == "approved"
+    p.status == ProductStatus::Published && p.store_status == "approved"
 }
 
 fn money(amount: i64, currency: &str) -> Result<Money> {
@@ -51,7 +44,7 @@ fn money(amount: i64, currency: &str) -> Result<Money> {
 
 fn store_of(p: &ProductRow) -> StoreRef {
     StoreRef {
-        id: store_ref(p.store_id),
+        id: StoreId(p.store_id),
         slug: p.store_slug.clone(),
         name: p.store_name.clone(),
     }
@@ -66,7 +59,7 @@ pub(super) fn card(p: ProductRow) -> Result<ProductCard> {
         title: p.title,
         brand: p.brand,
         category_id: p.category_id,
-        status: p.status,
+        status: p.status.to_string(),
         image_url: p.main_image.map(|k| media_url(&k, 480)),
     })
 }
@@ -119,7 +112,7 @@ async fn view(conn: &mut PgConnection, p: ProductRow, private: bool) -> Result<P
         category_id: p.category_id,
         attributes: p.attributes,
         tags: p.tags,
-        status: p.status,
+        status: p.status.to_string(),
         moderation_reason: if private { p.moderation_reason } else { None },
         seo_title: p.seo_title,
         seo_description: p.seo_description,
@@ -132,10 +125,10 @@ async fn view(conn: &mut PgConnection, p: ProductRow, private: bool) -> Result<P
 /// A product the caller may see: published in an approved store, or the caller's own.
 /// Anything else does not exist for them.
 fn visible(row: Option<ProductRow>, claims: Option<&Claims>) -> Result<(ProductRow, bool)> {
-    let row = row.ok_or(Error::NotFound("product"))?;
+    let row = row.ok_or(Error::not_found("product"))?;
     let private = manages(claims, row.store_id);
     if !private && !is_public(&row) {
-        return Err(Error::NotFound("product"));
+        return Err(Error::not_found("product"));
     }
     Ok((row, private))
 }
@@ -256,10 +249,7 @@ pub(super) async fn validate(
     {
         errs.add("category_id", "unknown_category", "no such category");
     }
-    errs.finish()?;
-    let (Some(slug), Some(title)) = (slug, title) else {
-        return Err(Problem::internal(&"validated fields missing").into());
-    };
+    let (slug, title) = errs.finish_with((slug, title))?;
     Ok(Validated {
         slug,
         title,
@@ -344,12 +334,11 @@ pub async fn create_product(
     axum::extract::State(pool): State,
     Extension(media): Extension<Arc<dyn MediaStore>>,
     AuthUser(claims): AuthUser,
-    Path(store_key): Path<String>,
+    Path(StoreId(store_id)): Path<StoreId>,
     Json(req): Json<ProductRequest>,
 ) -> Result<impl IntoResponse> {
-    let store_id = store_uuid(&store_key)?;
     if !manages(Some(&claims), store_id) {
-        return Err(Error::Forbidden);
+        return Err(Error::forbidden());
     }
     let mut tx = pool.begin().await?;
     if store::store_status(&mut tx, store_id).await?.is_none() {
@@ -360,7 +349,7 @@ pub async fn create_product(
     write(&mut tx, id, store_id, &valid).await?;
     let row = store::product(&mut tx, id)
         .await?
-        .ok_or(Error::NotFound("product"))?;
+        .ok_or(Error::not_found("product"))?;
     let v = view(&mut tx, row, true).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(v)))
@@ -375,26 +364,25 @@ pub async fn update_product(
     Extension(media): Extension<Arc<dyn MediaStore>>,
     Extension(cache): Extension<Arc<dyn Cache>>,
     AuthUser(claims): AuthUser,
-    Path(key): Path<String>,
+    Path(id): Path<ProductId>,
     Json(req): Json<ProductRequest>,
 ) -> Result<Json<ProductView>> {
-    let id: ProductId = key.parse().map_err(|_| Error::NotFound("product"))?;
     let mut tx = pool.begin().await?;
     // Locked first, so the status that decides which event to send cannot change under us.
     store::lock_product(&mut tx, id).await?;
     let row = store::product(&mut tx, id).await?;
     let (row, private) = visible(row, Some(&claims))?;
     if !private {
-        return Err(Error::Forbidden);
+        return Err(Error::forbidden());
     }
     let valid = validate(&mut tx, media.as_ref(), &req).await?;
     write(&mut tx, id, row.store_id, &valid).await?;
-    if row.status == "published" {
+    if row.status == ProductStatus::Published {
         crate::events::record_product_state(&mut tx, id).await?;
     }
     let row = store::product(&mut tx, id)
         .await?
-        .ok_or(Error::NotFound("product"))?;
+        .ok_or(Error::not_found("product"))?;
     let v = view(&mut tx, row, true).await?;
     tx.commit().await?;
     crate::events::forget_product(cache.as_ref(), id).await;
@@ -410,9 +398,8 @@ pub async fn get_product(
     axum::extract::State(pool): State,
     Extension(cache): Extension<Arc<dyn Cache>>,
     MaybeUser(claims): MaybeUser,
-    Path(key): Path<String>,
+    Path(id): Path<ProductId>,
 ) -> Result<Response> {
-    let id: ProductId = key.parse().map_err(|_| Error::NotFound("product"))?;
     // The generation is read before the database: see `Cache::generation`.
     let generation = cache
         .generation(&crate::events::product_generation_key(id))
@@ -480,12 +467,11 @@ pub async fn get_product_by_slug(
 pub async fn store_products(
     axum::extract::State(pool): State,
     AuthUser(claims): AuthUser,
-    Path(store_key): Path<String>,
+    Path(StoreId(store_id)): Path<StoreId>,
     Query(page): Query<PageParams>,
 ) -> Result<Json<ProductPage>> {
-    let store_id = store_uuid(&store_key)?;
     if !manages(Some(&claims), store_id) {
-        return Err(Error::Forbidden);
+        return Err(Error::forbidden());
     }
     scoped_page(&pool, store::ProductScope::Store(store_id), &page).await
 }
@@ -528,15 +514,15 @@ async fn change_status(
     action: ProductAction,
     reason: Option<&str>,
 ) -> Result<Json<ProductView>> {
-    let id: ProductId = key.parse().map_err(|_| Error::NotFound("product"))?;
+    let id: ProductId = key.parse().map_err(|_| Error::not_found("product"))?;
     let mut tx = pool.begin().await?;
     store::lock_product(&mut tx, id).await?;
     let row = store::product(&mut tx, id).await?;
     let (row, private) = visible(row, Some(claims))?;
     if !private {
-        return Err(Error::Forbidden);
+        return Err(Error::forbidden());
     }
-    let current = ProductStatus::parse(&row.status).ok_or(Error::NotFound("product"))?;
+    let current = row.status;
     let next = current.apply(action).ok_or(Error::IllegalTransition {
         from: current.as_str(),
     })?;
@@ -551,7 +537,7 @@ async fn change_status(
     crate::events::record_product_state(&mut tx, id).await?;
     let row = store::product(&mut tx, id)
         .await?
-        .ok_or(Error::NotFound("product"))?;
+        .ok_or(Error::not_found("product"))?;
     let v = view(&mut tx, row, true).await?;
     tx.commit().await?;
     // This replica reads its own write at once; others follow the product event.
@@ -633,15 +619,14 @@ pub async fn admin_unpublish(
 pub async fn admin_release(
     axum::extract::State(pool): State,
     _admin: AdminUser,
-    Path(key): Path<String>,
+    Path(id): Path<ProductId>,
 ) -> Result<Json<ProductView>> {
-    let id: ProductId = key.parse().map_err(|_| Error::NotFound("product"))?;
     let mut tx = pool.begin().await?;
     store::lock_product(&mut tx, id).await?;
     store::clear_moderation(&mut tx, id).await?;
     let row = store::product(&mut tx, id)
         .await?
-        .ok_or(Error::NotFound("product"))?;
+        .ok_or(Error::not_found("product"))?;
     let v = view(&mut tx, row, true).await?;
     tx.commit().await?;
     Ok(Json(v))

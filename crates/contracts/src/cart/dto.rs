@@ -1,5 +1,6 @@
 //! Request and answer bodies of cart's API, public and internal.
 
+use crate::vendors::StoreId;
 use kernel::money::Money;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -35,7 +36,7 @@ pub struct CartLineView {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct StoreSubtotal {
     /// The store (`sto_…`).
-    pub store_id: String,
+    pub store_id: StoreId,
     pub store_slug: String,
     pub store_name: String,
     pub subtotal: Money,

@@ -189,7 +189,7 @@ pub struct ProductRequest {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct StoreRef {
-    pub id: String,
+    pub id: crate::vendors::StoreId,
     pub slug: String,
     pub name: String,
 }

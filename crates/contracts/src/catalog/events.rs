@@ -1,5 +1,6 @@
 //! Events catalog publishes (see docs/events.md): search indexes products from them.
 
+use crate::vendors::StoreId;
 use kernel::events::Event;
 use serde::{Deserialize, Serialize};
 
@@ -14,7 +15,7 @@ pub struct ProductPublished {
     /// what it has.
     #[serde(default)]
     pub version: i64,
-    pub store_id: String,
+    pub store_id: StoreId,
     pub store_slug: String,
     pub store_name: String,
     pub slug: String,

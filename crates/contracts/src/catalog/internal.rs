@@ -1,5 +1,6 @@
 //! Bodies of catalog's `/internal/…` operations (for services only).
 
+use crate::vendors::StoreId;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -23,7 +24,7 @@ pub struct VariantOwner {
     pub variant_id: VariantId,
     pub product_id: ProductId,
     /// The store (`sto_…`).
-    pub store_id: String,
+    pub store_id: StoreId,
     pub sku: String,
 }
 
@@ -33,7 +34,7 @@ pub struct SaleVariant {
     pub variant_id: VariantId,
     pub product_id: ProductId,
     /// The store (`sto_…`).
-    pub store_id: String,
+    pub store_id: StoreId,
     pub store_slug: String,
     pub store_name: String,
     pub product_slug: String,

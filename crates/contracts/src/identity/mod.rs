@@ -8,6 +8,5 @@ pub use client::IdentityClient;
 
 pub const SERVICE: &str = "identity";
 
-kernel::typed_id!(pub UserId, "usr");
-kernel::typed_id!(pub SessionId, "ses");
+pub use kernel::ids::{SessionId, UserId};
 kernel::typed_id!(pub AddressId, "adr");

@@ -1,6 +1,7 @@
 //! What inventory publishes: availability changes (for catalog and search) and
 //! low-stock warnings (for the vendor).
 
+use crate::vendors::StoreId;
 use kernel::events::Event;
 use serde::{Deserialize, Serialize};
 
@@ -10,7 +11,7 @@ pub struct StockChanged {
     pub variant_id: crate::catalog::VariantId,
     pub product_id: crate::catalog::ProductId,
     /// The store (`sto_…`).
-    pub store_id: String,
+    pub store_id: StoreId,
     pub available: i64,
     /// Grows with every change of the variant's stock; consumers drop older ones.
     pub version: i64,
@@ -29,7 +30,7 @@ impl Event for StockChanged {
 pub struct StockLow {
     pub variant_id: crate::catalog::VariantId,
     pub product_id: crate::catalog::ProductId,
-    pub store_id: String,
+    pub store_id: StoreId,
     pub available: i64,
     pub threshold: i32,
 }

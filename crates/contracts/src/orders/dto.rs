@@ -1,6 +1,7 @@
 //! Request and answer bodies of orders's API, public and internal.
 
 #![allow(unused_imports)]
+use crate::vendors::StoreId;
 use std::collections::BTreeMap;
 
 use kernel::money::{Currency, Money};
@@ -16,7 +17,7 @@ pub struct CheckoutRequest {
     pub address: Address,
     /// The shipping method (`shp_…`) chosen for each store (`sto_…`) in the cart.
     #[schema(schema_with = shipping_choices)]
-    pub shipping: BTreeMap<String, String>,
+    pub shipping: BTreeMap<StoreId, crate::shipping::MethodId>,
     #[serde(default)]
     #[schema(schema_with = kernel::http::schema::optional_text::<32>)]
     pub promotion_code: Option<String>,
@@ -43,7 +44,7 @@ pub struct CheckoutView {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PreviewStore {
-    pub store_id: String,
+    pub store_id: StoreId,
     pub store_name: String,
     pub shipping_method: String,
     pub subtotal: Money,
@@ -85,7 +86,7 @@ pub struct SubOrderView {
     pub id: SubOrderId,
     pub order_id: OrderId,
     pub number: String,
-    pub store_id: String,
+    pub store_id: StoreId,
     pub store_name: String,
     /// `paid`, `processing`, `shipped`, `delivered`, `cancelled`,
     /// `partially_refunded` or `refunded` (`placed` until the payment is captured).

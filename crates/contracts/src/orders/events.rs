@@ -1,5 +1,6 @@
 //! What orders publishes (see docs/events.md): notifications tells customers and stores.
 
+use crate::vendors::StoreId;
 use kernel::events::Event;
 use serde::{Deserialize, Serialize};
 
@@ -14,7 +15,7 @@ pub struct OrderPaid {
     pub customer: String,
     pub email: String,
     /// The stores (`sto_…`) with a sub-order in it.
-    pub stores: Vec<String>,
+    pub stores: Vec<StoreId>,
 }
 
 impl Event for OrderPaid {
@@ -31,7 +32,7 @@ pub struct SubOrderChanged {
     pub sub_order_id: SubOrderId,
     pub order_id: OrderId,
     pub number: String,
-    pub store_id: String,
+    pub store_id: StoreId,
     pub status: String,
     pub tracking_number: Option<String>,
     /// The customer's email (the order's).

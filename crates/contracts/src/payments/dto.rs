@@ -1,5 +1,6 @@
 //! Request and answer bodies of payments's API, public and internal.
 
+use crate::vendors::StoreId;
 use kernel::money::Money;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -44,7 +45,7 @@ pub struct AuthorizeRequest {
 #[serde(deny_unknown_fields)]
 pub struct SplitRequest {
     /// The store (`sto_…`).
-    pub store_id: String,
+    pub store_id: StoreId,
     /// What the customer paid for this store's part.
     pub gross_minor: i64,
     /// Discounts on it the platform pays for.
@@ -68,7 +69,7 @@ pub struct RefundRequest {
     /// refunds once.
     pub reference: String,
     /// Whose part is refunded (`sto_…`).
-    pub store_id: String,
+    pub store_id: StoreId,
     pub amount_minor: i64,
 }
 
@@ -82,7 +83,7 @@ pub struct RefundView {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PayoutView {
     pub id: PayoutId,
-    pub store_id: String,
+    pub store_id: StoreId,
     pub amount: Money,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,

@@ -1,5 +1,6 @@
 //! Request and answer bodies of promotions's API, public and internal.
 
+use crate::vendors::StoreId;
 use kernel::money::Money;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -55,7 +56,7 @@ pub struct PromotionView {
     pub id: PromotionId,
     pub code: String,
     /// The store that funds it; absent for platform codes.
-    pub store_id: Option<String>,
+    pub store_id: Option<StoreId>,
     pub kind: String,
     pub uses: i32,
     pub usage_limit: Option<i32>,
@@ -71,7 +72,7 @@ pub struct PromotionList {
 pub struct CartLine {
     /// The store (`sto_…`) selling it.
     #[schema(pattern = "^sto_[0-9a-fA-F]{32}$")]
-    pub store_id: String,
+    pub store_id: StoreId,
     pub product_id: ProductId,
     /// The product's category and its ancestors.
     #[serde(default)]
@@ -101,7 +102,7 @@ pub struct DiscountView {
     pub per_line: Vec<Money>,
     pub total: Money,
     /// Stores (`sto_…`) whose shipping becomes free.
-    pub free_shipping: Vec<String>,
+    pub free_shipping: Vec<StoreId>,
     /// `platform` or `store`: who pays for it.
     pub funded_by: String,
 }

@@ -1,5 +1,6 @@
 //! Request and answer bodies of shipping's API, public and internal.
 
+use crate::vendors::StoreId;
 use kernel::money::Money;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -38,7 +39,7 @@ pub struct MethodRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct MethodView {
     pub id: MethodId,
-    pub store_id: String,
+    pub store_id: StoreId,
     pub name: String,
     pub kind: String,
     pub countries: Vec<String>,
@@ -58,7 +59,7 @@ pub struct MethodList {
 pub struct Parcel {
     /// The store (`sto_…`) shipping it.
     #[schema(pattern = "^sto_[0-9a-fA-F]{32}$")]
-    pub store_id: String,
+    pub store_id: StoreId,
     /// What the store's items cost together.
     pub subtotal: Money,
     /// 0 to 10⁹ grams.
@@ -87,7 +88,7 @@ pub struct ShippingOption {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ParcelQuote {
-    pub store_id: String,
+    pub store_id: StoreId,
     /// The methods that serve this parcel, cheapest first; empty when none does.
     pub options: Vec<ShippingOption>,
 }

@@ -152,8 +152,7 @@ pub struct AcceptInvitationRequest {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 pub struct MemberView {
-    /// The member's user id (`usr_…`).
-    pub user_id: String,
+    pub user_id: kernel::ids::UserId,
     pub email: String,
     pub role: StoreRole,
     #[serde(with = "time::serde::rfc3339")]

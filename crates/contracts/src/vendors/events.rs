@@ -3,6 +3,7 @@
 
 use kernel::auth::StoreRole;
 use kernel::events::Event;
+use kernel::ids::UserId;
 use serde::{Deserialize, Serialize};
 
 use super::StoreId;
@@ -24,7 +25,7 @@ pub struct StoreApplied {
     pub store_id: StoreId,
     pub name: String,
     pub slug: String,
-    pub applicant_user_id: String,
+    pub applicant_user_id: UserId,
     pub applicant_email: String,
 }
 store_event!(StoreApplied, "vendors.store.applied");
@@ -36,7 +37,7 @@ pub struct StoreApproved {
     pub version: i64,
     pub name: String,
     pub slug: String,
-    pub owner_user_id: String,
+    pub owner_user_id: UserId,
     pub owner_email: String,
 }
 store_event!(StoreApproved, "vendors.store.approved");
@@ -84,7 +85,7 @@ pub struct MemberAdded {
     pub store_id: StoreId,
     /// The store\'s version after this change; consumers ignore older ones.
     pub version: i64,
-    pub user_id: String,
+    pub user_id: UserId,
     pub role: StoreRole,
 }
 store_event!(MemberAdded, "vendors.member.added");
@@ -94,7 +95,7 @@ pub struct MemberRemoved {
     pub store_id: StoreId,
     /// The store\'s version after this change; consumers ignore older ones.
     pub version: i64,
-    pub user_id: String,
+    pub user_id: UserId,
 }
 store_event!(MemberRemoved, "vendors.member.removed");
 

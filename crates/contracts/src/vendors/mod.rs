@@ -9,7 +9,7 @@ pub use client::VendorsClient;
 
 pub const SERVICE: &str = "vendors";
 
-kernel::typed_id!(pub StoreId, "sto");
+pub use kernel::ids::StoreId;
 kernel::typed_id!(pub InvitationId, "inv");
 
 /// Words a store slug may not be: they would shadow pages or confuse people.

@@ -2,7 +2,6 @@
 //! half-written, and an export that imports back unchanged.
 
 use std::fmt::Write as _;
-use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::Value;
@@ -13,26 +12,19 @@ use crate::vendors::approved_store;
 
 const HEADER: &str = "product_slug,title,description,brand,category,attributes,tags,status,sku,options,price,currency,compare_at_price,weight_grams,barcode,images\n";
 
+/// Imports once catalog has learnt (by event) that the store is open.
 async fn import(app: &TestApp, token: &str, store: &str, body: Vec<u8>) -> reqwest::Response {
-    for _ in 0..100 {
-        let r = app
-            .request(
-                Method::POST,
-                &format!("/api/v1/catalog/stores/{store}/products/import"),
-            )
-            .bearer_auth(token)
-            .header("content-type", "text/csv")
-            .body(body.clone())
-            .send()
-            .await
-            .unwrap();
-        // The store may not have reached catalog yet (it learns by event).
-        if r.status() != 409 {
-            return r;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the store never opened in catalog");
+    app.settle().await;
+    app.request(
+        Method::POST,
+        &format!("/api/v1/catalog/stores/{store}/products/import"),
+    )
+    .bearer_auth(token)
+    .header("content-type", "text/csv")
+    .body(body)
+    .send()
+    .await
+    .unwrap()
 }
 
 #[tokio::test]
@@ -180,16 +172,9 @@ async fn vendors_import_thousands_of_rows_and_export_them_back() {
     assert_problem(r, 403, "forbidden").await;
 
     // Published rows are for sale: searchable like any product.
-    let mut total = 0;
-    for _ in 0..200 {
-        let r: Value = get_json(&app, "/api/v1/search/products?store=csv-house&per_page=1").await;
-        total = r["total"].as_u64().unwrap();
-        if total == 100 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(total, 100);
+    app.settle().await;
+    let r: Value = get_json(&app, "/api/v1/search/products?store=csv-house&per_page=1").await;
+    assert_eq!(r["total"], 100);
 
     // The command-line import runs the same code, by store slug.
     let cli = format!("{HEADER}cli-shirt,From the CLI,,,,,,,CLI-1,,7.50,EUR,,,,\n");
@@ -216,33 +201,23 @@ async fn the_import_page_shows_the_report_and_the_export_downloads() {
     let csrf = crate::web::csrf_of(&page);
     let csv =
         format!("{HEADER}mug,Mug,,,,,,,M-1,,9.90,EUR,,,,\nmug2,Mug 2,,,,,,,M-2,,nine,EUR,,,,\n");
-    let mut done = None;
-    for _ in 0..100 {
-        let form = reqwest::multipart::Form::new()
-            .text("csrf", csrf.clone())
-            .part(
-                "file",
-                reqwest::multipart::Part::bytes(csv.clone().into_bytes())
-                    .file_name("products.csv")
-                    .mime_str("text/csv")
-                    .unwrap(),
-            );
-        let r = b
-            .post(app.url(&format!("/vendor/stores/{id}/products/import")))
-            .multipart(form)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status();
-        let html = r.text().await.unwrap();
-        if status == 200 {
-            done = Some(html);
-            break;
-        }
-        assert!(html.contains("not open"), "{status}: {html}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let html = done.expect("the import page answered");
+    // Catalog learns by event that the store is open.
+    app.settle().await;
+    let form = reqwest::multipart::Form::new().text("csrf", csrf).part(
+        "file",
+        reqwest::multipart::Part::bytes(csv.into_bytes())
+            .file_name("products.csv")
+            .mime_str("text/csv")
+            .unwrap(),
+    );
+    let r = b
+        .post(app.url(&format!("/vendor/stores/{id}/products/import")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
     assert!(html.contains("1 products created"), "{html}");
     assert!(
         html.contains("<td>3</td><td>mug2</td><td>M-2</td><td>price</td>"),

@@ -21,39 +21,22 @@ fn shirt(slug: &str, category: &Value, sku_prefix: &str) -> Value {
     })
 }
 
-/// Creates a product, waiting for catalog to learn (by event) that the store is open.
+/// Creates a product once catalog has learnt (by event) that the store is open.
 pub async fn create_product(
     app: &TestApp,
     token: &str,
     store_id: &str,
     body: Value,
 ) -> reqwest::Response {
-    for _ in 0..100 {
-        let r = call(
-            app,
-            Method::POST,
-            &format!("/api/v1/catalog/stores/{store_id}/products"),
-            Some(token),
-            Some(body.clone()),
-        )
-        .await;
-        // Until catalog hears the store opened, creating answers 409 `store_not_open`;
-        // any other answer (another 409 too) is the caller's to judge.
-        if r.status() != 409 {
-            return r;
-        }
-        let (status, headers) = (r.status(), r.headers().clone());
-        let bytes = r.bytes().await.unwrap();
-        let problem: Value = serde_json::from_slice(&bytes).unwrap_or_default();
-        if problem["code"] != "store_not_open" {
-            let mut answer = axum::http::Response::new(bytes);
-            *answer.status_mut() = status;
-            *answer.headers_mut() = headers;
-            return answer.into();
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the store never opened in catalog");
+    app.settle().await;
+    call(
+        app,
+        Method::POST,
+        &format!("/api/v1/catalog/stores/{store_id}/products"),
+        Some(token),
+        Some(body),
+    )
+    .await
 }
 
 pub async fn category(app: &TestApp, admin: &str, slug: &str, parent: Option<&Value>) -> Value {
@@ -285,15 +268,12 @@ async fn vendors_publish_their_own_products_and_customers_find_them() {
         Some(json!({ "reason": "Investigating" })),
     )
     .await;
-    let mut hidden = false;
-    for _ in 0..100 {
-        if call(&app, Method::GET, &path, None, None).await.status() == 404 {
-            hidden = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(hidden, "suspended store's product still public");
+    app.settle().await;
+    assert_eq!(
+        call(&app, Method::GET, &path, None, None).await.status(),
+        404,
+        "suspended store's product still public"
+    );
     assert_eq!(listing(&app, "category=clothing").await, ["cotton-tee"]);
     call(
         &app,
@@ -324,22 +304,19 @@ async fn vendors_publish_their_own_products_and_customers_find_them() {
         None,
     )
     .await;
-    for _ in 0..100 {
-        if call(
+    app.settle().await;
+    assert_eq!(
+        call(
             &app,
             Method::POST,
             &format!("{path}/publish"),
             Some(ta_),
-            None,
+            None
         )
         .await
-        .status()
-            == 200
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        .status(),
+        200
+    );
     assert_eq!(
         call(&app, Method::GET, &path, None, None).await.status(),
         200
@@ -418,16 +395,9 @@ async fn vendors_publish_their_own_products_and_customers_find_them() {
     )
     .await;
     assert_eq!(r.status(), 200);
-    let mut renamed = false;
-    for _ in 0..100 {
-        let page: Value = get_json(&app, &format!("/api/v1/catalog/products?store={b_id}")).await;
-        if page["items"][0]["store"]["name"] == "Rival Shop Two" {
-            renamed = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(renamed);
+    app.settle().await;
+    let page: Value = get_json(&app, &format!("/api/v1/catalog/products?store={b_id}")).await;
+    assert_eq!(page["items"][0]["store"]["name"], "Rival Shop Two");
 
     // Every state change told the rest of the platform, in order.
     let pool = app.pool("catalog").await;

@@ -328,7 +328,7 @@ async fn customers_find_products_with_typos_filters_and_facets() {
     .await
     .unwrap();
     tx.commit().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    app.settle().await;
     assert_eq!(slugs(&search(&app, "q=linen").await), Vec::<String>::new());
 
     // A full rebuild (admins only) gives the same answers.

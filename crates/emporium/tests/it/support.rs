@@ -1,7 +1,6 @@
 //! A whole Emporium on a random port with its own fresh database.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use kernel::{Config, Platform};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
@@ -93,33 +92,23 @@ impl TestApp {
         .await
     }
 
-    /// The newest email of `kind` to `to`, waiting for the event to be handled.
+    /// Waits until every event committed so far has been published and handled (the
+    /// platform asks the outboxes; nothing sleeps a fixed time).
+    pub async fn settle(&self) {
+        self.platform.settle().await.unwrap();
+    }
+
+    /// The newest email of `kind` to `to`, once the events that send it are handled.
     pub async fn latest_email(&self, to: &str, kind: &str) -> Value {
-        for _ in 0..100 {
-            let mailbox: Value = self
-                .http
-                .get(self.url("/api/v1/notifications/dev/mailbox"))
-                .query(&[("to", to)])
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            if let Some(m) = mailbox["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|m| m["kind"] == kind)
-            {
-                return m.clone();
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("no {kind} email to {to}");
+        self.emails_to(to)
+            .await
+            .into_iter()
+            .find(|m| m["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} email to {to}"))
     }
 
     pub async fn emails_to(&self, to: &str) -> Vec<Value> {
+        self.settle().await;
         let mailbox: Value = self
             .http
             .get(self.url("/api/v1/notifications/dev/mailbox"))

@@ -25,29 +25,26 @@ async fn send(
     call(app, method, path, Some(token), body).await
 }
 
-/// Refreshes until the token reflects a membership change delivered by event.
+/// A refreshed token, once the membership change (delivered by event) reached identity.
 pub async fn refreshed_with_store(app: &TestApp, tokens: &Value, store_id: &str) -> Value {
-    let mut current = tokens.clone();
-    for _ in 0..100 {
-        let r = app
-            .post(
-                "/api/v1/identity/token/refresh",
-                json!({ "refresh_token": current["refresh_token"] }),
-            )
-            .await;
-        current = r.json().await.unwrap();
-        let stores = claims_of(&current)["stores"].clone();
-        if stores
+    app.settle().await;
+    let r = app
+        .post(
+            "/api/v1/identity/token/refresh",
+            json!({ "refresh_token": tokens["refresh_token"] }),
+        )
+        .await;
+    let current: Value = r.json().await.unwrap();
+    let stores = claims_of(&current)["stores"].clone();
+    assert!(
+        stores
             .as_array()
             .unwrap()
             .iter()
-            .any(|m| m["store"] == store_id)
-        {
-            return current;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("membership never reached the token");
+            .any(|m| m["store"] == store_id),
+        "membership never reached the token: {stores}"
+    );
+    current
 }
 
 /// A customer whose application for `slug` an admin approved; returns (owner tokens, store).

@@ -35,8 +35,8 @@ pub async fn revocations(
             .into_iter()
             .map(|(seq, user, session, not_before)| Revocation {
                 seq,
-                user: user.to_string(),
-                session: session.map(|s| s.to_string()),
+                user,
+                session,
                 not_before: not_before.unix_timestamp(),
             })
             .collect(),

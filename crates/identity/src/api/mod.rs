@@ -5,10 +5,10 @@ mod internal;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use kernel::auth::{AdminUser, AuthUser, Claims, ISSUER, Jwks, Role, StoreMembership, StoreRole};
+use kernel::auth::{AdminUser, AuthUser, Claims, ISSUER, Jwks, Role, StoreMembership};
+use kernel::http::Path;
 use kernel::http::pagination::{Page, PageParams, time_key};
 use kernel::http::{ClientIp, Json, Problem, Query};
 use kernel::validation::FieldErrors;
@@ -95,7 +95,7 @@ fn view(u: &UserRow) -> UserView {
         name: u.name.clone(),
         phone: u.phone.clone(),
         email_verified: u.email_verified_at.is_some(),
-        status: u.status.clone(),
+        status: u.status.to_string(),
         roles,
         created_at: u.created_at,
     }
@@ -120,13 +120,6 @@ fn address_view(a: AddressRow) -> AddressView {
 
 fn parse_email(errs: &mut FieldErrors, raw: &str) -> Option<EmailAddress> {
     errs.check("email", "invalid_email", EmailAddress::parse(raw))
-}
-
-fn user_id(claims: &Claims) -> Result<UserId> {
-    claims
-        .sub
-        .parse()
-        .map_err(|_| Error::Problem(Problem::unauthorized("invalid_token", "Unknown subject")))
 }
 
 fn expires_in(d: Duration) -> OffsetDateTime {
@@ -174,18 +167,16 @@ async fn issue_tokens(
     let stores = store::store_memberships(tx, user.id)
         .await?
         .into_iter()
-        .filter_map(|(store, role)| {
-            let role = match role.as_str() {
-                "owner" => StoreRole::Owner,
-                "staff" => StoreRole::Staff,
-                _ => return None,
-            };
-            Some(StoreMembership { store, role })
+        .map(|(store, role)| {
+            let store = store
+                .parse()
+                .map_err(|e| anyhow::anyhow!("a membership of {store:?}: {e}"))?;
+            Ok(StoreMembership { store, role })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     let claims = Claims {
-        sub: user.id.to_string(),
-        sid: session.to_string(),
+        sub: user.id,
+        sid: session,
         email: user.email.clone(),
         email_verified: user.email_verified_at.is_some(),
         roles: v.roles.clone(),
@@ -256,10 +247,7 @@ async fn register(
     let email = parse_email(&mut errs, &req.email);
     let password = errs.check("password", "weak_password", Password::parse(&req.password));
     let name = errs.check("name", "invalid", domain::parse_name(&req.name));
-    errs.finish()?;
-    let (Some(email), Some(password), Some(name)) = (email, password, name) else {
-        return Err(Error::Internal(anyhow::anyhow!("validated fields missing")));
-    };
+    let (email, password, name) = errs.finish_with((email, password, name))?;
     let hash = s.hasher.hash(password.expose().to_owned()).await?;
     let id = UserId::new();
     let (code, code_hash) = new_verification_code(&s.keys);
@@ -290,7 +278,7 @@ async fn register(
     .await?;
     let user = store::user_by_id(&mut tx, id)
         .await?
-        .ok_or(Error::NotFound("user"))?;
+        .ok_or(Error::not_found("user"))?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(view(&user))))
 }
@@ -454,7 +442,7 @@ async fn login(
     // A right password does not count against the account or the address.
     store::throttle_clear(&s.pool, &account_key).await?;
     store::throttle_release(&s.pool, &ip_key).await?;
-    if user.status()? == UserStatus::Suspended {
+    if user.status == UserStatus::Suspended {
         return Err(Error::Suspended);
     }
     let mut tx = s.pool.begin().await?;
@@ -513,7 +501,7 @@ async fn refresh(
     let user = store::user_by_id(&mut tx, row.user_id)
         .await?
         .ok_or(Error::InvalidRefreshToken)?;
-    if user.status()? == UserStatus::Suspended {
+    if user.status == UserStatus::Suspended {
         store::revoke_session(&mut tx, row.session_id).await?;
         tx.commit().await?;
         return Err(Error::Suspended);
@@ -560,7 +548,7 @@ async fn logout_all(
     axum::extract::State(s): AppState,
     AuthUser(claims): AuthUser,
 ) -> Result<StatusCode> {
-    let id = user_id(&claims)?;
+    let id = claims.sub;
     store::revoke_all_sessions(&mut *s.pool.acquire().await?, id, None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -602,7 +590,7 @@ async fn forgot_password(
         .await?;
         let mut tx = s.pool.begin().await?;
         if let Some(user) = store::user_by_email(&mut tx, &email).await?
-            && user.status()? == UserStatus::Active
+            && user.status == UserStatus::Active
         {
             let token = kernel::secret::random_token();
             store::insert_reset(
@@ -683,7 +671,7 @@ async fn change_password(
     AuthUser(claims): AuthUser,
     Json(req): Json<ChangePasswordRequest>,
 ) -> Result<StatusCode> {
-    let id = user_id(&claims)?;
+    let id = claims.sub;
     let mut errs = FieldErrors::new();
     let password = errs.check(
         "new_password",
@@ -696,7 +684,7 @@ async fn change_password(
     };
     let user = store::user_by_id(&mut *s.pool.acquire().await?, id)
         .await?
-        .ok_or(Error::NotFound("user"))?;
+        .ok_or(Error::not_found("user"))?;
     if !s
         .hasher
         .verify(
@@ -708,7 +696,7 @@ async fn change_password(
         return Err(Error::WrongCurrentPassword);
     }
     let hash = s.hasher.hash(password.expose().to_owned()).await?;
-    let keep: Option<SessionId> = claims.sid.parse().ok();
+    let keep = Some(claims.sid);
     let mut tx = s.pool.begin().await?;
     store::set_password(&mut tx, id, &hash).await?;
     store::revoke_all_sessions(&mut tx, id, keep).await?;
@@ -734,10 +722,10 @@ async fn me(
     axum::extract::State(s): AppState,
     AuthUser(claims): AuthUser,
 ) -> Result<Json<UserView>> {
-    let id = user_id(&claims)?;
+    let id = claims.sub;
     let user = store::user_by_id(&mut *s.pool.acquire().await?, id)
         .await?
-        .ok_or(Error::NotFound("user"))?;
+        .ok_or(Error::not_found("user"))?;
     Ok(Json(view(&user)))
 }
 
@@ -750,7 +738,7 @@ async fn update_me(
     AuthUser(claims): AuthUser,
     Json(req): Json<UpdateProfileRequest>,
 ) -> Result<Json<UserView>> {
-    let id = user_id(&claims)?;
+    let id = claims.sub;
     let mut errs = FieldErrors::new();
     let name = req
         .name
@@ -764,7 +752,7 @@ async fn update_me(
     let mut tx = s.pool.begin().await?;
     let user = store::user_for_update(&mut tx, id)
         .await?
-        .ok_or(Error::NotFound("user"))?;
+        .ok_or(Error::not_found("user"))?;
     let name = name.flatten().unwrap_or(user.name);
     let phone = match phone {
         Some(p) => p.flatten(),
@@ -773,7 +761,7 @@ async fn update_me(
     store::update_profile(&mut tx, id, &name, phone.as_deref()).await?;
     let updated = store::user_by_id(&mut tx, id)
         .await?
-        .ok_or(Error::NotFound("user"))?;
+        .ok_or(Error::not_found("user"))?;
     tx.commit().await?;
     Ok(Json(view(&updated)))
 }
@@ -803,7 +791,7 @@ async fn list_addresses(
     axum::extract::State(s): AppState,
     AuthUser(claims): AuthUser,
 ) -> Result<Json<AddressList>> {
-    let id = user_id(&claims)?;
+    let id = claims.sub;
     let items = store::list_addresses(&s.pool, id).await?;
     Ok(Json(AddressList {
         items: items.into_iter().map(address_view).collect(),
@@ -819,7 +807,7 @@ async fn create_address(
     AuthUser(claims): AuthUser,
     Json(req): Json<AddressRequest>,
 ) -> Result<impl IntoResponse> {
-    let user = user_id(&claims)?;
+    let user = claims.sub;
     let address = Address::parse(&address_input(req))?;
     let id = AddressId::new();
     let mut tx = s.pool.begin().await?;
@@ -831,12 +819,8 @@ async fn create_address(
     tx.commit().await?;
     let row = store::address(&s.pool, user, id)
         .await?
-        .ok_or(Error::NotFound("address"))?;
+        .ok_or(Error::not_found("address"))?;
     Ok((StatusCode::CREATED, Json(address_view(row))))
-}
-
-fn parse_address_id(raw: &str) -> Result<AddressId> {
-    raw.parse().map_err(|_| Error::NotFound("address"))
 }
 
 /// One of the signed-in user's addresses.
@@ -846,12 +830,12 @@ fn parse_address_id(raw: &str) -> Result<AddressId> {
 async fn get_address(
     axum::extract::State(s): AppState,
     AuthUser(claims): AuthUser,
-    Path(id): Path<String>,
+    Path(id): Path<AddressId>,
 ) -> Result<Json<AddressView>> {
-    let user = user_id(&claims)?;
-    let row = store::address(&s.pool, user, parse_address_id(&id)?)
+    let user = claims.sub;
+    let row = store::address(&s.pool, user, id)
         .await?
-        .ok_or(Error::NotFound("address"))?;
+        .ok_or(Error::not_found("address"))?;
     Ok(Json(address_view(row)))
 }
 
@@ -862,21 +846,20 @@ async fn get_address(
 async fn update_address(
     axum::extract::State(s): AppState,
     AuthUser(claims): AuthUser,
-    Path(id): Path<String>,
+    Path(id): Path<AddressId>,
     Json(req): Json<AddressRequest>,
 ) -> Result<Json<AddressView>> {
-    let user = user_id(&claims)?;
-    let id = parse_address_id(&id)?;
+    let user = claims.sub;
     let address = Address::parse(&address_input(req))?;
     let mut tx = s.pool.begin().await?;
     store::lock_user(&mut tx, user).await?;
     if !store::update_address(&mut tx, user, id, &address).await? {
-        return Err(Error::NotFound("address"));
+        return Err(Error::not_found("address"));
     }
     tx.commit().await?;
     let row = store::address(&s.pool, user, id)
         .await?
-        .ok_or(Error::NotFound("address"))?;
+        .ok_or(Error::not_found("address"))?;
     Ok(Json(address_view(row)))
 }
 
@@ -887,13 +870,13 @@ async fn update_address(
 async fn delete_address(
     axum::extract::State(s): AppState,
     AuthUser(claims): AuthUser,
-    Path(id): Path<String>,
+    Path(id): Path<AddressId>,
 ) -> Result<StatusCode> {
-    let user = user_id(&claims)?;
-    if store::delete_address(&s.pool, user, parse_address_id(&id)?).await? {
+    let user = claims.sub;
+    if store::delete_address(&s.pool, user, id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(Error::NotFound("address"))
+        Err(Error::not_found("address"))
     }
 }
 
@@ -948,17 +931,16 @@ enum Moderation {
 async fn moderate(
     s: &State,
     admin: &Claims,
-    raw_id: &str,
+    id: UserId,
     change: Moderation,
 ) -> Result<Json<UserView>> {
-    let id: UserId = raw_id.parse().map_err(|_| Error::NotFound("user"))?;
-    if admin.sub == id.to_string() {
+    if admin.sub == id {
         return Err(Error::SelfModeration);
     }
     let mut tx = s.pool.begin().await?;
     store::user_for_update(&mut tx, id)
         .await?
-        .ok_or(Error::NotFound("user"))?;
+        .ok_or(Error::not_found("user"))?;
     match change {
         Moderation::Status(status) => {
             if store::set_status(&mut tx, id, status).await? {
@@ -987,7 +969,7 @@ async fn moderate(
     }
     let user = store::user_by_id(&mut tx, id)
         .await?
-        .ok_or(Error::NotFound("user"))?;
+        .ok_or(Error::not_found("user"))?;
     tx.commit().await?;
     Ok(Json(view(&user)))
 }
@@ -998,9 +980,9 @@ async fn moderate(
 async fn admin_suspend(
     axum::extract::State(s): AppState,
     AdminUser(admin): AdminUser,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
 ) -> Result<Json<UserView>> {
-    moderate(&s, &admin, &id, Moderation::Status(UserStatus::Suspended)).await
+    moderate(&s, &admin, id, Moderation::Status(UserStatus::Suspended)).await
 }
 
 /// Reactivate a suspended user.
@@ -1009,9 +991,9 @@ async fn admin_suspend(
 async fn admin_reactivate(
     axum::extract::State(s): AppState,
     AdminUser(admin): AdminUser,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
 ) -> Result<Json<UserView>> {
-    moderate(&s, &admin, &id, Moderation::Status(UserStatus::Active)).await
+    moderate(&s, &admin, id, Moderation::Status(UserStatus::Active)).await
 }
 
 /// Grant the admin role.
@@ -1020,9 +1002,9 @@ async fn admin_reactivate(
 async fn admin_grant_admin(
     axum::extract::State(s): AppState,
     AdminUser(admin): AdminUser,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
 ) -> Result<Json<UserView>> {
-    moderate(&s, &admin, &id, Moderation::Admin(true)).await
+    moderate(&s, &admin, id, Moderation::Admin(true)).await
 }
 
 /// Revoke the admin role.
@@ -1031,9 +1013,9 @@ async fn admin_grant_admin(
 async fn admin_revoke_admin(
     axum::extract::State(s): AppState,
     AdminUser(admin): AdminUser,
-    Path(id): Path<String>,
+    Path(id): Path<UserId>,
 ) -> Result<Json<UserView>> {
-    moderate(&s, &admin, &id, Moderation::Admin(false)).await
+    moderate(&s, &admin, id, Moderation::Admin(false)).await
 }
 
 /// Creates an account from the command line (`emporium admin create-user`): verified,
@@ -1050,10 +1032,7 @@ pub async fn create_user(
     let email = parse_email(&mut errs, email);
     let password = errs.check("password", "weak_password", Password::parse(password));
     let name = errs.check("name", "invalid", domain::parse_name(name));
-    errs.finish()?;
-    let (Some(email), Some(password), Some(name)) = (email, password, name) else {
-        return Err(Error::Internal(anyhow::anyhow!("validated fields missing")));
-    };
+    let (email, password, name) = errs.finish_with((email, password, name))?;
     let hash = Hasher::new(config.argon2)?
         .hash(password.expose().to_owned())
         .await?;
@@ -1078,7 +1057,7 @@ pub async fn create_user(
     }
     let user = store::user_by_id(&mut tx, id)
         .await?
-        .ok_or(Error::NotFound("user"))?;
+        .ok_or(Error::not_found("user"))?;
     tx.commit().await?;
     Ok(view(&user))
 }

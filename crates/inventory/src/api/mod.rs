@@ -4,12 +4,12 @@
 use std::collections::HashMap;
 
 use axum::Extension;
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use contracts::catalog::CatalogClient;
 use contracts::catalog::VariantId;
 use kernel::auth::{AuthUser, Claims, ServiceCaller};
+use kernel::http::Path;
 use kernel::http::client::ClientError;
 use kernel::http::pagination::{Page, PageParams};
 use kernel::http::{FieldError, Json, Problem, Query};
@@ -25,8 +25,9 @@ use uuid::Uuid;
 use crate::Error;
 use contracts::inventory::dto::*;
 
-use crate::domain::{self, LocationId, ReservationAction, ReservationId, ReservationStatus};
+use crate::domain::{self, LocationId, ReservationAction, ReservationId};
 use crate::store::{self, VariantRow};
+use kernel::ids::StoreId;
 
 const TAG: &str = "inventory";
 
@@ -47,14 +48,6 @@ pub fn router(pool: PgPool, catalog: CatalogClient) -> OpenApiRouter {
         .with_state(pool)
 }
 
-fn store_uuid(key: &str) -> Result<Uuid> {
-    kernel::ids::parse_prefixed(key, "sto").map_err(|_| Error::NotFound("store"))
-}
-
-fn user_id(claims: &Claims) -> Result<Uuid> {
-    kernel::ids::parse_prefixed(&claims.sub, "usr").map_err(|_| Error::Forbidden)
-}
-
 /// Add a stock location to a store (its members; admins).
 #[utoipa::path(post, path = "/api/v1/inventory/stores/{store}/locations", tag = TAG, security(("bearer" = ["store_member"])),
     params(("store" = String, Path, description = "Store id (`sto_…`)")), request_body = LocationRequest,
@@ -62,12 +55,11 @@ fn user_id(claims: &Claims) -> Result<Uuid> {
 async fn create_location(
     axum::extract::State(pool): State,
     AuthUser(claims): AuthUser,
-    Path(store_key): Path<String>,
+    Path(StoreId(store_id)): Path<StoreId>,
     Json(req): Json<LocationRequest>,
 ) -> Result<impl IntoResponse> {
-    let store_id = store_uuid(&store_key)?;
-    if !claims.manages_store(store_id) {
-        return Err(Error::Forbidden);
+    if !claims.manages_store(StoreId(store_id)) {
+        return Err(Error::forbidden());
     }
     let name = kernel::validation::bounded_text(&req.name, 2, 80)
         .map_err(|m| Problem::validation(vec![FieldError::new("name", "invalid", m)]))?;
@@ -97,11 +89,10 @@ async fn create_location(
 async fn list_locations(
     axum::extract::State(pool): State,
     AuthUser(claims): AuthUser,
-    Path(store_key): Path<String>,
+    Path(StoreId(store_id)): Path<StoreId>,
 ) -> Result<Json<LocationList>> {
-    let store_id = store_uuid(&store_key)?;
-    if !claims.manages_store(store_id) {
-        return Err(Error::Forbidden);
+    if !claims.manages_store(StoreId(store_id)) {
+        return Err(Error::forbidden());
     }
     let rows = store::locations(&mut *pool.acquire().await?, store_id).await?;
     Ok(Json(LocationList {
@@ -123,30 +114,30 @@ async fn managed_variant(
     claims: &Claims,
     key: &str,
 ) -> Result<VariantRow> {
-    let id: VariantId = key.parse().map_err(|_| Error::NotFound("variant"))?;
+    let id: VariantId = key.parse().map_err(|_| Error::not_found("variant"))?;
     let row = match store::variant(conn, id.0).await? {
         Some(row) => row,
         None => {
             let owner = match catalog.variant_owner(id).await {
                 Ok(o) => o,
                 Err(ClientError::Problem(p)) if p.status == 404 => {
-                    return Err(Error::NotFound("variant"));
+                    return Err(Error::not_found("variant"));
                 }
                 Err(e) => return Err(anyhow::anyhow!("catalog: {e}").into()),
             };
-            let store_id = store_uuid(&owner.store_id)?;
+            let store_id = owner.store_id.0;
             store::remember_variant(conn, id.0, owner.product_id.0, store_id).await?;
             store::variant(conn, id.0)
                 .await?
-                .ok_or(Error::NotFound("variant"))?
+                .ok_or(Error::not_found("variant"))?
         }
     };
-    if claims.manages_store(row.store_id) {
+    if claims.manages_store(StoreId(row.store_id)) {
         Ok(row)
     } else {
         // Another store's variant is none of this caller's business, not even its
         // existence.
-        Err(Error::NotFound("variant"))
+        Err(Error::not_found("variant"))
     }
 }
 
@@ -200,10 +191,7 @@ async fn adjust_stock(
     let mut errs = FieldErrors::new();
     let delta = errs.check("delta", "invalid", domain::parse_delta(req.delta));
     let reason = errs.check("reason", "invalid", domain::parse_reason(&req.reason));
-    errs.finish()?;
-    let (Some(delta), Some(reason)) = (delta, reason) else {
-        return Err(Problem::internal(&"validated fields missing").into());
-    };
+    let (delta, reason) = errs.finish_with((delta, reason))?;
     let mut tx = pool.begin().await?;
     let v = managed_variant(&mut tx, &catalog, &claims, &key).await?;
     let location = store::location(&mut tx, req.location_id.0)
@@ -232,7 +220,7 @@ async fn adjust_stock(
             delta,
             reason: &reason,
             reference: None,
-            actor: user_id(&claims).ok(),
+            actor: Some(claims.sub.0),
         },
     )
     .await?;
@@ -275,7 +263,7 @@ async fn set_threshold(
     store::set_threshold(&mut conn, v.variant_id, threshold).await?;
     let v = store::variant(&mut conn, v.variant_id)
         .await?
-        .ok_or(Error::NotFound("variant"))?;
+        .ok_or(Error::not_found("variant"))?;
     Ok(Json(stock_view(&mut conn, &v).await?))
 }
 
@@ -363,7 +351,7 @@ async fn reservation_view(
     Ok(ReservationView {
         id: ReservationId(r.id),
         reference: r.reference,
-        status: r.status,
+        status: r.status.to_string(),
         expires_at: r.expires_at,
         lines: lines
             .into_iter()
@@ -434,10 +422,7 @@ async fn reserve_for(
     if ttl.is_zero() || ttl > domain::MAX_TTL {
         errs.add("ttl_secs", "out_of_range", "must be 1 to 7200 seconds");
     }
-    errs.finish()?;
-    let Some(reference) = reference else {
-        return Err(Problem::internal(&"validated fields missing").into());
-    };
+    let (reference,) = errs.finish_with((reference,))?;
     let mut tx = pool.begin().await?;
     let id = Uuid::now_v7();
     let expires_at = OffsetDateTime::now_utc() + ttl;
@@ -446,7 +431,7 @@ async fn reserve_for(
         let existing = store::reservation_by_reference(&mut tx, &reference)
             .await?
             .filter(|r| r.owner == owner)
-            .ok_or(Error::NotFound("reservation"))?;
+            .ok_or(Error::not_found("reservation"))?;
         let view = reservation_view(&mut tx, existing).await?;
         return Ok((StatusCode::OK, Json(view)).into_response());
     }
@@ -484,7 +469,7 @@ async fn reserve_for(
     crate::events::record_changes(&mut tx, &before).await?;
     let row = store::lock_reservation(&mut tx, id)
         .await?
-        .ok_or(Error::NotFound("reservation"))?;
+        .ok_or(Error::not_found("reservation"))?;
     let view = reservation_view(&mut tx, row).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(view)).into_response())
@@ -501,8 +486,8 @@ pub async fn apply(
 ) -> Result<store::ReservationRow> {
     let row = store::lock_reservation(conn, id)
         .await?
-        .ok_or(Error::NotFound("reservation"))?;
-    let from = ReservationStatus::parse(&row.status).ok_or(Error::NotFound("reservation"))?;
+        .ok_or(Error::not_found("reservation"))?;
+    let from = row.status;
     let next = from.apply(action).ok_or(Error::IllegalTransition {
         from: from.as_str(),
     })?;
@@ -540,7 +525,7 @@ pub async fn apply(
     crate::events::record_changes(conn, &before).await?;
     store::lock_reservation(conn, id)
         .await?
-        .ok_or(Error::NotFound("reservation"))
+        .ok_or(Error::not_found("reservation"))
 }
 
 /// `commit` (paid), `release` (checkout failed or abandoned) or `return` (a paid order
@@ -554,12 +539,12 @@ async fn service_reservation_action(
     _caller: ServiceCaller,
     Path((key, action)): Path<(String, String)>,
 ) -> Result<Json<ReservationView>> {
-    let id: ReservationId = key.parse().map_err(|_| Error::NotFound("reservation"))?;
+    let id: ReservationId = key.parse().map_err(|_| Error::not_found("reservation"))?;
     let action = parse_action(&action)?;
     let mut tx = pool.begin().await?;
     let current = store::lock_reservation(&mut tx, id.0)
         .await?
-        .ok_or(Error::NotFound("reservation"))?;
+        .ok_or(Error::not_found("reservation"))?;
     // Saga steps are retried: asking for where the reservation already is answers
     // with it instead of a conflict.
     let already = matches!(
@@ -583,6 +568,6 @@ fn parse_action(action: &str) -> Result<ReservationAction> {
         "commit" => Ok(ReservationAction::Commit),
         "release" => Ok(ReservationAction::Release),
         "return" => Ok(ReservationAction::Return),
-        _ => Err(Error::NotFound("action")),
+        _ => Err(Error::not_found("action")),
     }
 }

@@ -32,6 +32,7 @@ use utoipa::openapi::OpenApi;
 
 use crate::auth::{AuthUser, Claims, StoreRole, presents_internal_secret};
 use crate::http::Problem;
+use crate::ids::StoreId;
 
 /// The security scheme of access tokens in the OpenAPI documents.
 pub const BEARER: &str = "bearer";
@@ -119,7 +120,7 @@ impl Access {
     pub fn permits(
         self,
         claims: Option<&Claims>,
-        store: Option<&str>,
+        store: Option<StoreId>,
         service: bool,
     ) -> Result<(), Refusal> {
         let member_role = |claims: &Claims| store.and_then(|s| claims.store_role(s));
@@ -233,12 +234,12 @@ pub fn api_refusal(refusal: Refusal) -> Response {
 }
 
 /// The `{store}` of the matched route, if it names one.
-pub async fn store_param(parts: &mut Parts) -> Option<String> {
+pub async fn store_param(parts: &mut Parts) -> Option<StoreId> {
     let params = RawPathParams::from_request_parts(parts, &()).await.ok()?;
     params
         .iter()
         .find(|(name, _)| *name == "store")
-        .map(|(_, value)| value.to_owned())
+        .and_then(|(_, value)| value.parse().ok())
 }
 
 /// Enforces the table on every matched route of a service: API routes here; pages are
@@ -270,7 +271,7 @@ pub async fn enforce(State(table): State<Arc<AccessTable>>, req: Request, next: 
         }
     };
     let store = store_param(&mut parts).await;
-    if let Err(refusal) = access.permits(claims.as_ref(), store.as_deref(), service) {
+    if let Err(refusal) = access.permits(claims.as_ref(), store, service) {
         return api_refusal(refusal);
     }
     if let Some(claims) = claims {
@@ -281,7 +282,7 @@ pub async fn enforce(State(table): State<Arc<AccessTable>>, req: Request, next: 
 
 /// Decides for a page: `None` lets the request through, `Some` is the refusal to send.
 /// It gets the request and the `{store}` the path names, if any.
-pub type PageGuard = Arc<dyn Fn(Access, &Parts, Option<&str>) -> Option<Response> + Send + Sync>;
+pub type PageGuard = Arc<dyn Fn(Access, &Parts, Option<StoreId>) -> Option<Response> + Send + Sync>;
 
 /// Pages and other routes outside the API, each added with who may call it.
 pub struct Pages<S = ()> {
@@ -340,7 +341,7 @@ impl<S: Clone + Send + Sync + 'static> Pages<S> {
                     async move {
                         let (mut parts, body) = req.into_parts();
                         let store = store_param(&mut parts).await;
-                        if let Some(refusal) = guard(access, &parts, store.as_deref()) {
+                        if let Some(refusal) = guard(access, &parts, store) {
                             return refusal;
                         }
                         next.run(Request::from_parts(parts, body)).await
@@ -446,10 +447,10 @@ mod tests {
         assert_eq!(anonymous.status(), axum::http::StatusCode::UNAUTHORIZED);
     }
 
-    fn claims(admin: bool, stores: &[(&str, StoreRole)]) -> Claims {
+    fn claims(admin: bool, stores: &[(StoreId, StoreRole)]) -> Claims {
         Claims {
-            sub: "usr_1".into(),
-            sid: "ses_1".into(),
+            sub: crate::ids::UserId::new(),
+            sid: crate::ids::SessionId::new(),
             email: String::new(),
             email_verified: true,
             roles: if admin {
@@ -460,7 +461,7 @@ mod tests {
             stores: stores
                 .iter()
                 .map(|(s, role)| crate::auth::StoreMembership {
-                    store: (*s).into(),
+                    store: *s,
                     role: *role,
                 })
                 .collect(),
@@ -489,12 +490,11 @@ mod tests {
 
     #[test]
     fn each_access_admits_exactly_its_callers() {
+        let (a, b) = (Some(StoreId::new()), Some(StoreId::new()));
         let customer = claims(false, &[]);
-        let owner = claims(false, &[("sto_a", StoreRole::Owner)]);
-        let staff = claims(false, &[("sto_a", StoreRole::Staff)]);
+        let owner = claims(false, &[(a.unwrap(), StoreRole::Owner)]);
+        let staff = claims(false, &[(a.unwrap(), StoreRole::Staff)]);
         let admin = claims(true, &[]);
-        let a = Some("sto_a");
-        let b = Some("sto_b");
         use Refusal::*;
         assert_eq!(Access::Anyone.permits(None, None, false), Ok(()));
         assert_eq!(

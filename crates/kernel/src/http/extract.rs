@@ -3,7 +3,8 @@
 
 use std::net::IpAddr;
 
-use axum::extract::rejection::QueryRejection;
+use axum::extract::path::ErrorKind as PathErrorKind;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -440,6 +441,47 @@ fn query_problem(rejection: &QueryRejection) -> Problem {
         .to_owned();
     let field = msg.split('`').nth(1).unwrap_or("query").to_owned();
     Problem::validation(vec![FieldError::new(field, "invalid", msg)])
+}
+
+/// `axum::extract::Path` with problem+json rejections. Path parameters are typed (ids,
+/// countries): a value that does not parse names nothing that exists, so it is a 404
+/// naming the parameter, never a handler parsing strings.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Path<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Path<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Self(v)),
+            Err(PathRejection::FailedToDeserializePathParams(e))
+                if e.status().is_client_error() =>
+            {
+                Err(path_problem(e.kind()))
+            }
+            Err(other) => Err(Problem::internal(&other.body_text())),
+        }
+    }
+}
+
+fn path_problem(kind: &PathErrorKind) -> Problem {
+    let field = match kind {
+        // Not text at all: a malformed request rather than a name for nothing.
+        PathErrorKind::InvalidUtf8InPathParam { .. } => {
+            return Problem::for_status(StatusCode::BAD_REQUEST).detail(kind.to_string());
+        }
+        PathErrorKind::ParseErrorAtKey { key, .. }
+        | PathErrorKind::DeserializeError { key, .. } => key.as_str(),
+        _ => "path",
+    };
+    let mut problem = Problem::new(StatusCode::NOT_FOUND, "not_found", "No such resource");
+    problem.errors = vec![FieldError::new(field, "invalid", kind.to_string())];
+    problem
 }
 
 #[cfg(test)]

@@ -194,20 +194,6 @@ impl std::fmt::Display for Problem {
 
 impl std::error::Error for Problem {}
 
-/// Answers a domain crate's error type as problem+json through its `From<_> for
-/// Problem`: `kernel::problem_response!(Error);` instead of the same `impl` in every
-/// crate.
-#[macro_export]
-macro_rules! problem_response {
-    ($error:ty) => {
-        impl ::axum::response::IntoResponse for $error {
-            fn into_response(self) -> ::axum::response::Response {
-                ::axum::response::IntoResponse::into_response($crate::http::Problem::from(self))
-            }
-        }
-    };
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,12 +1,13 @@
 //! Vendors' HTTP API under `/api/v1/vendors`. Who may do what to a store is decided
 //! from vendors' own membership table, never from possibly stale token claims.
 
-use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use kernel::auth::{AdminUser, AuthUser, Claims, MaybeUser, StoreRole};
+use kernel::http::Path;
 use kernel::http::pagination::{Page, PageParams, time_key};
 use kernel::http::{FieldError, Json, Problem, Query};
+use kernel::ids::UserId;
 use kernel::validation::{FieldErrors, bounded_prose, bounded_text};
 use kernel::values::{EmailAddress, parse_country};
 use serde::Deserialize;
@@ -15,7 +16,6 @@ use time::OffsetDateTime;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
 use crate::Error;
 use crate::domain::{self, InvitationId, StoreAction, StoreId, StoreStatus};
@@ -61,13 +61,12 @@ pub fn router(pool: PgPool) -> OpenApiRouter {
 async fn service_commission(
     axum::extract::State(pool): State,
     _caller: kernel::auth::ServiceCaller,
-    Path(key): Path<String>,
+    Path(id): Path<StoreId>,
 ) -> Result<Json<CommissionView>> {
-    let id: StoreId = key.parse().map_err(|_| Error::NotFound("store"))?;
     let mut conn = pool.acquire().await?;
     let s = store::store_by_id(&mut conn, id)
         .await?
-        .ok_or(Error::NotFound("store"))?;
+        .ok_or(Error::not_found("store"))?;
     let commission_bps = match s.commission_bps {
         Some(bps) => bps,
         None => store::default_commission(&mut conn).await?,
@@ -76,15 +75,6 @@ async fn service_commission(
 }
 
 // --- helpers ---
-
-fn user_uuid(claims: &Claims) -> Result<Uuid> {
-    kernel::ids::parse_prefixed(&claims.sub, "usr")
-        .map_err(|_| Error::Problem(Problem::unauthorized("invalid_token", "Unknown subject")))
-}
-
-fn user_ref(id: Uuid) -> String {
-    kernel::ids::format_prefixed("usr", id)
-}
 
 /// What the caller is to a store: decides what they see and may change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,18 +111,13 @@ async fn access(
     let Some(claims) = claims else {
         return Ok(Access::Public);
     };
-    let role = store::member_role(conn, store.id, user_uuid(claims)?).await?;
-    Ok(
-        match (
-            role.as_deref().and_then(StoreRole::parse),
-            claims.is_admin(),
-        ) {
-            (_, true) => Access::Admin,
-            (Some(StoreRole::Owner), _) => Access::Owner,
-            (Some(StoreRole::Staff), _) => Access::Staff,
-            (None, false) => Access::Public,
-        },
-    )
+    let role = store::member_role(conn, store.id, claims.sub.0).await?;
+    Ok(match (role, claims.is_admin()) {
+        (_, true) => Access::Admin,
+        (Some(StoreRole::Owner), _) => Access::Owner,
+        (Some(StoreRole::Staff), _) => Access::Staff,
+        (None, false) => Access::Public,
+    })
 }
 
 /// A store as `access` may see it. `default_bps` is the platform commission, which only
@@ -157,7 +142,7 @@ fn view_with(s: StoreRow, access: Access, default_bps: i32) -> StoreView {
         support_email: s.support_email,
         country: s.country,
         created_at: s.created_at,
-        status: private.then(|| s.status.clone()),
+        status: private.then(|| s.status.to_string()),
         status_reason: if private { s.status_reason } else { None },
         commission_bps: commission,
         payout,
@@ -210,10 +195,10 @@ async fn find_store(
         Ok(id) => store::store_by_id(conn, id).await?,
         Err(_) => store::store_by_slug(conn, &key.to_ascii_lowercase()).await?,
     };
-    let row = row.ok_or(Error::NotFound("store"))?;
+    let row = row.ok_or(Error::not_found("store"))?;
     let access = access(conn, &row, claims).await?;
-    if !row.status()?.is_public() && !access.is_member_or_admin() {
-        return Err(Error::NotFound("store"));
+    if !row.status.is_public() && !access.is_member_or_admin() {
+        return Err(Error::not_found("store"));
     }
     Ok((row, access))
 }
@@ -269,7 +254,7 @@ async fn apply(
     if !claims.email_verified {
         return Err(Error::EmailNotVerified);
     }
-    let applicant = user_uuid(&claims)?;
+    let applicant = claims.sub.0;
     let mut errs = FieldErrors::new();
     let slug = errs.check("slug", "invalid_slug", domain::parse_slug(&req.slug));
     let name = errs.check("name", "invalid", bounded_text(&req.name, 2, 80));
@@ -290,19 +275,8 @@ async fn apply(
     );
     let country = errs.check("country", "invalid", parse_country(&req.country));
     let payout = parse_payout(&mut errs, &req.payout);
-    errs.finish()?;
-    let (
-        Some(slug),
-        Some(name),
-        Some(description),
-        Some(logo),
-        Some(email),
-        Some(country),
-        Some(payout),
-    ) = (slug, name, description, logo, email, country, payout)
-    else {
-        return Err(Problem::internal(&"validated fields missing").into());
-    };
+    let (slug, name, description, logo, email, country, payout) =
+        errs.finish_with((slug, name, description, logo, email, country, payout))?;
     let id = StoreId::new();
     let mut tx = pool.begin().await?;
     let inserted = store::insert_store(
@@ -337,14 +311,14 @@ async fn apply(
             store_id: id,
             name: name.clone(),
             slug: slug.clone(),
-            applicant_user_id: claims.sub.clone(),
+            applicant_user_id: claims.sub,
             applicant_email: claims.email.clone(),
         },
     )
     .await?;
     let row = store::store_by_id(&mut tx, id)
         .await?
-        .ok_or(Error::NotFound("store"))?;
+        .ok_or(Error::not_found("store"))?;
     // The applicant sees their application as its future owner would.
     let v = view(&mut tx, row, Access::Owner).await?;
     tx.commit().await?;
@@ -390,14 +364,14 @@ async fn update_store(
     let mut tx = pool.begin().await?;
     let (found, access) = find_store(&mut tx, &key, Some(&claims)).await?;
     if !access.is_member_or_admin() {
-        return Err(Error::NotFound("store"));
+        return Err(Error::not_found("store"));
     }
     // Locked before reading what to merge, so concurrent edits cannot undo each other.
     let row = store::store_for_update(&mut tx, found.id)
         .await?
-        .ok_or(Error::NotFound("store"))?;
+        .ok_or(Error::not_found("store"))?;
     if req.payout.is_some() && !access.is_owner_or_admin() {
-        return Err(Error::Forbidden);
+        return Err(Error::forbidden());
     }
     let mut errs = FieldErrors::new();
     let name = match &req.name {
@@ -423,12 +397,8 @@ async fn update_store(
         None => Some(row.country.clone()),
     };
     let payout = req.payout.as_ref().map(|p| parse_payout(&mut errs, p));
-    errs.finish()?;
-    let (Some(name), Some(description), Some(logo), Some(email), Some(country)) =
-        (name, description, logo, email, country)
-    else {
-        return Err(Problem::internal(&"validated fields missing").into());
-    };
+    let (name, description, logo, email, country) =
+        errs.finish_with((name, description, logo, email, country))?;
     let profile = store::Profile {
         name: &name,
         description: &description,
@@ -453,7 +423,7 @@ async fn update_store(
     .await?;
     let updated = store::store_by_id(&mut tx, row.id)
         .await?
-        .ok_or(Error::NotFound("store"))?;
+        .ok_or(Error::not_found("store"))?;
     let v = view(&mut tx, updated, access).await?;
     tx.commit().await?;
     Ok(Json(v))
@@ -467,7 +437,7 @@ async fn my_stores(
     axum::extract::State(pool): State,
     AuthUser(claims): AuthUser,
 ) -> Result<Json<MyStores>> {
-    let user = user_uuid(&claims)?;
+    let user = claims.sub.0;
     let default_bps = store::default_commission(&mut *pool.acquire().await?).await?;
     // Their applications first: the applicant sees status and reason, not yet a role.
     let applications = store::open_applications(&pool, user)
@@ -478,9 +448,9 @@ async fn my_stores(
             ..view_with(row, Access::Owner, default_bps)
         });
     let memberships = store::memberships(&pool, user).await?.into_iter().map(|m| {
-        let access = match StoreRole::parse(&m.role) {
-            Some(StoreRole::Owner) => Access::Owner,
-            _ => Access::Staff,
+        let access = match m.role {
+            StoreRole::Owner => Access::Owner,
+            StoreRole::Staff => Access::Staff,
         };
         view_with(m.store, access, default_bps)
     });
@@ -501,18 +471,16 @@ async fn list_members(
     let mut conn = pool.acquire().await?;
     let (row, access) = find_store(&mut conn, &key, Some(&claims)).await?;
     if !access.is_member_or_admin() {
-        return Err(Error::NotFound("store"));
+        return Err(Error::not_found("store"));
     }
     let items = store::members(&mut conn, row.id)
         .await?
         .into_iter()
-        .filter_map(|m| {
-            Some(MemberView {
-                user_id: user_ref(m.user_id),
-                email: m.email,
-                role: StoreRole::parse(&m.role)?,
-                since: m.created_at,
-            })
+        .map(|m| MemberView {
+            user_id: UserId(m.user_id),
+            email: m.email,
+            role: m.role,
+            since: m.created_at,
         })
         .collect();
     Ok(Json(MemberList { items }))
@@ -529,31 +497,34 @@ async fn remove_member(
     Path((key, user)): Path<(String, String)>,
 ) -> Result<StatusCode> {
     let target =
-        kernel::ids::parse_prefixed(&user, "usr").map_err(|_| Error::NotFound("member"))?;
+        kernel::ids::parse_prefixed(&user, "usr").map_err(|_| Error::not_found("member"))?;
     let mut tx = pool.begin().await?;
     let (found, _) = find_store(&mut tx, &key, Some(&claims)).await?;
     let row = store::store_for_update(&mut tx, found.id)
         .await?
-        .ok_or(Error::NotFound("store"))?;
+        .ok_or(Error::not_found("store"))?;
     // Rights are read under the lock: an owner removed a moment ago has none left.
     let access = access(&mut tx, &row, Some(&claims)).await?;
-    let is_self = user_uuid(&claims)? == target;
+    let is_self = claims.sub.0 == target;
     let may_remove = access.is_owner_or_admin() || (is_self && access.is_member_or_admin());
     if !may_remove {
         return Err(if access.is_member_or_admin() {
-            Error::Forbidden
+            Error::forbidden()
         } else {
-            Error::NotFound("store")
+            Error::not_found("store")
         });
     }
     let members = store::members(&mut tx, row.id).await?;
     let target_role = members
         .iter()
         .find(|m| m.user_id == target)
-        .map(|m| m.role.clone())
-        .ok_or(Error::NotFound("member"))?;
-    let owners = members.iter().filter(|m| m.role == "owner").count();
-    if target_role == "owner" && owners <= 1 {
+        .map(|m| m.role)
+        .ok_or(Error::not_found("member"))?;
+    let owners = members
+        .iter()
+        .filter(|m| m.role == StoreRole::Owner)
+        .count();
+    if target_role == StoreRole::Owner && owners <= 1 {
         return Err(Error::LastOwner);
     }
     store::delete_member(&mut tx, row.id, target).await?;
@@ -563,7 +534,7 @@ async fn remove_member(
         &MemberRemoved {
             store_id: row.id,
             version,
-            user_id: user_ref(target),
+            user_id: UserId(target),
         },
     )
     .await?;
@@ -585,23 +556,20 @@ async fn invite(
     let (row, access) = find_store(&mut tx, &key, Some(&claims)).await?;
     if !access.is_owner_or_admin() {
         return Err(if access.is_member_or_admin() {
-            Error::Forbidden
+            Error::forbidden()
         } else {
-            Error::NotFound("store")
+            Error::not_found("store")
         });
     }
-    if row.status()? != StoreStatus::Approved {
+    if row.status != StoreStatus::Approved {
         return Err(Error::IllegalTransition {
-            from: row.status()?.as_str(),
+            from: row.status.as_str(),
             action: "staffed",
         });
     }
     let mut errs = FieldErrors::new();
     let email = errs.check("email", "invalid_email", EmailAddress::parse(&req.email));
-    errs.finish()?;
-    let Some(email) = email else {
-        return Err(Problem::internal(&"validated fields missing").into());
-    };
+    let (email,) = errs.finish_with((email,))?;
     let role = req.role.unwrap_or(StoreRole::Staff);
     let token = kernel::secret::random_token();
     let expires_at = OffsetDateTime::now_utc() + time::Duration::days(domain::INVITATION_TTL_DAYS);
@@ -646,7 +614,7 @@ async fn accept_invitation(
     AuthUser(claims): AuthUser,
     Json(req): Json<AcceptInvitationRequest>,
 ) -> Result<Json<StoreView>> {
-    let user = user_uuid(&claims)?;
+    let user = claims.sub.0;
     let mut tx = pool.begin().await?;
     let (store_id, email, role) =
         store::consume_invitation(&mut tx, &kernel::secret::digest(&req.token))
@@ -656,7 +624,7 @@ async fn accept_invitation(
         return Err(Error::InvitationForSomeoneElse);
     }
     let role = StoreRole::parse(&role).ok_or(Error::InvalidInvitation)?;
-    if !store::insert_member(&mut tx, store_id, user, &claims.email, role.as_str()).await? {
+    if !store::insert_member(&mut tx, store_id, user, &claims.email, role).await? {
         return Err(Error::AlreadyMember);
     }
     let version = store::bump_version(&mut tx, store_id).await?;
@@ -665,14 +633,14 @@ async fn accept_invitation(
         &MemberAdded {
             store_id,
             version,
-            user_id: claims.sub.clone(),
+            user_id: claims.sub,
             role,
         },
     )
     .await?;
     let row = store::store_by_id(&mut tx, store_id)
         .await?
-        .ok_or(Error::NotFound("store"))?;
+        .ok_or(Error::not_found("store"))?;
     let access = if role == StoreRole::Owner {
         Access::Owner
     } else {
@@ -728,7 +696,7 @@ fn action_name(action: StoreAction) -> &'static str {
 /// Moves a store through its status machine and records what happened.
 async fn transition(
     pool: &PgPool,
-    key: &str,
+    id: StoreId,
     action: StoreAction,
     reason: Option<String>,
 ) -> Result<Json<StoreView>> {
@@ -739,18 +707,14 @@ async fn transition(
         ),
         None => None,
     };
-    let id: StoreId = key.parse().map_err(|_| Error::NotFound("store"))?;
     let mut tx = pool.begin().await?;
     let row = store::store_for_update(&mut tx, id)
         .await?
-        .ok_or(Error::NotFound("store"))?;
-    let next = row
-        .status()?
-        .apply(action)
-        .ok_or(Error::IllegalTransition {
-            from: row.status()?.as_str(),
-            action: action_name(action),
-        })?;
+        .ok_or(Error::not_found("store"))?;
+    let next = row.status.apply(action).ok_or(Error::IllegalTransition {
+        from: row.status.as_str(),
+        action: action_name(action),
+    })?;
     store::set_status(&mut tx, id, next, reason.as_deref()).await?;
     let version = store::bump_version(&mut tx, id).await?;
     match action {
@@ -760,7 +724,7 @@ async fn transition(
                 id,
                 row.applicant_user_id,
                 &row.applicant_email,
-                "owner",
+                StoreRole::Owner,
             )
             .await?;
             kernel::events::outbox::record(
@@ -768,7 +732,7 @@ async fn transition(
                 &MemberAdded {
                     store_id: id,
                     version,
-                    user_id: user_ref(row.applicant_user_id),
+                    user_id: UserId(row.applicant_user_id),
                     role: StoreRole::Owner,
                 },
             )
@@ -780,7 +744,7 @@ async fn transition(
                     version,
                     name: row.name.clone(),
                     slug: row.slug.clone(),
-                    owner_user_id: user_ref(row.applicant_user_id),
+                    owner_user_id: UserId(row.applicant_user_id),
                     owner_email: row.applicant_email.clone(),
                 },
             )
@@ -822,7 +786,7 @@ async fn transition(
     }
     let updated = store::store_by_id(&mut tx, id)
         .await?
-        .ok_or(Error::NotFound("store"))?;
+        .ok_or(Error::not_found("store"))?;
     let v = view(&mut tx, updated, Access::Admin).await?;
     tx.commit().await?;
     Ok(Json(v))
@@ -835,9 +799,9 @@ async fn transition(
 async fn admin_approve(
     axum::extract::State(pool): State,
     _admin: AdminUser,
-    Path(key): Path<String>,
+    Path(id): Path<StoreId>,
 ) -> Result<Json<StoreView>> {
-    transition(&pool, &key, StoreAction::Approve, None).await
+    transition(&pool, id, StoreAction::Approve, None).await
 }
 
 /// Reject an application with a reason, which is emailed to the applicant.
@@ -847,10 +811,10 @@ async fn admin_approve(
 async fn admin_reject(
     axum::extract::State(pool): State,
     _admin: AdminUser,
-    Path(key): Path<String>,
+    Path(id): Path<StoreId>,
     Json(req): Json<ReasonRequest>,
 ) -> Result<Json<StoreView>> {
-    transition(&pool, &key, StoreAction::Reject, Some(req.reason)).await
+    transition(&pool, id, StoreAction::Reject, Some(req.reason)).await
 }
 
 /// Suspend an approved store: its products leave the storefront at once.
@@ -860,10 +824,10 @@ async fn admin_reject(
 async fn admin_suspend(
     axum::extract::State(pool): State,
     _admin: AdminUser,
-    Path(key): Path<String>,
+    Path(id): Path<StoreId>,
     Json(req): Json<ReasonRequest>,
 ) -> Result<Json<StoreView>> {
-    transition(&pool, &key, StoreAction::Suspend, Some(req.reason)).await
+    transition(&pool, id, StoreAction::Suspend, Some(req.reason)).await
 }
 
 /// Reinstate a suspended store.
@@ -873,9 +837,9 @@ async fn admin_suspend(
 async fn admin_reinstate(
     axum::extract::State(pool): State,
     _admin: AdminUser,
-    Path(key): Path<String>,
+    Path(id): Path<StoreId>,
 ) -> Result<Json<StoreView>> {
-    transition(&pool, &key, StoreAction::Reinstate, None).await
+    transition(&pool, id, StoreAction::Reinstate, None).await
 }
 
 /// Set a store's commission, or return it to the platform default with `null`.
@@ -885,7 +849,7 @@ async fn admin_reinstate(
 async fn admin_set_commission(
     axum::extract::State(pool): State,
     _admin: AdminUser,
-    Path(key): Path<String>,
+    Path(id): Path<StoreId>,
     Json(req): Json<CommissionRequest>,
 ) -> Result<Json<StoreView>> {
     let bps = req
@@ -895,15 +859,14 @@ async fn admin_set_commission(
         .map_err(|m| {
             Problem::validation(vec![FieldError::new("commission_bps", "out_of_range", m)])
         })?;
-    let id: StoreId = key.parse().map_err(|_| Error::NotFound("store"))?;
     let mut tx = pool.begin().await?;
     store::store_for_update(&mut tx, id)
         .await?
-        .ok_or(Error::NotFound("store"))?;
+        .ok_or(Error::not_found("store"))?;
     store::set_commission(&mut tx, id, bps).await?;
     let row = store::store_by_id(&mut tx, id)
         .await?
-        .ok_or(Error::NotFound("store"))?;
+        .ok_or(Error::not_found("store"))?;
     let v = view(&mut tx, row, Access::Admin).await?;
     tx.commit().await?;
     Ok(Json(v))

@@ -11,6 +11,7 @@ use super::auth::EmptyForm;
 use super::{error_page, login_redirect, page, redirect_with_flash, render};
 use crate::WebState;
 use crate::session::{CsrfForm, PageContext};
+use kernel::ids::UserId;
 
 /// One table row, ready to display.
 pub struct UserRow {
@@ -24,11 +25,11 @@ pub struct UserRow {
     is_self: bool,
 }
 
-fn row(u: UserView, me: &str) -> UserRow {
+fn row(u: UserView, me: UserId) -> UserRow {
     let suspended = u.status == "suspended";
     UserRow {
         id: u.id.to_string(),
-        is_self: u.id.to_string() == me,
+        is_self: u.id == me,
         email: u.email,
         name: u.name,
         roles: u
@@ -97,7 +98,7 @@ pub async fn users(
             users: list
                 .items
                 .into_iter()
-                .map(|u| row(u, &user.claims.sub))
+                .map(|u| row(u, user.claims.sub))
                 .collect(),
             next_cursor: list.next_cursor,
             ctx,
@@ -132,7 +133,7 @@ pub async fn moderate(
                 return render(
                     StatusCode::OK,
                     &UserRowFragment {
-                        u: row(updated, &user.claims.sub),
+                        u: row(updated, user.claims.sub),
                         csrf: ctx.csrf.clone(),
                     },
                 );

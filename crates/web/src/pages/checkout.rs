@@ -134,8 +134,8 @@ impl CheckoutForm {
             address,
             shipping: stores
                 .iter()
-                .map(|s| (s.store_id.clone(), s.chosen.clone()))
-                .filter(|(_, m)| !m.is_empty())
+                // An unchosen (or mangled) method is left out: the API then asks for it.
+                .filter_map(|s| Some((s.store_id.parse().ok()?, s.chosen.parse().ok()?)))
                 .collect::<BTreeMap<_, _>>(),
             promotion_code: Some(self.promotion_code.clone()).filter(|c| !c.trim().is_empty()),
             card_number: self.card_number.clone(),
@@ -157,7 +157,7 @@ async fn store_choices(
         .await?;
     let mut out = Vec::new();
     for s in cart.stores {
-        let id = s.store_id;
+        let id = s.store_id.to_string();
         let methods = state.shipping.methods(&id).await?.items;
         let chosen = form
             .chosen(&id)

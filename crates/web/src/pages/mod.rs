@@ -24,6 +24,7 @@ use kernel::http::access::{Access, Refusal};
 use kernel::http::client::ClientError;
 
 use crate::session::PageContext;
+use kernel::ids::StoreId;
 
 /// Errors to show on a re-rendered form: per field, and one for the whole form.
 #[derive(Debug, Default)]
@@ -178,7 +179,7 @@ pub fn require_admin(
 
 /// Enforces a page's declared access (see `kernel::http::access`) with the session the
 /// session layer found: strangers are sent to sign in, the wrong people told no.
-pub fn guard(access: Access, parts: &Parts, store: Option<&str>) -> Option<Response> {
+pub fn guard(access: Access, parts: &Parts, store: Option<StoreId>) -> Option<Response> {
     let ctx = parts
         .extensions
         .get::<PageContext>()

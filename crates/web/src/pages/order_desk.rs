@@ -92,7 +92,7 @@ pub async fn sub_order(
         Err(r) => return r,
     };
     match state.orders.sub_order(&user.access_token, &id).await {
-        Ok(detail) if detail.sub_order.store_id == store => page(&SubOrderPage {
+        Ok(detail) if detail.sub_order.store_id.to_string() == store => page(&SubOrderPage {
             ctx,
             title: format!("Order {}", detail.sub_order.number),
             store_id: store,

@@ -605,7 +605,7 @@ fn edit_page(
     ProductFormPage {
         ctx: ctx.clone(),
         title: format!("Edit {}", product.title),
-        store_id: product.store.id.clone(),
+        store_id: product.store.id.to_string(),
         action: format!("/vendor/products/{}", product.id),
         images: images_of(&product),
         product: Some(product),
@@ -631,7 +631,7 @@ pub async fn edit_form(
     };
     match state.catalog.product(id, Some(&user.access_token)).await {
         // The public sees published products too; only their store may edit.
-        Ok(p) if p.status != "published" || user.manages(&p.store.id) => {
+        Ok(p) if p.status != "published" || user.manages(p.store.id) => {
             let form = ProductForm::from_product(&p);
             let categories = categories(&state).await;
             page(&edit_page(&ctx, p, form, FormErrors::default(), categories))

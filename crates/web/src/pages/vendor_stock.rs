@@ -47,11 +47,15 @@ pub async fn stock(
     };
     let token = user.access_token.as_str();
     let product = match state.catalog.product(id, Some(token)).await {
-        Ok(p) if user.manages(&p.store.id) => p,
+        Ok(p) if user.manages(p.store.id) => p,
         Ok(_) => return error_page(&ctx, 403, "You do not manage this store."),
         Err(_) => return error_page(&ctx, 404, "We could not find that product."),
     };
-    let locations = match state.inventory.locations(token, &product.store.id).await {
+    let locations = match state
+        .inventory
+        .locations(token, &product.store.id.to_string())
+        .await
+    {
         Ok(l) => l.items,
         Err(_) => return error_page(&ctx, 503, "Stock cannot be shown right now."),
     };
@@ -73,7 +77,7 @@ pub async fn stock(
         title: format!("Stock of {}", product.title),
         product_id: product.id.to_string(),
         product_title: product.title,
-        store_id: product.store.id,
+        store_id: product.store.id.to_string(),
         variants,
         locations: locations
             .into_iter()

@@ -396,7 +396,6 @@ pub async fn accept(
         &format!("Welcome to {}.", store.name),
         state.secure_cookies,
     );
-    let store_ref = store.id.to_string();
     let Some(mut refresh) = cookie(&headers, REFRESH) else {
         return response;
     };
@@ -408,7 +407,7 @@ pub async fn accept(
             .verifier
             .verify(&tokens.access_token)
             .await
-            .is_ok_and(|c| c.store_role(&store_ref).is_some());
+            .is_ok_and(|c| c.store_role(store.id).is_some());
         refresh = tokens.refresh_token.clone();
         let mut set = HeaderMap::new();
         session_cookies(
