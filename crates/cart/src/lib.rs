@@ -1,9 +1,9 @@
 //! Cart: guest and customer carts, durable in PostgreSQL, priced afresh on every view.
 
-pub mod api;
-pub mod domain;
+mod api;
+mod domain;
 mod error;
-pub mod store;
+mod store;
 
 use contracts::catalog::CatalogClient;
 use contracts::inventory::InventoryClient;

@@ -1,13 +1,14 @@
 //! Catalog: the category tree, and stores' products with their variants.
 
-pub mod api;
-pub mod csv_io;
-pub mod domain;
+mod api;
+mod csv_io;
+mod domain;
 mod error;
-pub mod events;
-pub mod markdown;
-pub mod media;
-pub mod store;
+mod events;
+mod markdown;
+mod media;
+pub mod operations;
+mod store;
 
 use std::sync::Arc;
 
@@ -19,6 +20,7 @@ use sqlx::migrate::Migrator;
 pub use error::Error;
 
 pub use contracts::catalog::SERVICE;
+pub use events::CONSUMES;
 
 static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
 

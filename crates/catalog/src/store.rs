@@ -15,10 +15,9 @@ pub struct CategoryRow {
     pub slug: String,
     pub position: i32,
     pub path: Vec<Uuid>,
-    pub created_at: OffsetDateTime,
 }
 
-const CATEGORY_COLUMNS: &str = "id, parent_id, name, slug, position, path, created_at";
+const CATEGORY_COLUMNS: &str = "id, parent_id, name, slug, position, path";
 
 /// Category edits are rare: one at a time keeps every path consistent.
 pub async fn lock_tree(conn: &mut PgConnection) -> Result<(), sqlx::Error> {

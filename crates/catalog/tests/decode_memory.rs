@@ -11,7 +11,7 @@
 use std::io::Cursor;
 use std::time::Instant;
 
-use catalog::media;
+use catalog::operations as media;
 use image::ImageFormat;
 
 /// Uploads arriving together.
@@ -72,11 +72,11 @@ async fn six_40_megapixel_uploads_at_once_stay_under_the_memory_ceiling() {
             let b = bytes.clone();
             tokio::spawn(async move {
                 if unbounded {
-                    tokio::task::spawn_blocking(move || media::process(&b))
+                    tokio::task::spawn_blocking(move || media::process_image(&b))
                         .await
                         .unwrap()
                 } else {
-                    media::process_bounded(b).await
+                    media::process_image_bounded(b).await
                 }
             })
         })

@@ -8,6 +8,7 @@ pub mod cart;
 pub mod catalog;
 pub mod identity;
 pub mod inventory;
+pub mod notifications;
 pub mod orders;
 pub mod payments;
 pub mod promotions;

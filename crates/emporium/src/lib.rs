@@ -27,11 +27,11 @@ pub const SERVICES: &[&str] = &[
 /// Every consumer in the system with the events it takes, declared on the bus by every
 /// process, so events published before a consumer's first start wait for it.
 const CONSUMERS: &[(&str, &[&str])] = &[
-    (identity::SERVICE, identity::events::CONSUMES),
-    (catalog::SERVICE, catalog::events::CONSUMES),
-    (search::SERVICE, search::events::CONSUMES),
-    (orders::SERVICE, orders::events::CONSUMES),
-    (notifications::SERVICE, notifications::events::CONSUMES),
+    (identity::SERVICE, identity::CONSUMES),
+    (catalog::SERVICE, catalog::CONSUMES),
+    (search::SERVICE, search::CONSUMES),
+    (orders::SERVICE, orders::CONSUMES),
+    (notifications::SERVICE, notifications::CONSUMES),
 ];
 
 /// Parses `--services a,b`; `None` means all of them.
@@ -128,30 +128,7 @@ pub async fn import_products(
     store: &str,
     csv: &[u8],
 ) -> anyhow::Result<contracts::catalog::import::ImportReport> {
-    let pool = catalog::connect(config).await?;
-    let mut conn = pool.acquire().await?;
-    let store_id = catalog::store::store_id_by_key(&mut conn, store)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("catalog knows no store {store:?}"))?;
-    drop(conn);
-    let parsed = catalog::csv_io::parse(csv).map_err(|p| {
-        let why: Vec<String> = p
-            .errors
-            .iter()
-            .map(|e| format!("the file {}", e.message))
-            .collect();
-        anyhow::anyhow!("{}", why.join("; "))
-    })?;
-    let media = kernel::media::from_config(config)?;
-    let mut progress = kernel::progress::Progress::new("products", parsed.products.len() as u64);
-    let report =
-        catalog::api::import::import_products(&pool, media.as_ref(), store_id, parsed, |n| {
-            progress.inc(n)
-        })
-        .await
-        .map_err(|e| anyhow::anyhow!("{}", kernel::http::Problem::from(e).title))?;
-    progress.finish();
-    Ok(report)
+    catalog::operations::import_csv(config, store, csv).await
 }
 
 /// The catalog's own database as search's export, for a reindex with the server
@@ -159,14 +136,13 @@ pub async fn import_products(
 struct CatalogDatabase(sqlx::PgPool);
 
 #[async_trait::async_trait]
-impl search::reindex::CatalogExport for CatalogDatabase {
+impl search::CatalogExport for CatalogDatabase {
     async fn page(
         &self,
         after: Option<contracts::catalog::ProductId>,
         limit: u32,
     ) -> anyhow::Result<contracts::catalog::internal::SearchDocumentPage> {
-        let mut conn = self.0.acquire().await?;
-        Ok(catalog::api::internal::search_document_page(&mut conn, after, 0, limit).await?)
+        catalog::operations::search_documents(&self.0, after, limit).await
     }
 }
 
@@ -175,7 +151,7 @@ pub async fn reindex_search(config: &Config) -> anyhow::Result<u64> {
     let catalog = catalog::connect(config).await?;
     let pool = search::connect(config).await?;
     let index = search::open_index(config, &pool).await?;
-    search::reindex::reindex(&index, &pool, CatalogDatabase(catalog), true).await
+    search::reindex(&index, &pool, CatalogDatabase(catalog), true).await
 }
 
 /// Re-delivers dead-lettered events of every consuming service.

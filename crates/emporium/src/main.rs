@@ -144,8 +144,7 @@ async fn main() -> anyhow::Result<()> {
                 },
         } => {
             let pool = identity::connect(&config).await?;
-            match identity::api::create_user(&pool, &config, &email, &name, &password, admin).await
-            {
+            match identity::create_user(&pool, &config, &email, &name, &password, admin).await {
                 Ok(user) => eprintln!(
                     "Created {} ({}){}",
                     user.email,

@@ -134,9 +134,7 @@ async fn login(
 
 async fn user(platform: &Platform, email: &str, name: &str, admin: bool) -> anyhow::Result<String> {
     let pool = identity::connect(&platform.config).await?;
-    match identity::api::create_user(&pool, &platform.config, email, name, DEMO_PASSWORD, admin)
-        .await
-    {
+    match identity::create_user(&pool, &platform.config, email, name, DEMO_PASSWORD, admin).await {
         Ok(_) | Err(identity::Error::EmailTaken) => {}
         Err(e) => anyhow::bail!("creating {email}: {e}"),
     }
@@ -245,7 +243,7 @@ pub async fn demo(platform: &Platform) -> anyhow::Result<Summary> {
     for (color, rgb) in COLORS {
         let png = demo_image(rgb);
         let processed =
-            tokio::task::spawn_blocking(move || catalog::media::process(&png)).await??;
+            tokio::task::spawn_blocking(move || catalog::operations::process_image(&png)).await??;
         for (name, bytes) in processed.renditions {
             media.put(&name, bytes).await?;
         }
@@ -411,46 +409,10 @@ pub async fn demo(platform: &Platform) -> anyhow::Result<Summary> {
     })
 }
 
-/// Products each bulk statement writes: big enough to amortise the round trip, small
-/// enough that progress moves and a failure loses little.
-const BULK_BATCH: i64 = 10_000;
-
 /// `emporium seed --products N`: benchmark data, fast. Adds N published products (two
 /// variants and a picture each) spread over the stores and leaf categories `seed --demo`
 /// made, written by set-based SQL rather than through the API; then rebuilds the search
 /// index. Returns how many products were written.
 pub async fn products(config: &kernel::Config, n: u64) -> anyhow::Result<u64> {
-    let pool = catalog::connect(config).await?;
-    let mut conn = pool.acquire().await?;
-    let (stores, categories, media_keys, mut next) =
-        catalog::store::bulk_spread_sources(&mut conn).await?;
-    anyhow::ensure!(
-        !stores.is_empty() && !categories.is_empty() && !media_keys.is_empty(),
-        "seed --products needs stores, categories and pictures to spread products over: run `emporium seed --demo` first"
-    );
-    let spread = catalog::store::BulkSpread {
-        stores: &stores,
-        categories: &categories,
-        media_keys: &media_keys,
-    };
-    let mut progress = Progress::new("products", n);
-    let mut left = i64::try_from(n)?;
-    while left > 0 {
-        let count = left.min(BULK_BATCH);
-        let mut tx = pool.begin().await?;
-        catalog::store::bulk_generate_products(&mut tx, next, count, &spread).await?;
-        tx.commit().await?;
-        next += count;
-        left -= count;
-        progress.inc(u64::try_from(count)?);
-    }
-    progress.finish();
-    drop(conn);
-    // Fresh statistics, so the planner knows the tables grew.
-    for table in ["products", "variants", "product_images"] {
-        sqlx::query(&format!("ANALYZE {table}"))
-            .execute(&pool)
-            .await?;
-    }
-    Ok(n)
+    catalog::operations::generate_products(config, n).await
 }

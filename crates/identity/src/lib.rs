@@ -2,12 +2,12 @@
 //! tokens and rotating refresh tokens, password reset, profiles, address books, and
 //! the admin's user management.
 
-pub mod api;
-pub mod domain;
+mod api;
+mod domain;
 mod error;
-pub mod events;
-pub mod passwords;
-pub mod store;
+mod events;
+mod passwords;
+mod store;
 
 use std::sync::Arc;
 
@@ -18,7 +18,9 @@ use sqlx::migrate::Migrator;
 
 pub use error::Error;
 
+pub use api::create_user;
 pub use contracts::identity::SERVICE;
+pub use events::CONSUMES;
 
 static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
 

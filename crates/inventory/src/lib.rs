@@ -1,12 +1,12 @@
 //! Inventory: stock per variant and location, an append-only movement log, and
 //! reservations that hold stock for checkouts until they are paid, released or expire.
 
-pub mod api;
+mod api;
 
-pub mod domain;
+mod domain;
 mod error;
-pub mod events;
-pub mod store;
+mod events;
+mod store;
 
 use std::time::Duration;
 

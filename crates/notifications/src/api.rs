@@ -6,14 +6,14 @@ use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
 use kernel::http::access::{Access, Pages};
 use kernel::http::{Json, Problem, Query};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sqlx::PgPool;
-use time::OffsetDateTime;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::store;
+use contracts::notifications::dto::{Mailbox, MailboxEmail};
 
 const MAILBOX_LIMIT: i64 = 50;
 
@@ -22,23 +22,6 @@ const MAILBOX_LIMIT: i64 = 50;
 pub struct MailboxQuery {
     /// Only emails to this address.
     pub to: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct MailboxEmail {
-    pub id: uuid::Uuid,
-    pub kind: String,
-    pub to: String,
-    pub subject: String,
-    pub body_text: String,
-    pub body_html: String,
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct Mailbox {
-    pub items: Vec<MailboxEmail>,
 }
 
 pub fn router(pool: PgPool, dev_mode: bool) -> OpenApiRouter {

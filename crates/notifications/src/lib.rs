@@ -1,12 +1,13 @@
 //! Notifications: turns other services' events into emails, sent through SMTP when
 //! `SMTP_URL` is set and kept in the dev mailbox (`/dev/mailbox`) otherwise.
 
-pub mod api;
-pub mod client;
-pub mod domain;
-pub mod events;
-pub mod mailer;
-pub mod store;
+mod api;
+mod domain;
+mod events;
+mod mailer;
+mod store;
+
+pub use events::CONSUMES;
 
 use std::sync::Arc;
 
@@ -14,7 +15,7 @@ use kernel::{Platform, ServiceModule};
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 
-pub const SERVICE: &str = "notifications";
+pub use contracts::notifications::SERVICE;
 
 static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
 

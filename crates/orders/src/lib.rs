@@ -1,12 +1,12 @@
 //! Orders: the checkout saga (with its recovery worker), orders split into one
 //! sub-order per store, their status machines and timelines.
 
-pub mod api;
-pub mod checkout;
-pub mod domain;
+mod api;
+mod checkout;
+mod domain;
 mod error;
-pub mod events;
-pub mod store;
+mod events;
+mod store;
 
 use std::sync::Arc;
 
@@ -18,6 +18,7 @@ use sqlx::migrate::Migrator;
 pub use error::Error;
 
 pub use contracts::orders::SERVICE;
+pub use events::CONSUMES;
 
 static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
 

@@ -419,12 +419,11 @@ pub struct SubOrderRow {
     pub reservation_id: Option<String>,
     pub tracking_number: Option<String>,
     pub cancel_reason: Option<String>,
-    pub created_at: OffsetDateTime,
 }
 
 const SUB_ORDER_COLUMNS: &str = "id, order_id, number, store_id, store_name, status, subtotal_minor, \
      discount_minor, platform_discount_minor, shipping_minor, tax_minor, total_minor, commission_bps, \
-     commission_minor, refunded_minor, shipping_method, reservation_id, tracking_number, cancel_reason, created_at";
+     commission_minor, refunded_minor, shipping_method, reservation_id, tracking_number, cancel_reason";
 
 pub async fn insert_sub_order(conn: &mut PgConnection, s: &SubOrderRow) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -552,14 +551,17 @@ pub async fn update_sub_order(
     Ok(())
 }
 
-pub async fn set_sub_orders_status(
+/// Moves every sub-order of `order` that is `from` to `to`.
+pub async fn advance_sub_orders(
     conn: &mut PgConnection,
     order: Uuid,
-    status: &str,
+    from: SubOrderStatus,
+    to: SubOrderStatus,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE sub_orders SET status = $2 WHERE order_id = $1")
+    sqlx::query("UPDATE sub_orders SET status = $3 WHERE order_id = $1 AND status = $2")
         .bind(order)
-        .bind(status)
+        .bind(from)
+        .bind(to)
         .execute(conn)
         .await?;
     Ok(())

@@ -176,7 +176,6 @@ async fn authorize(
         failure_message: None,
         captured_minor: 0,
         refunded_minor: 0,
-        created_at: OffsetDateTime::now_utc(),
     };
     store::insert_payment(&mut conn, &row).await?;
     let existing = store::by_reference(&mut conn, &reference)
@@ -207,31 +206,44 @@ async fn authorize(
         .await?
         .ok_or(Error::not_found("payment"))?;
     if current.status == PaymentStatus::Pending {
-        let outcome = match &answer {
-            Authorization::Authorized { provider_ref } => Outcome {
-                status: "authorized",
-                provider_ref: Some(provider_ref),
-                action_url: None,
-                failure: None,
-            },
-            Authorization::RequiresAction { provider_ref, url } => Outcome {
-                status: "requires_action",
-                provider_ref: Some(provider_ref),
-                action_url: Some(url),
-                failure: None,
-            },
+        let (event, provider_ref, action_url, failure) = match &answer {
+            Authorization::Authorized { provider_ref } => {
+                (PaymentEvent::Authorize, provider_ref, None, None)
+            }
+            Authorization::RequiresAction { provider_ref, url } => (
+                PaymentEvent::ActionRequired,
+                provider_ref,
+                Some(url.as_str()),
+                None,
+            ),
             Authorization::Declined {
                 provider_ref,
                 code,
                 message,
-            } => Outcome {
-                status: "declined",
-                provider_ref: Some(provider_ref),
-                action_url: None,
-                failure: Some((code, message)),
-            },
+            } => (
+                PaymentEvent::Decline,
+                provider_ref,
+                None,
+                Some((code.as_str(), message.as_str())),
+            ),
         };
-        store::set_outcome(&mut tx, current.id, &outcome).await?;
+        let status = current
+            .status
+            .apply(event)
+            .ok_or(Error::IllegalTransition {
+                from: current.status.as_str(),
+            })?;
+        store::set_outcome(
+            &mut tx,
+            current.id,
+            &Outcome {
+                status,
+                provider_ref: Some(provider_ref),
+                action_url,
+                failure,
+            },
+        )
+        .await?;
     }
     let done = store::lock(&mut tx, existing.id)
         .await?
@@ -312,7 +324,7 @@ async fn apply_intent_state(
             tx,
             p.id,
             &Outcome {
-                status: next.as_str(),
+                status: next,
                 provider_ref: None,
                 action_url: None,
                 failure: Some((code, "Your bank did not confirm the payment.")),
@@ -329,7 +341,7 @@ async fn apply_intent_state(
         )
         .await?;
     } else {
-        store::set_status(tx, p.id, next.as_str()).await?;
+        store::set_status(tx, p.id, next).await?;
         kernel::events::outbox::record(
             tx,
             &PaymentAuthorized {
@@ -465,7 +477,7 @@ async fn void(
     if current.status.apply(PaymentEvent::Void).is_none() {
         return Ok(Json(view(&current)?));
     }
-    store::set_status(&mut tx, p.id, next.as_str()).await?;
+    store::set_status(&mut tx, p.id, next).await?;
     let done = store::lock(&mut tx, id)
         .await?
         .ok_or(Error::not_found("payment"))?;
@@ -490,7 +502,7 @@ async fn refund(
     // Checked before the provider is asked (no connection held meanwhile: the simulator
     // shares this pool) and again, under lock, before it is recorded.
     let mut tx = st.pool.begin().await?;
-    let (p, split) = match refund_plan(&mut tx, id, store, &reference, req.amount_minor).await? {
+    let (p, split, _) = match refund_plan(&mut tx, id, store, &reference, req.amount_minor).await? {
         Err(done) => return Ok(Json(done)),
         Ok(plan) => plan,
     };
@@ -515,13 +527,13 @@ async fn refund(
         store_id: store,
         reference: reference.clone(),
         amount_minor: req.amount_minor,
-        created_at: OffsetDateTime::now_utc(),
     };
     let mut tx = st.pool.begin().await?;
-    if let Err(done) = refund_plan(&mut tx, id, store, &reference, req.amount_minor).await? {
-        return Ok(Json(done));
-    }
-    store::insert_refund(&mut tx, &row, &provider_refund).await?;
+    let next = match refund_plan(&mut tx, id, store, &reference, req.amount_minor).await? {
+        Err(done) => return Ok(Json(done)),
+        Ok((_, _, next)) => next,
+    };
+    store::insert_refund(&mut tx, &row, &provider_refund, next).await?;
     store::post(&mut tx, "refund", &reference, &p.currency, &entries).await?;
     let done = store::lock(&mut tx, id)
         .await?
@@ -534,15 +546,15 @@ async fn refund(
     }))
 }
 
-/// A refund that may go ahead (the payment and the store's part, locked), or the
-/// answer already given for this reference.
+/// A refund that may go ahead (the payment and the store's part, locked, and the
+/// payment's status after it), or the answer already given for this reference.
 async fn refund_plan(
     tx: &mut sqlx::PgConnection,
     id: Uuid,
     store: Uuid,
     reference: &str,
     amount: i64,
-) -> Result<std::result::Result<(PaymentRow, Split), RefundView>> {
+) -> Result<std::result::Result<(PaymentRow, Split, PaymentStatus), RefundView>> {
     let p = store::lock(tx, id)
         .await?
         .ok_or(Error::not_found("payment"))?;
@@ -553,11 +565,14 @@ async fn refund_plan(
             payment: view(&p)?,
         }));
     }
-    let from = p.status;
-    from.apply(PaymentEvent::RefundPart)
-        .ok_or(Error::IllegalTransition {
-            from: from.as_str(),
-        })?;
+    let event = if p.refunded_minor + amount == p.captured_minor {
+        PaymentEvent::RefundRest
+    } else {
+        PaymentEvent::RefundPart
+    };
+    let next = p.status.apply(event).ok_or(Error::IllegalTransition {
+        from: p.status.as_str(),
+    })?;
     let (split, refunded) = store::lock_split(tx, id, store)
         .await?
         .ok_or(Error::not_found("store's part"))?;
@@ -572,7 +587,7 @@ async fn refund_plan(
         )])
         .into());
     }
-    Ok(Ok((p, split)))
+    Ok(Ok((p, split, next)))
 }
 
 /// The provider's webhooks: signature checked (HMAC-SHA256 over timestamp and body,

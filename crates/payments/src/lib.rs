@@ -2,12 +2,12 @@
 //! default), captures, voids and refunds, signed webhooks, and the double-entry ledger
 //! with store balances and payout runs.
 
-pub mod api;
-pub mod domain;
+mod api;
+mod domain;
 mod error;
-pub mod provider;
-pub mod store;
-pub mod stripe;
+mod provider;
+mod store;
+mod stripe;
 
 use std::sync::Arc;
 
@@ -18,6 +18,7 @@ use sqlx::migrate::Migrator;
 pub use error::Error;
 
 pub use contracts::payments::SERVICE;
+pub use domain::sign_webhook;
 
 static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
 

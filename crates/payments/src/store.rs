@@ -22,11 +22,10 @@ pub struct PaymentRow {
     pub failure_message: Option<String>,
     pub captured_minor: i64,
     pub refunded_minor: i64,
-    pub created_at: OffsetDateTime,
 }
 
 const PAYMENT_COLUMNS: &str = "id, reference, customer, amount_minor, currency, provider, provider_ref, \
-     status, card_last4, action_url, failure_code, failure_message, captured_minor, refunded_minor, created_at";
+     status, card_last4, action_url, failure_code, failure_message, captured_minor, refunded_minor";
 
 /// Inserts a pending payment; `false` when the reference has one already.
 pub async fn insert_payment(conn: &mut PgConnection, p: &PaymentRow) -> Result<bool, sqlx::Error> {
@@ -90,7 +89,7 @@ pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<PaymentRow
 
 /// Records the provider's answer.
 pub struct Outcome<'a> {
-    pub status: &'a str,
+    pub status: PaymentStatus,
     pub provider_ref: Option<&'a str>,
     pub action_url: Option<&'a str>,
     pub failure: Option<(&'a str, &'a str)>,
@@ -119,7 +118,7 @@ pub async fn set_outcome(
 pub async fn set_status(
     conn: &mut PgConnection,
     id: Uuid,
-    status: &str,
+    status: PaymentStatus,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE payments SET status = $2, updated_at = now() WHERE id = $1")
         .bind(id)
@@ -199,7 +198,6 @@ pub struct RefundRow {
     pub store_id: Uuid,
     pub reference: String,
     pub amount_minor: i64,
-    pub created_at: OffsetDateTime,
 }
 
 pub async fn refund_by_reference(
@@ -207,7 +205,7 @@ pub async fn refund_by_reference(
     reference: &str,
 ) -> Result<Option<RefundRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, payment_id, store_id, reference, amount_minor, created_at FROM refunds WHERE reference = $1",
+        "SELECT id, payment_id, store_id, reference, amount_minor FROM refunds WHERE reference = $1",
     )
     .bind(reference)
     .fetch_optional(conn)
@@ -218,6 +216,7 @@ pub async fn insert_refund(
     conn: &mut PgConnection,
     r: &RefundRow,
     provider_ref: &str,
+    next: PaymentStatus,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO refunds (id, payment_id, store_id, reference, amount_minor, provider_ref) \
@@ -240,12 +239,12 @@ pub async fn insert_refund(
     .execute(&mut *conn)
     .await?;
     sqlx::query(
-        "UPDATE payments SET refunded_minor = refunded_minor + $2, \
-         status = CASE WHEN refunded_minor + $2 = captured_minor THEN 'refunded' ELSE 'partially_refunded' END, \
-         updated_at = now() WHERE id = $1",
+        "UPDATE payments SET refunded_minor = refunded_minor + $2, status = $3, updated_at = now()
+         WHERE id = $1",
     )
     .bind(r.payment_id)
     .bind(r.amount_minor)
+    .bind(next)
     .execute(conn)
     .await?;
     Ok(())

@@ -1,9 +1,9 @@
 //! Promotions: codes with conditions and limits, evaluated and redeemed for checkouts.
 
-pub mod api;
-pub mod domain;
+mod api;
+mod domain;
 mod error;
-pub mod store;
+mod store;
 
 use kernel::{Platform, ServiceModule};
 use sqlx::PgPool;

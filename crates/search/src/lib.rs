@@ -1,12 +1,12 @@
 //! Search: a tantivy index of published products, fed by catalog's and vendors' events.
 
-pub mod api;
-pub mod domain;
+mod api;
+mod domain;
 mod error;
-pub mod events;
-pub mod index;
-pub mod reindex;
-pub mod store;
+mod events;
+mod index;
+mod reindex;
+mod store;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -20,6 +20,8 @@ pub use error::Error;
 use index::ProductIndex;
 
 pub use contracts::search::SERVICE;
+pub use events::CONSUMES;
+pub use reindex::{CatalogExport, reindex};
 
 static MIGRATIONS: Migrator = sqlx::migrate!("./migrations");
 

@@ -1,10 +1,10 @@
 //! Shipping: each store's shipping methods (flat, free over a threshold, weight bands,
 //! per destination country) and quotes for a checkout's parcels.
 
-pub mod api;
-pub mod domain;
+mod api;
+mod domain;
 mod error;
-pub mod store;
+mod store;
 
 use kernel::{Platform, ServiceModule};
 use sqlx::PgPool;

@@ -14,11 +14,10 @@ pub struct MethodRow {
     pub price_minor: i64,
     pub free_over_minor: Option<i64>,
     pub bands: serde_json::Value,
-    pub position: i32,
 }
 
 const COLUMNS: &str =
-    "id, store_id, name, kind, countries, currency, price_minor, free_over_minor, bands, position";
+    "id, store_id, name, kind, countries, currency, price_minor, free_over_minor, bands";
 
 pub struct NewMethod<'a> {
     pub id: Uuid,

@@ -10,9 +10,6 @@
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
-/// Parts per million in one whole (a 100 % rate).
-pub const PPM: i64 = 1_000_000;
-
 /// A percentage as an admin types it ("20", "5.5", "7.125 %") as parts per million of
 /// the price, exactly: digits with at most one decimal point, at most 4 decimals, 0 to
 /// 100 (no sign, exponent or digit separators).
@@ -63,7 +60,7 @@ mod tests {
         assert_eq!(parse_rate("5.5 %"), Ok(55_000));
         assert_eq!(parse_rate("7.125"), Ok(71_250));
         assert_eq!(parse_rate("0"), Ok(0));
-        assert_eq!(parse_rate("100"), Ok(PPM));
+        assert_eq!(parse_rate("100"), Ok(1_000_000));
         assert!(parse_rate("100.01").is_err());
         assert!(parse_rate("-1").is_err());
         assert!(parse_rate("5.12345").is_err());

@@ -1,10 +1,10 @@
 //! Tax: rates by country (and region) set by admins, whether prices include tax, and
 //! exact per-line tax for a checkout.
 
-pub mod api;
-pub mod domain;
+mod api;
+mod domain;
 mod error;
-pub mod store;
+mod store;
 
 use kernel::{Platform, ServiceModule};
 use sqlx::PgPool;

@@ -1,10 +1,10 @@
 //! Vendors: applications to open a store, their review by admins, store profiles and
 //! payout details, staff and invitations, and commission rates.
 
-pub mod api;
-pub mod domain;
+mod api;
+mod domain;
 mod error;
-pub mod store;
+mod store;
 
 use kernel::{Platform, ServiceModule};
 use sqlx::PgPool;

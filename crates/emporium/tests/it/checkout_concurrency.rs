@@ -16,7 +16,7 @@ async fn two_hundred_checkouts_for_fifty_units_sell_exactly_fifty() {
     let pool = identity::connect(&app.config).await.unwrap();
     for i in 0..200 {
         let email = format!("buyer{i}@example.com");
-        identity::api::create_user(&pool, &app.config, &email, "Buyer", PASSWORD, false)
+        identity::create_user(&pool, &app.config, &email, "Buyer", PASSWORD, false)
             .await
             .unwrap();
         let tokens: Value = app.login(&email, PASSWORD).await.json().await.unwrap();

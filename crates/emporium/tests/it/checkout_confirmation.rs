@@ -114,7 +114,7 @@ async fn confirmation_steps_transient_failures_and_webhooks() {
     let secret = app.config.payments.webhook_secret.0.as_bytes().to_vec();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let body = br#"{"id":"evt_x","type":"payment_intent.authorized","data":{"object":{"id":"sim_00000000000000000000000000000000","status":"authorized"}}}"#;
-    let signature = payments::domain::sign_webhook(&secret, now, body);
+    let signature = payments::sign_webhook(&secret, now, body);
     let post = |sig: String, body: &'static [u8]| webhook(&app, "simulator", sig, body.to_vec());
     let tampered = br#"{"id":"evt_x","type":"payment_intent.authorized","data":{"object":{"id":"sim_00000000000000000000000000000001","status":"authorized"}}}"#;
     assert_problem(
@@ -123,7 +123,7 @@ async fn confirmation_steps_transient_failures_and_webhooks() {
         "invalid_webhook",
     )
     .await;
-    let stale = payments::domain::sign_webhook(&secret, now - 3_600, body);
+    let stale = payments::sign_webhook(&secret, now - 3_600, body);
     assert_problem(post(stale, body).await.unwrap(), 400, "invalid_webhook").await;
     assert_problem(
         post("t=1,v1=zz".into(), body).await.unwrap(),

@@ -156,7 +156,7 @@ async fn a_session_ended_in_one_process_is_refused_in_another_within_seconds() {
     let mut config = kernel::testing::fresh_database_config();
     config.database_url = id_db;
     let pool = identity::connect(&config).await.unwrap();
-    identity::api::create_user(
+    identity::create_user(
         &pool,
         &config,
         "apart@example.com",

@@ -305,12 +305,13 @@ async fn customers_find_products_with_typos_filters_and_facets() {
 
     // Unpublishing withdraws; an older event delivered late cannot bring it back.
     let catalog = app.pool("catalog").await;
-    let mut conn = catalog.acquire().await.unwrap();
-    let stale = catalog::store::search_document(&mut conn, linen.parse().unwrap())
+    let stale = catalog::operations::search_documents(&catalog, None, 100)
         .await
         .unwrap()
+        .items
+        .into_iter()
+        .find(|d| d.product_id.to_string() == linen)
         .unwrap();
-    drop(conn);
     call(
         &app,
         Method::POST,
@@ -321,12 +322,9 @@ async fn customers_find_products_with_typos_filters_and_facets() {
     .await;
     until_results(&app, "q=linen", &[]).await;
     let mut tx = catalog.begin().await.unwrap();
-    kernel::events::outbox::record(
-        &mut tx,
-        &contracts::catalog::events::ProductPublished::from(stale),
-    )
-    .await
-    .unwrap();
+    kernel::events::outbox::record(&mut tx, &stale)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     app.settle().await;
     assert_eq!(slugs(&search(&app, "q=linen").await), Vec::<String>::new());

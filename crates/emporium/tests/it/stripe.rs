@@ -281,14 +281,14 @@ async fn the_stripe_adapter_speaks_payment_intents_refunds_and_signed_events() {
     .unwrap();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let hook = |signature: String, body: Vec<u8>| webhook(&app, "stripe", signature, body);
-    let forged = payments::domain::sign_webhook(b"whsec_other", now, &event);
+    let forged = payments::sign_webhook(b"whsec_other", now, &event);
     assert_problem(
         hook(forged, event.clone()).await.unwrap(),
         400,
         "invalid_webhook",
     )
     .await;
-    let signed = payments::domain::sign_webhook(WEBHOOK_SECRET.as_bytes(), now, &event);
+    let signed = payments::sign_webhook(WEBHOOK_SECRET.as_bytes(), now, &event);
     assert_eq!(hook(signed, event).await.unwrap().status(), 200);
     let done = poll_checkout(
         &app,

@@ -107,19 +107,20 @@ impl TestApp {
             .unwrap_or_else(|| panic!("no {kind} email to {to}"))
     }
 
+    /// Every email to `to` (newest first), once the events that send them are handled.
     pub async fn emails_to(&self, to: &str) -> Vec<Value> {
         self.settle().await;
-        let mailbox: Value = self
-            .http
-            .get(self.url("/api/v1/notifications/dev/mailbox"))
-            .query(&[("to", to)])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        mailbox["items"].as_array().unwrap().clone()
+        let mailbox = contracts::notifications::NotificationsClient::new(
+            self.platform.client(contracts::notifications::SERVICE),
+        )
+        .dev_mailbox(to)
+        .await
+        .unwrap();
+        mailbox
+            .items
+            .iter()
+            .map(|m| serde_json::to_value(m).unwrap())
+            .collect()
     }
 
     pub async fn verification_code(&self, to: &str) -> String {
@@ -154,7 +155,7 @@ impl TestApp {
     /// Creates an admin the way `emporium admin create-user --admin` does and signs in.
     pub async fn admin(&self, email: &str) -> Value {
         let pool = identity::connect(&self.config).await.unwrap();
-        identity::api::create_user(&pool, &self.config, email, "Admin", PASSWORD, true)
+        identity::create_user(&pool, &self.config, email, "Admin", PASSWORD, true)
             .await
             .unwrap();
         let r = self.login(email, PASSWORD).await;

@@ -85,7 +85,6 @@ impl Saga {
                     .cloned(),
                 tracking_number: None,
                 cancel_reason: None,
-                created_at: order.created_at,
             };
             store::insert_sub_order(&mut tx, &sub).await?;
             for l in &s.lines {
@@ -158,7 +157,11 @@ impl Saga {
             .ok_or(Error::not_found("order"))?;
         if order.status == "placed" {
             store::set_order_status(&mut tx, order_id, "paid").await?;
-            store::set_sub_orders_status(&mut tx, order_id, SubOrderStatus::Paid.as_str()).await?;
+            let placed = SubOrderStatus::Placed;
+            let paid = placed.apply(SubOrderAction::Pay).ok_or_else(|| {
+                Error::internal(anyhow::anyhow!("placed sub-orders cannot be paid"))
+            })?;
+            store::advance_sub_orders(&mut tx, order_id, placed, paid).await?;
             store::record_event(&mut tx, order_id, None, "paid", None, None).await?;
             kernel::events::outbox::record(
                 &mut tx,

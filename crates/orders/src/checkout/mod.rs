@@ -37,7 +37,9 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::Error;
-use crate::domain::{self, Address, CheckoutId, Plan, PlanLine, PlanStore, Step, SubOrderStatus};
+use crate::domain::{
+    self, Address, CheckoutId, Plan, PlanLine, PlanStore, Step, SubOrderAction, SubOrderStatus,
+};
 use crate::store::{self, CheckoutRow, LineRow, OrderRow, SubOrderRow};
 use contracts::orders::events::{OrderPaid, SubOrderChanged};
 

@@ -2,7 +2,7 @@
 
 use kernel::http::client::{ClientError, ServiceClient};
 
-use crate::api::Mailbox;
+use super::dto::Mailbox;
 
 #[derive(Clone)]
 pub struct NotificationsClient {
