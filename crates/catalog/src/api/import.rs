@@ -16,7 +16,8 @@ use kernel::money::{Currency, Money};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::products::{manages, validate, write};
+use super::product_input::{validate, write};
+use super::products::manages;
 use super::{Result, State, TAG};
 use crate::Error;
 use contracts::catalog::import::ImportReport;

@@ -4,6 +4,7 @@ pub mod import;
 pub mod internal;
 mod listing;
 pub mod media;
+mod product_input;
 mod products;
 
 use kernel::http::access::{Access, Pages};

@@ -346,7 +346,7 @@ async fn a_vendor_opens_a_store_lists_a_product_and_a_customer_finds_it() {
         "emporium-media-{}.png",
         uuid::Uuid::now_v7().simple()
     ));
-    std::fs::write(&picture, crate::products::png(64, 48)).unwrap();
+    std::fs::write(&picture, crate::product_images::png(64, 48)).unwrap();
     b.client
         .find(Locator::Id("image-file"))
         .await

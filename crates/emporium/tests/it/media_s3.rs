@@ -10,7 +10,7 @@ use kernel::secret::Redacted;
 use serde_json::Value;
 use tokio::process::{Child, Command};
 
-use crate::products::{png, upload};
+use crate::product_images::{png, upload};
 use crate::support::*;
 use crate::vendors::approved_store;
 
