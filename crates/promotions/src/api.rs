@@ -319,14 +319,9 @@ async fn service_redeem(
     _caller: ServiceCaller,
     Json(req): Json<ServiceRedeemRequest>,
 ) -> Result<Json<DiscountView>> {
-    let customer = kernel::ids::parse_prefixed(&req.customer, "usr").map_err(|_| {
-        Problem::validation(vec![FieldError::new(
-            "customer",
-            "invalid",
-            "a user id (usr_…)",
-        )])
-    })?;
-    redeem_for(&pool, customer, &req.redemption).await.map(Json)
+    redeem_for(&pool, req.customer.0, &req.redemption)
+        .await
+        .map(Json)
 }
 
 async fn redeem_for(pool: &PgPool, customer: Uuid, req: &RedeemRequest) -> Result<DiscountView> {

@@ -73,6 +73,6 @@ pub struct PurchaseRequest {
     /// The checkout: the same reference takes items out once.
     pub reference: String,
     /// The customer (`usr_…`).
-    pub customer: String,
+    pub customer: kernel::ids::UserId,
     pub lines: Vec<PurchasedLine>,
 }

@@ -153,6 +153,6 @@ pub struct ReservationView {
 #[serde(deny_unknown_fields)]
 pub struct ServiceReserveRequest {
     /// The customer (`usr_…`) the stock is held for.
-    pub owner: String,
+    pub owner: kernel::ids::UserId,
     pub reservation: ReserveRequest,
 }

@@ -12,7 +12,7 @@ pub struct OrderPaid {
     pub order_id: OrderId,
     pub number: String,
     /// The customer (`usr_…`).
-    pub customer: String,
+    pub customer: kernel::ids::UserId,
     pub email: String,
     /// The stores (`sto_…`) with a sub-order in it.
     pub stores: Vec<StoreId>,

@@ -34,7 +34,7 @@ pub struct AuthorizeRequest {
     /// The checkout's key: asking again returns the same payment.
     pub reference: String,
     /// The paying customer (`usr_…`).
-    pub customer: String,
+    pub customer: kernel::ids::UserId,
     pub amount: Money,
     pub card_number: String,
     /// Where the customer returns after a confirmation step (under the public URL).

@@ -119,6 +119,6 @@ pub struct RedeemRequest {
 #[serde(deny_unknown_fields)]
 pub struct ServiceRedeemRequest {
     /// The customer (`usr_…`) redeeming it.
-    pub customer: String,
+    pub customer: kernel::ids::UserId,
     pub redemption: RedeemRequest,
 }

@@ -376,14 +376,7 @@ async fn service_reserve(
     _caller: ServiceCaller,
     Json(req): Json<ServiceReserveRequest>,
 ) -> Result<axum::response::Response> {
-    let owner = kernel::ids::parse_prefixed(&req.owner, "usr").map_err(|_| {
-        Problem::validation(vec![FieldError::new(
-            "owner",
-            "invalid",
-            "a user id (usr_…)",
-        )])
-    })?;
-    reserve_for(&pool, owner, &req.reservation).await
+    reserve_for(&pool, req.owner.0, &req.reservation).await
 }
 
 async fn reserve_for(

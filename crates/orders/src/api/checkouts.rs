@@ -49,7 +49,7 @@ pub(super) async fn checkout_view(
     };
     let step = row.step;
     Ok(CheckoutView {
-        id: CheckoutId(row.id),
+        id: row.id,
         status: step.as_str().to_owned(),
         order,
         next_action_url: (step == Step::AwaitingAction)
@@ -71,7 +71,7 @@ pub(super) async fn checkout_view(
 /// The request, validated, as the saga takes it; a preview needs no card.
 pub(super) fn checkout_input(
     claims: &Claims,
-    customer: Uuid,
+    customer: UserId,
     key: String,
     headers: &HeaderMap,
     req: &CheckoutRequest,
@@ -127,7 +127,7 @@ pub(super) async fn preview(
     headers: HeaderMap,
     Json(req): Json<CheckoutRequest>,
 ) -> Result<Json<PreviewView>> {
-    let customer = claims.sub.0;
+    let customer = claims.sub;
     let input = checkout_input(&claims, customer, String::new(), &headers, &req, false)?;
     let plan = saga.price(&input).await?;
     let money = money_in(&plan.currency)?;
@@ -191,7 +191,7 @@ pub(super) async fn checkout(
     headers: HeaderMap,
     Json(req): Json<CheckoutRequest>,
 ) -> Result<Response> {
-    let customer = claims.sub.0;
+    let customer = claims.sub;
     let key = headers
         .get(&kernel::http::idempotency::IDEMPOTENCY_KEY)
         .and_then(|v| v.to_str().ok())
@@ -240,7 +240,7 @@ pub(super) async fn get_checkout(
     Path(id): Path<CheckoutId>,
 ) -> Result<Json<CheckoutView>> {
     let mut conn = saga.pool.acquire().await?;
-    let row = store::checkout(&mut conn, id.0)
+    let row = store::checkout(&mut conn, id)
         .await?
         .filter(|c| sees(&claims, c.customer))
         .ok_or(Error::not_found("checkout"))?;

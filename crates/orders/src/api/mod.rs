@@ -25,7 +25,6 @@ use sqlx::PgConnection;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
 use contracts::orders::dto::*;
 
@@ -36,7 +35,7 @@ use crate::domain::{
 };
 use crate::store::{self, CheckoutRow, OrderRow, SubOrderRow};
 use contracts::orders::events::SubOrderChanged;
-use kernel::ids::StoreId;
+use kernel::ids::{StoreId, UserId};
 
 const TAG: &str = "orders";
 const LIST_LIMIT: i64 = 100;

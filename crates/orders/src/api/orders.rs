@@ -7,11 +7,11 @@ use super::*;
 pub(super) async fn sub_order_views(
     conn: &mut PgConnection,
     subs: Vec<SubOrderRow>,
-    currencies: &HashMap<Uuid, String>,
+    currencies: &HashMap<OrderId, String>,
     with_commission: bool,
 ) -> Result<Vec<SubOrderView>> {
-    let ids: Vec<Uuid> = subs.iter().map(|s| s.id).collect();
-    let mut lines: HashMap<Uuid, Vec<store::LineRow>> = HashMap::new();
+    let ids: Vec<SubOrderId> = subs.iter().map(|s| s.id).collect();
+    let mut lines: HashMap<SubOrderId, Vec<store::LineRow>> = HashMap::new();
     for l in store::lines_of(conn, &ids).await? {
         lines.entry(l.sub_order_id).or_default().push(l);
     }
@@ -22,10 +22,10 @@ pub(super) async fn sub_order_views(
             .ok_or(Error::not_found("order"))?;
         let money = money_in(currency)?;
         views.push(SubOrderView {
-            id: SubOrderId(s.id),
-            order_id: OrderId(s.order_id),
+            id: s.id,
+            order_id: s.order_id,
             number: s.number,
-            store_id: StoreId(s.store_id),
+            store_id: s.store_id,
             store_name: s.store_name,
             status: s.status.to_string(),
             subtotal: money(s.subtotal_minor),
@@ -43,8 +43,8 @@ pub(super) async fn sub_order_views(
                 .unwrap_or_default()
                 .into_iter()
                 .map(|l| LineView {
-                    variant_id: contracts::catalog::VariantId(l.variant_id).to_string(),
-                    product_id: contracts::catalog::ProductId(l.product_id).to_string(),
+                    variant_id: l.variant_id.to_string(),
+                    product_id: l.product_id.to_string(),
                     title: l.title,
                     sku: l.sku,
                     options: l.options,
@@ -65,7 +65,7 @@ pub(super) async fn sub_order_views(
 pub(super) async fn order_view(
     conn: &mut PgConnection,
     o: OrderRow,
-    only_store: Option<Uuid>,
+    only_store: Option<StoreId>,
 ) -> Result<OrderView> {
     order_views(conn, vec![o], only_store)
         .await?
@@ -78,18 +78,19 @@ pub(super) async fn order_view(
 pub(super) async fn order_views(
     conn: &mut PgConnection,
     orders: Vec<OrderRow>,
-    only_store: Option<Uuid>,
+    only_store: Option<StoreId>,
 ) -> Result<Vec<OrderView>> {
-    let ids: Vec<Uuid> = orders.iter().map(|o| o.id).collect();
-    let currencies: HashMap<Uuid, String> =
+    let ids: Vec<OrderId> = orders.iter().map(|o| o.id).collect();
+    let currencies: HashMap<OrderId, String> =
         orders.iter().map(|o| (o.id, o.currency.clone())).collect();
     let subs: Vec<SubOrderRow> = store::sub_orders_in(conn, &ids)
         .await?
         .into_iter()
         .filter(|s| only_store.is_none_or(|st| s.store_id == st))
         .collect();
-    let numbers: HashMap<Uuid, String> = subs.iter().map(|s| (s.id, s.number.clone())).collect();
-    let mut timelines: HashMap<Uuid, Vec<TimelineEntry>> = HashMap::new();
+    let numbers: HashMap<SubOrderId, String> =
+        subs.iter().map(|s| (s.id, s.number.clone())).collect();
+    let mut timelines: HashMap<OrderId, Vec<TimelineEntry>> = HashMap::new();
     for e in store::events_of(conn, &ids).await? {
         if only_store.is_some() && e.sub_order_id.is_some_and(|s| !numbers.contains_key(&s)) {
             continue;
@@ -104,16 +105,16 @@ pub(super) async fn order_views(
                 note: e.note,
             });
     }
-    let mut sub_views: HashMap<Uuid, Vec<SubOrderView>> = HashMap::new();
+    let mut sub_views: HashMap<OrderId, Vec<SubOrderView>> = HashMap::new();
     for v in sub_order_views(conn, subs, &currencies, only_store.is_some()).await? {
-        sub_views.entry(v.order_id.0).or_default().push(v);
+        sub_views.entry(v.order_id).or_default().push(v);
     }
     let mut views = Vec::with_capacity(orders.len());
     for o in orders {
         let money = money_in(&o.currency)?;
         let sub_orders = sub_views.remove(&o.id).unwrap_or_default();
         let mut view = OrderView {
-            id: OrderId(o.id),
+            id: o.id,
             number: o.number,
             status: o.status,
             email: o.email,
@@ -174,7 +175,7 @@ pub(super) async fn my_orders(
     axum::extract::State(saga): State,
     AuthUser(claims): AuthUser,
 ) -> Result<Json<OrderList>> {
-    let customer = claims.sub.0;
+    let customer = claims.sub;
     let mut conn = saga.pool.acquire().await?;
     let orders = store::customer_orders(&mut conn, customer, LIST_LIMIT).await?;
     let items = order_views(&mut conn, orders, None).await?;
@@ -192,7 +193,7 @@ pub(super) async fn get_order(
     Path(id): Path<OrderId>,
 ) -> Result<Json<OrderView>> {
     let mut conn = saga.pool.acquire().await?;
-    let o = store::order(&mut conn, id.0)
+    let o = store::order(&mut conn, id)
         .await?
         .filter(|o| sees(&claims, o.customer))
         .ok_or(Error::not_found("order"))?;

@@ -19,10 +19,10 @@ pub struct SubOrderFilter {
 pub(super) async fn store_sub_orders(
     axum::extract::State(saga): State,
     AuthUser(claims): AuthUser,
-    Path(StoreId(store_id)): Path<StoreId>,
+    Path(store_id): Path<StoreId>,
     Query(filter): Query<SubOrderFilter>,
 ) -> Result<Json<SubOrderList>> {
-    if !claims.manages_store(StoreId(store_id)) {
+    if !claims.manages_store(store_id) {
         return Err(Error::forbidden());
     }
     let status = match filter.status.as_deref().filter(|s| !s.is_empty()) {
@@ -43,7 +43,7 @@ pub(super) async fn store_sub_orders(
         LIST_LIMIT,
     )
     .await?;
-    let order_ids: Vec<Uuid> = subs.iter().map(|s| s.order_id).collect();
+    let order_ids: Vec<OrderId> = subs.iter().map(|s| s.order_id).collect();
     let currencies = store::currencies(&mut conn, &order_ids).await?;
     let items = sub_order_views(&mut conn, subs, &currencies, true).await?;
     Ok(Json(SubOrderList { items }))
@@ -53,19 +53,19 @@ pub(super) async fn store_sub_orders(
 pub(super) enum Role {
     Customer,
     /// A member of the sub-order's store: sees that store's part only.
-    Store(Uuid),
+    Store(StoreId),
     Admin,
 }
 
 /// Whether the caller may see what `customer` owns: the customer, and admins.
-pub(super) fn sees(claims: &Claims, customer: Uuid) -> bool {
-    claims.is_admin() || claims.sub.0 == customer
+pub(super) fn sees(claims: &Claims, customer: UserId) -> bool {
+    claims.is_admin() || claims.sub == customer
 }
 
 pub(super) fn role_of(claims: &Claims, order: &OrderRow, sub: &SubOrderRow) -> Option<Role> {
     if claims.is_admin() {
         Some(Role::Admin)
-    } else if claims.manages_store(StoreId(sub.store_id)) {
+    } else if claims.manages_store(sub.store_id) {
         Some(Role::Store(sub.store_id))
     } else if sees(claims, order.customer) {
         Some(Role::Customer)
@@ -78,7 +78,7 @@ pub(super) async fn load(
     conn: &mut PgConnection,
     id: SubOrderId,
 ) -> Result<(OrderRow, SubOrderRow)> {
-    let sub = store::sub_order(conn, id.0)
+    let sub = store::sub_order(conn, id)
         .await?
         .ok_or(Error::not_found("sub-order"))?;
     let order = store::order(conn, sub.order_id)
@@ -90,7 +90,7 @@ pub(super) async fn load(
 pub(super) async fn detail(
     conn: &mut PgConnection,
     order: OrderRow,
-    sub_id: Uuid,
+    sub_id: SubOrderId,
     role: &Role,
 ) -> Result<SubOrderDetail> {
     let only_store = match role {
@@ -101,7 +101,7 @@ pub(super) async fn detail(
     let sub_order = order
         .sub_orders
         .iter()
-        .find(|s| s.id.0 == sub_id)
+        .find(|s| s.id == sub_id)
         .cloned()
         .ok_or(Error::not_found("sub-order"))?;
     Ok(SubOrderDetail { order, sub_order })
@@ -131,7 +131,7 @@ pub(super) struct Move<'a> {
     note: Option<&'a str>,
     /// What the move refunded.
     refunded: i64,
-    actor: Uuid,
+    actor: UserId,
 }
 
 /// Records a sub-order's move with its timeline entry and event, and the order's
@@ -176,10 +176,10 @@ pub(super) async fn record_move(
     kernel::events::outbox::record(
         conn,
         &SubOrderChanged {
-            sub_order_id: SubOrderId(sub.id),
-            order_id: OrderId(sub.order_id),
+            sub_order_id: sub.id,
+            order_id: sub.order_id,
             number: sub.number.clone(),
-            store_id: StoreId(sub.store_id),
+            store_id: sub.store_id,
             status: next.as_str().to_owned(),
             tracking_number: tracking.map(str::to_owned),
             email: order.email.clone(),
@@ -211,7 +211,7 @@ pub(super) async fn sub_order_action(
         "cancel" => SubOrderAction::Cancel,
         _ => return Err(Error::not_found("action")),
     };
-    let actor = claims.sub.0;
+    let actor = claims.sub;
     let mut tx = saga.pool.begin().await?;
     let (order, sub) = lock_for_change(&mut tx, key).await?;
     let role = role_of(&claims, &order, &sub).ok_or(Error::not_found("sub-order"))?;
@@ -254,14 +254,7 @@ pub(super) async fn sub_order_action(
     let mut refunded = 0;
     if action == SubOrderAction::Cancel {
         refunded = sub.total_minor - sub.refunded_minor;
-        refund(
-            &saga,
-            &order,
-            &sub,
-            &format!("cancel:{}", SubOrderId(sub.id)),
-            refunded,
-        )
-        .await?;
+        refund(&saga, &order, &sub, &format!("cancel:{}", sub.id), refunded).await?;
         if let Some(reservation) = sub.reservation_id.as_deref().and_then(|r| r.parse().ok()) {
             saga.up
                 .inventory
@@ -294,7 +287,7 @@ pub(super) async fn lock_for_change(
     tx: &mut PgConnection,
     id: SubOrderId,
 ) -> Result<(OrderRow, SubOrderRow)> {
-    let sub = store::lock_sub_order(tx, id.0)
+    let sub = store::lock_sub_order(tx, id)
         .await?
         .ok_or(Error::not_found("sub-order"))?;
     let order = store::order(tx, sub.order_id)
@@ -306,8 +299,8 @@ pub(super) async fn lock_for_change(
 /// The sub-order as it is after a committed change.
 pub(super) async fn fresh_detail(
     saga: &Saga,
-    order: Uuid,
-    sub: Uuid,
+    order: OrderId,
+    sub: SubOrderId,
     role: &Role,
 ) -> Result<Json<SubOrderDetail>> {
     let mut conn = saga.pool.acquire().await?;
@@ -348,7 +341,7 @@ pub(super) async fn refund(
             payment,
             &contracts::payments::dto::RefundRequest {
                 reference: reference.to_owned(),
-                store_id: StoreId(sub.store_id),
+                store_id: sub.store_id,
                 amount_minor: amount,
             },
         )
@@ -369,7 +362,7 @@ pub(super) async fn refund_sub_order(
     Path(key): Path<SubOrderId>,
     Json(req): Json<RefundRequest>,
 ) -> Result<Json<SubOrderDetail>> {
-    let actor = claims.sub.0;
+    let actor = claims.sub;
     let reason = kernel::validation::bounded_text(&req.reason, 3, 500)
         .map_err(|m| Problem::validation(vec![FieldError::new("reason", "required", m)]))?;
     let mut tx = saga.pool.begin().await?;
@@ -403,7 +396,7 @@ pub(super) async fn refund_sub_order(
         action: "refunded",
     })?;
     // Keyed by what was refunded before: a retry of this refund refunds once.
-    let reference = format!("refund:{}:{}", SubOrderId(sub.id), sub.refunded_minor);
+    let reference = format!("refund:{}:{}", sub.id, sub.refunded_minor);
     refund(&saga, &order, &sub, &reference, req.amount_minor).await?;
     record_move(
         &mut tx,

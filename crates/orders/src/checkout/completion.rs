@@ -41,7 +41,7 @@ impl Saga {
         let seq = store::next_order_number(&mut tx).await?;
         let number = domain::order_number(seq);
         let order = OrderRow {
-            id: Uuid::now_v7(),
+            id: OrderId::new(),
             number: number.clone(),
             checkout_id: row.id,
             customer: row.customer,
@@ -62,10 +62,10 @@ impl Saga {
         for (i, s) in plan.stores.iter().enumerate() {
             let t = plan.store_totals(s);
             let sub = SubOrderRow {
-                id: Uuid::now_v7(),
+                id: SubOrderId::new(),
                 order_id: order.id,
                 number: domain::sub_order_number(&number, i + 1),
-                store_id: s.store_id,
+                store_id: StoreId(s.store_id),
                 store_name: s.store_name.clone(),
                 status: SubOrderStatus::Placed,
                 subtotal_minor: t.subtotal,
@@ -94,8 +94,8 @@ impl Saga {
                     &LineRow {
                         id: Uuid::now_v7(),
                         sub_order_id: sub.id,
-                        variant_id: l.variant_id,
-                        product_id: l.product_id,
+                        variant_id: VariantId(l.variant_id),
+                        product_id: contracts::catalog::ProductId(l.product_id),
                         title: l.title.clone(),
                         sku: l.sku.clone(),
                         options: l.options.clone(),
@@ -166,9 +166,9 @@ impl Saga {
             kernel::events::outbox::record(
                 &mut tx,
                 &OrderPaid {
-                    order_id: domain::OrderId(order_id),
+                    order_id,
                     number: order.number.clone(),
-                    customer: kernel::ids::format_prefixed("usr", row.customer),
+                    customer: row.customer,
                     email: order.email.clone(),
                     stores: plan.stores.iter().map(|s| StoreId(s.store_id)).collect(),
                 },
@@ -179,10 +179,10 @@ impl Saga {
                 kernel::events::outbox::record(
                     &mut tx,
                     &SubOrderChanged {
-                        sub_order_id: domain::SubOrderId(sub.id),
-                        order_id: domain::OrderId(order_id),
+                        sub_order_id: sub.id,
+                        order_id,
                         number: sub.number,
-                        store_id: StoreId(sub.store_id),
+                        store_id: sub.store_id,
                         status: SubOrderStatus::Paid.as_str().to_owned(),
                         tracking_number: None,
                         email: order.email.clone(),
@@ -199,7 +199,7 @@ impl Saga {
         // and is finished on the next attempt (the same key, or the recovery worker).
         let purchase = contracts::cart::dto::PurchaseRequest {
             reference: Self::reference(row),
-            customer: kernel::ids::format_prefixed("usr", row.customer),
+            customer: row.customer,
             lines: plan
                 .stores
                 .iter()

@@ -14,7 +14,7 @@ mod pricing;
 mod steps;
 
 use contracts::shipping::MethodId;
-use kernel::ids::StoreId;
+use kernel::ids::{StoreId, UserId};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
@@ -38,7 +38,8 @@ use uuid::Uuid;
 
 use crate::Error;
 use crate::domain::{
-    self, Address, CheckoutId, Plan, PlanLine, PlanStore, Step, SubOrderAction, SubOrderStatus,
+    self, Address, CheckoutId, OrderId, Plan, PlanLine, PlanStore, Step, SubOrderAction,
+    SubOrderId, SubOrderStatus,
 };
 use crate::store::{self, CheckoutRow, LineRow, OrderRow, SubOrderRow};
 use contracts::orders::events::{OrderPaid, SubOrderChanged};
@@ -70,7 +71,7 @@ pub struct Saga {
 
 /// What the customer asked for, validated.
 pub struct CheckoutInput {
-    pub customer: Uuid,
+    pub customer: UserId,
     pub token: String,
     pub email: String,
     pub key: String,
@@ -97,7 +98,7 @@ fn plan_of(row: &CheckoutRow) -> Result<&Plan, Error> {
     row.plan.as_ref().map(|p| &p.0).ok_or_else(|| {
         Error::internal(anyhow::anyhow!(
             "checkout {} has no plan at step {}",
-            CheckoutId(row.id),
+            row.id,
             row.step
         ))
     })
@@ -108,7 +109,7 @@ fn violates(e: &sqlx::Error, constraint: &str) -> bool {
 }
 
 /// The 409 for a second checkout while one of the customer's is under way.
-fn in_progress(holder: Option<Uuid>) -> Error {
+fn in_progress(holder: Option<CheckoutId>) -> Error {
     let problem = Problem::new(
         axum::http::StatusCode::CONFLICT,
         "checkout_in_progress",
@@ -117,8 +118,7 @@ fn in_progress(holder: Option<Uuid>) -> Error {
     Error::problem(match holder {
         Some(id) => problem.detail(format!(
             "Checkout {} is under way: GET /api/v1/orders/checkouts/{} says how it ends.",
-            CheckoutId(id),
-            CheckoutId(id)
+            id, id
         )),
         None => problem,
     })
@@ -144,7 +144,7 @@ impl Saga {
             match store::checkout_by_key(&mut conn, input.customer, &input.key).await? {
                 Some(row) => (row, false),
                 None => {
-                    let id = Uuid::now_v7();
+                    let id = CheckoutId::new();
                     match store::start_checkout(
                         &mut conn,
                         id,
@@ -179,7 +179,11 @@ impl Saga {
 
     /// Prices the cart for a checkout that has just taken the slot. A refusal forgets
     /// the checkout (nothing was held), freeing the slot for the next attempt.
-    async fn plan_started(&self, id: Uuid, input: &CheckoutInput) -> Result<CheckoutRow, Error> {
+    async fn plan_started(
+        &self,
+        id: CheckoutId,
+        input: &CheckoutInput,
+    ) -> Result<CheckoutRow, Error> {
         let plan = match self.price(input).await {
             Ok(plan) => plan,
             Err(e) => {
@@ -190,7 +194,7 @@ impl Saga {
                     Err(d) => Err(d),
                 };
                 if let Err(d) = dropped {
-                    tracing::warn!(error = %d, checkout = %CheckoutId(id), "could not forget an unpriced checkout");
+                    tracing::warn!(error = %d, checkout = %id, "could not forget an unpriced checkout");
                 }
                 return Err(e);
             }
@@ -207,7 +211,7 @@ impl Saga {
 
     /// Runs a checkout's remaining steps. Without the card (the recovery worker), a
     /// checkout that never reached the provider is compensated.
-    pub async fn drive(&self, id: Uuid, card: Option<&str>) -> Result<CheckoutRow, Error> {
+    pub async fn drive(&self, id: CheckoutId, card: Option<&str>) -> Result<CheckoutRow, Error> {
         loop {
             let mut conn = self.pool.acquire().await?;
             let row = store::checkout(&mut conn, id)
@@ -286,7 +290,7 @@ impl Saga {
     }
 
     fn reference(row: &CheckoutRow) -> String {
-        CheckoutId(row.id).to_string()
+        row.id.to_string()
     }
 
     /// The recovery worker: every second, takes unfinished checkouts whose driver
@@ -318,7 +322,7 @@ impl Saga {
                 Ok(ids) => {
                     for id in ids {
                         if let Err(e) = self.drive(id, None).await {
-                            tracing::warn!(error = %e, checkout = %CheckoutId(id), "recovery could not finish a checkout yet");
+                            tracing::warn!(error = %e, checkout = %id, "recovery could not finish a checkout yet");
                         }
                     }
                 }

@@ -10,7 +10,7 @@ impl Saga {
             let currency =
                 Currency::parse(&plan.currency).map_err(|e| Error::internal(anyhow::anyhow!(e)))?;
             let req = contracts::promotions::dto::ServiceRedeemRequest {
-                customer: kernel::ids::format_prefixed("usr", row.customer),
+                customer: row.customer,
                 redemption: contracts::promotions::dto::RedeemRequest {
                     reference: Self::reference(row),
                     cart: contracts::promotions::dto::EvaluateRequest {
@@ -84,7 +84,7 @@ impl Saga {
                 continue;
             }
             let req = ServiceReserveRequest {
-                owner: kernel::ids::format_prefixed("usr", row.customer),
+                owner: row.customer,
                 reservation: ReserveRequest {
                     reference: format!("{}:{store_key}", Self::reference(row)),
                     lines,
@@ -127,7 +127,7 @@ impl Saga {
                     .map_err(|e| Error::internal(anyhow::anyhow!(e)))?;
                 let req = AuthorizeRequest {
                     reference: reference.clone(),
-                    customer: kernel::ids::format_prefixed("usr", row.customer),
+                    customer: row.customer,
                     amount: Money {
                         amount_minor: plan.totals().total,
                         currency,

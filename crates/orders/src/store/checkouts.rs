@@ -4,15 +4,15 @@ use super::*;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CheckoutRow {
-    pub id: Uuid,
-    pub customer: Uuid,
+    pub id: CheckoutId,
+    pub customer: UserId,
     pub step: Step,
     /// Absent while the checkout is `started` (pricing), or when it failed then.
     pub plan: Option<Json<Plan>>,
     pub reservations: Json<std::collections::BTreeMap<String, String>>,
     pub payment_id: Option<String>,
     pub action_url: Option<String>,
-    pub order_id: Option<Uuid>,
+    pub order_id: Option<OrderId>,
     pub failure_code: Option<String>,
     pub failure_message: Option<String>,
     pub created_at: OffsetDateTime,
@@ -29,8 +29,8 @@ pub const ONE_IN_FLIGHT: &str = "checkouts_one_in_flight";
 /// of the customer's is under way.
 pub async fn start_checkout(
     conn: &mut PgConnection,
-    id: Uuid,
-    customer: Uuid,
+    id: CheckoutId,
+    customer: UserId,
     key: &str,
     lease_secs: i64,
 ) -> Result<CheckoutRow, sqlx::Error> {
@@ -58,7 +58,7 @@ pub async fn start_checkout(
 /// is no longer `started` (the worker gave it up).
 pub async fn set_plan(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: CheckoutId,
     plan: &Plan,
     lease_secs: i64,
 ) -> Result<Option<CheckoutRow>, sqlx::Error> {
@@ -75,7 +75,7 @@ pub async fn set_plan(
 
 /// Forgets a started checkout whose cart could not be priced (nothing was held), so
 /// the slot is free and the same key may try again.
-pub async fn drop_started(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+pub async fn drop_started(conn: &mut PgConnection, id: CheckoutId) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM checkouts WHERE id = $1 AND step = 'started'")
         .bind(id)
         .execute(conn)
@@ -86,7 +86,7 @@ pub async fn drop_started(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx:
 /// Ends a started checkout whose driver vanished while pricing (nothing was held).
 pub async fn abandon_started(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: CheckoutId,
     code: &str,
     message: &str,
 ) -> Result<bool, sqlx::Error> {
@@ -106,8 +106,8 @@ pub async fn abandon_started(
 /// The customer's checkout under way, if any.
 pub async fn checkout_in_flight(
     conn: &mut PgConnection,
-    customer: Uuid,
-) -> Result<Option<Uuid>, sqlx::Error> {
+    customer: UserId,
+) -> Result<Option<CheckoutId>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT id FROM checkouts WHERE customer = $1 AND step NOT IN ('completed', 'failed')",
     )
@@ -118,7 +118,7 @@ pub async fn checkout_in_flight(
 
 pub async fn checkout_by_key(
     conn: &mut PgConnection,
-    customer: Uuid,
+    customer: UserId,
     key: &str,
 ) -> Result<Option<CheckoutRow>, sqlx::Error> {
     sqlx::query_as(&format!(
@@ -132,7 +132,7 @@ pub async fn checkout_by_key(
 
 pub async fn checkout(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: CheckoutId,
 ) -> Result<Option<CheckoutRow>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {CHECKOUT_COLUMNS} FROM checkouts WHERE id = $1"
@@ -145,7 +145,7 @@ pub async fn checkout(
 /// Moves a checkout on, only from the step the caller saw (a racing driver's move wins).
 pub async fn advance(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: CheckoutId,
     from: Step,
     to: Step,
 ) -> Result<bool, sqlx::Error> {
@@ -162,7 +162,7 @@ pub async fn advance(
 
 pub async fn record_reservation(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: CheckoutId,
     store: &str,
     reservation: &str,
 ) -> Result<(), sqlx::Error> {
@@ -180,7 +180,7 @@ pub async fn record_reservation(
 
 pub async fn record_payment(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: CheckoutId,
     payment: &str,
     action_url: Option<&str>,
 ) -> Result<(), sqlx::Error> {
@@ -199,7 +199,7 @@ pub async fn record_payment(
 /// customer). The first reason stands.
 pub async fn mark_failing(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: CheckoutId,
     code: &str,
     message: &str,
 ) -> Result<(), sqlx::Error> {
@@ -233,7 +233,7 @@ pub async fn make_due(conn: &mut PgConnection, reference: &str) -> Result<(), sq
 /// waiting for the customer's confirmation).
 pub async fn release_lease(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: CheckoutId,
     after_secs: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -252,7 +252,7 @@ pub async fn claim_due(
     conn: &mut PgConnection,
     lease_secs: i64,
     limit: i64,
-) -> Result<Vec<Uuid>, sqlx::Error> {
+) -> Result<Vec<CheckoutId>, sqlx::Error> {
     sqlx::query_scalar(
         "UPDATE checkouts SET lease_until = now() + make_interval(secs => $1), attempts = attempts + 1 \
          WHERE id IN (SELECT id FROM checkouts WHERE step NOT IN ('completed', 'failed') \

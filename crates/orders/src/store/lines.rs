@@ -5,9 +5,9 @@ use super::*;
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LineRow {
     pub id: Uuid,
-    pub sub_order_id: Uuid,
-    pub variant_id: Uuid,
-    pub product_id: Uuid,
+    pub sub_order_id: SubOrderId,
+    pub variant_id: VariantId,
+    pub product_id: ProductId,
     pub title: String,
     pub sku: String,
     pub options: serde_json::Value,
@@ -43,7 +43,7 @@ pub async fn insert_line(conn: &mut PgConnection, l: &LineRow) -> Result<(), sql
 
 pub async fn lines_of(
     conn: &mut PgConnection,
-    sub_orders: &[Uuid],
+    sub_orders: &[SubOrderId],
 ) -> Result<Vec<LineRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, sub_order_id, variant_id, product_id, title, sku, options, quantity, unit_price_minor, \
@@ -56,8 +56,8 @@ pub async fn lines_of(
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EventRow {
-    pub order_id: Uuid,
-    pub sub_order_id: Option<Uuid>,
+    pub order_id: OrderId,
+    pub sub_order_id: Option<SubOrderId>,
     pub status: String,
     pub note: Option<String>,
     pub at: OffsetDateTime,
@@ -65,11 +65,11 @@ pub struct EventRow {
 
 pub async fn record_event(
     conn: &mut PgConnection,
-    order: Uuid,
-    sub_order: Option<Uuid>,
+    order: OrderId,
+    sub_order: Option<SubOrderId>,
     status: &str,
     note: Option<&str>,
-    actor: Option<Uuid>,
+    actor: Option<UserId>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO order_events (order_id, sub_order_id, status, note, actor) VALUES ($1, $2, $3, $4, $5)",
@@ -87,7 +87,7 @@ pub async fn record_event(
 /// The timelines of `orders`, oldest entry first.
 pub async fn events_of(
     conn: &mut PgConnection,
-    orders: &[Uuid],
+    orders: &[OrderId],
 ) -> Result<Vec<EventRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT order_id, sub_order_id, status, note, at FROM order_events WHERE order_id = ANY($1) ORDER BY id",

@@ -15,4 +15,7 @@ use sqlx::types::Json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::domain::{Plan, Step, SubOrderStatus};
+use contracts::catalog::{ProductId, VariantId};
+use kernel::ids::{StoreId, UserId};
+
+use crate::domain::{CheckoutId, OrderId, Plan, Step, SubOrderId, SubOrderStatus};

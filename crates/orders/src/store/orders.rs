@@ -3,7 +3,10 @@
 use super::*;
 
 /// Whether the customer has an order that was paid (first-order promotions).
-pub async fn has_paid_order(conn: &mut PgConnection, customer: Uuid) -> Result<bool, sqlx::Error> {
+pub async fn has_paid_order(
+    conn: &mut PgConnection,
+    customer: UserId,
+) -> Result<bool, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM orders WHERE customer = $1 AND status <> 'placed')",
     )
@@ -20,10 +23,10 @@ pub async fn next_order_number(conn: &mut PgConnection) -> Result<i64, sqlx::Err
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OrderRow {
-    pub id: Uuid,
+    pub id: OrderId,
     pub number: String,
-    pub checkout_id: Uuid,
-    pub customer: Uuid,
+    pub checkout_id: CheckoutId,
+    pub customer: UserId,
     pub email: String,
     pub status: String,
     pub currency: String,
@@ -67,7 +70,7 @@ pub async fn insert_order(conn: &mut PgConnection, o: &OrderRow) -> Result<(), s
     Ok(())
 }
 
-pub async fn order(conn: &mut PgConnection, id: Uuid) -> Result<Option<OrderRow>, sqlx::Error> {
+pub async fn order(conn: &mut PgConnection, id: OrderId) -> Result<Option<OrderRow>, sqlx::Error> {
     sqlx::query_as(&format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1"))
         .bind(id)
         .fetch_optional(conn)
@@ -76,7 +79,7 @@ pub async fn order(conn: &mut PgConnection, id: Uuid) -> Result<Option<OrderRow>
 
 pub async fn lock_order(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: OrderId,
 ) -> Result<Option<OrderRow>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1 FOR UPDATE"
@@ -88,7 +91,7 @@ pub async fn lock_order(
 
 pub async fn customer_orders(
     conn: &mut PgConnection,
-    customer: Uuid,
+    customer: UserId,
     limit: i64,
 ) -> Result<Vec<OrderRow>, sqlx::Error> {
     sqlx::query_as(&format!(
@@ -119,7 +122,7 @@ pub async fn search_orders(
 
 pub async fn set_order_status(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: OrderId,
     status: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE orders SET status = $2 WHERE id = $1")

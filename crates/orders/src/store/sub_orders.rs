@@ -4,10 +4,10 @@ use super::*;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SubOrderRow {
-    pub id: Uuid,
-    pub order_id: Uuid,
+    pub id: SubOrderId,
+    pub order_id: OrderId,
     pub number: String,
-    pub store_id: Uuid,
+    pub store_id: StoreId,
     pub store_name: String,
     pub status: SubOrderStatus,
     pub subtotal_minor: i64,
@@ -59,7 +59,7 @@ pub async fn insert_sub_order(conn: &mut PgConnection, s: &SubOrderRow) -> Resul
 
 pub async fn sub_orders_of(
     conn: &mut PgConnection,
-    order: Uuid,
+    order: OrderId,
 ) -> Result<Vec<SubOrderRow>, sqlx::Error> {
     sub_orders_in(conn, &[order]).await
 }
@@ -67,7 +67,7 @@ pub async fn sub_orders_of(
 /// The sub-orders of several orders, by order then number.
 pub async fn sub_orders_in(
     conn: &mut PgConnection,
-    orders: &[Uuid],
+    orders: &[OrderId],
 ) -> Result<Vec<SubOrderRow>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {SUB_ORDER_COLUMNS} FROM sub_orders WHERE order_id = ANY($1) ORDER BY order_id, number"
@@ -80,9 +80,9 @@ pub async fn sub_orders_in(
 /// Each of `orders`' currency.
 pub async fn currencies(
     conn: &mut PgConnection,
-    orders: &[Uuid],
-) -> Result<std::collections::HashMap<Uuid, String>, sqlx::Error> {
-    let rows: Vec<(Uuid, String)> =
+    orders: &[OrderId],
+) -> Result<std::collections::HashMap<OrderId, String>, sqlx::Error> {
+    let rows: Vec<(OrderId, String)> =
         sqlx::query_as("SELECT id, currency FROM orders WHERE id = ANY($1)")
             .bind(orders)
             .fetch_all(conn)
@@ -92,7 +92,7 @@ pub async fn currencies(
 
 pub async fn lock_sub_order(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: SubOrderId,
 ) -> Result<Option<SubOrderRow>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {SUB_ORDER_COLUMNS} FROM sub_orders WHERE id = $1 FOR UPDATE"
@@ -104,7 +104,7 @@ pub async fn lock_sub_order(
 
 pub async fn sub_order(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: SubOrderId,
 ) -> Result<Option<SubOrderRow>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {SUB_ORDER_COLUMNS} FROM sub_orders WHERE id = $1"
@@ -117,7 +117,7 @@ pub async fn sub_order(
 /// A store's sub-orders, newest first, optionally in one status.
 pub async fn store_sub_orders(
     conn: &mut PgConnection,
-    store: Uuid,
+    store: StoreId,
     status: Option<&str>,
     limit: i64,
 ) -> Result<Vec<SubOrderRow>, sqlx::Error> {
@@ -135,7 +135,7 @@ pub async fn store_sub_orders(
 /// Moves a sub-order to `status` with what the move records.
 pub async fn update_sub_order(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: SubOrderId,
     status: &str,
     tracking: Option<&str>,
     reason: Option<&str>,
@@ -158,7 +158,7 @@ pub async fn update_sub_order(
 /// Moves every sub-order of `order` that is `from` to `to`.
 pub async fn advance_sub_orders(
     conn: &mut PgConnection,
-    order: Uuid,
+    order: OrderId,
     from: SubOrderStatus,
     to: SubOrderStatus,
 ) -> Result<(), sqlx::Error> {

@@ -19,11 +19,6 @@ pub(super) async fn authorize(
         "invalid",
         kernel::validation::bounded_text(&req.reference, 1, 200),
     );
-    let customer = errs.check(
-        "customer",
-        "invalid",
-        kernel::ids::parse_prefixed(&req.customer, "usr"),
-    );
     let card = errs.check(
         "card_number",
         "invalid_card_number",
@@ -35,12 +30,12 @@ pub(super) async fn authorize(
     if !req.return_url.starts_with(&st.public_url) {
         errs.add("return_url", "invalid", "must be under the public URL");
     }
-    let (reference, customer, card) = errs.finish_with((reference, customer, card))?;
+    let (reference, card) = errs.finish_with((reference, card))?;
     let mut conn = st.pool.acquire().await?;
     let row = PaymentRow {
         id: Uuid::now_v7(),
         reference: reference.clone(),
-        customer,
+        customer: req.customer.0,
         amount_minor: req.amount.amount_minor,
         currency: req.amount.currency.code().to_owned(),
         provider: st.provider.name().to_owned(),
@@ -58,7 +53,7 @@ pub(super) async fn authorize(
     let existing = store::by_reference(&mut conn, &reference)
         .await?
         .filter(|p| {
-            p.customer == customer
+            p.customer == row.customer
                 && p.amount_minor == row.amount_minor
                 && p.currency == row.currency
         })
