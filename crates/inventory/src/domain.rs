@@ -3,8 +3,6 @@
 
 use std::time::Duration;
 
-use uuid::Uuid;
-
 pub use contracts::inventory::{LocationId, MAX_QUANTITY, ReservationId};
 
 /// The most one line may ask for or one adjustment may move: far above any real order,
@@ -81,7 +79,7 @@ impl ReservationStatus {
 
 /// Takes `wanted` units from locations offering `(location, available)`, fullest first,
 /// so an order ships from as few places as possible; `None` when they hold too little.
-pub fn allocate(mut offers: Vec<(Uuid, i64)>, wanted: i64) -> Option<Vec<(Uuid, i32)>> {
+pub fn allocate<L: Copy + Ord>(mut offers: Vec<(L, i64)>, wanted: i64) -> Option<Vec<(L, i32)>> {
     offers.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let mut left = wanted;
     let mut plan = Vec::new();
@@ -107,6 +105,7 @@ pub fn crossed_low(before: i64, after: i64, threshold: Option<i32>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use uuid::Uuid;
 
     #[test]
     fn quantities_and_deltas_are_bounded() {
@@ -148,7 +147,7 @@ mod tests {
             Some(vec![(b, 3), (a, 2)])
         );
         assert_eq!(allocate(vec![(a, 2), (b, 3)], 6), None);
-        assert_eq!(allocate(Vec::new(), 1), None);
+        assert_eq!(allocate(Vec::<(Uuid, i64)>::new(), 1), None);
     }
 
     #[test]

@@ -1,12 +1,11 @@
 //! What inventory publishes: availability changes (for catalog and search) and
 //! low-stock warnings (for the vendor). It consumes nothing yet.
 
-use kernel::ids::StoreId;
+use contracts::catalog::VariantId;
 use std::collections::HashMap;
 
 use contracts::inventory::events::{StockChanged, StockLow};
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 use crate::{domain, store};
 
@@ -14,9 +13,9 @@ use crate::{domain, store};
 /// moved from `before`.
 pub async fn record_changes(
     conn: &mut PgConnection,
-    before: &HashMap<Uuid, i64>,
+    before: &HashMap<VariantId, i64>,
 ) -> anyhow::Result<()> {
-    let variants: Vec<Uuid> = before.keys().copied().collect();
+    let variants: Vec<VariantId> = before.keys().copied().collect();
     let after = store::available(conn, &variants).await?;
     for (variant, was) in before {
         let now = after.get(variant).copied().unwrap_or(0);
@@ -27,12 +26,12 @@ pub async fn record_changes(
             continue;
         };
         let version = store::bump_version(conn, *variant).await?;
-        let store_id = StoreId(v.store_id);
+        let store_id = v.store_id;
         kernel::events::outbox::record(
             conn,
             &StockChanged {
-                variant_id: contracts::catalog::VariantId(*variant),
-                product_id: contracts::catalog::ProductId(v.product_id),
+                variant_id: *variant,
+                product_id: v.product_id,
                 store_id,
                 available: now,
                 version,
@@ -46,8 +45,8 @@ pub async fn record_changes(
             kernel::events::outbox::record(
                 conn,
                 &StockLow {
-                    variant_id: contracts::catalog::VariantId(*variant),
-                    product_id: contracts::catalog::ProductId(v.product_id),
+                    variant_id: *variant,
+                    product_id: v.product_id,
                     store_id,
                     available: now,
                     threshold,

@@ -4,21 +4,23 @@
 use std::collections::HashMap;
 
 use crate::domain::ReservationStatus;
+use contracts::catalog::{ProductId, VariantId};
+use contracts::inventory::{LocationId, ReservationId};
+use kernel::ids::{StoreId, UserId};
 use sqlx::PgConnection;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LocationRow {
-    pub id: Uuid,
-    pub store_id: Uuid,
+    pub id: LocationId,
+    pub store_id: StoreId,
     pub name: String,
 }
 
 pub async fn create_location(
     conn: &mut PgConnection,
-    id: Uuid,
-    store: Uuid,
+    id: LocationId,
+    store: StoreId,
     name: &str,
 ) -> Result<LocationRow, sqlx::Error> {
     sqlx::query_as("INSERT INTO locations (id, store_id, name) VALUES ($1, $2, $3) RETURNING id, store_id, name")
@@ -31,7 +33,7 @@ pub async fn create_location(
 
 pub async fn locations(
     conn: &mut PgConnection,
-    store: Uuid,
+    store: StoreId,
 ) -> Result<Vec<LocationRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, store_id, name FROM locations WHERE store_id = $1 ORDER BY created_at, id",
@@ -43,7 +45,7 @@ pub async fn locations(
 
 pub async fn location(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: LocationId,
 ) -> Result<Option<LocationRow>, sqlx::Error> {
     sqlx::query_as("SELECT id, store_id, name FROM locations WHERE id = $1")
         .bind(id)
@@ -54,9 +56,9 @@ pub async fn location(
 /// Records (once) which product and store a variant belongs to.
 pub async fn remember_variant(
     conn: &mut PgConnection,
-    variant: Uuid,
-    product: Uuid,
-    store: Uuid,
+    variant: VariantId,
+    product: ProductId,
+    store: StoreId,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO variants (variant_id, product_id, store_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
@@ -71,13 +73,16 @@ pub async fn remember_variant(
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct VariantRow {
-    pub variant_id: Uuid,
-    pub product_id: Uuid,
-    pub store_id: Uuid,
+    pub variant_id: VariantId,
+    pub product_id: ProductId,
+    pub store_id: StoreId,
     pub low_stock_threshold: Option<i32>,
 }
 
-pub async fn variant(conn: &mut PgConnection, id: Uuid) -> Result<Option<VariantRow>, sqlx::Error> {
+pub async fn variant(
+    conn: &mut PgConnection,
+    id: VariantId,
+) -> Result<Option<VariantRow>, sqlx::Error> {
     sqlx::query_as("SELECT variant_id, product_id, store_id, low_stock_threshold FROM variants WHERE variant_id = $1")
         .bind(id)
         .fetch_optional(conn)
@@ -86,7 +91,7 @@ pub async fn variant(conn: &mut PgConnection, id: Uuid) -> Result<Option<Variant
 
 pub async fn set_threshold(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: VariantId,
     threshold: Option<i32>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE variants SET low_stock_threshold = $2 WHERE variant_id = $1")
@@ -100,9 +105,9 @@ pub async fn set_threshold(
 /// Units that may be sold, per variant (absent: none tracked).
 pub async fn available(
     conn: &mut PgConnection,
-    variants: &[Uuid],
-) -> Result<HashMap<Uuid, i64>, sqlx::Error> {
-    let rows: Vec<(Uuid, i64)> = sqlx::query_as(
+    variants: &[VariantId],
+) -> Result<HashMap<VariantId, i64>, sqlx::Error> {
+    let rows: Vec<(VariantId, i64)> = sqlx::query_as(
         "SELECT variant_id, sum(on_hand - reserved)::bigint FROM stock_levels WHERE variant_id = ANY($1) GROUP BY variant_id",
     )
     .bind(variants)
@@ -113,13 +118,16 @@ pub async fn available(
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LevelRow {
-    pub location_id: Uuid,
+    pub location_id: LocationId,
     pub location_name: String,
     pub on_hand: i32,
     pub reserved: i32,
 }
 
-pub async fn levels(conn: &mut PgConnection, variant: Uuid) -> Result<Vec<LevelRow>, sqlx::Error> {
+pub async fn levels(
+    conn: &mut PgConnection,
+    variant: VariantId,
+) -> Result<Vec<LevelRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT s.location_id, l.name AS location_name, s.on_hand, s.reserved FROM stock_levels s \
          JOIN locations l ON l.id = s.location_id WHERE s.variant_id = $1 ORDER BY l.created_at, l.id",
@@ -134,7 +142,7 @@ pub async fn levels(conn: &mut PgConnection, variant: Uuid) -> Result<Vec<LevelR
 pub async fn adjust(
     conn: &mut PgConnection,
     v: &VariantRow,
-    location: Uuid,
+    location: LocationId,
     delta: i32,
 ) -> Result<Option<i32>, sqlx::Error> {
     let updated: Option<i32> = sqlx::query_scalar(
@@ -171,12 +179,12 @@ pub async fn adjust(
 }
 
 pub struct Movement<'a> {
-    pub variant: Uuid,
-    pub location: Uuid,
+    pub variant: VariantId,
+    pub location: LocationId,
     pub delta: i32,
     pub reason: &'a str,
     pub reference: Option<&'a str>,
-    pub actor: Option<Uuid>,
+    pub actor: Option<UserId>,
 }
 
 pub async fn record_movement(conn: &mut PgConnection, m: &Movement<'_>) -> Result<(), sqlx::Error> {
@@ -197,7 +205,7 @@ pub async fn record_movement(conn: &mut PgConnection, m: &Movement<'_>) -> Resul
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MovementRow {
     pub id: i64,
-    pub location_id: Uuid,
+    pub location_id: LocationId,
     pub delta: i32,
     pub reason: String,
     pub reference: Option<String>,
@@ -206,7 +214,7 @@ pub struct MovementRow {
 
 pub async fn movements(
     conn: &mut PgConnection,
-    variant: Uuid,
+    variant: VariantId,
     before: Option<i64>,
     limit: u32,
 ) -> Result<Vec<MovementRow>, sqlx::Error> {
@@ -224,8 +232,8 @@ pub async fn movements(
 /// Locks the variant's stock rows with stock to spare and says how much each has.
 pub async fn lock_offers(
     conn: &mut PgConnection,
-    variant: Uuid,
-) -> Result<Vec<(Uuid, i64)>, sqlx::Error> {
+    variant: VariantId,
+) -> Result<Vec<(LocationId, i64)>, sqlx::Error> {
     sqlx::query_as(
         "SELECT location_id, (on_hand - reserved)::bigint FROM stock_levels \
          WHERE variant_id = $1 ORDER BY location_id FOR UPDATE",
@@ -239,8 +247,8 @@ pub async fn lock_offers(
 /// result that would oversell.
 pub async fn shift(
     conn: &mut PgConnection,
-    variant: Uuid,
-    location: Uuid,
+    variant: VariantId,
+    location: LocationId,
     on_hand: i32,
     reserved: i32,
 ) -> Result<(), sqlx::Error> {
@@ -259,18 +267,18 @@ pub async fn shift(
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ReservationRow {
-    pub id: Uuid,
+    pub id: ReservationId,
     pub reference: String,
-    pub owner: Uuid,
+    pub owner: UserId,
     pub status: ReservationStatus,
     pub expires_at: OffsetDateTime,
 }
 
 pub async fn insert_reservation(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: ReservationId,
     reference: &str,
-    owner: Uuid,
+    owner: UserId,
     expires_at: OffsetDateTime,
 ) -> Result<bool, sqlx::Error> {
     let inserted = sqlx::query(
@@ -300,7 +308,7 @@ pub async fn reservation_by_reference(
 
 pub async fn lock_reservation(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: ReservationId,
 ) -> Result<Option<ReservationRow>, sqlx::Error> {
     sqlx::query_as("SELECT id, reference, owner, status, expires_at FROM reservations WHERE id = $1 FOR UPDATE")
         .bind(id)
@@ -310,7 +318,7 @@ pub async fn lock_reservation(
 
 pub async fn set_reservation_status(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: ReservationId,
     status: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE reservations SET status = $2, updated_at = now() WHERE id = $1")
@@ -323,9 +331,9 @@ pub async fn set_reservation_status(
 
 pub async fn insert_line(
     conn: &mut PgConnection,
-    reservation: Uuid,
-    variant: Uuid,
-    location: Uuid,
+    reservation: ReservationId,
+    variant: VariantId,
+    location: LocationId,
     quantity: i32,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO reservation_lines (reservation_id, variant_id, location_id, quantity) VALUES ($1, $2, $3, $4)")
@@ -341,8 +349,8 @@ pub async fn insert_line(
 /// The lines of a reservation: (variant, location, quantity).
 pub async fn lines(
     conn: &mut PgConnection,
-    reservation: Uuid,
-) -> Result<Vec<(Uuid, Uuid, i32)>, sqlx::Error> {
+    reservation: ReservationId,
+) -> Result<Vec<(VariantId, LocationId, i32)>, sqlx::Error> {
     sqlx::query_as(
         "SELECT variant_id, location_id, quantity FROM reservation_lines WHERE reservation_id = $1 ORDER BY variant_id, location_id",
     )
@@ -352,7 +360,10 @@ pub async fn lines(
 }
 
 /// Held reservations whose time is up, locked for the caller (others skip them).
-pub async fn lock_expired(conn: &mut PgConnection, limit: i64) -> Result<Vec<Uuid>, sqlx::Error> {
+pub async fn lock_expired(
+    conn: &mut PgConnection,
+    limit: i64,
+) -> Result<Vec<ReservationId>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT id FROM reservations WHERE status = 'held' AND expires_at < now() \
          ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED",
@@ -363,7 +374,7 @@ pub async fn lock_expired(conn: &mut PgConnection, limit: i64) -> Result<Vec<Uui
 }
 
 /// Counts a change of the variant for event ordering; returns the new version.
-pub async fn bump_version(conn: &mut PgConnection, variant: Uuid) -> Result<i64, sqlx::Error> {
+pub async fn bump_version(conn: &mut PgConnection, variant: VariantId) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "UPDATE variants SET version = version + 1 WHERE variant_id = $1 RETURNING version",
     )

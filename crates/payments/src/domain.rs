@@ -13,8 +13,8 @@
 
 pub use contracts::payments::{PaymentId, PayoutId, parse_payment_source};
 use hmac::{Hmac, Mac};
+use kernel::ids::StoreId;
 use sha2::Sha256;
-use uuid::Uuid;
 
 pub const CLEARING: &str = "payments_clearing";
 pub const COMMISSION: &str = "commission_revenue";
@@ -23,8 +23,9 @@ pub const REFUNDS: &str = "refunds";
 pub const PAYOUTS: &str = "payouts";
 
 /// A store's payable account.
-pub fn store_account(store: Uuid) -> String {
-    format!("store_payable:{store}")
+pub fn store_account(store: StoreId) -> String {
+    // The raw uuid: account codes were written so before ids were typed.
+    format!("store_payable:{}", store.0)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,7 +78,7 @@ impl PaymentStatus {
 /// One store's part of a capture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Split {
-    pub store: Uuid,
+    pub store: StoreId,
     /// What the customer paid for it.
     pub gross: i64,
     /// Discounts on it that the platform funds.
@@ -139,7 +140,7 @@ pub fn refund_postings(split: &Split, amount: i64) -> Option<Vec<(String, i64)>>
     Some(entries)
 }
 
-pub fn payout_postings(store: Uuid, amount: i64) -> Vec<(String, i64)> {
+pub fn payout_postings(store: StoreId, amount: i64) -> Vec<(String, i64)> {
     vec![
         (store_account(store), amount),
         (PAYOUTS.to_owned(), -amount),
@@ -267,8 +268,8 @@ mod tests {
 
     #[test]
     fn captures_and_refunds_balance() {
-        let a = Uuid::now_v7();
-        let b = Uuid::now_v7();
+        let a = StoreId::new();
+        let b = StoreId::new();
         let splits = [
             Split {
                 store: a,

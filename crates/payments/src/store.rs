@@ -1,16 +1,19 @@
 //! Payments' SQL: payments, refunds, the ledger and payouts.
 
+use kernel::ids::{StoreId, UserId};
 use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+use crate::domain::{PaymentId, PayoutId};
 
 use crate::domain::{PaymentStatus, Split};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PaymentRow {
-    pub id: Uuid,
+    pub id: PaymentId,
     pub reference: String,
-    pub customer: Uuid,
+    pub customer: UserId,
     pub amount_minor: i64,
     pub currency: String,
     pub provider: String,
@@ -69,7 +72,10 @@ pub async fn by_provider_ref(
     .await
 }
 
-pub async fn payment(conn: &mut PgConnection, id: Uuid) -> Result<Option<PaymentRow>, sqlx::Error> {
+pub async fn payment(
+    conn: &mut PgConnection,
+    id: PaymentId,
+) -> Result<Option<PaymentRow>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1"
     ))
@@ -78,7 +84,10 @@ pub async fn payment(conn: &mut PgConnection, id: Uuid) -> Result<Option<Payment
     .await
 }
 
-pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<PaymentRow>, sqlx::Error> {
+pub async fn lock(
+    conn: &mut PgConnection,
+    id: PaymentId,
+) -> Result<Option<PaymentRow>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1 FOR UPDATE"
     ))
@@ -97,7 +106,7 @@ pub struct Outcome<'a> {
 
 pub async fn set_outcome(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: PaymentId,
     o: &Outcome<'_>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -117,7 +126,7 @@ pub async fn set_outcome(
 
 pub async fn set_status(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: PaymentId,
     status: PaymentStatus,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE payments SET status = $2, updated_at = now() WHERE id = $1")
@@ -130,7 +139,7 @@ pub async fn set_status(
 
 pub async fn set_captured(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: PaymentId,
     amount: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -145,7 +154,7 @@ pub async fn set_captured(
 
 pub async fn insert_splits(
     conn: &mut PgConnection,
-    payment: Uuid,
+    payment: PaymentId,
     splits: &[Split],
 ) -> Result<(), sqlx::Error> {
     for s in splits {
@@ -167,8 +176,8 @@ pub async fn insert_splits(
 /// A store's part of a capture, locked, with what was refunded of it.
 pub async fn lock_split(
     conn: &mut PgConnection,
-    payment: Uuid,
-    store: Uuid,
+    payment: PaymentId,
+    store: StoreId,
 ) -> Result<Option<(Split, i64)>, sqlx::Error> {
     let row: Option<(i64, i64, i64, i64)> = sqlx::query_as(
         "SELECT gross_minor, platform_discount_minor, commission_minor, refunded_minor \
@@ -194,8 +203,8 @@ pub async fn lock_split(
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RefundRow {
     pub id: Uuid,
-    pub payment_id: Uuid,
-    pub store_id: Uuid,
+    pub payment_id: PaymentId,
+    pub store_id: StoreId,
     pub reference: String,
     pub amount_minor: i64,
 }
@@ -320,7 +329,7 @@ pub async fn balances(conn: &mut PgConnection) -> Result<Vec<AccountBalance>, sq
 /// What the platform owes a store, per currency (its payable's credit balance).
 pub async fn store_balances(
     conn: &mut PgConnection,
-    store: Uuid,
+    store: StoreId,
 ) -> Result<Vec<(String, i64)>, sqlx::Error> {
     sqlx::query_as(
         "SELECT t.currency, (-sum(e.amount_minor))::bigint FROM ledger_entries e \
@@ -336,7 +345,7 @@ pub async fn store_balances(
 /// a concurrent payout run (the advisory lock serialises runs).
 pub async fn positive_store_balances(
     conn: &mut PgConnection,
-) -> Result<Vec<(Uuid, String, i64)>, sqlx::Error> {
+) -> Result<Vec<(StoreId, String, i64)>, sqlx::Error> {
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext('payments.payout_run'))")
         .execute(&mut *conn)
         .await?;
@@ -354,7 +363,7 @@ pub async fn positive_store_balances(
 pub async fn insert_run(
     conn: &mut PgConnection,
     id: Uuid,
-    by: Uuid,
+    by: UserId,
     count: i32,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("INSERT INTO payout_runs (id, started_by, payout_count) VALUES ($1, $2, $3)")
@@ -368,9 +377,9 @@ pub async fn insert_run(
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PayoutRow {
-    pub id: Uuid,
+    pub id: PayoutId,
     pub run_id: Uuid,
-    pub store_id: Uuid,
+    pub store_id: StoreId,
     pub amount_minor: i64,
     pub currency: String,
     pub created_at: OffsetDateTime,
@@ -392,7 +401,7 @@ pub async fn insert_payout(conn: &mut PgConnection, p: &PayoutRow) -> Result<(),
 
 pub async fn payouts(
     conn: &mut PgConnection,
-    store: Option<Uuid>,
+    store: Option<StoreId>,
 ) -> Result<Vec<PayoutRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, run_id, store_id, amount_minor, currency, created_at FROM payouts \

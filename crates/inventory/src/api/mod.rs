@@ -20,14 +20,13 @@ use time::OffsetDateTime;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
 use crate::Error;
 use contracts::inventory::dto::*;
 
 use crate::domain::{self, LocationId, ReservationAction, ReservationId};
 use crate::store::{self, VariantRow};
-use kernel::ids::StoreId;
+use kernel::ids::{StoreId, UserId};
 
 const TAG: &str = "inventory";
 
@@ -55,16 +54,16 @@ pub fn router(pool: PgPool, catalog: CatalogClient) -> OpenApiRouter {
 async fn create_location(
     axum::extract::State(pool): State,
     AuthUser(claims): AuthUser,
-    Path(StoreId(store_id)): Path<StoreId>,
+    Path(store_id): Path<StoreId>,
     Json(req): Json<LocationRequest>,
 ) -> Result<impl IntoResponse> {
-    if !claims.manages_store(StoreId(store_id)) {
+    if !claims.manages_store(store_id) {
         return Err(Error::forbidden());
     }
     let name = kernel::validation::bounded_text(&req.name, 2, 80)
         .map_err(|m| Problem::validation(vec![FieldError::new("name", "invalid", m)]))?;
     let mut conn = pool.acquire().await?;
-    let row = store::create_location(&mut conn, Uuid::now_v7(), store_id, &name)
+    let row = store::create_location(&mut conn, LocationId::new(), store_id, &name)
         .await
         .map_err(|e| {
             if kernel::db::is_unique_violation(&e, "locations_store_name_key") {
@@ -76,7 +75,7 @@ async fn create_location(
     Ok((
         StatusCode::CREATED,
         Json(LocationView {
-            id: LocationId(row.id),
+            id: row.id,
             name: row.name,
         }),
     ))
@@ -89,9 +88,9 @@ async fn create_location(
 async fn list_locations(
     axum::extract::State(pool): State,
     AuthUser(claims): AuthUser,
-    Path(StoreId(store_id)): Path<StoreId>,
+    Path(store_id): Path<StoreId>,
 ) -> Result<Json<LocationList>> {
-    if !claims.manages_store(StoreId(store_id)) {
+    if !claims.manages_store(store_id) {
         return Err(Error::forbidden());
     }
     let rows = store::locations(&mut *pool.acquire().await?, store_id).await?;
@@ -99,7 +98,7 @@ async fn list_locations(
         items: rows
             .into_iter()
             .map(|r| LocationView {
-                id: LocationId(r.id),
+                id: r.id,
                 name: r.name,
             })
             .collect(),
@@ -115,7 +114,7 @@ async fn managed_variant(
     key: &str,
 ) -> Result<VariantRow> {
     let id: VariantId = key.parse().map_err(|_| Error::not_found("variant"))?;
-    let row = match store::variant(conn, id.0).await? {
+    let row = match store::variant(conn, id).await? {
         Some(row) => row,
         None => {
             let owner = match catalog.variant_owner(id).await {
@@ -125,14 +124,13 @@ async fn managed_variant(
                 }
                 Err(e) => return Err(anyhow::anyhow!("catalog: {e}").into()),
             };
-            let store_id = owner.store_id.0;
-            store::remember_variant(conn, id.0, owner.product_id.0, store_id).await?;
-            store::variant(conn, id.0)
+            store::remember_variant(conn, id, owner.product_id, owner.store_id).await?;
+            store::variant(conn, id)
                 .await?
                 .ok_or(Error::not_found("variant"))?
         }
     };
-    if claims.manages_store(StoreId(row.store_id)) {
+    if claims.manages_store(row.store_id) {
         Ok(row)
     } else {
         // Another store's variant is none of this caller's business, not even its
@@ -146,7 +144,7 @@ async fn stock_view(conn: &mut PgConnection, v: &VariantRow) -> Result<StockView
     let locations: Vec<LevelView> = levels
         .into_iter()
         .map(|l| LevelView {
-            location_id: LocationId(l.location_id),
+            location_id: l.location_id,
             location_name: l.location_name,
             on_hand: l.on_hand,
             reserved: l.reserved,
@@ -154,7 +152,7 @@ async fn stock_view(conn: &mut PgConnection, v: &VariantRow) -> Result<StockView
         })
         .collect();
     Ok(StockView {
-        variant_id: VariantId(v.variant_id),
+        variant_id: v.variant_id,
         available: locations.iter().map(|l| i64::from(l.available)).sum(),
         locations,
         low_stock_threshold: v.low_stock_threshold,
@@ -194,7 +192,7 @@ async fn adjust_stock(
     let (delta, reason) = errs.finish_with((delta, reason))?;
     let mut tx = pool.begin().await?;
     let v = managed_variant(&mut tx, &catalog, &claims, &key).await?;
-    let location = store::location(&mut tx, req.location_id.0)
+    let location = store::location(&mut tx, req.location_id)
         .await?
         .filter(|l| l.store_id == v.store_id)
         .ok_or_else(|| {
@@ -220,7 +218,7 @@ async fn adjust_stock(
             delta,
             reason: &reason,
             reference: None,
-            actor: Some(claims.sub.0),
+            actor: Some(claims.sub),
         },
     )
     .await?;
@@ -289,7 +287,7 @@ async fn movements(
             .items
             .into_iter()
             .map(|m| MovementView {
-                location_id: LocationId(m.location_id),
+                location_id: m.location_id,
                 delta: m.delta,
                 reason: m.reason,
                 reference: m.reference,
@@ -329,14 +327,13 @@ async fn availability(
                 "must be 1 to 100 comma-separated variant ids (var_…)",
             )])
         })?;
-    let uuids: Vec<Uuid> = ids.iter().map(|v| v.0).collect();
-    let found = store::available(&mut *pool.acquire().await?, &uuids).await?;
+    let found = store::available(&mut *pool.acquire().await?, &ids).await?;
     Ok(Json(AvailabilityList {
         items: ids
             .into_iter()
             .map(|id| Availability {
-                tracked: found.contains_key(&id.0),
-                available: found.get(&id.0).copied().unwrap_or(0).max(0),
+                tracked: found.contains_key(&id),
+                available: found.get(&id).copied().unwrap_or(0).max(0),
                 variant_id: id,
             })
             .collect(),
@@ -349,15 +346,15 @@ async fn reservation_view(
 ) -> Result<ReservationView> {
     let lines = store::lines(conn, r.id).await?;
     Ok(ReservationView {
-        id: ReservationId(r.id),
+        id: r.id,
         reference: r.reference,
         status: r.status.to_string(),
         expires_at: r.expires_at,
         lines: lines
             .into_iter()
             .map(|(v, l, q)| ReservedLine {
-                variant_id: VariantId(v),
-                location_id: LocationId(l),
+                variant_id: v,
+                location_id: l,
                 quantity: q,
             })
             .collect(),
@@ -376,12 +373,12 @@ async fn service_reserve(
     _caller: ServiceCaller,
     Json(req): Json<ServiceReserveRequest>,
 ) -> Result<axum::response::Response> {
-    reserve_for(&pool, req.owner.0, &req.reservation).await
+    reserve_for(&pool, req.owner, &req.reservation).await
 }
 
 async fn reserve_for(
     pool: &PgPool,
-    owner: Uuid,
+    owner: UserId,
     req: &ReserveRequest,
 ) -> Result<axum::response::Response> {
     let mut errs = FieldErrors::new();
@@ -400,7 +397,7 @@ async fn reserve_for(
     // One entry per variant, quantities added up, in a fixed order so concurrent
     // reservations lock rows in the same order and never deadlock.
     // Each variant remembers its first line, so a shortage is reported where it was asked.
-    let mut wanted: std::collections::BTreeMap<Uuid, (i64, usize)> =
+    let mut wanted: std::collections::BTreeMap<VariantId, (i64, usize)> =
         std::collections::BTreeMap::new();
     for (i, line) in req.lines.iter().enumerate() {
         if let Some(q) = errs.check(
@@ -408,7 +405,7 @@ async fn reserve_for(
             "invalid",
             domain::parse_quantity(line.quantity),
         ) {
-            wanted.entry(line.variant_id.0).or_insert((0, i)).0 += i64::from(q);
+            wanted.entry(line.variant_id).or_insert((0, i)).0 += i64::from(q);
         }
     }
     let ttl = std::time::Duration::from_secs(req.ttl_secs.unwrap_or(domain::DEFAULT_TTL.as_secs()));
@@ -417,7 +414,7 @@ async fn reserve_for(
     }
     let (reference,) = errs.finish_with((reference,))?;
     let mut tx = pool.begin().await?;
-    let id = Uuid::now_v7();
+    let id = ReservationId::new();
     let expires_at = OffsetDateTime::now_utc() + ttl;
     if !store::insert_reservation(&mut tx, id, &reference, owner, expires_at).await? {
         // A retry: the first answer, for its owner only.
@@ -428,7 +425,7 @@ async fn reserve_for(
         let view = reservation_view(&mut tx, existing).await?;
         return Ok((StatusCode::OK, Json(view)).into_response());
     }
-    let variants: Vec<Uuid> = wanted.keys().copied().collect();
+    let variants: Vec<VariantId> = wanted.keys().copied().collect();
     let before = store::available(&mut tx, &variants).await?;
     let mut short = Vec::new();
     for (variant, (quantity, index)) in &wanted {
@@ -445,7 +442,7 @@ async fn reserve_for(
                 "out_of_stock",
                 format!(
                     "{} has {} available, {quantity} wanted",
-                    VariantId(*variant),
+                    *variant,
                     before.get(variant).copied().unwrap_or(0).max(0)
                 ),
             )),
@@ -455,7 +452,7 @@ async fn reserve_for(
         // Nothing was held: the transaction rolls back every line.
         return Err(Error::OutOfStock(short));
     }
-    let before: HashMap<Uuid, i64> = variants
+    let before: HashMap<VariantId, i64> = variants
         .iter()
         .map(|v| (*v, before.get(v).copied().unwrap_or(0)))
         .collect();
@@ -473,9 +470,9 @@ async fn reserve_for(
 /// sale, return puts committed units back on the shelf (a `return` movement).
 pub async fn apply(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: ReservationId,
     action: ReservationAction,
-    actor: Option<Uuid>,
+    actor: Option<UserId>,
 ) -> Result<store::ReservationRow> {
     let row = store::lock_reservation(conn, id)
         .await?
@@ -485,7 +482,7 @@ pub async fn apply(
         from: from.as_str(),
     })?;
     let lines = store::lines(conn, id).await?;
-    let variants: Vec<Uuid> = lines.iter().map(|(v, ..)| *v).collect();
+    let variants: Vec<VariantId> = lines.iter().map(|(v, ..)| *v).collect();
     let before = store::available(conn, &variants).await?;
     for (variant, location, quantity) in &lines {
         let q = *quantity;
@@ -511,7 +508,7 @@ pub async fn apply(
         }
     }
     store::set_reservation_status(conn, id, next.as_str()).await?;
-    let before: HashMap<Uuid, i64> = variants
+    let before: HashMap<VariantId, i64> = variants
         .iter()
         .map(|v| (*v, before.get(v).copied().unwrap_or(0)))
         .collect();
@@ -535,7 +532,7 @@ async fn service_reservation_action(
     let id: ReservationId = key.parse().map_err(|_| Error::not_found("reservation"))?;
     let action = parse_action(&action)?;
     let mut tx = pool.begin().await?;
-    let current = store::lock_reservation(&mut tx, id.0)
+    let current = store::lock_reservation(&mut tx, id)
         .await?
         .ok_or(Error::not_found("reservation"))?;
     // Saga steps are retried: asking for where the reservation already is answers
@@ -550,7 +547,7 @@ async fn service_reservation_action(
         let view = reservation_view(&mut tx, current).await?;
         return Ok(Json(view));
     }
-    let row = apply(&mut tx, id.0, action, None).await?;
+    let row = apply(&mut tx, id, action, None).await?;
     let view = reservation_view(&mut tx, row).await?;
     tx.commit().await?;
     Ok(Json(view))

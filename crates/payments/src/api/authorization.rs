@@ -33,9 +33,9 @@ pub(super) async fn authorize(
     let (reference, card) = errs.finish_with((reference, card))?;
     let mut conn = st.pool.acquire().await?;
     let row = PaymentRow {
-        id: Uuid::now_v7(),
+        id: PaymentId::new(),
         reference: reference.clone(),
-        customer: req.customer.0,
+        customer: req.customer,
         amount_minor: req.amount.amount_minor,
         currency: req.amount.currency.code().to_owned(),
         provider: st.provider.name().to_owned(),
@@ -206,7 +206,7 @@ pub(super) async fn apply_intent_state(
         kernel::events::outbox::record(
             tx,
             &PaymentDeclined {
-                payment_id: PaymentId(p.id),
+                payment_id: p.id,
                 reference: p.reference.clone(),
                 code: code.into(),
             },
@@ -217,7 +217,7 @@ pub(super) async fn apply_intent_state(
         kernel::events::outbox::record(
             tx,
             &PaymentAuthorized {
-                payment_id: PaymentId(p.id),
+                payment_id: p.id,
                 reference: p.reference.clone(),
             },
         )

@@ -124,7 +124,7 @@ fn view(p: &PaymentRow) -> Result<PaymentView> {
         currency,
     };
     Ok(PaymentView {
-        id: PaymentId(p.id),
+        id: p.id,
         reference: p.reference.clone(),
         amount: money(p.amount_minor),
         status: p.status.to_string(),

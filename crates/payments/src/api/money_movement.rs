@@ -11,13 +11,13 @@ use super::*;
 pub(super) async fn capture(
     axum::extract::State(st): State,
     _caller: ServiceCaller,
-    Path(PaymentId(id)): Path<PaymentId>,
+    Path(id): Path<PaymentId>,
     Json(req): Json<CaptureRequest>,
 ) -> Result<Json<PaymentView>> {
     let mut splits = Vec::with_capacity(req.splits.len());
     for s in &req.splits {
         splits.push(Split {
-            store: s.store_id.0,
+            store: s.store_id,
             gross: s.gross_minor,
             platform_discount: s.platform_discount_minor,
             commission: s.commission_minor,
@@ -73,14 +73,7 @@ pub(super) async fn capture(
     }
     store::set_captured(&mut tx, p.id, p.amount_minor).await?;
     store::insert_splits(&mut tx, p.id, &splits).await?;
-    store::post(
-        &mut tx,
-        "capture",
-        &PaymentId(p.id).to_string(),
-        &p.currency,
-        &entries,
-    )
-    .await?;
+    store::post(&mut tx, "capture", &p.id.to_string(), &p.currency, &entries).await?;
     let done = store::lock(&mut tx, id)
         .await?
         .ok_or(Error::not_found("payment"))?;
@@ -96,7 +89,7 @@ pub(super) async fn capture(
 pub(super) async fn void(
     axum::extract::State(st): State,
     _caller: ServiceCaller,
-    Path(PaymentId(id)): Path<PaymentId>,
+    Path(id): Path<PaymentId>,
 ) -> Result<Json<PaymentView>> {
     let mut conn = st.pool.acquire().await?;
     let p = store::payment(&mut conn, id)
@@ -141,10 +134,10 @@ pub(super) async fn void(
 pub(super) async fn refund(
     axum::extract::State(st): State,
     _caller: ServiceCaller,
-    Path(PaymentId(id)): Path<PaymentId>,
+    Path(id): Path<PaymentId>,
     Json(req): Json<RefundRequest>,
 ) -> Result<Json<RefundView>> {
-    let store = req.store_id.0;
+    let store = req.store_id;
     let reference = kernel::validation::bounded_text(&req.reference, 1, 200)
         .map_err(|m| Problem::validation(vec![FieldError::new("reference", "invalid", m)]))?;
     // Checked before the provider is asked (no connection held meanwhile: the simulator
@@ -198,8 +191,8 @@ pub(super) async fn refund(
 /// payment's status after it), or the answer already given for this reference.
 pub(super) async fn refund_plan(
     tx: &mut sqlx::PgConnection,
-    id: Uuid,
-    store: Uuid,
+    id: PaymentId,
+    store: StoreId,
     reference: &str,
     amount: i64,
 ) -> Result<std::result::Result<(PaymentRow, Split, PaymentStatus), RefundView>> {

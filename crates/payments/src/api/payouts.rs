@@ -4,8 +4,8 @@ use super::*;
 
 pub(super) fn payout_view(p: &PayoutRow) -> Result<PayoutView> {
     Ok(PayoutView {
-        id: PayoutId(p.id),
-        store_id: StoreId(p.store_id),
+        id: p.id,
+        store_id: p.store_id,
         amount: Money {
             amount_minor: p.amount_minor,
             currency: currency(&p.currency)?,
@@ -22,9 +22,9 @@ pub(super) fn payout_view(p: &PayoutRow) -> Result<PayoutView> {
 pub(super) async fn store_balance(
     axum::extract::State(st): State,
     AuthUser(claims): AuthUser,
-    Path(StoreId(store)): Path<StoreId>,
+    Path(store): Path<StoreId>,
 ) -> Result<Json<BalanceView>> {
-    if !claims.manages_store(StoreId(store)) {
+    if !claims.manages_store(store) {
         return Err(Error::forbidden());
     }
     let mut conn = st.pool.acquire().await?;
@@ -52,7 +52,7 @@ pub(super) async fn payout_run(
     axum::extract::State(st): State,
     AdminUser(claims): AdminUser,
 ) -> Result<Response> {
-    let by = claims.sub.0;
+    let by = claims.sub;
     let mut tx = st.pool.begin().await?;
     let owed = store::positive_store_balances(&mut tx).await?;
     let run = Uuid::now_v7();
@@ -66,7 +66,7 @@ pub(super) async fn payout_run(
     let mut payouts = Vec::with_capacity(owed.len());
     for (store_id, currency, amount_minor) in owed {
         let row = PayoutRow {
-            id: Uuid::now_v7(),
+            id: PayoutId::new(),
             run_id: run,
             store_id,
             amount_minor,
@@ -77,7 +77,7 @@ pub(super) async fn payout_run(
         store::post(
             &mut tx,
             "payout",
-            &PayoutId(row.id).to_string(),
+            &row.id.to_string(),
             &currency,
             &domain::payout_postings(store_id, amount_minor),
         )
