@@ -78,7 +78,7 @@ impl<S: Send + Sync> FromRequestParts<S> for GuestToken {
 
 fn holder(user: Option<&kernel::auth::Claims>, guest: &GuestToken) -> Result<Holder> {
     if let Some(claims) = user {
-        return Ok(Holder::Customer(claims.sub.0));
+        return Ok(Holder::Customer(claims.sub));
     }
     guest
         .0
@@ -102,7 +102,10 @@ async fn guest_token() -> impl IntoResponse {
 }
 
 /// Prices and stock as catalog and inventory have them now; untracked stock is `None`.
-type Fresh = (HashMap<Uuid, SaleVariant>, HashMap<Uuid, Option<i64>>);
+type Fresh = (
+    HashMap<VariantId, SaleVariant>,
+    HashMap<VariantId, Option<i64>>,
+);
 
 /// Fresh prices and stock for `variants`.
 async fn read_fresh(upstream: &Upstream, variants: &[VariantId]) -> Result<Fresh> {
@@ -116,14 +119,11 @@ async fn read_fresh(upstream: &Upstream, variants: &[VariantId]) -> Result<Fresh
     let sale = sale.map_err(|e| anyhow::anyhow!("catalog: {e}"))?;
     let stock = stock.map_err(|e| anyhow::anyhow!("inventory: {e}"))?;
     Ok((
-        sale.items
-            .into_iter()
-            .map(|v| (v.variant_id.0, v))
-            .collect(),
+        sale.items.into_iter().map(|v| (v.variant_id, v)).collect(),
         stock
             .items
             .into_iter()
-            .map(|a| (a.variant_id.0, a.tracked.then_some(a.available)))
+            .map(|a| (a.variant_id, a.tracked.then_some(a.available)))
             .collect(),
     ))
 }
@@ -131,7 +131,7 @@ async fn read_fresh(upstream: &Upstream, variants: &[VariantId]) -> Result<Fresh
 /// Prices the cart afresh, tells what changed, and remembers what was shown.
 async fn priced(conn: &mut PgConnection, upstream: &Upstream, cart: Uuid) -> Result<CartView> {
     let rows = store::lines(conn, cart).await?;
-    let ids: Vec<VariantId> = rows.iter().map(|r| VariantId(r.variant_id)).collect();
+    let ids: Vec<VariantId> = rows.iter().map(|r| r.variant_id).collect();
     let fresh = read_fresh(upstream, &ids).await?;
     priced_with(conn, cart, rows, &fresh).await
 }
@@ -277,21 +277,21 @@ async fn set_line(
     let mut tx = pool.begin().await?;
     let cart = store::find_or_create(&mut tx, &holder).await?;
     if quantity == 0 {
-        store::remove_line(&mut tx, cart, variant.0).await?;
+        store::remove_line(&mut tx, cart, variant).await?;
     } else {
         // One read of prices and stock serves the check and the view that follows.
         let lines = store::lines(&mut tx, cart).await?;
-        let mut ids: Vec<VariantId> = lines.iter().map(|l| VariantId(l.variant_id)).collect();
+        let mut ids: Vec<VariantId> = lines.iter().map(|l| l.variant_id).collect();
         if !ids.contains(&variant) {
             ids.push(variant);
         }
         let fresh = read_fresh(&upstream, &ids).await?;
         let (sale, stock) = &fresh;
         let v = sale
-            .get(&variant.0)
+            .get(&variant)
             .filter(|v| v.for_sale)
             .ok_or(Error::not_found("variant"))?;
-        match domain::fit(quantity, stock.get(&variant.0).copied().flatten(), true) {
+        match domain::fit(quantity, stock.get(&variant).copied().flatten(), true) {
             Fit::Whole => {}
             Fit::Lowered(n) => {
                 return Err(Error::InsufficientStock {
@@ -302,11 +302,11 @@ async fn set_line(
         }
         if lines
             .iter()
-            .any(|l| l.variant_id != variant.0 && l.currency != v.price.currency.code())
+            .any(|l| l.variant_id != variant && l.currency != v.price.currency.code())
         {
             return Err(Error::CurrencyMismatch);
         }
-        if lines.len() >= domain::MAX_LINES && !lines.iter().any(|l| l.variant_id == variant.0) {
+        if lines.len() >= domain::MAX_LINES && !lines.iter().any(|l| l.variant_id == variant) {
             return Err(Problem::validation(vec![FieldError::new(
                 "variant",
                 "cart_full",
@@ -317,7 +317,7 @@ async fn set_line(
         store::set_line(
             &mut tx,
             cart,
-            variant.0,
+            variant,
             quantity,
             v.price.amount_minor,
             v.price.currency.code(),
@@ -348,7 +348,7 @@ async fn remove_line(
     let mut tx = pool.begin().await?;
     let view = match store::find(&mut tx, &holder).await? {
         Some(cart) => {
-            store::remove_line(&mut tx, cart, variant.0).await?;
+            store::remove_line(&mut tx, cart, variant).await?;
             priced(&mut tx, &upstream, cart).await?
         }
         None => CartView::default(),
@@ -399,11 +399,10 @@ async fn record_purchase(
     _caller: kernel::auth::ServiceCaller,
     Json(req): Json<PurchaseRequest>,
 ) -> Result<StatusCode> {
-    let customer = req.customer.0;
     let mut tx = pool.begin().await?;
     if store::first_purchase(&mut tx, &req.reference).await? {
         for line in &req.lines {
-            store::take_out(&mut tx, customer, line.variant_id.0, line.quantity).await?;
+            store::take_out(&mut tx, req.customer, line.variant_id, line.quantity).await?;
         }
     }
     tx.commit().await?;

@@ -1,12 +1,14 @@
 //! Cart's SQL.
 
+use contracts::catalog::VariantId;
+use kernel::ids::UserId;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 /// Whose cart: a customer's, or a guest's by the digest of its token.
 #[derive(Debug, Clone)]
 pub enum Holder {
-    Customer(Uuid),
+    Customer(UserId),
     Guest(Vec<u8>),
 }
 
@@ -46,7 +48,7 @@ pub async fn find_or_create(conn: &mut PgConnection, holder: &Holder) -> Result<
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LineRow {
-    pub variant_id: Uuid,
+    pub variant_id: VariantId,
     pub quantity: i32,
     pub price_seen_minor: i64,
     pub currency: String,
@@ -64,7 +66,7 @@ pub async fn lines(conn: &mut PgConnection, cart: Uuid) -> Result<Vec<LineRow>, 
 pub async fn set_line(
     conn: &mut PgConnection,
     cart: Uuid,
-    variant: Uuid,
+    variant: VariantId,
     quantity: i32,
     price_minor: i64,
     currency: &str,
@@ -87,7 +89,7 @@ pub async fn set_line(
 pub async fn remove_line(
     conn: &mut PgConnection,
     cart: Uuid,
-    variant: Uuid,
+    variant: VariantId,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM cart_lines WHERE cart_id = $1 AND variant_id = $2")
         .bind(cart)
@@ -101,7 +103,7 @@ pub async fn remove_line(
 pub async fn saw(
     conn: &mut PgConnection,
     cart: Uuid,
-    variant: Uuid,
+    variant: VariantId,
     quantity: i32,
     price_minor: i64,
 ) -> Result<(), sqlx::Error> {
@@ -155,8 +157,8 @@ pub async fn first_purchase(conn: &mut PgConnection, reference: &str) -> Result<
 /// Lowers a customer's line by what was bought; a line bought out entirely goes.
 pub async fn take_out(
     conn: &mut PgConnection,
-    customer: Uuid,
-    variant: Uuid,
+    customer: UserId,
+    variant: VariantId,
     quantity: i32,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(

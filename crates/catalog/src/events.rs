@@ -11,8 +11,8 @@ use serde::Deserialize;
 use sqlx::{PgConnection, PgPool};
 
 use crate::store;
+use contracts::catalog::ProductId;
 use contracts::catalog::events::{ProductPublished, ProductWithdrawn};
-use contracts::catalog::{CategoryId, ProductId};
 
 /// The document of a product as the store reads it.
 impl From<store::SearchDocumentRow> for ProductPublished {
@@ -20,7 +20,7 @@ impl From<store::SearchDocumentRow> for ProductPublished {
         Self {
             product_id: row.product_id,
             version: row.version,
-            store_id: StoreId(row.store_id),
+            store_id: row.store_id,
             store_slug: row.store_slug,
             store_name: row.store_name,
             slug: row.slug,
@@ -28,7 +28,7 @@ impl From<store::SearchDocumentRow> for ProductPublished {
             brand: row.brand,
             description: row.description_md,
             category_id: row.category_id,
-            category_path: row.category_path.into_iter().map(CategoryId).collect(),
+            category_path: row.category_path,
             category_names: row.category_names,
             attributes: row.attributes,
             options: row.options,
@@ -115,7 +115,7 @@ pub struct StoreProjection {
 }
 
 impl StoreProjection {
-    async fn forget_store_products(&self, store: uuid::Uuid) -> anyhow::Result<()> {
+    async fn forget_store_products(&self, store: StoreId) -> anyhow::Result<()> {
         let mut conn = self.pool.acquire().await?;
         for id in store::product_ids_of_store(&mut conn, store).await? {
             forget_product(self.cache.as_ref(), id).await;
@@ -131,19 +131,19 @@ impl Handler for StoreProjection {
         match event.event_type.as_str() {
             StoreApproved::TYPE => {
                 let e: StoreApproved = event.decode()?;
-                store::store_approved(tx, e.store_id.0, e.version, &e.slug, &e.name).await?;
+                store::store_approved(tx, e.store_id, e.version, &e.slug, &e.name).await?;
             }
             StoreUpdated::TYPE => {
                 let e: StoreUpdated = event.decode()?;
-                store::store_renamed(tx, e.store_id.0, e.version, &e.slug, &e.name).await?;
+                store::store_renamed(tx, e.store_id, e.version, &e.slug, &e.name).await?;
             }
             StoreSuspended::TYPE => {
                 let e: StoreSuspended = event.decode()?;
-                store::store_status_changed(tx, e.store_id.0, e.version, "suspended").await?;
+                store::store_status_changed(tx, e.store_id, e.version, "suspended").await?;
             }
             StoreReinstated::TYPE => {
                 let e: StoreReinstated = event.decode()?;
-                store::store_status_changed(tx, e.store_id.0, e.version, "approved").await?;
+                store::store_status_changed(tx, e.store_id, e.version, "approved").await?;
             }
             STOCK_CHANGED => {
                 let e: StockChangedPayload = serde_json::from_value(event.payload.clone())?;
@@ -162,7 +162,7 @@ impl Handler for StoreProjection {
         let forgotten = match event.event_type.as_str() {
             StoreUpdated::TYPE | StoreSuspended::TYPE | StoreReinstated::TYPE => {
                 match serde_json::from_value::<StoreRef>(event.payload.clone()) {
-                    Ok(s) => self.forget_store_products(s.store_id.0).await,
+                    Ok(s) => self.forget_store_products(s.store_id).await,
                     Err(e) => Err(e.into()),
                 }
             }

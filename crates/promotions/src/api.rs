@@ -19,7 +19,7 @@ use contracts::promotions::dto::*;
 use crate::Error;
 use crate::domain::{self, Benefit, PromotionId};
 use crate::store::{self, PromotionRow, RedemptionRow};
-use kernel::ids::StoreId;
+use kernel::ids::{StoreId, UserId};
 
 const TAG: &str = "promotions";
 const MAX_LINES: usize = 200;
@@ -39,9 +39,9 @@ pub fn router(pool: PgPool) -> OpenApiRouter {
 
 fn view(r: PromotionRow) -> PromotionView {
     PromotionView {
-        id: PromotionId(r.id),
+        id: r.id,
         code: r.code,
-        store_id: r.store_id.map(StoreId),
+        store_id: r.store_id,
         kind: r.kind,
         uses: r.uses,
         usage_limit: r.usage_limit,
@@ -50,7 +50,7 @@ fn view(r: PromotionRow) -> PromotionView {
 
 fn row_of(
     req: &PromotionRequest,
-    store: Option<Uuid>,
+    store: Option<StoreId>,
 ) -> std::result::Result<PromotionRow, Vec<FieldError>> {
     let mut errors = Vec::new();
     let mut bad =
@@ -123,7 +123,7 @@ fn row_of(
         return Err(errors);
     }
     Ok(PromotionRow {
-        id: Uuid::now_v7(),
+        id: PromotionId::new(),
         code,
         store_id: store,
         kind: req.kind.clone(),
@@ -133,8 +133,8 @@ fn row_of(
         min_subtotal_minor: req.min_subtotal_minor,
         starts_at: req.starts_at,
         ends_at: req.ends_at,
-        category_ids: req.categories.iter().map(|c| c.0).collect(),
-        product_ids: req.products.iter().map(|p| p.0).collect(),
+        category_ids: req.categories.clone(),
+        product_ids: req.products.clone(),
         usage_limit: req.usage_limit,
         per_customer_limit: req.per_customer_limit,
         first_order_only: req.first_order_only,
@@ -142,7 +142,7 @@ fn row_of(
     })
 }
 
-async fn create(pool: &PgPool, req: &PromotionRequest, store: Option<Uuid>) -> Result<Response> {
+async fn create(pool: &PgPool, req: &PromotionRequest, store: Option<StoreId>) -> Result<Response> {
     let row = row_of(req, store).map_err(Problem::validation)?;
     let saved = store::insert(&mut *pool.acquire().await?, &row)
         .await
@@ -187,9 +187,9 @@ async fn list_platform(
 async fn list_store(
     axum::extract::State(pool): State,
     AuthUser(claims): AuthUser,
-    Path(StoreId(store_id)): Path<StoreId>,
+    Path(store_id): Path<StoreId>,
 ) -> Result<Json<PromotionList>> {
-    if !claims.manages_store(StoreId(store_id)) {
+    if !claims.manages_store(store_id) {
         return Err(Error::forbidden());
     }
     let rows = store::list(&mut *pool.acquire().await?, Some(store_id)).await?;
@@ -205,10 +205,10 @@ async fn list_store(
 async fn create_store(
     axum::extract::State(pool): State,
     AuthUser(claims): AuthUser,
-    Path(StoreId(store_id)): Path<StoreId>,
+    Path(store_id): Path<StoreId>,
     Json(req): Json<PromotionRequest>,
 ) -> Result<Response> {
-    if !claims.manages_store(StoreId(store_id)) {
+    if !claims.manages_store(store_id) {
         return Err(Error::forbidden());
     }
     create(&pool, &req, Some(store_id)).await
@@ -239,9 +239,9 @@ fn apply(p: &PromotionRow, req: &EvaluateRequest) -> Result<DiscountView> {
             .into());
         }
         lines.push(domain::Line {
-            store: l.store_id.0,
-            product: l.product_id.0,
-            category_path: l.category_path.iter().map(|c| c.0).collect(),
+            store: l.store_id,
+            product: l.product_id,
+            category_path: l.category_path.clone(),
             amount: l.amount.amount_minor,
         });
     }
@@ -283,7 +283,7 @@ fn apply(p: &PromotionRow, req: &EvaluateRequest) -> Result<DiscountView> {
         code: p.code.clone(),
         total: money(d.total()),
         per_line: d.per_line.iter().map(|a| money(*a)).collect(),
-        free_shipping: d.free_shipping.iter().map(|s| StoreId(*s)).collect(),
+        free_shipping: d.free_shipping.clone(),
         funded_by: if p.store_id.is_some() {
             "store"
         } else {
@@ -319,12 +319,12 @@ async fn service_redeem(
     _caller: ServiceCaller,
     Json(req): Json<ServiceRedeemRequest>,
 ) -> Result<Json<DiscountView>> {
-    redeem_for(&pool, req.customer.0, &req.redemption)
+    redeem_for(&pool, req.customer, &req.redemption)
         .await
         .map(Json)
 }
 
-async fn redeem_for(pool: &PgPool, customer: Uuid, req: &RedeemRequest) -> Result<DiscountView> {
+async fn redeem_for(pool: &PgPool, customer: UserId, req: &RedeemRequest) -> Result<DiscountView> {
     let reference = kernel::validation::bounded_text(&req.reference, 1, 200)
         .map_err(|m| Problem::validation(vec![FieldError::new("reference", "invalid", m)]))?;
     let code = req.cart.code.trim().to_ascii_uppercase();

@@ -12,9 +12,10 @@
 //! - A platform code's discount is funded by the platform; a store code's by its store,
 //!   and it only ever applies to that store's lines.
 
+use contracts::catalog::{CategoryId, ProductId};
 pub use contracts::promotions::PromotionId;
+use kernel::ids::StoreId;
 use time::OffsetDateTime;
-use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Benefit {
@@ -30,24 +31,24 @@ pub enum Benefit {
 pub struct Promotion {
     pub benefit: Benefit,
     /// `None`: a platform code.
-    pub store: Option<Uuid>,
+    pub store: Option<StoreId>,
     pub min_subtotal: i64,
     pub starts_at: Option<OffsetDateTime>,
     pub ends_at: Option<OffsetDateTime>,
     /// When not empty, only lines in these categories (or their subcategories).
-    pub categories: Vec<Uuid>,
+    pub categories: Vec<CategoryId>,
     /// When not empty, only these products.
-    pub products: Vec<Uuid>,
+    pub products: Vec<ProductId>,
     pub first_order_only: bool,
 }
 
 /// A cart line as promotions see it.
 #[derive(Debug, Clone)]
 pub struct Line {
-    pub store: Uuid,
-    pub product: Uuid,
+    pub store: StoreId,
+    pub product: ProductId,
     /// The product's category and its ancestors.
-    pub category_path: Vec<Uuid>,
+    pub category_path: Vec<CategoryId>,
     /// Price × quantity, minor units.
     pub amount: i64,
 }
@@ -90,7 +91,7 @@ pub struct Discount {
     /// Per line, in the cart's order (0 for lines it does not apply to).
     pub per_line: Vec<i64>,
     /// Stores whose shipping becomes free.
-    pub free_shipping: Vec<Uuid>,
+    pub free_shipping: Vec<StoreId>,
 }
 
 impl Discount {
@@ -204,12 +205,16 @@ pub fn split(total: i64, weights: &[i64]) -> Vec<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use uuid::Uuid;
 
     fn line(store: u128, product: u128, amount: i64) -> Line {
         Line {
-            store: Uuid::from_u128(store),
-            product: Uuid::from_u128(product),
-            category_path: vec![Uuid::from_u128(100), Uuid::from_u128(100 + product)],
+            store: StoreId(Uuid::from_u128(store)),
+            product: ProductId(Uuid::from_u128(product)),
+            category_path: vec![
+                CategoryId(Uuid::from_u128(100)),
+                CategoryId(Uuid::from_u128(100 + product)),
+            ],
             amount,
         }
     }
@@ -257,19 +262,19 @@ mod tests {
     fn store_codes_touch_only_their_store_and_conditions_hold() {
         let lines = [line(1, 1, 3000), line(2, 2, 1000)];
         let mut store_code = promo(Benefit::Percentage(5000));
-        store_code.store = Some(Uuid::from_u128(2));
+        store_code.store = Some(StoreId(Uuid::from_u128(2)));
         assert_eq!(
             apply(&store_code, &lines, now(), false).unwrap().per_line,
             [0, 500]
         );
-        store_code.store = Some(Uuid::from_u128(9));
+        store_code.store = Some(StoreId(Uuid::from_u128(9)));
         assert_eq!(
             apply(&store_code, &lines, now(), false),
             Err(Refusal::NoEligibleItems)
         );
 
         let mut by_category = promo(Benefit::Percentage(1000));
-        by_category.categories = vec![Uuid::from_u128(101)];
+        by_category.categories = vec![CategoryId(Uuid::from_u128(101))];
         assert_eq!(
             apply(&by_category, &lines, now(), false).unwrap().per_line,
             [300, 0]
@@ -302,9 +307,9 @@ mod tests {
     fn free_shipping_frees_the_stores_with_eligible_lines() {
         let lines = [line(1, 1, 3000), line(1, 3, 100), line(2, 2, 1000)];
         let mut p = promo(Benefit::FreeShipping);
-        p.products = vec![Uuid::from_u128(1), Uuid::from_u128(3)];
+        p.products = vec![ProductId(Uuid::from_u128(1)), ProductId(Uuid::from_u128(3))];
         let d = apply(&p, &lines, now(), false).unwrap();
-        assert_eq!(d.free_shipping, [Uuid::from_u128(1)]);
+        assert_eq!(d.free_shipping, [StoreId(Uuid::from_u128(1))]);
         assert_eq!(d.total(), 0);
     }
 }

@@ -1,15 +1,18 @@
 //! Promotions' SQL. Usage limits are enforced by a conditional update on the
 //! promotion's row, which also serialises concurrent redemptions of one code.
 
+use contracts::catalog::{CategoryId, ProductId};
+use contracts::promotions::PromotionId;
+use kernel::ids::{StoreId, UserId};
 use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PromotionRow {
-    pub id: Uuid,
+    pub id: PromotionId,
     pub code: String,
-    pub store_id: Option<Uuid>,
+    pub store_id: Option<StoreId>,
     pub kind: String,
     pub percent_bps: Option<i32>,
     pub amount_minor: Option<i64>,
@@ -17,8 +20,8 @@ pub struct PromotionRow {
     pub min_subtotal_minor: i64,
     pub starts_at: Option<OffsetDateTime>,
     pub ends_at: Option<OffsetDateTime>,
-    pub category_ids: Vec<Uuid>,
-    pub product_ids: Vec<Uuid>,
+    pub category_ids: Vec<CategoryId>,
+    pub product_ids: Vec<ProductId>,
     pub usage_limit: Option<i32>,
     pub per_customer_limit: Option<i32>,
     pub first_order_only: bool,
@@ -67,7 +70,7 @@ pub async fn by_code(
 }
 
 /// Takes one use if any is left (locking the row until the caller's commit).
-pub async fn take_use(conn: &mut PgConnection, id: Uuid) -> Result<bool, sqlx::Error> {
+pub async fn take_use(conn: &mut PgConnection, id: PromotionId) -> Result<bool, sqlx::Error> {
     let taken: Option<i32> = sqlx::query_scalar(
         "UPDATE promotions SET uses = uses + 1 WHERE id = $1 AND (usage_limit IS NULL OR uses < usage_limit) RETURNING uses",
     )
@@ -77,7 +80,7 @@ pub async fn take_use(conn: &mut PgConnection, id: Uuid) -> Result<bool, sqlx::E
     Ok(taken.is_some())
 }
 
-pub async fn give_back_use(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+pub async fn give_back_use(conn: &mut PgConnection, id: PromotionId) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE promotions SET uses = uses - 1 WHERE id = $1 AND uses > 0")
         .bind(id)
         .execute(conn)
@@ -87,8 +90,8 @@ pub async fn give_back_use(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx
 
 pub async fn customer_uses(
     conn: &mut PgConnection,
-    promotion: Uuid,
-    customer: Uuid,
+    promotion: PromotionId,
+    customer: UserId,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT count(*) FROM redemptions WHERE promotion_id = $1 AND customer = $2 AND status = 'redeemed'",
@@ -102,8 +105,8 @@ pub async fn customer_uses(
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RedemptionRow {
     pub id: Uuid,
-    pub promotion_id: Uuid,
-    pub customer: Uuid,
+    pub promotion_id: PromotionId,
+    pub customer: UserId,
     pub reference: String,
     pub discount_minor: i64,
     pub status: String,
@@ -151,7 +154,7 @@ pub async fn release(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Erro
 /// A store's codes, or the platform's (`None`), newest first.
 pub async fn list(
     conn: &mut PgConnection,
-    store: Option<Uuid>,
+    store: Option<StoreId>,
 ) -> Result<Vec<PromotionRow>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM promotions WHERE store_id IS NOT DISTINCT FROM $1 ORDER BY created_at DESC LIMIT 200"

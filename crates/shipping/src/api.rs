@@ -10,7 +10,6 @@ use kernel::money::Money;
 use sqlx::PgPool;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use uuid::Uuid;
 
 use contracts::shipping::dto::*;
 
@@ -35,8 +34,8 @@ pub fn router(pool: PgPool) -> OpenApiRouter {
 
 fn view(r: MethodRow) -> MethodView {
     MethodView {
-        id: MethodId(r.id),
-        store_id: StoreId(r.store_id),
+        id: r.id,
+        store_id: r.store_id,
         name: r.name,
         kind: r.kind,
         countries: r.countries,
@@ -68,10 +67,10 @@ fn method_of(r: &MethodRow) -> Option<domain::Method> {
 async fn create_method(
     axum::extract::State(pool): State,
     AuthUser(claims): AuthUser,
-    Path(StoreId(store_id)): Path<StoreId>,
+    Path(store_id): Path<StoreId>,
     Json(req): Json<MethodRequest>,
 ) -> Result<impl IntoResponse> {
-    if !claims.manages_store(StoreId(store_id)) {
+    if !claims.manages_store(store_id) {
         return Err(Error::forbidden());
     }
     let mut errors = Vec::new();
@@ -103,7 +102,7 @@ async fn create_method(
     let row = store::insert(
         &mut *pool.acquire().await?,
         &store::NewMethod {
-            id: Uuid::now_v7(),
+            id: MethodId::new(),
             store_id,
             name: &name,
             kind: &req.kind,
@@ -125,7 +124,7 @@ async fn create_method(
     responses((status = 200, body = MethodList)))]
 async fn list_methods(
     axum::extract::State(pool): State,
-    Path(StoreId(store_id)): Path<StoreId>,
+    Path(store_id): Path<StoreId>,
 ) -> Result<Json<MethodList>> {
     let rows = store::of_stores(&mut *pool.acquire().await?, &[store_id]).await?;
     Ok(Json(MethodList {
@@ -143,9 +142,9 @@ async fn delete_method(
     Path(id): Path<MethodId>,
 ) -> Result<StatusCode> {
     let mut conn = pool.acquire().await?;
-    let row = store::get(&mut conn, id.0)
+    let row = store::get(&mut conn, id)
         .await?
-        .filter(|r| claims.manages_store(StoreId(r.store_id)))
+        .filter(|r| claims.manages_store(r.store_id))
         .ok_or(Error::not_found("method"))?;
     store::delete(&mut conn, row.id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -167,7 +166,7 @@ async fn quote(
     }
     let mut stores = Vec::new();
     for (i, p) in req.parcels.iter().enumerate() {
-        stores.push(p.store_id.0);
+        stores.push(p.store_id);
         if !(0..=1_000_000_000).contains(&p.weight_grams) {
             errors.push(FieldError::new(
                 format!("parcels[{i}].weight_grams"),
@@ -195,7 +194,7 @@ async fn quote(
                     let price =
                         m.quote(&country, parcel.subtotal.amount_minor, parcel.weight_grams)?;
                     Some(ShippingOption {
-                        method_id: MethodId(r.id),
+                        method_id: r.id,
                         name: r.name.clone(),
                         price: Money {
                             amount_minor: price,

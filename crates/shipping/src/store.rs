@@ -1,12 +1,13 @@
 //! Shipping's SQL.
 
+use contracts::shipping::MethodId;
+use kernel::ids::StoreId;
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MethodRow {
-    pub id: Uuid,
-    pub store_id: Uuid,
+    pub id: MethodId,
+    pub store_id: StoreId,
     pub name: String,
     pub kind: String,
     pub countries: Vec<String>,
@@ -20,8 +21,8 @@ const COLUMNS: &str =
     "id, store_id, name, kind, countries, currency, price_minor, free_over_minor, bands";
 
 pub struct NewMethod<'a> {
-    pub id: Uuid,
-    pub store_id: Uuid,
+    pub id: MethodId,
+    pub store_id: StoreId,
     pub name: &'a str,
     pub kind: &'a str,
     pub countries: &'a [String],
@@ -53,7 +54,7 @@ pub async fn insert(conn: &mut PgConnection, m: &NewMethod<'_>) -> Result<Method
 
 pub async fn of_stores(
     conn: &mut PgConnection,
-    stores: &[Uuid],
+    stores: &[StoreId],
 ) -> Result<Vec<MethodRow>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM methods WHERE store_id = ANY($1) ORDER BY store_id, position, created_at"
@@ -63,14 +64,14 @@ pub async fn of_stores(
     .await
 }
 
-pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<MethodRow>, sqlx::Error> {
+pub async fn get(conn: &mut PgConnection, id: MethodId) -> Result<Option<MethodRow>, sqlx::Error> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM methods WHERE id = $1"))
         .bind(id)
         .fetch_optional(conn)
         .await
 }
 
-pub async fn delete(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+pub async fn delete(conn: &mut PgConnection, id: MethodId) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM methods WHERE id = $1")
         .bind(id)
         .execute(conn)

@@ -1,6 +1,7 @@
 //! Vendors' SQL. Every function takes a connection so callers decide the transaction.
 
 use kernel::auth::StoreRole;
+use kernel::ids::UserId;
 use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -21,7 +22,7 @@ pub struct StoreRow {
     pub status: StoreStatus,
     pub status_reason: Option<String>,
     pub commission_bps: Option<i32>,
-    pub applicant_user_id: Uuid,
+    pub applicant_user_id: UserId,
     pub applicant_email: String,
     pub created_at: OffsetDateTime,
 }
@@ -40,7 +41,7 @@ pub struct NewStore<'a> {
     pub country: &'a str,
     pub payout_holder: &'a str,
     pub payout_iban: &'a str,
-    pub applicant_user_id: Uuid,
+    pub applicant_user_id: UserId,
     pub applicant_email: &'a str,
 }
 
@@ -229,7 +230,7 @@ pub async fn set_default_commission(conn: &mut PgConnection, bps: i32) -> Result
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MemberRow {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     pub email: String,
     pub role: StoreRole,
     pub created_at: OffsetDateTime,
@@ -238,7 +239,7 @@ pub struct MemberRow {
 pub async fn insert_member(
     conn: &mut PgConnection,
     store: StoreId,
-    user: Uuid,
+    user: UserId,
     email: &str,
     role: StoreRole,
 ) -> Result<bool, sqlx::Error> {
@@ -270,7 +271,7 @@ pub async fn members(
 pub async fn member_role(
     conn: &mut PgConnection,
     store: StoreId,
-    user: Uuid,
+    user: UserId,
 ) -> Result<Option<StoreRole>, sqlx::Error> {
     let row: Option<(StoreRole,)> =
         sqlx::query_as("SELECT role FROM members WHERE store_id = $1 AND user_id = $2")
@@ -284,7 +285,7 @@ pub async fn member_role(
 pub async fn delete_member(
     conn: &mut PgConnection,
     store: StoreId,
-    user: Uuid,
+    user: UserId,
 ) -> Result<bool, sqlx::Error> {
     let r = sqlx::query("DELETE FROM members WHERE store_id = $1 AND user_id = $2")
         .bind(store)
@@ -303,7 +304,7 @@ pub struct MembershipRow {
 }
 
 /// Stores a user belongs to, with the role, in the order they joined.
-pub async fn memberships(pool: &PgPool, user: Uuid) -> Result<Vec<MembershipRow>, sqlx::Error> {
+pub async fn memberships(pool: &PgPool, user: UserId) -> Result<Vec<MembershipRow>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {STORE_COLUMNS}, m.role FROM stores
          JOIN (SELECT store_id, role, created_at AS joined_at FROM members WHERE user_id = $1) m
@@ -317,7 +318,7 @@ pub async fn memberships(pool: &PgPool, user: Uuid) -> Result<Vec<MembershipRow>
 
 /// A user's applications still under review or turned down (approved ones are stores
 /// they are a member of).
-pub async fn open_applications(pool: &PgPool, user: Uuid) -> Result<Vec<StoreRow>, sqlx::Error> {
+pub async fn open_applications(pool: &PgPool, user: UserId) -> Result<Vec<StoreRow>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {STORE_COLUMNS} FROM stores
          WHERE applicant_user_id = $1 AND status IN ('pending', 'rejected') ORDER BY created_at DESC"

@@ -14,7 +14,6 @@ use kernel::http::{Failure, FieldError, Json, Problem};
 use kernel::media::MediaStore;
 use kernel::money::{Currency, Money};
 use sqlx::PgPool;
-use uuid::Uuid;
 
 use super::product_input::{validate, write};
 use super::products::manages;
@@ -47,7 +46,7 @@ fn category_index(rows: Vec<store::CategoryRow>) -> HashMap<String, CategoryId> 
 async fn import_one(
     tx: &mut sqlx::PgConnection,
     media: &dyn MediaStore,
-    store_id: Uuid,
+    store_id: StoreId,
     store_open: bool,
     product: &CsvProduct,
     report: &mut ImportReport,
@@ -118,7 +117,7 @@ async fn import_one(
 pub async fn import_products(
     pool: &PgPool,
     media: &dyn MediaStore,
-    store_id: Uuid,
+    store_id: StoreId,
     parsed: Parsed,
     mut progress: impl FnMut(u64),
 ) -> Result<ImportReport> {
@@ -182,7 +181,7 @@ pub async fn import(
     axum::extract::State(pool): State,
     Extension(media): Extension<Arc<dyn MediaStore>>,
     AuthUser(claims): AuthUser,
-    Path(StoreId(store_id)): Path<StoreId>,
+    Path(store_id): Path<StoreId>,
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Result<Json<ImportReport>> {
     if !manages(Some(&claims), store_id) {
@@ -215,7 +214,7 @@ pub async fn import(
 pub async fn export(
     axum::extract::State(pool): State,
     AuthUser(claims): AuthUser,
-    Path(StoreId(store_id)): Path<StoreId>,
+    Path(store_id): Path<StoreId>,
 ) -> Result<Response> {
     if !manages(Some(&claims), store_id) {
         return Err(Error::forbidden());

@@ -139,7 +139,7 @@ pub async fn sale_variants(
         items.push(SaleVariant {
             variant_id: r.variant_id,
             product_id: r.product_id,
-            store_id: StoreId(r.store_id),
+            store_id: r.store_id,
             store_slug: r.store_slug,
             store_name: r.store_name,
             product_slug: r.product_slug,

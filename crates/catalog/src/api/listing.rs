@@ -50,7 +50,7 @@ async fn listing(conn: &mut PgConnection, q: &HashMap<String, String>) -> Result
     }
     if let Some(s) = q.get("store").filter(|s| !s.is_empty()) {
         l.store = Some(
-            kernel::ids::parse_prefixed(s, "sto")
+            s.parse()
                 .map_err(|_| bad("store", "must be a store id (sto_…)"))?,
         );
     }

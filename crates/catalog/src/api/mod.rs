@@ -20,7 +20,6 @@ use kernel::validation::{FieldErrors, bounded_text};
 use sqlx::{PgConnection, PgPool};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
-use uuid::Uuid;
 
 use crate::Error;
 use crate::domain::{self, CategoryId};
@@ -108,7 +107,7 @@ async fn find(conn: &mut PgConnection, key: &str) -> Result<CategoryRow> {
 }
 
 async fn view(conn: &mut PgConnection, row: CategoryRow) -> Result<CategoryView> {
-    let ancestors: Vec<Uuid> = row.path[..row.path.len().saturating_sub(1)].to_vec();
+    let ancestors: Vec<CategoryId> = row.path[..row.path.len().saturating_sub(1)].to_vec();
     let breadcrumb = store::categories_on_path(conn, &ancestors)
         .await?
         .iter()
@@ -196,7 +195,7 @@ async fn create_category(
         }
         None => Vec::new(),
     };
-    path.push(id.0);
+    path.push(id);
     let new = store::NewCategory {
         id,
         parent_id: req.parent_id,
@@ -269,11 +268,10 @@ async fn move_category(
         }
         None => Vec::new(),
     };
-    let parent_path: Vec<CategoryId> = new_path.iter().copied().map(CategoryId).collect();
-    if !domain::can_move_under(row.id, &parent_path) {
+    if !domain::can_move_under(row.id, &new_path) {
         return Err(Error::CategoryCycle);
     }
-    new_path.push(row.id.0);
+    new_path.push(row.id);
     store::move_category(
         &mut tx,
         row.id,

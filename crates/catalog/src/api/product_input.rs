@@ -2,10 +2,10 @@
 //! written in one transaction: shared by the API, the CSV import and the pages.
 
 use kernel::http::{FieldError, Problem};
+use kernel::ids::StoreId;
 use kernel::media::MediaStore;
 use kernel::validation::{FieldErrors, bounded_prose, bounded_text};
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 use super::Result;
 use crate::domain::{self, CategoryId, ProductId, RawVariant};
@@ -149,7 +149,7 @@ pub(super) async fn validate(
 pub(super) async fn write(
     conn: &mut PgConnection,
     id: ProductId,
-    store: Uuid,
+    store: StoreId,
     v: &Validated,
 ) -> Result<()> {
     let min_price = v

@@ -27,8 +27,8 @@ use contracts::catalog::dto::*;
 use kernel::ids::StoreId;
 
 /// Whether the caller may manage `store`'s products: its members, and admins.
-pub(super) fn manages(claims: Option<&Claims>, store: Uuid) -> bool {
-    claims.is_some_and(|c| c.manages_store(StoreId(store)))
+pub(super) fn manages(claims: Option<&Claims>, store: StoreId) -> bool {
+    claims.is_some_and(|c| c.manages_store(store))
 }
 
 fn is_public(p: &ProductRow) -> bool {
@@ -45,7 +45,7 @@ fn money(amount: i64, currency: &str) -> Result<Money> {
 
 fn store_of(p: &ProductRow) -> StoreRef {
     StoreRef {
-        id: StoreId(p.store_id),
+        id: p.store_id,
         slug: p.store_slug.clone(),
         name: p.store_name.clone(),
     }
@@ -143,7 +143,7 @@ pub async fn create_product(
     axum::extract::State(pool): State,
     Extension(media): Extension<Arc<dyn MediaStore>>,
     AuthUser(claims): AuthUser,
-    Path(StoreId(store_id)): Path<StoreId>,
+    Path(store_id): Path<StoreId>,
     Json(req): Json<ProductRequest>,
 ) -> Result<impl IntoResponse> {
     if !manages(Some(&claims), store_id) {
@@ -276,7 +276,7 @@ pub async fn get_product_by_slug(
 pub async fn store_products(
     axum::extract::State(pool): State,
     AuthUser(claims): AuthUser,
-    Path(StoreId(store_id)): Path<StoreId>,
+    Path(store_id): Path<StoreId>,
     Query(page): Query<PageParams>,
 ) -> Result<Json<ProductPage>> {
     if !manages(Some(&claims), store_id) {

@@ -9,7 +9,7 @@ pub struct CategoryRow {
     pub name: String,
     pub slug: String,
     pub position: i32,
-    pub path: Vec<Uuid>,
+    pub path: Vec<CategoryId>,
 }
 
 pub(super) const CATEGORY_COLUMNS: &str = "id, parent_id, name, slug, position, path";
@@ -57,7 +57,7 @@ pub async fn category_by_slug(
 /// The categories on `path`, root first.
 pub async fn categories_on_path(
     conn: &mut PgConnection,
-    path: &[Uuid],
+    path: &[CategoryId],
 ) -> Result<Vec<CategoryRow>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT {CATEGORY_COLUMNS} FROM categories WHERE id = ANY($1) ORDER BY array_length(path, 1)"
@@ -85,7 +85,7 @@ pub struct NewCategory<'a> {
     pub name: &'a str,
     pub slug: &'a str,
     pub position: i32,
-    pub path: &'a [Uuid],
+    pub path: &'a [CategoryId],
 }
 
 pub async fn insert_category(
@@ -130,8 +130,8 @@ pub async fn move_category(
     id: CategoryId,
     parent: Option<CategoryId>,
     position: i32,
-    old_path: &[Uuid],
-    new_path: &[Uuid],
+    old_path: &[CategoryId],
+    new_path: &[CategoryId],
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE categories SET parent_id = $2, position = $3, updated_at = now() WHERE id = $1",

@@ -5,7 +5,7 @@ use super::*;
 /// The product of `store` with this slug, locked for the caller's transaction.
 pub async fn lock_product_by_slug(
     conn: &mut PgConnection,
-    store: Uuid,
+    store: StoreId,
     slug: &str,
 ) -> Result<Option<(crate::domain::ProductId, String, Option<String>)>, sqlx::Error> {
     sqlx::query_as(
@@ -41,7 +41,7 @@ pub struct ExportRow {
 /// Every variant of every product of `store`, products in creation order.
 pub async fn export_rows(
     conn: &mut PgConnection,
-    store: Uuid,
+    store: StoreId,
 ) -> Result<Vec<ExportRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT p.slug, p.title, p.description_md, p.brand, c.slug AS category_slug, p.attributes, p.tags, \
@@ -59,8 +59,8 @@ pub async fn export_rows(
 pub async fn store_id_by_key(
     conn: &mut PgConnection,
     key: &str,
-) -> Result<Option<Uuid>, sqlx::Error> {
-    let id = kernel::ids::parse_prefixed(key, "sto").ok();
+) -> Result<Option<StoreId>, sqlx::Error> {
+    let id = key.parse::<StoreId>().ok();
     sqlx::query_scalar("SELECT id FROM stores WHERE id = $1 OR slug = $2")
         .bind(id)
         .bind(key.to_ascii_lowercase())

@@ -14,6 +14,7 @@ pub use sale::*;
 pub use search_documents::*;
 pub use stores::*;
 
+use kernel::ids::StoreId;
 use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;

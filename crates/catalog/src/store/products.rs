@@ -5,7 +5,7 @@ use super::*;
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ProductRow {
     pub id: crate::domain::ProductId,
-    pub store_id: Uuid,
+    pub store_id: StoreId,
     pub store_slug: String,
     pub store_name: String,
     pub store_status: String,
@@ -69,7 +69,7 @@ pub struct ProductFields<'a> {
 pub async fn save_product(
     conn: &mut PgConnection,
     id: crate::domain::ProductId,
-    store: Uuid,
+    store: StoreId,
     f: &ProductFields<'_>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -107,7 +107,7 @@ pub async fn save_product(
 pub async fn replace_variants(
     conn: &mut PgConnection,
     product: crate::domain::ProductId,
-    store: Uuid,
+    store: StoreId,
     variants: &[crate::domain::VariantInput],
 ) -> Result<Option<String>, sqlx::Error> {
     let skus: Vec<&str> = variants.iter().map(|v| v.sku.as_str()).collect();
@@ -208,7 +208,7 @@ pub async fn set_product_status(
 
 pub async fn product_ids_of_store(
     conn: &mut PgConnection,
-    store: Uuid,
+    store: StoreId,
 ) -> Result<Vec<crate::domain::ProductId>, sqlx::Error> {
     sqlx::query_scalar("SELECT id FROM products WHERE store_id = $1")
         .bind(store)
@@ -297,7 +297,7 @@ pub async fn products_in_category(
 #[derive(Debug, Default)]
 pub struct Listing {
     pub category: Option<CategoryId>,
-    pub store: Option<Uuid>,
+    pub store: Option<StoreId>,
     pub min_price: Option<i64>,
     pub max_price: Option<i64>,
     pub currency: Option<String>,
@@ -376,7 +376,7 @@ pub async fn list_products(
 #[derive(Debug, Clone, Copy)]
 pub enum ProductScope {
     /// Every product of one store, drafts included.
-    Store(Uuid),
+    Store(StoreId),
     /// Every product an admin took down, across stores.
     Moderated,
 }

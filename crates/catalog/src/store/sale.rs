@@ -38,7 +38,7 @@ pub async fn set_variant_stock(
 pub struct SaleVariantRow {
     pub variant_id: crate::domain::VariantId,
     pub product_id: crate::domain::ProductId,
-    pub store_id: Uuid,
+    pub store_id: StoreId,
     pub store_slug: String,
     pub store_name: String,
     pub product_slug: String,

@@ -9,7 +9,7 @@ use super::*;
 pub struct SearchDocumentRow {
     pub product_id: crate::domain::ProductId,
     pub version: i64,
-    pub store_id: Uuid,
+    pub store_id: StoreId,
     pub store_slug: String,
     pub store_name: String,
     pub slug: String,
@@ -17,7 +17,7 @@ pub struct SearchDocumentRow {
     pub brand: Option<String>,
     pub description_md: String,
     pub category_id: Option<CategoryId>,
-    pub category_path: Vec<Uuid>,
+    pub category_path: Vec<CategoryId>,
     pub category_names: Vec<String>,
     pub attributes: serde_json::Value,
     pub options: serde_json::Value,

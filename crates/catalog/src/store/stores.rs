@@ -9,7 +9,7 @@ use super::*;
 
 pub async fn store_approved(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: StoreId,
     version: i64,
     slug: &str,
     name: &str,
@@ -34,7 +34,7 @@ pub async fn store_approved(
 
 pub async fn store_renamed(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: StoreId,
     version: i64,
     slug: &str,
     name: &str,
@@ -53,7 +53,7 @@ pub async fn store_renamed(
 
 pub async fn store_status_changed(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: StoreId,
     version: i64,
     status: &str,
 ) -> Result<(), sqlx::Error> {
@@ -73,7 +73,7 @@ pub async fn store_status_changed(
 /// The store's status as catalog knows it; `None` until vendors has approved it.
 pub async fn store_status(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: StoreId,
 ) -> Result<Option<String>, sqlx::Error> {
     let row: Option<(String,)> = sqlx::query_as("SELECT status FROM stores WHERE id = $1")
         .bind(id)

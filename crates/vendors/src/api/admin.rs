@@ -81,7 +81,7 @@ pub(super) async fn transition(
                 &MemberAdded {
                     store_id: id,
                     version,
-                    user_id: UserId(row.applicant_user_id),
+                    user_id: row.applicant_user_id,
                     role: StoreRole::Owner,
                 },
             )
@@ -93,7 +93,7 @@ pub(super) async fn transition(
                     version,
                     name: row.name.clone(),
                     slug: row.slug.clone(),
-                    owner_user_id: UserId(row.applicant_user_id),
+                    owner_user_id: row.applicant_user_id,
                     owner_email: row.applicant_email.clone(),
                 },
             )

@@ -119,7 +119,7 @@ async fn access(
     let Some(claims) = claims else {
         return Ok(Access::Public);
     };
-    let role = store::member_role(conn, store.id, claims.sub.0).await?;
+    let role = store::member_role(conn, store.id, claims.sub).await?;
     Ok(match (role, claims.is_admin()) {
         (_, true) => Access::Admin,
         (Some(StoreRole::Owner), _) => Access::Owner,

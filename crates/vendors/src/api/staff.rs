@@ -19,7 +19,7 @@ pub(super) async fn list_members(
         .await?
         .into_iter()
         .map(|m| MemberView {
-            user_id: UserId(m.user_id),
+            user_id: m.user_id,
             email: m.email,
             role: m.role,
             since: m.created_at,
@@ -36,10 +36,8 @@ pub(super) async fn list_members(
 pub(super) async fn remove_member(
     axum::extract::State(pool): State,
     AuthUser(claims): AuthUser,
-    Path((key, user)): Path<(String, String)>,
+    Path((key, target)): Path<(String, UserId)>,
 ) -> Result<StatusCode> {
-    let target =
-        kernel::ids::parse_prefixed(&user, "usr").map_err(|_| Error::not_found("member"))?;
     let mut tx = pool.begin().await?;
     let (found, _) = find_store(&mut tx, &key, Some(&claims)).await?;
     let row = store::store_for_update(&mut tx, found.id)
@@ -47,7 +45,7 @@ pub(super) async fn remove_member(
         .ok_or(Error::not_found("store"))?;
     // Rights are read under the lock: an owner removed a moment ago has none left.
     let access = access(&mut tx, &row, Some(&claims)).await?;
-    let is_self = claims.sub.0 == target;
+    let is_self = claims.sub == target;
     let may_remove = access.is_owner_or_admin() || (is_self && access.is_member_or_admin());
     if !may_remove {
         return Err(if access.is_member_or_admin() {
@@ -76,7 +74,7 @@ pub(super) async fn remove_member(
         &MemberRemoved {
             store_id: row.id,
             version,
-            user_id: UserId(target),
+            user_id: target,
         },
     )
     .await?;
@@ -156,7 +154,7 @@ pub(super) async fn accept_invitation(
     AuthUser(claims): AuthUser,
     Json(req): Json<AcceptInvitationRequest>,
 ) -> Result<Json<StoreView>> {
-    let user = claims.sub.0;
+    let user = claims.sub;
     let mut tx = pool.begin().await?;
     let (store_id, email, role) =
         store::consume_invitation(&mut tx, &kernel::secret::digest(&req.token))

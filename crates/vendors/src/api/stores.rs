@@ -16,7 +16,7 @@ pub(super) async fn apply(
     if !claims.email_verified {
         return Err(Error::EmailNotVerified);
     }
-    let applicant = claims.sub.0;
+    let applicant = claims.sub;
     let mut errs = FieldErrors::new();
     let slug = errs.check("slug", "invalid_slug", domain::parse_slug(&req.slug));
     let name = errs.check("name", "invalid", bounded_text(&req.name, 2, 80));
@@ -199,7 +199,7 @@ pub(super) async fn my_stores(
     axum::extract::State(pool): State,
     AuthUser(claims): AuthUser,
 ) -> Result<Json<MyStores>> {
-    let user = claims.sub.0;
+    let user = claims.sub;
     let default_bps = store::default_commission(&mut *pool.acquire().await?).await?;
     // Their applications first: the applicant sees status and reason, not yet a role.
     let applications = store::open_applications(&pool, user)
