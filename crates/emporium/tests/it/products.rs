@@ -40,11 +40,14 @@ pub async fn create_product(
 }
 
 pub async fn category(app: &TestApp, admin: &str, slug: &str, parent: Option<&Value>) -> Value {
-    post_category(app, admin, slug, slug, parent)
-        .await
-        .json()
-        .await
-        .unwrap()
+    let req = contracts::catalog::dto::CreateCategory {
+        name: slug.to_owned(),
+        slug: slug.to_owned(),
+        parent_id: parent.map(|p| p["id"].as_str().unwrap().parse().unwrap()),
+        position: 0,
+    };
+    let made = app.catalog().create_category(admin, &req).await.unwrap();
+    serde_json::to_value(made).unwrap()
 }
 
 async fn listing(app: &TestApp, query: &str) -> Vec<String> {

@@ -77,6 +77,16 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Vendors' typed client, for test set-up (assertions on the wire read raw JSON).
+    pub fn vendors(&self) -> contracts::vendors::VendorsClient {
+        contracts::vendors::VendorsClient::new(self.platform.client(contracts::vendors::SERVICE))
+    }
+
+    /// Catalog's typed client, for test set-up.
+    pub fn catalog(&self) -> contracts::catalog::CatalogClient {
+        contracts::catalog::CatalogClient::new(self.platform.client(contracts::catalog::SERVICE))
+    }
+
     /// A pool on one domain's schema, for looking behind the API.
     pub async fn pool(&self, schema: &'static str) -> sqlx::PgPool {
         kernel::db::connect_domain(&self.config, schema)

@@ -50,28 +50,16 @@ pub async fn refreshed_with_store(app: &TestApp, tokens: &Value, store_id: &str)
 /// A customer whose application for `slug` an admin approved; returns (owner tokens, store).
 pub async fn approved_store(app: &TestApp, admin: &Value, slug: &str) -> (Value, Value) {
     let owner = app.customer(&unique_email(slug)).await;
-    let r = send(
-        app,
-        Method::POST,
-        "/api/v1/vendors/stores",
-        token(&owner),
-        Some(application(slug)),
-    )
-    .await;
-    assert_eq!(r.status(), 201);
-    let store: Value = r.json().await.unwrap();
-    let id = store["id"].as_str().unwrap().to_owned();
-    let r = send(
-        app,
-        Method::POST,
-        &format!("/api/v1/vendors/admin/stores/{id}/approve"),
-        token(admin),
-        None,
-    )
-    .await;
-    assert_eq!(r.status(), 200);
+    let vendors = app.vendors();
+    let application = serde_json::from_value(application(slug)).unwrap();
+    let applied = vendors.apply(token(&owner), &application).await.unwrap();
+    let id = applied.id.to_string();
+    let store = vendors
+        .admin_transition(token(admin), &id, "approve", None)
+        .await
+        .unwrap();
     let owner = refreshed_with_store(app, &owner, &id).await;
-    (owner, r.json().await.unwrap())
+    (owner, serde_json::to_value(store).unwrap())
 }
 
 #[tokio::test]
