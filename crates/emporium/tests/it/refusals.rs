@@ -463,3 +463,25 @@ async fn checkout_recovery_starts_once_the_services_are_mounted() {
         .collect();
     assert!(unreachable.is_empty(), "{unreachable:#?}");
 }
+
+/// A path id that cannot be one is a 404 problem naming the parameter, answered by the
+/// extractor before any handler runs.
+#[tokio::test]
+async fn a_malformed_path_id_is_a_404_problem_naming_it() {
+    let app = TestApp::spawn().await;
+    let customer = app.customer(&unique_email("paths")).await;
+    for path in [
+        "/api/v1/orders/not-an-order",
+        "/api/v1/orders/sub-orders/sto_0192f3a4b5c67d8e9fa0b1c2d3e4f5a6",
+        "/api/v1/identity/me/addresses/adr_123",
+    ] {
+        let r = app.get_auth(path, token(&customer)).await;
+        let p = assert_problem(r, 404, "not_found").await;
+        let field = p["errors"][0]["field"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(!field.is_empty(), "{path}: {p}");
+        assert_eq!(p["errors"][0]["code"], "invalid", "{path}: {p}");
+    }
+}

@@ -271,3 +271,30 @@ async fn a_vendor_applies_and_an_admin_approves_through_the_pages() {
         "{html}"
     );
 }
+
+/// A page whose path names an id that cannot be one answers the site's own 404 page,
+/// whoever asks and whatever the page.
+#[tokio::test]
+async fn a_malformed_id_in_a_page_path_is_the_sites_404_page() {
+    let app = TestApp::spawn().await;
+    let email = unique_email("malformed");
+    app.customer(&email).await;
+    let (b, _) = sign_in(&app, &email, "/account").await;
+    for path in [
+        "/vendor/products/not-a-product",
+        "/vendor/products/prd_0000/stock",
+        "/vendor/products/var_0192f3a4b5c67d8e9fa0b1c2d3e4f5a6",
+    ] {
+        let r = b.get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), 404, "{path}");
+        let content_type = r.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(
+            content_type.starts_with("text/html"),
+            "{path}: {content_type}"
+        );
+        assert!(
+            r.text().await.unwrap().contains("There is no such page."),
+            "{path}"
+        );
+    }
+}

@@ -9,7 +9,7 @@ use contracts::catalog::{CategoryId, ProductId};
 use serde::Deserialize;
 
 use super::shop::{Tile, money};
-use super::{error_page, page, redirect_with_flash, refusal, require_admin};
+use super::{PagePath, error_page, page, redirect_with_flash, refusal, require_admin};
 use crate::WebState;
 use crate::session::{CsrfForm, PageContext};
 
@@ -247,15 +247,12 @@ pub struct TakeDownForm {
 pub async fn product_action(
     State(state): State<WebState>,
     ctx: PageContext,
-    Path((key, action)): Path<(String, String)>,
+    PagePath((id, action)): PagePath<(ProductId, String)>,
     CsrfForm(form): CsrfForm<TakeDownForm>,
 ) -> Response {
     let user = match require_admin(&ctx, "/admin/products") {
         Ok(u) => u,
         Err(r) => return r,
-    };
-    let Ok(id) = key.parse::<ProductId>() else {
-        return error_page(&ctx, 404, "No such product.");
     };
     let token = user.access_token.as_str();
     let result = match action.as_str() {

@@ -3,7 +3,7 @@
 //! behind the `em_cart` cookie and joins the customer's cart at sign-in.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, header::SET_COOKIE};
 use axum::response::Response;
 use contracts::cart::CartOf;
@@ -12,7 +12,7 @@ use contracts::catalog::VariantId;
 use kernel::http::client::ClientError;
 use serde::Deserialize;
 
-use super::{error_page, page, redirect_with_flash};
+use super::{PagePath, error_page, page, redirect_with_flash};
 use crate::WebState;
 use crate::session::{CsrfForm, PageContext, clear_cookie, cookie, set_cookie};
 
@@ -155,11 +155,11 @@ pub async fn set_line(
     State(state): State<WebState>,
     ctx: PageContext,
     headers: HeaderMap,
-    Path(key): Path<String>,
+    PagePath(variant): PagePath<VariantId>,
     CsrfForm(form): CsrfForm<QuantityForm>,
 ) -> Response {
     let guest = cookie(&headers, CART_COOKIE);
-    let (Ok(variant), Some(w)) = (key.parse::<VariantId>(), who(&ctx, guest.as_deref())) else {
+    let Some(w) = who(&ctx, guest.as_deref()) else {
         return redirect_with_flash(
             "/cart",
             "That item is not in your cart.",

@@ -229,6 +229,32 @@ struct ErrorPage<'a> {
     message: &'a str,
 }
 
+/// A page's typed path parameters (ids). A value that does not parse names nothing
+/// there is, so the visitor gets the site's own 404 page, and no handler parses strings.
+pub struct PagePath<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for PagePath<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Self(value)),
+            Err(_) => {
+                let ctx = parts
+                    .extensions
+                    .get::<PageContext>()
+                    .cloned()
+                    .unwrap_or_default();
+                Err(error_page(&ctx, 404, "There is no such page."))
+            }
+        }
+    }
+}
+
 pub fn error_page(ctx: &PageContext, status: u16, message: &str) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let heading = match status {

@@ -9,9 +9,10 @@ use contracts::inventory::LocationId;
 use contracts::inventory::dto::{AdjustmentRequest, LevelView};
 use serde::Deserialize;
 
-use super::{error_page, login_redirect, page, redirect_with_flash, refusal};
+use super::{PagePath, error_page, login_redirect, page, redirect_with_flash, refusal};
 use crate::WebState;
 use crate::session::{CsrfForm, PageContext};
+use contracts::catalog::ProductId;
 
 pub struct VariantStock {
     pub id: String,
@@ -36,14 +37,11 @@ struct StockPage {
 pub async fn stock(
     State(state): State<WebState>,
     ctx: PageContext,
-    Path(key): Path<String>,
+    PagePath(id): PagePath<ProductId>,
 ) -> Response {
-    let here = format!("/vendor/products/{key}/stock");
+    let here = format!("/vendor/products/{id}/stock");
     let Some(user) = ctx.user.clone() else {
         return login_redirect(&here);
-    };
-    let Ok(id) = key.parse() else {
-        return error_page(&ctx, 404, "We could not find that product.");
     };
     let token = user.access_token.as_str();
     let product = match state.catalog.product(id, Some(token)).await {

@@ -109,19 +109,13 @@ pub async fn create(
     }
 }
 
-pub(super) fn parse_id(ctx: &PageContext, key: &str) -> Result<ProductId, Response> {
-    key.parse()
-        .map_err(|_| error_page(ctx, 404, "We could not find that product."))
-}
-
-/// The signed-in user, and the product `key` names as they may see it.
+/// The signed-in user, and the product as they may see it.
 pub(super) async fn product_for(
     state: &WebState,
     ctx: &PageContext,
-    key: &str,
+    id: ProductId,
 ) -> Result<(CurrentUser, ProductId, ProductView), Response> {
-    let user = require_user(ctx, &format!("/vendor/products/{key}"))?;
-    let id = parse_id(ctx, key)?;
+    let user = require_user(ctx, &format!("/vendor/products/{id}"))?;
     let product = state
         .catalog
         .product(id, Some(&user.access_token))
@@ -175,14 +169,10 @@ pub(super) fn edit_page(
 pub async fn edit_form(
     State(state): State<WebState>,
     ctx: PageContext,
-    Path(key): Path<String>,
+    PagePath(id): PagePath<ProductId>,
 ) -> Response {
-    let user = match require_user(&ctx, &format!("/vendor/products/{key}")) {
+    let user = match require_user(&ctx, &format!("/vendor/products/{id}")) {
         Ok(u) => u,
-        Err(r) => return r,
-    };
-    let id = match parse_id(&ctx, &key) {
-        Ok(id) => id,
         Err(r) => return r,
     };
     match state.catalog.product(id, Some(&user.access_token)).await {
@@ -200,10 +190,10 @@ pub async fn edit_form(
 pub async fn update(
     State(state): State<WebState>,
     ctx: PageContext,
-    Path(key): Path<String>,
+    PagePath(id): PagePath<ProductId>,
     CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> Response {
-    let (user, id, current) = match product_for(&state, &ctx, &key).await {
+    let (user, id, current) = match product_for(&state, &ctx, id).await {
         Ok(found) => found,
         Err(page) => return page,
     };
@@ -259,11 +249,11 @@ pub(in crate::pages) fn multipart_file(
 pub async fn add_image(
     State(state): State<WebState>,
     ctx: PageContext,
-    Path(key): Path<String>,
+    PagePath(id): PagePath<ProductId>,
     upload: CsrfUpload,
 ) -> Response {
-    let here = format!("/vendor/products/{key}");
-    let (user, id, current) = match product_for(&state, &ctx, &key).await {
+    let here = format!("/vendor/products/{id}");
+    let (user, id, current) = match product_for(&state, &ctx, id).await {
         Ok(found) => found,
         Err(page) => return page,
     };
@@ -326,16 +316,12 @@ pub async fn add_image(
 pub async fn change_status(
     State(state): State<WebState>,
     ctx: PageContext,
-    Path((key, action)): Path<(String, String)>,
+    PagePath((id, action)): PagePath<(ProductId, String)>,
     CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
 ) -> Response {
-    let here = format!("/vendor/products/{key}");
+    let here = format!("/vendor/products/{id}");
     let user = match require_user(&ctx, &here) {
         Ok(u) => u,
-        Err(r) => return r,
-    };
-    let id = match parse_id(&ctx, &key) {
-        Ok(id) => id,
         Err(r) => return r,
     };
     let done = match action.as_str() {

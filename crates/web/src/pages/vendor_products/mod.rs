@@ -28,7 +28,9 @@ use serde::Deserialize;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 
-use super::{FormErrors, error_page, page, redirect_with_flash, render, require_user, rerender};
+use super::{
+    FormErrors, PagePath, error_page, page, redirect_with_flash, render, require_user, rerender,
+};
 use crate::WebState;
 use crate::session::{CsrfForm, CsrfUpload, CurrentUser, PageContext};
 
