@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::products::{category, create_product};
+use crate::products::category;
 use crate::support::*;
 use crate::vendors::approved_store;
 
@@ -44,52 +44,50 @@ pub(crate) async fn product(
     price: i64,
     category: &Value,
 ) -> String {
-    let r = create_product(app, token(owner), store, json!({
+    // Catalog learns by event that the store is open.
+    app.settle().await;
+    let req = serde_json::from_value(json!({
         "slug": slug, "title": slug, "category_id": category["id"],
         "variants": [{ "sku": format!("{slug}-1"), "price_minor": price, "currency": "EUR", "weight_grams": 400 }]
     }))
-    .await;
-    let p: Value = r.json().await.unwrap();
-    crate::search::publish(app, token(owner), p["id"].as_str().unwrap()).await;
-    p["variants"][0]["id"].as_str().unwrap().to_owned()
+    .unwrap();
+    let catalog = app.catalog();
+    let made = catalog
+        .create_product(token(owner), store, &req)
+        .await
+        .unwrap();
+    let published = catalog
+        .change_status(token(owner), made.id, "publish")
+        .await
+        .unwrap();
+    published.variants[0].id.to_string()
 }
 
 pub(crate) async fn method(app: &TestApp, owner: &Value, store: &str, body: Value) -> String {
-    let r = send(
-        app,
-        Method::POST,
-        &format!("/api/v1/shipping/stores/{store}/methods"),
-        token(owner),
-        Some(body),
-    )
-    .await;
-    assert_eq!(r.status(), 201);
-    r.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    let req = serde_json::from_value(body).unwrap();
+    let made = app
+        .shipping()
+        .create(token(owner), store, &req)
+        .await
+        .unwrap();
+    made.id.to_string()
 }
 
 /// Puts `units` of `variant` on store A's shelf.
 pub async fn stock(app: &TestApp, owner: &Value, store: &str, variant: &str, units: i64) {
-    let r = send(
-        app,
-        Method::POST,
-        &format!("/api/v1/inventory/stores/{store}/locations"),
-        token(owner),
-        Some(json!({ "name": "Shelf" })),
+    let inventory = app.inventory();
+    let shelf = inventory
+        .create_location(token(owner), store, "Shelf")
+        .await
+        .unwrap();
+    let req = serde_json::from_value(
+        json!({ "location_id": shelf.id, "delta": units, "reason": "Delivery" }),
     )
-    .await;
-    let location: Value = r.json().await.unwrap();
-    let r = send(
-        app,
-        Method::POST,
-        &format!("/api/v1/inventory/variants/{variant}/adjustments"),
-        token(owner),
-        Some(json!({ "location_id": location["id"], "delta": units, "reason": "Delivery" })),
-    )
-    .await;
-    assert_eq!(r.status(), 200);
+    .unwrap();
+    inventory
+        .adjust(token(owner), variant.parse().unwrap(), &req)
+        .await
+        .unwrap();
 }
 
 pub async fn shop(app: &TestApp, mugs_in_stock: i64) -> Shop {
@@ -110,15 +108,11 @@ pub async fn shop(app: &TestApp, mugs_in_stock: i64) -> Shop {
         json!({ "name": "Tube post", "kind": "flat", "currency": "EUR", "price_minor": 350 }),
     )
     .await;
-    let r = send(
-        app,
-        Method::PUT,
-        "/api/v1/tax/rates/DE",
-        token(&admin),
-        Some(json!({ "rate": "19" })),
-    )
-    .await;
-    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let rate = serde_json::from_value(json!({ "rate": "19" })).unwrap();
+    app.tax()
+        .set_rate(token(&admin), "DE", &rate)
+        .await
+        .unwrap();
     Shop {
         admin,
         a_owner,
@@ -133,15 +127,14 @@ pub async fn shop(app: &TestApp, mugs_in_stock: i64) -> Shop {
 }
 
 pub async fn add_to_cart(app: &TestApp, customer: &Value, variant: &str, quantity: i64) {
-    let r = send(
-        app,
-        Method::PUT,
-        &format!("/api/v1/cart/lines/{variant}"),
-        token(customer),
-        Some(json!({ "quantity": quantity })),
-    )
-    .await;
-    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    app.cart()
+        .set(
+            contracts::cart::CartOf::Customer(token(customer)),
+            variant.parse().unwrap(),
+            quantity,
+        )
+        .await
+        .unwrap();
 }
 
 pub fn checkout_body(shop: &Shop, card: &str, stores: &[&str]) -> Value {

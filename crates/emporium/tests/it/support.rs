@@ -87,6 +87,24 @@ impl TestApp {
         contracts::catalog::CatalogClient::new(self.platform.client(contracts::catalog::SERVICE))
     }
 
+    pub fn inventory(&self) -> contracts::inventory::InventoryClient {
+        contracts::inventory::InventoryClient::new(
+            self.platform.client(contracts::inventory::SERVICE),
+        )
+    }
+
+    pub fn shipping(&self) -> contracts::shipping::ShippingClient {
+        contracts::shipping::ShippingClient::new(self.platform.client(contracts::shipping::SERVICE))
+    }
+
+    pub fn tax(&self) -> contracts::tax::TaxClient {
+        contracts::tax::TaxClient::new(self.platform.client(contracts::tax::SERVICE))
+    }
+
+    pub fn cart(&self) -> contracts::cart::CartClient {
+        contracts::cart::CartClient::new(self.platform.client(contracts::cart::SERVICE))
+    }
+
     /// A pool on one domain's schema, for looking behind the API.
     pub async fn pool(&self, schema: &'static str) -> sqlx::PgPool {
         kernel::db::connect_domain(&self.config, schema)
