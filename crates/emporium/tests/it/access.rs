@@ -451,7 +451,7 @@ async fn refused_within_five_seconds(app: &TestApp, path: &str, token: &str) {
             "{path} still answers {}",
             r.status()
         );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
 }
 

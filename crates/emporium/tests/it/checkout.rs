@@ -261,7 +261,7 @@ pub async fn poll_checkout(app: &TestApp, customer: &Value, id: &str, want: &str
         if last["status"] == want {
             return last;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(25)).await;
     }
     panic!("checkout never became {want}: {last}");
 }

@@ -52,7 +52,7 @@ pub async fn wait_ready(http: &reqwest::Client, base: &str) {
         {
             return;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(25)).await;
     }
     panic!("{base} never became ready");
 }
@@ -196,7 +196,7 @@ async fn a_session_ended_in_one_process_is_refused_in_another_within_seconds() {
             break;
         }
         assert!(std::time::Instant::now() < deadline, "still {}", r.status());
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 
     identity.kill().await.unwrap();

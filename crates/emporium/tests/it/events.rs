@@ -14,6 +14,8 @@ use kernel::events::relay::OutboxRelay;
 use kernel::events::{Bus, Envelope, Event, Handler, Subscription, outbox};
 use serde::{Deserialize, Serialize};
 use sqlx::migrate::Migrator;
+
+use crate::support::{counter, until_counter_above};
 use sqlx::{PgConnection, PgPool};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
@@ -304,6 +306,8 @@ async fn events_committed_while_the_broker_is_down_go_out_when_it_returns() {
 
 #[tokio::test]
 async fn duplicate_deliveries_are_handled_once() {
+    // Counted from here: the recorder is installed by the first read.
+    let duplicates = counter("events_duplicates_total");
     let pool = lab().await;
     let ns = namespace();
     let bus = Arc::new(RabbitBus::new(AMQP.into(), &ns, policy()));
@@ -333,7 +337,9 @@ async fn duplicate_deliveries_are_handled_once() {
     bus.publish(&envelope).await.unwrap();
     relay(&pool, bus.clone()).publish_batch().await.unwrap();
     wait_for_handled(&pool, &[5]).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Three deliveries of one event: the two that follow the first are counted as
+    // duplicates once the consumer has seen them.
+    until_counter_above("events_duplicates_total", duplicates + 1.0).await;
     assert_eq!(handled(&pool).await, [5]);
     let (inbox,): (i64,) = sqlx::query_as("SELECT count(*) FROM inbox")
         .fetch_one(&pool)

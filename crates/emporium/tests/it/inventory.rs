@@ -316,7 +316,7 @@ async fn stock_is_kept_per_location_and_reservations_never_oversell() {
             expired = true;
             break;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(25)).await;
     }
     assert!(expired, "the expired reservation released its stock");
     let (status,): (String,) =

@@ -10,7 +10,9 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-use crate::support::{INTERNAL_SECRET, TestApp, assert_problem, call, token, unique_email};
+use crate::support::{
+    INTERNAL_SECRET, TestApp, assert_problem, call, token, unique_email, until_counter_above,
+};
 
 async fn send_json(
     app: &TestApp,
@@ -452,9 +454,9 @@ async fn checkout_recovery_starts_once_the_services_are_mounted() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(attempts > 0, "the recovery worker never took the checkout");
-    // What is asserted is an absence (no "unreachable" error): the worker's first round
-    // is given half a second to log one, as no state marks the round's end.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // What is asserted is an absence (no "unreachable" error): wait until the round that
+    // took the checkout has ended, which the worker counts.
+    until_counter_above("checkout_recovery_rounds_total", 0.0).await;
     app.platform.shut_down();
     let errors = errors.0.lock().unwrap().clone();
     let unreachable: Vec<_> = errors

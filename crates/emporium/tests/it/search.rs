@@ -332,9 +332,10 @@ async fn customers_find_products_with_typos_filters_and_facets() {
     // A full rebuild (admins only) gives the same answers.
     let r = call(&app, Method::POST, "/api/v1/search/reindex", Some(tb), None).await;
     assert_problem(r, 403, "forbidden").await;
+    let rebuilt = counter("search_reindexes_total");
     let r = call(&app, Method::POST, "/api/v1/search/reindex", Some(ta), None).await;
     assert_eq!(r.status(), 202);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    until_counter_above("search_reindexes_total", rebuilt).await;
     until_results(&app, "", &["oxford-shirt", "denim-jeans", "chino-trousers"]).await;
 }
 

@@ -389,3 +389,27 @@ fn migrations_digest() -> u64 {
     }
     hasher.finish()
 }
+
+/// The sum of a counter's series as this process's `/metrics` shows it (0 before its
+/// first increment; every test runs in a process of its own).
+pub fn counter(name: &str) -> f64 {
+    kernel::telemetry::metrics()
+        .render()
+        .lines()
+        .filter(|l| l.split([' ', '{']).next() == Some(name))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// Waits until the counter `name` exceeds `above`: how a test learns that a background
+/// job finished a round, instead of sleeping.
+pub async fn until_counter_above(name: &str, above: f64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while counter(name) <= above {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{name} stayed at {above}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}

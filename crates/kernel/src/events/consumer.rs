@@ -58,6 +58,7 @@ async fn try_once(sub: &Subscription, envelope: &Envelope) -> anyhow::Result<()>
         == 1;
     if !fresh {
         tracing::debug!(consumer = sub.consumer, event_id = %envelope.id, "duplicate delivery ignored");
+        metrics::counter!("events_duplicates_total", "consumer" => sub.consumer).increment(1);
         drop(tx);
         sub.handler.after_commit(envelope).await;
         return Ok(());

@@ -144,7 +144,10 @@ pub async fn reindex(
 ) -> Response {
     tokio::spawn(async move {
         match crate::reindex::reindex(&index, &rebuilder.pool, rebuilder.catalog, false).await {
-            Ok(count) => tracing::info!(count, "search index rebuilt on request"),
+            Ok(count) => {
+                tracing::info!(count, "search index rebuilt on request");
+                metrics::counter!("search_reindexes_total").increment(1);
+            }
             Err(e) => tracing::error!(error = %format!("{e:#}"), "search reindex failed"),
         }
     });
