@@ -68,8 +68,8 @@ pub struct PreviewView {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct LineView {
-    pub variant_id: String,
-    pub product_id: String,
+    pub variant_id: crate::catalog::VariantId,
+    pub product_id: crate::catalog::ProductId,
     pub title: String,
     pub sku: String,
     #[schema(value_type = Object)]

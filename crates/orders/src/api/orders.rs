@@ -43,8 +43,8 @@ pub(super) async fn sub_order_views(
                 .unwrap_or_default()
                 .into_iter()
                 .map(|l| LineView {
-                    variant_id: l.variant_id.to_string(),
-                    product_id: l.product_id.to_string(),
+                    variant_id: l.variant_id,
+                    product_id: l.product_id,
                     title: l.title,
                     sku: l.sku,
                     options: l.options,
