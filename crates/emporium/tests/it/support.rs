@@ -77,6 +77,11 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Identity's typed client, for test set-up.
+    pub fn identity(&self) -> contracts::identity::IdentityClient {
+        contracts::identity::IdentityClient::new(self.platform.client(contracts::identity::SERVICE))
+    }
+
     /// Vendors' typed client, for test set-up (assertions on the wire read raw JSON).
     pub fn vendors(&self) -> contracts::vendors::VendorsClient {
         contracts::vendors::VendorsClient::new(self.platform.client(contracts::vendors::SERVICE))
@@ -166,18 +171,29 @@ impl TestApp {
 
     /// Registers, verifies and signs in a customer; returns the token response.
     pub async fn customer(&self, email: &str) -> Value {
-        assert_eq!(self.register(email, "Test Customer").await.status(), 201);
+        use contracts::identity::dto::{LoginRequest, RegisterRequest, VerifyEmailRequest};
+        let identity = self.identity();
+        let register = RegisterRequest {
+            email: email.to_owned(),
+            password: PASSWORD.to_owned(),
+            name: "Test Customer".to_owned(),
+        };
+        identity.register(&register).await.unwrap();
         let code = self.verification_code(email).await;
-        let r = self
-            .post(
-                "/api/v1/identity/verify-email",
-                json!({ "email": email, "code": code }),
-            )
-            .await;
-        assert_eq!(r.status(), 200);
-        let r = self.login(email, PASSWORD).await;
-        assert_eq!(r.status(), 200);
-        r.json().await.unwrap()
+        let verify = VerifyEmailRequest {
+            email: email.to_owned(),
+            code,
+        };
+        identity.verify_email(&verify).await.unwrap();
+        let login = LoginRequest {
+            email: email.to_owned(),
+            password: PASSWORD.to_owned(),
+        };
+        let tokens = identity
+            .login(&login, &kernel::http::ClientIp("127.0.0.1".to_owned()))
+            .await
+            .unwrap();
+        serde_json::to_value(tokens).unwrap()
     }
 
     /// Creates an admin the way `emporium admin create-user --admin` does and signs in.
