@@ -413,7 +413,7 @@ fn split_documents(mut public: OpenApi) -> anyhow::Result<(String, String)> {
 }
 
 async fn api_not_found() -> Problem {
-    Problem::new(StatusCode::NOT_FOUND, "not_found", "No such resource")
+    Problem::no_such_resource()
 }
 
 async fn method_not_allowed() -> Problem {

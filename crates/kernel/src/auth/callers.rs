@@ -50,11 +50,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ServiceCaller {
         if presents_internal_secret(parts) {
             Ok(Self)
         } else {
-            Err(Problem::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "No such resource",
-            ))
+            Err(Problem::no_such_resource())
         }
     }
 }

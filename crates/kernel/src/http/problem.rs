@@ -86,6 +86,12 @@ impl Problem {
         p
     }
 
+    /// A path that names nothing: no route, an id that cannot be one, or an internal
+    /// route asked for without the service credential (hidden as if absent).
+    pub fn no_such_resource() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "No such resource")
+    }
+
     pub fn not_found(what: &str) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,

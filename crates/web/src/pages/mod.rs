@@ -199,7 +199,7 @@ pub fn guard(access: Access, parts: &Parts, store: Option<StoreId>) -> Option<Re
             Some(error_page(&ctx, 403, "This page is for administrators."))
         }
         Err(Refusal::Forbidden) => Some(error_page(&ctx, 403, "This page is not yours to see.")),
-        Err(Refusal::Hidden) => Some(error_page(&ctx, 404, "There is no such page.")),
+        Err(Refusal::Hidden) => Some(no_such_page(&ctx)),
     }
 }
 
@@ -249,10 +249,15 @@ where
                     .get::<PageContext>()
                     .cloned()
                     .unwrap_or_default();
-                Err(error_page(&ctx, 404, "There is no such page."))
+                Err(no_such_page(&ctx))
             }
         }
     }
+}
+
+/// The site's 404 page for a path that names nothing there is.
+fn no_such_page(ctx: &PageContext) -> Response {
+    error_page(ctx, 404, "There is no such page.")
 }
 
 pub fn error_page(ctx: &PageContext, status: u16, message: &str) -> Response {
@@ -286,8 +291,7 @@ pub async fn not_found(
         .is_some_and(|a| a.contains("json") && !a.contains("html"));
     let path = uri.path();
     if path.starts_with("/api/") || path.starts_with("/internal/") || wants_json {
-        return Problem::new(StatusCode::NOT_FOUND, "not_found", "No such resource")
-            .into_response();
+        return Problem::no_such_resource().into_response();
     }
     error_page(
         &ctx,

@@ -192,7 +192,7 @@ fn path_problem(kind: &PathErrorKind) -> Problem {
         | PathErrorKind::DeserializeError { key, .. } => key.as_str(),
         _ => "path",
     };
-    let mut problem = Problem::new(StatusCode::NOT_FOUND, "not_found", "No such resource");
+    let mut problem = Problem::no_such_resource();
     problem.errors = vec![FieldError::new(field, "invalid", kind.to_string())];
     problem
 }
