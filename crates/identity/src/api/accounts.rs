@@ -120,24 +120,13 @@ pub(super) async fn resend_verification(
     ClientIp(ip): ClientIp,
     Json(req): Json<EmailRequest>,
 ) -> Result<impl IntoResponse> {
-    let mut errs = FieldErrors::new();
-    let email = parse_email(&mut errs, &req.email);
-    errs.finish()?;
-    take_attempt(
-        &s.pool,
-        &format!("email-requests:ip:{ip}"),
-        domain::EMAIL_REQUESTS_PER_IP,
-    )
-    .await?;
+    let email = email_request(&s, &ip, &req.email).await?;
     let accepted = (
         StatusCode::ACCEPTED,
         Json(Accepted {
             message: "If the account exists and is unverified, a new code is on its way".into(),
         }),
     );
-    let Some(email) = email else {
-        return Ok(accepted);
-    };
     let mut tx = s.pool.begin().await?;
     let Some(user) = store::user_by_email(&mut tx, &email).await? else {
         return Ok(accepted);

@@ -128,6 +128,21 @@ fn address_view(a: AddressRow) -> AddressView {
     }
 }
 
+/// The address a request asks to email, once the caller's address has an email
+/// request left (both refusals come before anything is looked up).
+async fn email_request(s: &State, ip: &str, raw: &str) -> Result<EmailAddress> {
+    let mut errs = FieldErrors::new();
+    let email = parse_email(&mut errs, raw);
+    let (email,) = errs.finish_with((email,))?;
+    take_attempt(
+        &s.pool,
+        &format!("email-requests:ip:{ip}"),
+        domain::EMAIL_REQUESTS_PER_IP,
+    )
+    .await?;
+    Ok(email)
+}
+
 fn parse_email(errs: &mut FieldErrors, raw: &str) -> Option<EmailAddress> {
     errs.check("email", "invalid_email", EmailAddress::parse(raw))
 }

@@ -163,48 +163,38 @@ pub(super) async fn forgot_password(
     ClientIp(ip): ClientIp,
     Json(req): Json<EmailRequest>,
 ) -> Result<impl IntoResponse> {
-    let mut errs = FieldErrors::new();
-    let email = parse_email(&mut errs, &req.email);
-    errs.finish()?;
+    let email = email_request(&s, &ip, &req.email).await?;
+    // However many addresses they come from, one inbox gets a bounded number of links.
     take_attempt(
         &s.pool,
-        &format!("email-requests:ip:{ip}"),
-        domain::EMAIL_REQUESTS_PER_IP,
+        &format!("email-requests:account:{}", email.as_str()),
+        domain::EMAIL_REQUESTS_PER_ACCOUNT,
     )
     .await?;
-    if let Some(email) = email {
-        // However many addresses they come from, one inbox gets a bounded number of links.
-        take_attempt(
-            &s.pool,
-            &format!("email-requests:account:{}", email.as_str()),
-            domain::EMAIL_REQUESTS_PER_ACCOUNT,
+    let mut tx = s.pool.begin().await?;
+    if let Some(user) = store::user_by_email(&mut tx, &email).await?
+        && user.status == UserStatus::Active
+    {
+        let token = kernel::secret::random_token();
+        store::insert_reset(
+            &mut tx,
+            user.id,
+            &kernel::secret::digest(&token),
+            expires_in(domain::RESET_TOKEN_TTL),
         )
         .await?;
-        let mut tx = s.pool.begin().await?;
-        if let Some(user) = store::user_by_email(&mut tx, &email).await?
-            && user.status == UserStatus::Active
-        {
-            let token = kernel::secret::random_token();
-            store::insert_reset(
-                &mut tx,
-                user.id,
-                &kernel::secret::digest(&token),
-                expires_in(domain::RESET_TOKEN_TTL),
-            )
-            .await?;
-            kernel::events::outbox::record(
-                &mut tx,
-                &PasswordResetRequested {
-                    user_id: user.id,
-                    email: user.email.clone(),
-                    name: user.name.clone(),
-                    reset_token: token,
-                },
-            )
-            .await?;
-        }
-        tx.commit().await?;
+        kernel::events::outbox::record(
+            &mut tx,
+            &PasswordResetRequested {
+                user_id: user.id,
+                email: user.email.clone(),
+                name: user.name.clone(),
+                reset_token: token,
+            },
+        )
+        .await?;
     }
+    tx.commit().await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(Accepted {
