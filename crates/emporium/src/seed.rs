@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use contracts::identity::dto::LoginRequest;
+use contracts::vendors::StoreId;
 use contracts::vendors::dto::{ApplyRequest, PayoutRequest};
 use kernel::Platform;
 use kernel::http::ClientIp;
@@ -143,7 +144,11 @@ async fn user(platform: &Platform, email: &str, name: &str, admin: bool) -> anyh
 
 /// Refreshes a vendor's session until its token carries the store (memberships travel
 /// by event).
-async fn vendor_token(platform: &Platform, email: &str, store_id: &str) -> anyhow::Result<String> {
+async fn vendor_token(
+    platform: &Platform,
+    email: &str,
+    store_id: StoreId,
+) -> anyhow::Result<String> {
     let identity = contracts::identity::IdentityClient::new(platform.client(identity::SERVICE));
     let mut tokens = login(platform, email).await?;
     for _ in 0..200 {
@@ -151,7 +156,7 @@ async fn vendor_token(platform: &Platform, email: &str, store_id: &str) -> anyho
             .verifier
             .verify(&tokens.access_token)
             .await?
-            .store_role(store_id.parse()?)
+            .store_role(store_id)
             .is_some()
         {
             return Ok(tokens.access_token);
@@ -166,7 +171,7 @@ async fn vendor_token(platform: &Platform, email: &str, store_id: &str) -> anyho
 async fn create_product(
     catalog: &kernel::http::client::ServiceClient,
     token: &str,
-    store_id: &str,
+    store_id: StoreId,
     body: &Value,
 ) -> anyhow::Result<Value> {
     for _ in 0..200 {
@@ -296,11 +301,11 @@ pub async fn demo(platform: &Platform) -> anyhow::Result<Summary> {
                 },
             )
             .await?;
-        let store_id = applied.id.to_string();
+        let store_id = applied.id;
         vendors_client
             .admin_transition(&admin, &store_id, "approve", None)
             .await?;
-        let token = vendor_token(platform, &owner_email, &store_id).await?;
+        let token = vendor_token(platform, &owner_email, store_id).await?;
         // Every store ships everywhere and keeps its stock in one warehouse, so the
         // demo can be bought from.
         shipping
@@ -361,7 +366,7 @@ pub async fn demo(platform: &Platform) -> anyhow::Result<Summary> {
                 "variants": variants,
                 "images": [{ "key": image, "alt": format!("{title}, {color}") }]
             });
-            let product = create_product(&catalog, &token, &store_id, &body).await?;
+            let product = create_product(&catalog, &token, store_id, &body).await?;
             for variant in product["variants"].as_array().into_iter().flatten() {
                 let Some(variant) = variant["id"].as_str().and_then(|v| v.parse().ok()) else {
                     continue;

@@ -1,6 +1,7 @@
 //! The typed client other services and the web front end use to call catalog.
 
 use kernel::http::client::{ClientError, RequestBuilder, ServiceClient, path_segment};
+use kernel::ids::StoreId;
 
 use super::dto::*;
 use super::import::ImportReport;
@@ -84,10 +85,10 @@ impl CatalogClient {
     pub async fn store_products(
         &self,
         token: &str,
-        store_id: &str,
+        store_id: &StoreId,
         cursor: Option<&str>,
     ) -> Result<ProductPage> {
-        let mut path = format!("{BASE}/stores/{}/products?limit=50", path_segment(store_id));
+        let mut path = format!("{BASE}/stores/{}/products?limit=50", store_id);
         if let Some(c) = cursor {
             path.push_str(&format!("&cursor={}", path_segment(c)));
         }
@@ -97,14 +98,11 @@ impl CatalogClient {
     pub async fn create_product(
         &self,
         token: &str,
-        store_id: &str,
+        store_id: &StoreId,
         req: &ProductRequest,
     ) -> Result<ProductView> {
         self.http
-            .post(&format!(
-                "{BASE}/stores/{}/products",
-                path_segment(store_id)
-            ))
+            .post(&format!("{BASE}/stores/{}/products", store_id))
             .bearer(token)
             .json(req)
             .send()
@@ -216,14 +214,11 @@ impl CatalogClient {
     pub async fn import_csv(
         &self,
         token: &str,
-        store_id: &str,
+        store_id: &StoreId,
         csv: Vec<u8>,
     ) -> Result<ImportReport> {
         self.http
-            .post(&format!(
-                "{BASE}/stores/{}/products/import",
-                path_segment(store_id)
-            ))
+            .post(&format!("{BASE}/stores/{}/products/import", store_id))
             .bearer(token)
             .body("text/csv", csv)
             .send()
@@ -231,12 +226,9 @@ impl CatalogClient {
     }
 
     /// The store's products as CSV.
-    pub async fn export_csv(&self, token: &str, store_id: &str) -> Result<bytes::Bytes> {
+    pub async fn export_csv(&self, token: &str, store_id: &StoreId) -> Result<bytes::Bytes> {
         self.http
-            .get(&format!(
-                "{BASE}/stores/{}/products/export",
-                path_segment(store_id)
-            ))
+            .get(&format!("{BASE}/stores/{}/products/export", store_id))
             .bearer(token)
             .send_bytes()
             .await

@@ -2,10 +2,11 @@
 //! in-process or over HTTP alike.
 
 use kernel::http::ClientIp;
-use kernel::http::client::{ClientError, ServiceClient, path_segment};
+use kernel::http::client::{ClientError, ServiceClient};
 use kernel::http::extract::FORWARDED_FOR;
 
 use super::dto::*;
+use super::{AddressId, UserId};
 
 type Result<T> = std::result::Result<T, ClientError>;
 
@@ -148,9 +149,9 @@ impl IdentityClient {
             .await
     }
 
-    pub async fn address(&self, token: &str, id: &str) -> Result<AddressView> {
+    pub async fn address(&self, token: &str, id: &AddressId) -> Result<AddressView> {
         self.http
-            .get(&format!("{BASE}/me/addresses/{}", path_segment(id)))
+            .get(&format!("{BASE}/me/addresses/{}", id))
             .bearer(token)
             .send()
             .await
@@ -159,20 +160,20 @@ impl IdentityClient {
     pub async fn update_address(
         &self,
         token: &str,
-        id: &str,
+        id: &AddressId,
         req: &AddressRequest,
     ) -> Result<AddressView> {
         self.http
-            .put(&format!("{BASE}/me/addresses/{}", path_segment(id)))
+            .put(&format!("{BASE}/me/addresses/{}", id))
             .bearer(token)
             .json(req)
             .send()
             .await
     }
 
-    pub async fn delete_address(&self, token: &str, id: &str) -> Result<()> {
+    pub async fn delete_address(&self, token: &str, id: &AddressId) -> Result<()> {
         self.http
-            .delete(&format!("{BASE}/me/addresses/{}", path_segment(id)))
+            .delete(&format!("{BASE}/me/addresses/{}", id))
             .bearer(token)
             .send_empty()
             .await
@@ -202,19 +203,19 @@ impl IdentityClient {
     pub async fn admin_set_suspended(
         &self,
         token: &str,
-        id: &str,
+        id: &UserId,
         suspended: bool,
     ) -> Result<UserView> {
         let action = if suspended { "suspend" } else { "reactivate" };
         self.http
-            .post(&format!("{BASE}/admin/users/{}/{action}", path_segment(id)))
+            .post(&format!("{BASE}/admin/users/{}/{action}", id))
             .bearer(token)
             .send()
             .await
     }
 
-    pub async fn admin_set_admin(&self, token: &str, id: &str, admin: bool) -> Result<UserView> {
-        let path = format!("{BASE}/admin/users/{}/admin", path_segment(id));
+    pub async fn admin_set_admin(&self, token: &str, id: &UserId, admin: bool) -> Result<UserView> {
+        let path = format!("{BASE}/admin/users/{}/admin", id);
         let req = if admin {
             self.http.put(&path)
         } else {

@@ -2,6 +2,7 @@
 
 use crate::catalog::VariantId;
 use kernel::http::client::{ClientError, ServiceClient};
+use kernel::ids::StoreId;
 
 use kernel::http::client::path_segment;
 
@@ -39,13 +40,10 @@ impl InventoryClient {
     pub async fn locations(
         &self,
         token: &str,
-        store_id: &str,
+        store_id: &StoreId,
     ) -> Result<LocationList, ClientError> {
         self.http
-            .get(&format!(
-                "/api/v1/inventory/stores/{}/locations",
-                path_segment(store_id)
-            ))
+            .get(&format!("/api/v1/inventory/stores/{}/locations", store_id))
             .bearer(token)
             .send()
             .await
@@ -54,14 +52,11 @@ impl InventoryClient {
     pub async fn create_location(
         &self,
         token: &str,
-        store_id: &str,
+        store_id: &StoreId,
         name: &str,
     ) -> Result<LocationView, ClientError> {
         self.http
-            .post(&format!(
-                "/api/v1/inventory/stores/{}/locations",
-                path_segment(store_id)
-            ))
+            .post(&format!("/api/v1/inventory/stores/{}/locations", store_id))
             .bearer(token)
             .json(&LocationRequest {
                 name: name.to_owned(),

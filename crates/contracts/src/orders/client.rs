@@ -2,11 +2,13 @@
 
 use kernel::http::client::{ClientError, ServiceClient, path_segment};
 use kernel::http::idempotency::IDEMPOTENCY_KEY;
+use kernel::ids::StoreId;
 
 use super::dto::{
     ActionRequest, CheckoutRequest, CheckoutView, OrderList, OrderView, PreviewView, RefundRequest,
     SubOrderDetail, SubOrderList,
 };
+use super::{CheckoutId, OrderId, SubOrderId};
 
 type Result<T> = std::result::Result<T, ClientError>;
 
@@ -46,9 +48,9 @@ impl OrdersClient {
             .await
     }
 
-    pub async fn checkout_status(&self, token: &str, id: &str) -> Result<CheckoutView> {
+    pub async fn checkout_status(&self, token: &str, id: &CheckoutId) -> Result<CheckoutView> {
         self.http
-            .get(&format!("/api/v1/orders/checkouts/{}", path_segment(id)))
+            .get(&format!("/api/v1/orders/checkouts/{}", id))
             .bearer(token)
             .send()
             .await
@@ -58,9 +60,9 @@ impl OrdersClient {
         self.http.get("/api/v1/orders").bearer(token).send().await
     }
 
-    pub async fn order(&self, token: &str, id: &str) -> Result<OrderView> {
+    pub async fn order(&self, token: &str, id: &OrderId) -> Result<OrderView> {
         self.http
-            .get(&format!("/api/v1/orders/{}", path_segment(id)))
+            .get(&format!("/api/v1/orders/{}", id))
             .bearer(token)
             .send()
             .await
@@ -69,19 +71,19 @@ impl OrdersClient {
     pub async fn store_sub_orders(
         &self,
         token: &str,
-        store: &str,
+        store: &StoreId,
         status: Option<&str>,
     ) -> Result<SubOrderList> {
-        let mut path = format!("/api/v1/orders/stores/{}/sub-orders", path_segment(store));
+        let mut path = format!("/api/v1/orders/stores/{}/sub-orders", store);
         if let Some(s) = status {
             path.push_str(&format!("?status={}", path_segment(s)));
         }
         self.http.get(&path).bearer(token).send().await
     }
 
-    pub async fn sub_order(&self, token: &str, id: &str) -> Result<SubOrderDetail> {
+    pub async fn sub_order(&self, token: &str, id: &SubOrderId) -> Result<SubOrderDetail> {
         self.http
-            .get(&format!("/api/v1/orders/sub-orders/{}", path_segment(id)))
+            .get(&format!("/api/v1/orders/sub-orders/{}", id))
             .bearer(token)
             .send()
             .await
@@ -90,14 +92,14 @@ impl OrdersClient {
     pub async fn act(
         &self,
         token: &str,
-        id: &str,
+        id: &SubOrderId,
         action: &str,
         req: &ActionRequest,
     ) -> Result<SubOrderDetail> {
         self.http
             .post(&format!(
                 "/api/v1/orders/sub-orders/{}/{}",
-                path_segment(id),
+                id,
                 path_segment(action)
             ))
             .bearer(token)
@@ -110,14 +112,11 @@ impl OrdersClient {
     pub async fn refund(
         &self,
         token: &str,
-        id: &str,
+        id: &SubOrderId,
         req: &RefundRequest,
     ) -> Result<SubOrderDetail> {
         self.http
-            .post(&format!(
-                "/api/v1/orders/sub-orders/{}/refunds",
-                path_segment(id)
-            ))
+            .post(&format!("/api/v1/orders/sub-orders/{}/refunds", id))
             .bearer(token)
             .json(req)
             .send()

@@ -1,6 +1,7 @@
 //! The typed client orders and the web front end use to call payments.
 
 use kernel::http::client::{ClientError, ServiceClient, path_segment};
+use kernel::ids::StoreId;
 
 use super::PaymentId;
 use super::dto::{
@@ -62,12 +63,9 @@ impl PaymentsClient {
             .await
     }
 
-    pub async fn store_balance(&self, token: &str, store: &str) -> Result<BalanceView> {
+    pub async fn store_balance(&self, token: &str, store: &StoreId) -> Result<BalanceView> {
         self.http
-            .get(&format!(
-                "/api/v1/payments/stores/{}/balance",
-                path_segment(store)
-            ))
+            .get(&format!("/api/v1/payments/stores/{}/balance", store))
             .bearer(token)
             .send()
             .await

@@ -1,6 +1,7 @@
 //! The typed client the web front end uses to call promotions.
 
 use kernel::http::client::{ClientError, ServiceClient, path_segment};
+use kernel::ids::StoreId;
 
 use super::dto::{
     DiscountView, EvaluateRequest, PromotionList, PromotionRequest, PromotionView,
@@ -20,9 +21,9 @@ impl PromotionsClient {
     }
 
     /// A store's codes, or the platform's when `store` is `None`.
-    pub async fn list(&self, token: &str, store: Option<&str>) -> Result<PromotionList> {
+    pub async fn list(&self, token: &str, store: Option<&StoreId>) -> Result<PromotionList> {
         let path = match store {
-            Some(s) => format!("/api/v1/promotions/stores/{}", path_segment(s)),
+            Some(s) => format!("/api/v1/promotions/stores/{s}"),
             None => "/api/v1/promotions".to_owned(),
         };
         self.http.get(&path).bearer(token).send().await
@@ -31,11 +32,11 @@ impl PromotionsClient {
     pub async fn create(
         &self,
         token: &str,
-        store: Option<&str>,
+        store: Option<&StoreId>,
         req: &PromotionRequest,
     ) -> Result<PromotionView> {
         let path = match store {
-            Some(s) => format!("/api/v1/promotions/stores/{}", path_segment(s)),
+            Some(s) => format!("/api/v1/promotions/stores/{s}"),
             None => "/api/v1/promotions".to_owned(),
         };
         self.http.post(&path).bearer(token).json(req).send().await

@@ -1,6 +1,7 @@
 //! The typed client the web front end uses to call shipping.
 
-use kernel::http::client::{ClientError, ServiceClient, path_segment};
+use kernel::http::client::{ClientError, ServiceClient};
+use kernel::ids::StoreId;
 
 use super::MethodId;
 use super::dto::{MethodList, MethodRequest, MethodView, QuoteRequest, QuoteView};
@@ -17,12 +18,9 @@ impl ShippingClient {
         Self { http }
     }
 
-    pub async fn methods(&self, store: &str) -> Result<MethodList> {
+    pub async fn methods(&self, store: &StoreId) -> Result<MethodList> {
         self.http
-            .get(&format!(
-                "/api/v1/shipping/stores/{}/methods",
-                path_segment(store)
-            ))
+            .get(&format!("/api/v1/shipping/stores/{}/methods", store))
             .send()
             .await
     }
@@ -30,14 +28,11 @@ impl ShippingClient {
     pub async fn create(
         &self,
         token: &str,
-        store: &str,
+        store: &StoreId,
         req: &MethodRequest,
     ) -> Result<MethodView> {
         self.http
-            .post(&format!(
-                "/api/v1/shipping/stores/{}/methods",
-                path_segment(store)
-            ))
+            .post(&format!("/api/v1/shipping/stores/{}/methods", store))
             .bearer(token)
             .json(req)
             .send()

@@ -1,6 +1,7 @@
 //! The typed client other services and the web front end use to call vendors.
 
 use kernel::http::client::{ClientError, ServiceClient, path_segment};
+use kernel::ids::{StoreId, UserId};
 
 use super::dto::*;
 
@@ -19,10 +20,14 @@ impl VendorsClient {
     }
 
     /// A store by id or slug, as `token`'s holder (or the public, without one) sees it.
-    pub async fn store(&self, key: &str, token: Option<&str>) -> Result<StoreView> {
+    pub async fn store(
+        &self,
+        key: impl std::fmt::Display,
+        token: Option<&str>,
+    ) -> Result<StoreView> {
         let req = self
             .http
-            .get(&format!("{BASE}/stores/{}", path_segment(key)));
+            .get(&format!("{BASE}/stores/{}", path_segment(&key.to_string())));
         match token {
             Some(t) => req.bearer(t),
             None => req,
@@ -71,7 +76,7 @@ impl VendorsClient {
     pub async fn admin_transition(
         &self,
         token: &str,
-        store_id: &str,
+        store_id: &StoreId,
         action: &str,
         reason: Option<&str>,
     ) -> Result<StoreView> {
@@ -79,7 +84,7 @@ impl VendorsClient {
             .http
             .post(&format!(
                 "{BASE}/admin/stores/{}/{}",
-                path_segment(store_id),
+                store_id,
                 path_segment(action)
             ))
             .bearer(token);
@@ -97,14 +102,11 @@ impl VendorsClient {
     pub async fn set_commission(
         &self,
         token: &str,
-        store_id: &str,
+        store_id: &StoreId,
         commission_bps: Option<i64>,
     ) -> Result<StoreView> {
         self.http
-            .put(&format!(
-                "{BASE}/admin/stores/{}/commission",
-                path_segment(store_id)
-            ))
+            .put(&format!("{BASE}/admin/stores/{}/commission", store_id))
             .bearer(token)
             .json(&CommissionRequest { commission_bps })
             .send()
@@ -115,32 +117,33 @@ impl VendorsClient {
     pub async fn update_store(
         &self,
         token: &str,
-        store_id: &str,
+        store_id: &StoreId,
         req: &UpdateStoreRequest,
     ) -> Result<StoreView> {
         self.http
-            .patch(&format!("{BASE}/stores/{}", path_segment(store_id)))
+            .patch(&format!("{BASE}/stores/{}", store_id))
             .bearer(token)
             .json(req)
             .send()
             .await
     }
 
-    pub async fn members(&self, token: &str, store_id: &str) -> Result<MemberList> {
+    pub async fn members(&self, token: &str, store_id: &StoreId) -> Result<MemberList> {
         self.http
-            .get(&format!("{BASE}/stores/{}/members", path_segment(store_id)))
+            .get(&format!("{BASE}/stores/{}/members", store_id))
             .bearer(token)
             .send()
             .await
     }
 
-    pub async fn remove_member(&self, token: &str, store_id: &str, user_id: &str) -> Result<()> {
+    pub async fn remove_member(
+        &self,
+        token: &str,
+        store_id: &StoreId,
+        user_id: &UserId,
+    ) -> Result<()> {
         self.http
-            .delete(&format!(
-                "{BASE}/stores/{}/members/{}",
-                path_segment(store_id),
-                path_segment(user_id)
-            ))
+            .delete(&format!("{BASE}/stores/{}/members/{}", store_id, user_id))
             .bearer(token)
             .send_empty()
             .await
@@ -150,14 +153,11 @@ impl VendorsClient {
     pub async fn invite(
         &self,
         token: &str,
-        store_id: &str,
+        store_id: &StoreId,
         req: &InviteRequest,
     ) -> Result<InvitationView> {
         self.http
-            .post(&format!(
-                "{BASE}/stores/{}/invitations",
-                path_segment(store_id)
-            ))
+            .post(&format!("{BASE}/stores/{}/invitations", store_id))
             .bearer(token)
             .json(req)
             .send()
@@ -196,12 +196,9 @@ impl VendorsClient {
     }
 
     /// A store's effective commission (services only).
-    pub async fn commission(&self, store_id: &str) -> Result<CommissionView> {
+    pub async fn commission(&self, store_id: &StoreId) -> Result<CommissionView> {
         self.http
-            .get(&format!(
-                "/internal/vendors/stores/{}/commission",
-                path_segment(store_id)
-            ))
+            .get(&format!("/internal/vendors/stores/{}/commission", store_id))
             .send()
             .await
     }

@@ -53,7 +53,7 @@ pub(crate) async fn product(
     .unwrap();
     let catalog = app.catalog();
     let made = catalog
-        .create_product(token(owner), store, &req)
+        .create_product(token(owner), &store.parse().unwrap(), &req)
         .await
         .unwrap();
     let published = catalog
@@ -67,7 +67,7 @@ pub(crate) async fn method(app: &TestApp, owner: &Value, store: &str, body: Valu
     let req = serde_json::from_value(body).unwrap();
     let made = app
         .shipping()
-        .create(token(owner), store, &req)
+        .create(token(owner), &store.parse().unwrap(), &req)
         .await
         .unwrap();
     made.id.to_string()
@@ -77,7 +77,7 @@ pub(crate) async fn method(app: &TestApp, owner: &Value, store: &str, body: Valu
 pub async fn stock(app: &TestApp, owner: &Value, store: &str, variant: &str, units: i64) {
     let inventory = app.inventory();
     let shelf = inventory
-        .create_location(token(owner), store, "Shelf")
+        .create_location(token(owner), &store.parse().unwrap(), "Shelf")
         .await
         .unwrap();
     let req = serde_json::from_value(

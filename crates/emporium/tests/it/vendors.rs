@@ -53,12 +53,11 @@ pub async fn approved_store(app: &TestApp, admin: &Value, slug: &str) -> (Value,
     let vendors = app.vendors();
     let application = serde_json::from_value(application(slug)).unwrap();
     let applied = vendors.apply(token(&owner), &application).await.unwrap();
-    let id = applied.id.to_string();
     let store = vendors
-        .admin_transition(token(admin), &id, "approve", None)
+        .admin_transition(token(admin), &applied.id, "approve", None)
         .await
         .unwrap();
-    let owner = refreshed_with_store(app, &owner, &id).await;
+    let owner = refreshed_with_store(app, &owner, &applied.id.to_string()).await;
     (owner, serde_json::to_value(store).unwrap())
 }
 

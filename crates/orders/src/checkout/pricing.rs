@@ -212,7 +212,7 @@ impl Saga {
             s.commission_bps = self
                 .up
                 .vendors
-                .commission(&id.to_string())
+                .commission(id)
                 .await
                 .map_err(upstream)?
                 .commission_bps;

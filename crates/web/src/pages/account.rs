@@ -1,9 +1,11 @@
 //! The signed-in customer's account: profile, password, sessions, address book.
 
+use super::PagePath;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use contracts::identity::AddressId;
 use contracts::identity::dto::{
     AddressRequest, AddressView, ChangePasswordRequest, UpdateProfileRequest, UserView,
 };
@@ -291,7 +293,7 @@ pub async fn create_address(
 pub async fn edit_address(
     State(state): State<WebState>,
     ctx: PageContext,
-    Path(id): Path<String>,
+    PagePath(id): PagePath<AddressId>,
 ) -> Response {
     let user = match require_user(&ctx, "/account") {
         Ok(u) => u,
@@ -316,7 +318,7 @@ pub async fn edit_address(
 pub async fn update_address(
     State(state): State<WebState>,
     ctx: PageContext,
-    Path(id): Path<String>,
+    PagePath(id): PagePath<AddressId>,
     CsrfForm(form): CsrfForm<AddressForm>,
 ) -> Response {
     let user = match require_user(&ctx, "/account") {
@@ -342,7 +344,7 @@ pub async fn update_address(
 pub async fn delete_address(
     State(state): State<WebState>,
     ctx: PageContext,
-    Path(id): Path<String>,
+    PagePath(id): PagePath<AddressId>,
     CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> Response {
     let user = match require_user(&ctx, "/account") {

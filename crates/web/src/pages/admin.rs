@@ -1,10 +1,12 @@
 //! Admin pages: users (suspend, reactivate) and stores (review, suspend, reinstate).
 
+use super::PagePath;
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use contracts::identity::dto::UserView;
+use contracts::vendors::StoreId;
 use serde::Deserialize;
 
 use super::auth::EmptyForm;
@@ -112,7 +114,7 @@ pub async fn moderate(
     State(state): State<WebState>,
     ctx: PageContext,
     headers: HeaderMap,
-    Path((id, action)): Path<(String, String)>,
+    PagePath((id, action)): PagePath<(UserId, String)>,
     CsrfForm(_): CsrfForm<EmptyForm>,
 ) -> Response {
     let Some(user) = ctx.user.clone() else {
@@ -274,7 +276,7 @@ pub struct ReasonForm {
 pub async fn store_action(
     State(state): State<WebState>,
     ctx: PageContext,
-    Path((id, action)): Path<(String, String)>,
+    PagePath((id, action)): PagePath<(StoreId, String)>,
     CsrfForm(form): CsrfForm<ReasonForm>,
 ) -> Response {
     let Some(user) = ctx.user.clone() else {

@@ -6,6 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use contracts::catalog::dto::{CategoryNode, CreateCategory, MoveCategory, UpdateCategory};
 use contracts::catalog::{CategoryId, ProductId};
+use contracts::vendors::StoreId;
 use serde::Deserialize;
 
 use super::shop::{Tile, money};
@@ -283,7 +284,7 @@ pub struct CommissionForm {
 pub async fn set_commission(
     State(state): State<WebState>,
     ctx: PageContext,
-    Path(id): Path<String>,
+    PagePath(id): PagePath<StoreId>,
     CsrfForm(form): CsrfForm<CommissionForm>,
 ) -> Response {
     let user = match require_admin(&ctx, "/admin/stores") {

@@ -6,19 +6,19 @@
 use std::collections::{BTreeMap, HashMap};
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use contracts::identity::dto::AddressView;
-use contracts::orders::Address;
 use contracts::orders::dto::{
     ActionRequest, CheckoutRequest, CheckoutView, OrderView, PreviewView,
 };
+use contracts::orders::{Address, CheckoutId, OrderId, SubOrderId};
 use contracts::shipping::dto::MethodView;
 use kernel::http::client::ClientError;
 use serde::Deserialize;
 
 use super::{
-    FormErrors, error_page, form_errors, page, redirect_with_flash, refusal, require_user,
+    FormErrors, PagePath, error_page, form_errors, page, redirect_with_flash, refusal, require_user,
 };
 use crate::WebState;
 use crate::session::{CsrfForm, CurrentUser, PageContext};
@@ -158,7 +158,7 @@ async fn store_choices(
     let mut out = Vec::new();
     for s in cart.stores {
         let id = s.store_id.to_string();
-        let methods = state.shipping.methods(&id).await?.items;
+        let methods = state.shipping.methods(&s.store_id).await?.items;
         let chosen = form
             .chosen(&id)
             .cloned()
@@ -344,7 +344,7 @@ struct WaitPage {
 pub async fn checkout_return(
     State(state): State<WebState>,
     ctx: PageContext,
-    Path(id): Path<String>,
+    PagePath(id): PagePath<CheckoutId>,
 ) -> Response {
     let user = match require_user(&ctx, &format!("/checkout/{id}")) {
         Ok(u) => u,
@@ -406,7 +406,7 @@ struct OrderPage {
 pub async fn order_detail(
     State(state): State<WebState>,
     ctx: PageContext,
-    Path(id): Path<String>,
+    PagePath(id): PagePath<OrderId>,
 ) -> Response {
     let user = match require_user(&ctx, &format!("/orders/{id}")) {
         Ok(u) => u,
@@ -420,7 +420,7 @@ pub async fn show_order(
     state: &WebState,
     ctx: PageContext,
     user: &CurrentUser,
-    id: &str,
+    id: &OrderId,
     admin: bool,
 ) -> Response {
     match state.orders.order(&user.access_token, id).await {
@@ -450,7 +450,7 @@ pub struct CancelForm {
 pub async fn cancel(
     State(state): State<WebState>,
     ctx: PageContext,
-    Path(id): Path<String>,
+    PagePath(id): PagePath<SubOrderId>,
     CsrfForm(form): CsrfForm<CancelForm>,
 ) -> Response {
     let user = match require_user(&ctx, "/orders") {

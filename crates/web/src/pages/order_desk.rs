@@ -3,17 +3,21 @@
 //! the admins' order search, refunds and cancellations, payout runs and the ledger.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::Response;
 use contracts::orders::dto::{
     ActionRequest, OrderView, RefundRequest, SubOrderDetail, SubOrderView,
 };
+use contracts::orders::{OrderId, SubOrderId};
 use contracts::payments::dto::{BalanceView, LedgerView, PayoutView};
+use contracts::vendors::StoreId;
 use kernel::money::Money;
 use serde::Deserialize;
 
 use super::checkout::show_order;
-use super::{error_page, page, redirect_with_flash, refusal, require_admin, require_user};
+use super::{
+    PagePath, error_page, page, redirect_with_flash, refusal, require_admin, require_user,
+};
 use crate::WebState;
 use crate::session::{CsrfForm, PageContext};
 
@@ -33,7 +37,7 @@ const QUEUE_FILTERS: [&str; 7] = [
 struct QueuePage {
     ctx: PageContext,
     title: String,
-    store_id: String,
+    store_id: StoreId,
     status: String,
     filters: [&'static str; 7],
     items: Vec<SubOrderView>,
@@ -48,7 +52,7 @@ pub struct StatusFilter {
 pub async fn queue(
     State(state): State<WebState>,
     ctx: PageContext,
-    Path(store): Path<String>,
+    PagePath(store): PagePath<StoreId>,
     Query(filter): Query<StatusFilter>,
 ) -> Response {
     let user = match require_user(&ctx, &format!("/vendor/stores/{store}/orders")) {
@@ -78,21 +82,21 @@ pub async fn queue(
 struct SubOrderPage {
     ctx: PageContext,
     title: String,
-    store_id: String,
+    store_id: StoreId,
     detail: SubOrderDetail,
 }
 
 pub async fn sub_order(
     State(state): State<WebState>,
     ctx: PageContext,
-    Path((store, id)): Path<(String, String)>,
+    PagePath((store, id)): PagePath<(StoreId, SubOrderId)>,
 ) -> Response {
     let user = match require_user(&ctx, &format!("/vendor/stores/{store}/orders/{id}")) {
         Ok(u) => u,
         Err(r) => return r,
     };
     match state.orders.sub_order(&user.access_token, &id).await {
-        Ok(detail) if detail.sub_order.store_id.to_string() == store => page(&SubOrderPage {
+        Ok(detail) if detail.sub_order.store_id == store => page(&SubOrderPage {
             ctx,
             title: format!("Order {}", detail.sub_order.number),
             store_id: store,
@@ -123,7 +127,7 @@ impl ActionForm {
 pub async fn act(
     State(state): State<WebState>,
     ctx: PageContext,
-    Path((store, id, action)): Path<(String, String, String)>,
+    PagePath((store, id, action)): PagePath<(StoreId, SubOrderId, String)>,
     CsrfForm(form): CsrfForm<ActionForm>,
 ) -> Response {
     let here = format!("/vendor/stores/{store}/orders/{id}");
@@ -157,7 +161,7 @@ struct BalancePage {
 pub async fn balance(
     State(state): State<WebState>,
     ctx: PageContext,
-    Path(store): Path<String>,
+    PagePath(store): PagePath<StoreId>,
 ) -> Response {
     let user = match require_user(&ctx, &format!("/vendor/stores/{store}/balance")) {
         Ok(u) => u,
@@ -223,7 +227,7 @@ pub async fn admin_orders(
 pub async fn admin_order(
     State(state): State<WebState>,
     ctx: PageContext,
-    Path(id): Path<String>,
+    PagePath(id): PagePath<OrderId>,
 ) -> Response {
     let user = match require_admin(&ctx, &format!("/admin/orders/{id}")) {
         Ok(u) => u,
@@ -236,7 +240,7 @@ pub async fn admin_order(
 pub async fn admin_cancel(
     State(state): State<WebState>,
     ctx: PageContext,
-    Path(id): Path<String>,
+    PagePath(id): PagePath<SubOrderId>,
     CsrfForm(form): CsrfForm<ActionForm>,
 ) -> Response {
     let user = match require_admin(&ctx, "/admin/orders") {
@@ -268,7 +272,7 @@ pub struct RefundForm {
 pub async fn admin_refund(
     State(state): State<WebState>,
     ctx: PageContext,
-    Path(id): Path<String>,
+    PagePath(id): PagePath<SubOrderId>,
     CsrfForm(form): CsrfForm<RefundForm>,
 ) -> Response {
     let user = match require_admin(&ctx, "/admin/orders") {

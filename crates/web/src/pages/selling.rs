@@ -1,13 +1,15 @@
 //! Pages for what selling needs set up: a store's shipping methods and promotion codes
 //! (its people), the platform's tax rates and promotion codes (admins).
 
+use super::PagePath;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use contracts::promotions::dto::{PromotionRequest, PromotionView};
 use contracts::shipping::dto::{MethodRequest, MethodView};
 use contracts::shipping::{Band, MethodId};
 use contracts::tax::dto::{RateRequest, RateView, TaxSettings};
+use contracts::vendors::StoreId;
 use kernel::http::client::ClientError;
 use kernel::money::{Currency, Money};
 use serde::Deserialize;
@@ -40,14 +42,14 @@ fn amount(text: &str, currency: &str) -> Result<Option<i64>, String> {
 struct ShippingPage {
     ctx: PageContext,
     title: String,
-    store_id: String,
+    store_id: StoreId,
     methods: Vec<MethodView>,
 }
 
 pub async fn shipping(
     State(state): State<WebState>,
     ctx: PageContext,
-    Path(store): Path<String>,
+    PagePath(store): PagePath<StoreId>,
 ) -> Response {
     let here = format!("/vendor/stores/{store}/shipping");
     if let Err(r) = require_user(&ctx, &here) {
@@ -120,7 +122,7 @@ fn method_request(form: &MethodForm) -> Result<MethodRequest, String> {
 pub async fn add_method(
     State(state): State<WebState>,
     ctx: PageContext,
-    Path(store): Path<String>,
+    PagePath(store): PagePath<StoreId>,
     CsrfForm(form): CsrfForm<MethodForm>,
 ) -> Response {
     let here = format!("/vendor/stores/{store}/shipping");
@@ -145,7 +147,7 @@ pub async fn add_method(
 pub async fn delete_method(
     State(state): State<WebState>,
     ctx: PageContext,
-    Path((store, method)): Path<(String, String)>,
+    PagePath((store, method)): PagePath<(StoreId, MethodId)>,
     CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
 ) -> Response {
     let here = format!("/vendor/stores/{store}/shipping");
@@ -153,12 +155,9 @@ pub async fn delete_method(
         Ok(u) => u,
         Err(r) => return r,
     };
-    let message = match method.parse::<MethodId>() {
-        Ok(id) => match state.shipping.delete(&user.access_token, id).await {
-            Ok(()) => "Removed.".to_owned(),
-            Err(e) => format!("Not removed. {}", refusal(&e)),
-        },
-        Err(_) => "No such method.".to_owned(),
+    let message = match state.shipping.delete(&user.access_token, method).await {
+        Ok(()) => "Removed.".to_owned(),
+        Err(e) => format!("Not removed. {}", refusal(&e)),
     };
     redirect_with_flash(&here, &message, state.secure_cookies)
 }
@@ -235,7 +234,7 @@ async fn promotions_page(
     state: &WebState,
     ctx: PageContext,
     user: &CurrentUser,
-    store: Option<&str>,
+    store: Option<&StoreId>,
 ) -> Response {
     match state.promotions.list(&user.access_token, store).await {
         Ok(list) => page(&PromotionsPage {
@@ -262,7 +261,7 @@ async fn promotions_page(
 async fn add_promotion(
     state: &WebState,
     user: &CurrentUser,
-    store: Option<&str>,
+    store: Option<&StoreId>,
     form: &PromotionForm,
 ) -> String {
     match promotion_request(form) {
@@ -281,7 +280,7 @@ async fn add_promotion(
 pub async fn store_promotions(
     State(state): State<WebState>,
     ctx: PageContext,
-    Path(store): Path<String>,
+    PagePath(store): PagePath<StoreId>,
 ) -> Response {
     let user = match require_user(&ctx, &format!("/vendor/stores/{store}/promotions")) {
         Ok(u) => u,
@@ -293,7 +292,7 @@ pub async fn store_promotions(
 pub async fn add_store_promotion(
     State(state): State<WebState>,
     ctx: PageContext,
-    Path(store): Path<String>,
+    PagePath(store): PagePath<StoreId>,
     CsrfForm(form): CsrfForm<PromotionForm>,
 ) -> Response {
     let here = format!("/vendor/stores/{store}/promotions");

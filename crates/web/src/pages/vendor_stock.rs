@@ -2,11 +2,12 @@
 //! reason, and the store's locations.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use contracts::catalog::VariantId;
 use contracts::inventory::LocationId;
 use contracts::inventory::dto::{AdjustmentRequest, LevelView};
+use contracts::vendors::StoreId;
 use serde::Deserialize;
 
 use super::{PagePath, error_page, login_redirect, page, redirect_with_flash, refusal};
@@ -49,11 +50,7 @@ pub async fn stock(
         Ok(_) => return error_page(&ctx, 403, "You do not manage this store."),
         Err(_) => return error_page(&ctx, 404, "We could not find that product."),
     };
-    let locations = match state
-        .inventory
-        .locations(token, &product.store.id.to_string())
-        .await
-    {
+    let locations = match state.inventory.locations(token, &product.store.id).await {
         Ok(l) => l.items,
         Err(_) => return error_page(&ctx, 503, "Stock cannot be shown right now."),
     };
@@ -98,7 +95,7 @@ pub struct AdjustForm {
 pub async fn adjust(
     State(state): State<WebState>,
     ctx: PageContext,
-    Path(key): Path<String>,
+    PagePath(key): PagePath<ProductId>,
     CsrfForm(form): CsrfForm<AdjustForm>,
 ) -> Response {
     let here = format!("/vendor/products/{key}/stock");
@@ -147,16 +144,19 @@ pub struct LocationForm {
 pub async fn add_location(
     State(state): State<WebState>,
     ctx: PageContext,
-    Path(key): Path<String>,
+    PagePath(key): PagePath<ProductId>,
     CsrfForm(form): CsrfForm<LocationForm>,
 ) -> Response {
     let here = format!("/vendor/products/{key}/stock");
     let Some(user) = ctx.user.clone() else {
         return login_redirect(&here);
     };
+    let Ok(store) = form.store_id.parse::<StoreId>() else {
+        return redirect_with_flash(&here, "Choose a store.", state.secure_cookies);
+    };
     let message = match state
         .inventory
-        .create_location(&user.access_token, &form.store_id, &form.name)
+        .create_location(&user.access_token, &store, &form.name)
         .await
     {
         Ok(l) => format!("Added the location {}.", l.name),

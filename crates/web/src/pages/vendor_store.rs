@@ -1,10 +1,13 @@
 //! A store's own pages for its people: settings (profile and payout details), staff
 //! (members, invitations, removal), and accepting an emailed invitation.
 
+use super::PagePath;
+use contracts::identity::UserId;
+use contracts::vendors::StoreId;
 use std::time::Duration;
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use contracts::vendors::dto::{
@@ -113,7 +116,7 @@ fn settings_page(
 pub async fn settings(
     State(state): State<WebState>,
     ctx: PageContext,
-    Path(id): Path<String>,
+    PagePath(id): PagePath<StoreId>,
 ) -> Response {
     let user = match require_user(&ctx, &format!("/vendor/stores/{id}/settings")) {
         Ok(u) => u,
@@ -132,7 +135,7 @@ pub async fn settings(
 pub async fn save_settings(
     State(state): State<WebState>,
     ctx: PageContext,
-    Path(id): Path<String>,
+    PagePath(id): PagePath<StoreId>,
     CsrfForm(form): CsrfForm<SettingsForm>,
 ) -> Response {
     let here = format!("/vendor/stores/{id}/settings");
@@ -173,7 +176,7 @@ pub async fn save_settings(
 pub async fn upload_logo(
     State(state): State<WebState>,
     ctx: PageContext,
-    Path(id): Path<String>,
+    PagePath(id): PagePath<StoreId>,
     upload: CsrfUpload,
 ) -> Response {
     let here = format!("/vendor/stores/{id}/settings");
@@ -230,7 +233,7 @@ struct StaffPage {
 pub async fn staff(
     State(state): State<WebState>,
     ctx: PageContext,
-    Path(id): Path<String>,
+    PagePath(id): PagePath<StoreId>,
 ) -> Response {
     let user = match require_user(&ctx, &format!("/vendor/stores/{id}/staff")) {
         Ok(u) => u,
@@ -265,7 +268,7 @@ pub struct InviteForm {
 pub async fn invite(
     State(state): State<WebState>,
     ctx: PageContext,
-    Path(id): Path<String>,
+    PagePath(id): PagePath<StoreId>,
     CsrfForm(form): CsrfForm<InviteForm>,
 ) -> Response {
     let here = format!("/vendor/stores/{id}/staff");
@@ -313,7 +316,7 @@ pub async fn invite(
 pub async fn remove_member(
     State(state): State<WebState>,
     ctx: PageContext,
-    Path((id, member)): Path<(String, String)>,
+    PagePath((id, member)): PagePath<(StoreId, UserId)>,
     CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
 ) -> Response {
     let here = format!("/vendor/stores/{id}/staff");

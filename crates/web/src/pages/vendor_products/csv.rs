@@ -1,19 +1,21 @@
 //! The CSV import page and the export download.
 
 use super::*;
+use crate::pages::PagePath;
+use contracts::vendors::StoreId;
 
 #[derive(Template)]
 #[template(path = "vendor_import.html")]
 pub(super) struct ImportPage {
     ctx: PageContext,
     title: String,
-    store_id: String,
+    store_id: StoreId,
     report: Option<contracts::catalog::import::ImportReport>,
     error: Option<String>,
     columns: String,
 }
 
-pub(super) fn import_page(ctx: &PageContext, store_id: &str) -> ImportPage {
+pub(super) fn import_page(ctx: &PageContext, store_id: &StoreId) -> ImportPage {
     ImportPage {
         ctx: ctx.clone(),
         title: "Import products".into(),
@@ -24,7 +26,7 @@ pub(super) fn import_page(ctx: &PageContext, store_id: &str) -> ImportPage {
     }
 }
 
-pub async fn import_form(ctx: PageContext, Path(store_id): Path<String>) -> Response {
+pub async fn import_form(ctx: PageContext, PagePath(store_id): PagePath<StoreId>) -> Response {
     if let Err(r) = require_user(&ctx, &format!("/vendor/stores/{store_id}/products/import")) {
         return r;
     }
@@ -35,7 +37,7 @@ pub async fn import_form(ctx: PageContext, Path(store_id): Path<String>) -> Resp
 pub async fn import(
     State(state): State<WebState>,
     ctx: PageContext,
-    Path(store_id): Path<String>,
+    PagePath(store_id): PagePath<StoreId>,
     upload: CsrfUpload,
 ) -> Response {
     let user = match require_user(&ctx, &format!("/vendor/stores/{store_id}/products/import")) {
@@ -73,7 +75,7 @@ pub async fn import(
 pub async fn export(
     State(state): State<WebState>,
     ctx: PageContext,
-    Path(store_id): Path<String>,
+    PagePath(store_id): PagePath<StoreId>,
 ) -> Response {
     let user = match require_user(&ctx, &format!("/vendor/stores/{store_id}/products")) {
         Ok(u) => u,

@@ -1,6 +1,7 @@
 //! Creating and editing a product: the form pages, images and status changes.
 
 use super::*;
+use contracts::vendors::StoreId;
 
 pub struct ImageLine {
     pub url: String,
@@ -12,7 +13,7 @@ pub struct ImageLine {
 pub(super) struct ProductFormPage {
     ctx: PageContext,
     title: String,
-    store_id: String,
+    store_id: StoreId,
     action: String,
     product: Option<ProductView>,
     form: ProductForm,
@@ -37,7 +38,7 @@ pub(super) async fn categories(state: &WebState) -> Vec<(String, String)> {
 pub async fn new_form(
     State(state): State<WebState>,
     ctx: PageContext,
-    Path(store_id): Path<String>,
+    PagePath(store_id): PagePath<StoreId>,
 ) -> Response {
     let here = format!("/vendor/stores/{store_id}/products/new");
     if let Err(r) = require_user(&ctx, &here) {
@@ -68,7 +69,7 @@ pub(super) fn refused(errors: Vec<FieldError>) -> ClientError {
 pub async fn create(
     State(state): State<WebState>,
     ctx: PageContext,
-    Path(store_id): Path<String>,
+    PagePath(store_id): PagePath<StoreId>,
     CsrfForm(pairs): CsrfForm<Vec<(String, String)>>,
 ) -> Response {
     let user = match require_user(&ctx, &format!("/vendor/stores/{store_id}/products/new")) {
@@ -97,7 +98,7 @@ pub async fn create(
                 ctx: ctx.clone(),
                 title: "New product".into(),
                 action: format!("/vendor/stores/{store_id}/products"),
-                store_id: store_id.clone(),
+                store_id,
                 product: None,
                 form: form.clone().with_spare_rows(),
                 errors,
@@ -155,7 +156,7 @@ pub(super) fn edit_page(
     ProductFormPage {
         ctx: ctx.clone(),
         title: format!("Edit {}", product.title),
-        store_id: product.store.id.to_string(),
+        store_id: product.store.id,
         action: format!("/vendor/products/{}", product.id),
         images: images_of(&product),
         product: Some(product),

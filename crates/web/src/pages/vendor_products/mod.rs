@@ -10,10 +10,11 @@ pub(super) use editing::multipart_file;
 pub use editing::*;
 pub use form::*;
 
+use contracts::vendors::StoreId;
 use std::collections::{BTreeMap, HashMap};
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::Response;
 use contracts::catalog::ProductId;
 use contracts::catalog::dto::{
@@ -98,7 +99,7 @@ pub struct CursorQuery {
 pub async fn list(
     State(state): State<WebState>,
     ctx: PageContext,
-    Path(store_id): Path<String>,
+    PagePath(store_id): PagePath<StoreId>,
     Query(q): Query<CursorQuery>,
 ) -> Response {
     let here = format!("/vendor/stores/{store_id}/products");
