@@ -34,6 +34,47 @@ const CONSUMERS: &[(&str, &[&str])] = &[
     (notifications::SERVICE, notifications::CONSUMES),
 ];
 
+/// Each service's claim on the process's connection budget, by how much of the busiest
+/// path (a checkout) runs on its database; services without a database have none.
+const POOL_WEIGHTS: &[(&str, u32)] = &[
+    (identity::SERVICE, 2),
+    (vendors::SERVICE, 1),
+    (catalog::SERVICE, 2),
+    (search::SERVICE, 1),
+    (inventory::SERVICE, 2),
+    (cart::SERVICE, 2),
+    (shipping::SERVICE, 1),
+    (tax::SERVICE, 1),
+    (promotions::SERVICE, 1),
+    (payments::SERVICE, 2),
+    (orders::SERVICE, 3),
+    (notifications::SERVICE, 1),
+];
+
+/// Shares `DATABASE_MAX_CONNECTIONS` among the pools of `services` and the outbox
+/// listener of each database they use.
+fn share_connections(config: &mut Config, services: &[&'static str]) -> anyhow::Result<()> {
+    let weights: Vec<(&'static str, u32)> = POOL_WEIGHTS
+        .iter()
+        .filter(|(service, _)| services.contains(service))
+        .copied()
+        .collect();
+    let databases: std::collections::HashSet<&str> = weights
+        .iter()
+        .map(|(service, _)| config.database_url_for(service))
+        .collect();
+    let sizes = kernel::db::share_budget(
+        config.database_max_connections,
+        databases.len() as u32,
+        &weights,
+    )?;
+    config.pool_sizes = sizes
+        .into_iter()
+        .map(|(service, size)| (service.to_owned(), size))
+        .collect();
+    Ok(())
+}
+
 /// Parses `--services a,b`; `None` means all of them.
 pub fn select_services(arg: Option<&str>) -> anyhow::Result<Vec<&'static str>> {
     let Some(arg) = arg else {
@@ -78,7 +119,7 @@ pub struct App {
 }
 
 /// Connects, migrates and mounts `services`, starting their relays and consumers.
-pub async fn build(config: Config, services: &[&'static str]) -> anyhow::Result<App> {
+pub async fn build(mut config: Config, services: &[&'static str]) -> anyhow::Result<App> {
     anyhow::ensure!(
         config.amqp_url.is_some() || SERVICES.iter().all(|s| services.contains(s)),
         "running a subset of the services needs AMQP_URL: in-process events cannot reach \
@@ -89,6 +130,7 @@ pub async fn build(config: Config, services: &[&'static str]) -> anyhow::Result<
         "running a subset of the services needs INTERNAL_API_SECRET, the same in every \
          process: services call each other's /internal routes with it"
     );
+    share_connections(&mut config, services)?;
     let platform = Platform::new(config, services)?;
     for (consumer, event_types) in CONSUMERS {
         platform.bus.declare(consumer, event_types).await?;
@@ -155,7 +197,8 @@ pub async fn reindex_search(config: &Config) -> anyhow::Result<u64> {
 }
 
 /// Re-delivers dead-lettered events of every consuming service.
-pub async fn replay_dead_letters(config: Config) -> anyhow::Result<u64> {
+pub async fn replay_dead_letters(mut config: Config) -> anyhow::Result<u64> {
+    share_connections(&mut config, SERVICES)?;
     let platform = Platform::new(config, SERVICES)?;
     let mut subscriptions = Vec::new();
     for name in SERVICES {

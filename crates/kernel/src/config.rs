@@ -46,8 +46,12 @@ pub struct Config {
     pub database_url: String,
     /// `<DOMAIN>_DATABASE_URL`: per-domain overrides (e.g. `IDENTITY_DATABASE_URL`).
     pub domain_database_urls: HashMap<String, String>,
-    /// `DATABASE_MAX_CONNECTIONS`: pool size per domain.
+    /// `DATABASE_MAX_CONNECTIONS`: the most PostgreSQL connections this process holds,
+    /// shared by the pools of every domain it hosts and its outbox listeners.
     pub database_max_connections: u32,
+    /// Each hosted domain's share of that budget, set by the composition
+    /// (`kernel::db::share_budget`); a domain missing here may use all of it.
+    pub pool_sizes: HashMap<String, u32>,
     /// `AMQP_URL`: RabbitMQ; when unset, events travel in-process.
     pub amqp_url: Option<String>,
     /// `EMPORIUM_NAMESPACE`: prefix of exchange and queue names and of cache keys, so
@@ -206,7 +210,8 @@ impl Config {
                 "postgres://postgres@127.0.0.1:5432/emporium",
             ),
             domain_database_urls,
-            database_max_connections: to_u32("DATABASE_MAX_CONNECTIONS", 10)?,
+            database_max_connections: to_u32("DATABASE_MAX_CONNECTIONS", 20)?,
+            pool_sizes: HashMap::new(),
             amqp_url: get("AMQP_URL").filter(|v| !v.is_empty()),
             namespace: parse("EMPORIUM_NAMESPACE", "emporium"),
             redis_url: get("REDIS_URL").filter(|v| !v.is_empty()),
@@ -267,6 +272,16 @@ impl Config {
     }
 
     /// The database URL for one domain: its override, or the shared one.
+    /// The most connections `domain`'s pool may open: its share when the composition
+    /// shared the budget, otherwise all of it but the outbox listener's one.
+    pub fn pool_size(&self, domain: &str) -> u32 {
+        self.pool_sizes
+            .get(domain)
+            .copied()
+            .unwrap_or(self.database_max_connections.saturating_sub(1))
+            .max(1)
+    }
+
     pub fn database_url_for(&self, domain: &str) -> &str {
         self.domain_database_urls
             .get(domain)

@@ -1,7 +1,9 @@
 //! One PostgreSQL pool per domain, each confined to the domain's own schema, and the
 //! migrations that create it: the kernel's plumbing tables (outbox, inbox, dead
-//! letters, idempotency keys) followed by the domain's own.
+//! letters, idempotency keys) followed by the domain's own. A process shares one
+//! budget of server connections among the pools of the domains it hosts.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 
 use sqlx::migrate::{Migration, Migrator};
@@ -52,20 +54,80 @@ pub async fn connect_domain(config: &Config, schema: &'static str) -> Result<PgP
             source,
         })?;
     let _ = conn.close().await;
-    // One process may host a dozen domains, each with its own pool against the same
-    // server: connections a burst opened are given back after a short idle spell, so
-    // the pools together stay well under PostgreSQL's connection limit.
+    // Connections a burst opened are given back after a short idle spell; the pool's
+    // size is the domain's share of the process's budget.
     PgPoolOptions::new()
-        .max_connections(config.database_max_connections)
+        .max_connections(config.pool_size(schema))
         .min_connections(0)
         .idle_timeout(std::time::Duration::from_secs(15))
         .acquire_timeout(std::time::Duration::from_secs(10))
-        .connect_with(options.options([("search_path", schema)]))
+        .connect_with(
+            options
+                .options([("search_path", schema)])
+                .application_name(&format!("emporium-{schema}")),
+        )
         .await
         .map_err(|source| DbError::Connect {
             domain: schema.into(),
             source,
         })
+}
+
+/// The budget is too small to give every pool and every outbox listener a connection.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "DATABASE_MAX_CONNECTIONS={budget} cannot serve {pools} domain pools and {listeners} \
+     outbox listener(s) in one process: it needs at least {needed}"
+)]
+pub struct BudgetTooSmall {
+    pub budget: u32,
+    pub pools: usize,
+    pub listeners: u32,
+    pub needed: u32,
+}
+
+/// Shares `budget` server connections among domain pools by weight: `listeners`
+/// connections are set aside (one `LISTEN` per database for the outbox relays), every
+/// pool gets one, and the rest go by weight (largest remainders first), so the pools
+/// together never hold more than the budget.
+pub fn share_budget(
+    budget: u32,
+    listeners: u32,
+    weights: &[(&'static str, u32)],
+) -> Result<HashMap<&'static str, u32>, BudgetTooSmall> {
+    let n = weights.len() as u32;
+    let needed = n + listeners;
+    if budget < needed {
+        return Err(BudgetTooSmall {
+            budget,
+            pools: weights.len(),
+            listeners,
+            needed,
+        });
+    }
+    let spare = u64::from(budget - needed);
+    let total: u64 = weights
+        .iter()
+        .map(|(_, w)| u64::from(*w))
+        .sum::<u64>()
+        .max(1);
+    let mut sizes: HashMap<&'static str, u32> = HashMap::new();
+    let mut remainders = Vec::new();
+    let mut given = 0u64;
+    for (i, (schema, weight)) in weights.iter().enumerate() {
+        let exact = spare * u64::from(*weight);
+        let extra = exact / total;
+        given += extra;
+        sizes.insert(schema, 1 + extra as u32);
+        remainders.push((exact % total, std::cmp::Reverse(i), *schema));
+    }
+    remainders.sort_unstable_by(|a, b| b.cmp(a));
+    for (_, _, schema) in remainders.into_iter().take((spare - given) as usize) {
+        if let Some(size) = sizes.get_mut(schema) {
+            *size += 1;
+        }
+    }
+    Ok(sizes)
 }
 
 /// Creates the target database when it does not exist, by way of the `postgres` database.
@@ -149,4 +211,36 @@ pub async fn ping(pool: &PgPool) -> bool {
 pub fn is_unique_violation(err: &sqlx::Error, constraint: &str) -> bool {
     matches!(err, sqlx::Error::Database(e)
         if e.code().as_deref() == Some("23505") && e.constraint() == Some(constraint))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOMAINS: &[(&str, u32)] = &[("orders", 3), ("inventory", 2), ("tax", 1), ("search", 1)];
+
+    #[test]
+    fn the_pools_and_listeners_never_exceed_the_budget() {
+        for budget in 5..=64 {
+            let sizes = share_budget(budget, 1, DOMAINS).unwrap();
+            let pools: u32 = sizes.values().sum();
+            assert_eq!(pools + 1, budget, "budget {budget}: {sizes:?}");
+            assert!(sizes.values().all(|s| *s >= 1));
+        }
+    }
+
+    #[test]
+    fn heavier_domains_get_more_of_the_budget() {
+        let sizes = share_budget(20, 1, DOMAINS).unwrap();
+        assert_eq!(sizes["orders"], 1 + 15 * 3 / 7 + 1);
+        assert!(sizes["orders"] > sizes["inventory"]);
+        assert!(sizes["inventory"] > sizes["tax"]);
+    }
+
+    #[test]
+    fn a_budget_below_one_connection_each_is_refused() {
+        let e = share_budget(4, 1, DOMAINS).unwrap_err();
+        assert_eq!(e.needed, 5);
+        assert!(share_budget(5, 1, DOMAINS).is_ok());
+    }
 }

@@ -13,7 +13,7 @@ use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
 use sqlx::PgPool;
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 use tower::ServiceExt;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -27,7 +27,7 @@ use crate::cache::{Cache, LocalCache, RedisCache};
 use crate::events::consumer::RetryPolicy;
 use crate::events::in_process::InProcessBus;
 use crate::events::rabbitmq::RabbitBus;
-use crate::events::relay::OutboxRelay;
+use crate::events::relay::{OutboxRelay, listen_for_commits};
 use crate::events::{Bus, Subscription};
 use crate::http::access::{self, AccessTable, Pages};
 use crate::http::client::{ClientError, ServiceClient};
@@ -265,13 +265,29 @@ impl Platform {
         }
         let _ = self.outboxes.set(relays.clone());
         // Relays start only once every consumer in this process listens, so a backlog
-        // left by a crash is never published to nobody.
+        // left by a crash is never published to nobody. One listener per database
+        // wakes them all.
+        let mut listeners: HashMap<&str, broadcast::Sender<Arc<str>>> = HashMap::new();
         for (schema, pool) in relays {
+            let url = self.config.database_url_for(schema);
+            let wakeups = listeners
+                .entry(url)
+                .or_insert_with(|| {
+                    let (tx, _) = broadcast::channel(256);
+                    tokio::spawn(listen_for_commits(
+                        url.to_owned(),
+                        tx.clone(),
+                        self.shutdown_signal(),
+                    ));
+                    tx
+                })
+                .subscribe();
             let relay = OutboxRelay {
                 schema,
                 pool: pool.clone(),
                 bus: self.bus.clone(),
                 interval: self.config.relay_interval,
+                wakeups,
             };
             tokio::spawn(relay.run(self.shutdown_signal()));
             tokio::spawn(crate::housekeeping::run(

@@ -15,9 +15,6 @@ pub fn fresh_database_config() -> Config {
         ("EMPORIUM_DEV", "1"),
         ("EVENT_RETRY_BASE_MS", "20"),
         ("EVENT_RELAY_INTERVAL_MS", "100"),
-        // A test app hosts every domain; tests run side by side against one server
-        // with its default limit of 100 connections.
-        ("DATABASE_MAX_CONNECTIONS", "3"),
     ] {
         vars.insert(k.to_owned(), v.to_owned());
     }

@@ -15,7 +15,6 @@ fn serve_child(app: &TestApp, port: u16, extra: &[(&str, &str)]) -> tokio::proce
         .env("EMPORIUM_BIND", format!("127.0.0.1:{port}"))
         .env("EMPORIUM_PUBLIC_URL", format!("http://127.0.0.1:{port}"))
         .env("DATABASE_URL", &app.config.database_url)
-        .env("DATABASE_MAX_CONNECTIONS", "3")
         .env("SEARCH_INDEX_DIR", scratch.join("index"))
         .env("MEDIA_DIR", scratch.join("media"))
         .env("EMPORIUM_DEV", "1")

@@ -121,6 +121,8 @@ fn relay(pool: &PgPool, bus: Arc<dyn Bus>) -> OutboxRelay {
         pool: pool.clone(),
         bus,
         interval: Duration::from_millis(100),
+        // No listener: the relay polls on its interval.
+        wakeups: tokio::sync::broadcast::channel(1).1,
     }
 }
 

@@ -12,6 +12,8 @@ async fn the_demo_seed_fills_a_browsable_marketplace() {
         (summary.stores, summary.products, summary.customers),
         (10, 300, 5)
     );
+    // Stock and publications reach the catalog's read side by event.
+    app.settle().await;
 
     let stores: Value = get_json(&app, "/api/v1/vendors/stores?limit=100").await;
     assert_eq!(stores["items"].as_array().unwrap().len(), 10);

@@ -429,3 +429,38 @@ pub async fn until_counter_above(name: &str, above: f64) {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
 }
+
+/// Runs `work` while counting, every few milliseconds, the PostgreSQL connections the
+/// app's domains and outbox listeners hold (`pg_stat_activity`, by their
+/// `application_name`); returns what `work` returned and the most seen at once.
+pub async fn peak_connections<F: std::future::Future>(app: &TestApp, work: F) -> (F::Output, i64) {
+    use sqlx::{ConnectOptions, Connection};
+    let options: sqlx::postgres::PgConnectOptions = app.config.database_url.parse().unwrap();
+    let mut probe = options
+        .application_name("connection-probe")
+        .connect()
+        .await
+        .unwrap();
+    let (done_tx, mut done) = tokio::sync::oneshot::channel::<()>();
+    let sampler = tokio::spawn(async move {
+        let mut peak = 0i64;
+        loop {
+            let held: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND application_name LIKE 'emporium-%'",
+            )
+            .fetch_one(&mut probe)
+            .await
+            .unwrap();
+            peak = peak.max(held);
+            if done.try_recv().is_ok() {
+                let _ = probe.close().await;
+                return peak;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    });
+    let output = work.await;
+    let _ = done_tx.send(());
+    (output, sampler.await.unwrap())
+}

@@ -1,13 +1,14 @@
 //! Publishes committed outbox rows. Woken by `pg_notify` on commit (low latency), and
 //! polling on an interval as a safety net (missed notifications, broker outages).
 
+use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::PgPool;
-use sqlx::postgres::PgListener;
+use sqlx::postgres::{PgConnectOptions, PgListener};
 use time::OffsetDateTime;
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
 use super::outbox::NOTIFY_CHANNEL;
@@ -15,11 +16,20 @@ use super::{Bus, Envelope};
 
 const BATCH: i64 = 100;
 
+/// What a relay hears from its database's listener: a schema whose transaction
+/// recorded events, or `ANY_SCHEMA` when notifications may have been missed.
+pub type Wakeups = broadcast::Receiver<Arc<str>>;
+
+/// Wakes every relay: the listener (re)connected, so commits may have gone unheard.
+const ANY_SCHEMA: &str = "*";
+
 pub struct OutboxRelay {
     pub schema: &'static str,
     pub pool: PgPool,
     pub bus: Arc<dyn Bus>,
     pub interval: Duration,
+    /// From `listen_for_commits` on the database holding this schema.
+    pub wakeups: Wakeups,
 }
 
 type OutboxRow = (
@@ -32,22 +42,67 @@ type OutboxRow = (
     serde_json::Value,
 );
 
+/// Holds the one `LISTEN` connection of a database for every relay of the process
+/// (outside the pools, one connection of the budget), forwarding the schema each
+/// commit names. Reconnects after a failure; relays poll on their interval meanwhile.
+pub async fn listen_for_commits(
+    url: String,
+    wakeups: broadcast::Sender<Arc<str>>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let any: Arc<str> = Arc::from(ANY_SCHEMA);
+    loop {
+        match listen(&url).await {
+            Ok(mut listener) => {
+                let _ = wakeups.send(any.clone());
+                loop {
+                    tokio::select! {
+                        received = listener.try_recv() => match received {
+                            Ok(Some(n)) => {
+                                let _ = wakeups.send(Arc::from(n.payload()));
+                            }
+                            // Reconnected by sqlx: notifications may have been missed.
+                            Ok(None) => {
+                                let _ = wakeups.send(any.clone());
+                            }
+                            Err(e) => {
+                                tracing::warn!(error = %e, "outbox listener lost its connection");
+                                break;
+                            }
+                        },
+                        _ = shutdown.changed() => return,
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "outbox listener cannot connect; relays poll"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = shutdown.changed() => return,
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+    }
+}
+
+async fn listen(url: &str) -> Result<PgListener, sqlx::Error> {
+    let options = PgConnectOptions::from_str(url)?.application_name("emporium-outbox-listener");
+    let mut listener = PgListener::connect_with(
+        &sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .max_lifetime(None)
+            .idle_timeout(None)
+            .connect_lazy_with(options),
+    )
+    .await?;
+    listener.listen(NOTIFY_CHANNEL).await?;
+    Ok(listener)
+}
+
 impl OutboxRelay {
     /// Runs until `shutdown` flips to true.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let mut listener = match PgListener::connect_with(&self.pool).await {
-            Ok(mut l) => match l.listen(NOTIFY_CHANNEL).await {
-                Ok(()) => Some(l),
-                Err(e) => {
-                    tracing::warn!(schema = self.schema, error = %e, "outbox LISTEN failed; polling only");
-                    None
-                }
-            },
-            Err(e) => {
-                tracing::warn!(schema = self.schema, error = %e, "outbox listener failed; polling only");
-                None
-            }
-        };
+    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
         loop {
             loop {
                 match self.publish_batch().await {
@@ -59,19 +114,18 @@ impl OutboxRelay {
                     }
                 }
             }
+            let schema = self.schema;
+            let wakeups = &mut self.wakeups;
             let wake = async {
-                let Some(l) = listener.as_mut() else {
-                    return std::future::pending().await;
-                };
-                // Every schema's commits notify one channel; only ours is worth a pass.
                 loop {
-                    match l.try_recv().await {
-                        Ok(Some(n)) if n.payload() == self.schema => return,
-                        Ok(Some(_)) => {}
-                        // Reconnected: notifications may have been missed.
-                        Ok(None) => return,
-                        // The polling interval below covers a broken listener.
-                        Err(_) => return std::future::pending().await,
+                    match wakeups.recv().await {
+                        Ok(s) if &*s == schema || &*s == ANY_SCHEMA => return,
+                        Ok(_) => {}
+                        Err(broadcast::error::RecvError::Lagged(_)) => return,
+                        // The polling interval below covers a stopped listener.
+                        Err(broadcast::error::RecvError::Closed) => {
+                            return std::future::pending().await;
+                        }
                     }
                 }
             };
