@@ -26,6 +26,13 @@ enum Command {
         #[arg(long)]
         bind: Option<SocketAddr>,
     },
+    /// The public entry of the distributed mode: routes each path to its service's
+    /// replicas (`<SERVICE>_URL=http://a:8080,http://b:8080`), never `/internal/…`.
+    Gateway {
+        /// Listen address; overrides EMPORIUM_BIND.
+        #[arg(long)]
+        bind: Option<SocketAddr>,
+    },
     /// Create the database if needed and migrate every domain schema, then exit.
     Migrate,
     /// Administrative tasks.
@@ -129,6 +136,27 @@ async fn main() -> anyhow::Result<()> {
             let platform = app.platform.clone();
             emporium::serve::serve(listener, app.router, shutdown_signal()).await?;
             platform.shut_down();
+        }
+        Command::Gateway { bind } => {
+            if let Some(bind) = bind {
+                config.bind = bind;
+            }
+            let vars = std::env::vars().collect();
+            let settings = gateway::GatewayConfig::from_vars(&config, emporium::SERVICES, &vars)?;
+            anyhow::ensure!(
+                !settings.upstreams.is_empty(),
+                "the gateway routes to no service: set <SERVICE>_URL for each (e.g. \
+                 CATALOG_URL=http://10.0.0.5:8080,http://10.0.0.6:8080)"
+            );
+            let names: Vec<&str> = settings.upstreams.iter().map(|(n, _)| n.as_str()).collect();
+            eprintln!("Gateway routes to: {}", names.join(", "));
+            let router = kernel::http::middleware::edge(gateway::router(settings)?);
+            let listener = tokio::net::TcpListener::bind(config.bind).await?;
+            eprintln!(
+                "Emporium's gateway is listening at http://{}",
+                listener.local_addr()?
+            );
+            emporium::serve::serve(listener, router, shutdown_signal()).await?;
         }
         Command::Migrate => {
             emporium::migrate_all(&config).await?;

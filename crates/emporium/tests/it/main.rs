@@ -18,6 +18,7 @@ mod csv;
 mod distributed;
 mod email;
 mod events;
+mod gateway;
 mod identity;
 mod identity_account;
 mod identity_sessions;

@@ -62,6 +62,11 @@ async fn ready(State(state): State<OpsState>) -> Response {
         format!("cache:{}", state.cache.name()),
         json!(if cache_up { "ok" } else { "down" }),
     );
+    readiness(ok, checks)
+}
+
+/// `/ready`'s answer: 200 when every check passed, 503 otherwise, each check named.
+pub fn readiness(ok: bool, checks: serde_json::Map<String, serde_json::Value>) -> Response {
     let status = if ok {
         StatusCode::OK
     } else {
@@ -71,7 +76,8 @@ async fn ready(State(state): State<OpsState>) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-async fn metrics() -> Response {
+/// The process's metrics in Prometheus's text format.
+pub async fn metrics() -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         crate::telemetry::metrics().render(),
