@@ -33,6 +33,9 @@ enum Command {
         #[arg(long)]
         bind: Option<SocketAddr>,
     },
+    /// Exit 0 when the process on EMPORIUM_BIND answers its /health within 2 s, 1
+    /// otherwise: the container image's health check (it has no curl).
+    Healthcheck,
     /// Create the database if needed and migrate every domain schema, then exit.
     Migrate,
     /// Administrative tasks.
@@ -115,7 +118,8 @@ enum OutboxCommand {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let mut config = Config::from_env()?;
+    let vars = std::env::vars().collect();
+    let mut config = Config::from_vars(&vars)?;
     kernel::telemetry::init_logging(config.log_format);
     match cli.command {
         Command::Serve { services, bind } => {
@@ -141,7 +145,6 @@ async fn main() -> anyhow::Result<()> {
             if let Some(bind) = bind {
                 config.bind = bind;
             }
-            let vars = std::env::vars().collect();
             let settings = gateway::GatewayConfig::from_vars(&config, emporium::SERVICES, &vars)?;
             anyhow::ensure!(
                 !settings.upstreams.is_empty(),
@@ -157,6 +160,18 @@ async fn main() -> anyhow::Result<()> {
                 listener.local_addr()?
             );
             emporium::serve::serve(listener, router, shutdown_signal()).await?;
+        }
+        Command::Healthcheck => {
+            let port = config.bind.port();
+            let local = kernel::http::client::ServiceClient::remote(
+                "emporium",
+                &format!("http://127.0.0.1:{port}"),
+                std::time::Duration::from_secs(2),
+            );
+            if let Err(e) = local.get("/health").send_bytes().await {
+                eprintln!("unhealthy: {e}");
+                std::process::exit(1);
+            }
         }
         Command::Migrate => {
             emporium::migrate_all(&config).await?;

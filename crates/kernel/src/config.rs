@@ -130,6 +130,26 @@ pub struct ConfigError {
     pub reason: String,
 }
 
+/// `X_FILE=path` gives setting `X` the file's content, so secrets can be mounted as
+/// files (Kubernetes Secrets, Vault, External Secrets) instead of sitting in the
+/// environment; a value set outright wins. Only the settings Emporium reads are looked
+/// up this way, so other programs' `*_FILE` variables are left alone.
+fn lookup(vars: &HashMap<String, String>, name: &str) -> Result<Option<String>, ConfigError> {
+    if let Some(v) = vars.get(name).filter(|v| !v.is_empty()) {
+        return Ok(Some(v.clone()));
+    }
+    let file_key = format!("{name}_FILE");
+    let Some(path) = vars.get(&file_key).filter(|p| !p.is_empty()) else {
+        return Ok(None);
+    };
+    let value = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        name: file_key,
+        reason: format!("cannot read {path}: {e}"),
+    })?;
+    // Files written by editors and `echo` end with a newline the value does not have.
+    Ok(Some(value.trim_end_matches(['\n', '\r']).to_owned()))
+}
+
 impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_vars(&std::env::vars().collect())
@@ -137,7 +157,15 @@ impl Config {
 
     /// Builds a configuration from a set of variables (the environment, or a test's map).
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
-        let get = |k: &str| vars.get(k).cloned();
+        // The first file that could not be read; reported once everything is parsed.
+        let unreadable: std::cell::RefCell<Option<ConfigError>> = Default::default();
+        let get = |k: &str| match lookup(vars, k) {
+            Ok(v) => v,
+            Err(e) => {
+                unreadable.borrow_mut().get_or_insert(e);
+                None
+            }
+        };
         let parse = |name: &str, default: &str| -> String {
             get(name)
                 .filter(|v| !v.is_empty())
@@ -160,10 +188,17 @@ impl Config {
         // Per-service overrides for whatever services exist: the kernel does not list them.
         let mut domain_database_urls = HashMap::new();
         let mut service_urls = HashMap::new();
-        for (key, url) in vars.iter().filter(|(_, v)| !v.is_empty()) {
-            if let Some(domain) = key.strip_suffix("_DATABASE_URL").filter(|d| !d.is_empty()) {
-                domain_database_urls.insert(domain.to_lowercase(), url.clone());
-            } else if let Some(service) = key.strip_suffix("_URL").filter(|d| !d.is_empty()) {
+        for key in vars.keys() {
+            let name = key.strip_suffix("_FILE").unwrap_or(key);
+            if !name.ends_with("_URL") {
+                continue;
+            }
+            let Some(url) = get(name) else {
+                continue;
+            };
+            if let Some(domain) = name.strip_suffix("_DATABASE_URL").filter(|d| !d.is_empty()) {
+                domain_database_urls.insert(domain.to_lowercase(), url);
+            } else if let Some(service) = name.strip_suffix("_URL").filter(|d| !d.is_empty()) {
                 service_urls.insert(service.to_lowercase(), url.trim_end_matches('/').to_owned());
             }
         }
@@ -199,7 +234,7 @@ impl Config {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self {
+        let config = Self {
             bind,
             trusted_proxies,
             public_url: parse("EMPORIUM_PUBLIC_URL", &format!("http://{bind}"))
@@ -268,7 +303,11 @@ impl Config {
             },
             access_token_ttl: Duration::from_secs(num("ACCESS_TOKEN_TTL_SECS", 900)?),
             refresh_token_ttl: Duration::from_secs(num("REFRESH_TOKEN_TTL_DAYS", 30)? * 86_400),
-        })
+        };
+        match unreadable.into_inner() {
+            Some(e) => Err(e),
+            None => Ok(config),
+        }
     }
 
     /// The database URL for one domain: its override, or the shared one.
@@ -299,6 +338,37 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_are_read_from_files_named_by_file_variables() {
+        let dir = std::env::temp_dir().join(format!("emporium-config-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let secret = dir.join("internal");
+        std::fs::write(&secret, "from-a-file\n").unwrap();
+        let path = secret.to_string_lossy().into_owned();
+        let c = config(&[("INTERNAL_API_SECRET_FILE", &path)]).unwrap();
+        assert_eq!(c.internal_secret.unwrap().0, "from-a-file");
+        let c = config(&[
+            ("INTERNAL_API_SECRET_FILE", &path),
+            ("INTERNAL_API_SECRET", "direct"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.internal_secret.unwrap().0,
+            "direct",
+            "a value set outright wins"
+        );
+        let e = config(&[("DATABASE_URL_FILE", "/no/such/file")]).unwrap_err();
+        assert_eq!(e.name, "DATABASE_URL_FILE");
+        std::fs::write(&secret, "http://10.0.0.7:8080").unwrap();
+        let c = config(&[
+            ("CATALOG_URL_FILE", &path),
+            ("TF_CLI_CONFIG_FILE", "/another/program/s/setting"),
+        ])
+        .unwrap();
+        assert_eq!(c.service_url("catalog"), "http://10.0.0.7:8080");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 
     fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let map: HashMap<String, String> = pairs

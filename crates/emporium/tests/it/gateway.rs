@@ -95,6 +95,25 @@ async fn the_platform_answers_through_the_gateway_but_its_internal_routes_do_not
         "the public document names no internal route"
     );
 
+    // The container image's health check, against the gateway and against nothing.
+    // (Awaited: the gateway answers from this test's own runtime.)
+    let healthcheck = |bind: String| async move {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_emporium"))
+            .arg("healthcheck")
+            .env("EMPORIUM_BIND", bind)
+            .env("RUST_LOG", "error")
+            .output()
+            .await
+            .unwrap()
+            .status
+            .success()
+    };
+    assert!(healthcheck(base.trim_start_matches("http://").to_owned()).await);
+    let nothing = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nowhere = nothing.local_addr().unwrap().to_string();
+    drop(nothing);
+    assert!(!healthcheck(nowhere).await);
+
     let r = http.get(format!("{base}/ready")).send().await.unwrap();
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
 }

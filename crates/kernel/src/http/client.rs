@@ -2,6 +2,8 @@
 //! router when it runs in this process, a pooled HTTP connection when it does not.
 //! Both paths send the same `http::Request`, so callers cannot tell the difference.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::body::{Body, to_bytes};
@@ -17,6 +19,8 @@ use super::Problem;
 use super::middleware::{REQUEST_ID, current_request_id};
 
 const MAX_RESPONSE: usize = 16 * 1024 * 1024;
+/// The largest request a client sends (a catalog CSV import, 10 MiB, with framing).
+const MAX_REQUEST: usize = 16 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -93,34 +97,52 @@ impl ServiceClient {
         }
     }
 
-    /// Calls the service over HTTP at `base_url` (e.g. `http://10.0.0.5:8080`).
-    pub fn remote(service: &'static str, base_url: &str, timeout: Duration) -> Self {
+    /// Calls the service over HTTP at `base_urls`: one address (`http://10.0.0.5:8080`,
+    /// or a Kubernetes Service that balances itself) or several replicas separated by
+    /// commas, which calls take in turn. A replica that refuses the connection is
+    /// skipped for the next one: the request never reached it, so sending it again is
+    /// safe whatever the method.
+    pub fn remote(service: &'static str, base_urls: &str, timeout: Duration) -> Self {
         let client: Client<_, Body> = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(60))
             .build_http();
-        let base = base_url.trim_end_matches('/').to_owned();
-        let inner = tower::service_fn(move |mut req: Request<Body>| {
-            let client = client.clone();
-            let target = format!(
-                "{base}{}",
-                req.uri().path_and_query().map_or("/", |p| p.as_str())
-            );
+        let bases: Arc<[String]> = base_urls
+            .split(',')
+            .map(|b| b.trim().trim_end_matches('/').to_owned())
+            .filter(|b| !b.is_empty())
+            .collect();
+        let next = Arc::new(AtomicUsize::new(0));
+        let inner = tower::service_fn(move |req: Request<Body>| {
+            let (client, bases, next) = (client.clone(), bases.clone(), next.clone());
+            let transport = move |reason: String| ClientError::Transport { service, reason };
             async move {
-                *req.uri_mut() = target.parse::<Uri>().map_err(|e| ClientError::Transport {
-                    service,
-                    reason: e.to_string(),
-                })?;
-                let res = tokio::time::timeout(timeout, client.request(req))
+                let (parts, body) = req.into_parts();
+                // Our own requests, already in memory: kept so another replica can
+                // be tried.
+                let body = to_bytes(body, MAX_REQUEST)
                     .await
-                    .map_err(|_| ClientError::Transport {
-                        service,
-                        reason: "timed out".into(),
-                    })?
-                    .map_err(|e| ClientError::Transport {
-                        service,
-                        reason: e.to_string(),
-                    })?;
-                Ok(res.map(Body::new))
+                    .map_err(|e| transport(e.to_string()))?;
+                let path = parts
+                    .uri
+                    .path_and_query()
+                    .map_or("/", |p| p.as_str())
+                    .to_owned();
+                let start = next.fetch_add(1, Ordering::Relaxed);
+                let mut refused = "no address configured".to_owned();
+                for i in 0..bases.len() {
+                    let base = &bases[(start + i) % bases.len()];
+                    let mut req = Request::from_parts(parts.clone(), Body::from(body.clone()));
+                    *req.uri_mut() = format!("{base}{path}")
+                        .parse::<Uri>()
+                        .map_err(|e| transport(e.to_string()))?;
+                    match tokio::time::timeout(timeout, client.request(req)).await {
+                        Err(_) => return Err(transport("timed out".into())),
+                        Ok(Err(e)) if e.is_connect() => refused = format!("{base}: {e}"),
+                        Ok(Err(e)) => return Err(transport(e.to_string())),
+                        Ok(Ok(res)) => return Ok(res.map(Body::new)),
+                    }
+                }
+                Err(transport(refused))
             }
         });
         Self {
@@ -259,5 +281,45 @@ impl RequestBuilder<'_> {
     /// Sends and expects no body worth reading (e.g. `204`).
     pub async fn send_empty(self) -> Result<(), ClientError> {
         self.execute().await.map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn replica(name: &'static str) -> String {
+        let app =
+            axum::Router::new().route("/who", axum::routing::post(move || async move { name }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        url
+    }
+
+    #[tokio::test]
+    async fn calls_take_turns_round_the_replicas_and_skip_one_that_refuses() {
+        let dead = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            format!("http://{}", l.local_addr().unwrap())
+        };
+        let urls = format!("{},{dead}, {}", replica("a").await, replica("b").await);
+        let client = ServiceClient::remote("test", &urls, Duration::from_secs(5));
+        let mut seen = Vec::new();
+        for _ in 0..6 {
+            let bytes = client
+                .post("/who")
+                .json(&"hello")
+                .send_bytes()
+                .await
+                .unwrap();
+            seen.push(String::from_utf8(bytes.to_vec()).unwrap());
+        }
+        assert_eq!(seen, ["a", "b", "b", "a", "b", "b"]);
+        let none = ServiceClient::remote("test", &dead, Duration::from_secs(5));
+        assert!(matches!(
+            none.post("/who").send_bytes().await,
+            Err(ClientError::Transport { .. })
+        ));
     }
 }
