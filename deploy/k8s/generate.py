@@ -17,7 +17,9 @@ SERVICES = {
     "identity": (2, 6, "100m", "128Mi", "512Mi"),
     "vendors": (2, 4, "50m", "64Mi", "256Mi"),
     "catalog": (2, 8, "200m", "256Mi", "1Gi"),
-    "search": (2, 6, "200m", "512Mi", "2Gi"),
+    # One replica until each has a consumer queue of its own (replicas would split the
+    # events between their indexes).
+    "search": (1, 1, "200m", "512Mi", "2Gi"),
     "inventory": (2, 6, "100m", "64Mi", "256Mi"),
     "cart": (2, 6, "100m", "64Mi", "256Mi"),
     "shipping": (2, 4, "50m", "64Mi", "256Mi"),
