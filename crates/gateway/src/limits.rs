@@ -20,6 +20,8 @@ pub enum Per {
     Client,
     /// The signed-in user (the client's address when nobody is signed in).
     User,
+    /// The signed-in user only: anonymous requests are left to the per-client rule.
+    SignedInUser,
 }
 
 #[derive(Debug, Clone)]
@@ -87,7 +89,7 @@ pub fn default_rules(per_client: u32, per_user: u32) -> Vec<Rule> {
         },
         Rule {
             name: "user",
-            per: Per::User,
+            per: Per::SignedInUser,
             limit: per_user,
             period: MINUTE,
             covers: &[],
@@ -156,8 +158,9 @@ impl Limiter {
     ) -> Option<(Duration, &'static str)> {
         for rule in self.rules.iter().filter(|r| r.applies(method, path)) {
             let subject = match (rule.per, user) {
-                (Per::User, Some(user)) => format!("user:{user}"),
-                _ => format!("client:{client}"),
+                (Per::User | Per::SignedInUser, Some(user)) => format!("user:{user}"),
+                (Per::SignedInUser, None) => continue,
+                (Per::User | Per::Client, _) => format!("client:{client}"),
             };
             let key = format!("{}:{}:{subject}", self.prefix, rule.name);
             let interval = rule.period / rule.limit.max(1);
@@ -272,6 +275,33 @@ mod tests {
             l.check(&Method::POST, "/register", "1.2.3.4", None)
                 .await
                 .is_some()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn anonymous_callers_are_held_to_the_per_client_limit_only() {
+        let l = Limiter::new(default_rules(100, 5), None, "test").unwrap();
+        for _ in 0..100 {
+            assert!(l.check(&Method::GET, "/", "1.2.3.4", None).await.is_none());
+        }
+        assert_eq!(
+            l.check(&Method::GET, "/", "1.2.3.4", None)
+                .await
+                .map(|r| r.1),
+            Some("client")
+        );
+        for _ in 0..5 {
+            assert!(
+                l.check(&Method::GET, "/", "5.6.7.8", Some("usr_1"))
+                    .await
+                    .is_none()
+            );
+        }
+        assert_eq!(
+            l.check(&Method::GET, "/", "5.6.7.8", Some("usr_1"))
+                .await
+                .map(|r| r.1),
+            Some("user")
         );
     }
 
