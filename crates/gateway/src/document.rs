@@ -2,12 +2,9 @@
 //! the gateway fetches every upstream's document (from one replica, through its
 //! breaker) and merges them into the one document of the public API, kept for a minute.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::Request;
 use serde_json::{Map, Value};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
@@ -28,6 +25,8 @@ pub struct Documents {
 impl Documents {
     /// The merged document; `None` when no upstream answered with one.
     pub async fn merged(&self, proxy: &Proxy, routes: &Routes) -> Option<Arc<Value>> {
+        // Held while fetching, on purpose: when the document expires, one request
+        // asks the services and the others wait for its answer instead of asking too.
         let mut merged = self.merged.lock().await;
         if let Some((at, doc)) = merged.as_ref()
             && at.elapsed() < KEEP_FOR
@@ -38,18 +37,20 @@ impl Documents {
         let mut names: Vec<&str> = routes.upstreams().map(|u| u.name.as_str()).collect();
         names.sort_unstable();
         for upstream in names.into_iter().filter_map(|n| routes.upstream(n)) {
-            let mut request = Request::new(Body::empty());
-            *request.uri_mut() = axum::http::Uri::from_static("/openapi.json");
-            let local = SocketAddr::from(([127, 0, 0, 1], 0));
-            let response = proxy
-                .forward(upstream, request, local, Duration::from_secs(5))
-                .await;
-            if !response.status().is_success() {
-                tracing::warn!(upstream = %upstream.name, status = %response.status(), "no API document");
-                continue;
-            }
-            let Ok(bytes) = axum::body::to_bytes(response.into_body(), MAX_DOCUMENT).await else {
-                continue;
+            let bytes = match proxy
+                .get_bytes(
+                    upstream,
+                    "/openapi.json",
+                    Duration::from_secs(5),
+                    MAX_DOCUMENT,
+                )
+                .await
+            {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    tracing::warn!(upstream = %upstream.name, error = %e, "no API document");
+                    continue;
+                }
             };
             let Ok(theirs) = serde_json::from_slice::<Value>(&bytes) else {
                 continue;

@@ -8,15 +8,14 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kernel::auth::{Jwks, JwksSource, Verifier};
 use kernel::http::Problem;
 use kernel::http::extract::{FORWARDED_FOR, resolve_client_ip};
 
 use crate::limits::Limiter;
-use crate::proxy::Proxy;
+use crate::proxy::{Proxy, retry_seconds};
 use crate::routes::{Destination, Routes};
 
 /// Fetches identity's public keys through the gateway's route to identity's replicas.
@@ -33,16 +32,10 @@ impl JwksSource for IdentityKeys {
         let Destination::Upstream { upstream, timeout } = self.routes.destination(JWKS_PATH) else {
             anyhow::bail!("the gateway has no route to identity");
         };
-        let mut request = Request::new(Body::empty());
-        *request.uri_mut() = JWKS_PATH.parse()?;
-        let local = SocketAddr::from(([127, 0, 0, 1], 0));
-        let response = self.proxy.forward(upstream, request, local, timeout).await;
-        anyhow::ensure!(
-            response.status().is_success(),
-            "identity answered {} for its keys",
-            response.status()
-        );
-        let body = axum::body::to_bytes(response.into_body(), 1024 * 1024).await?;
+        let body = self
+            .proxy
+            .get_bytes(upstream, JWKS_PATH, timeout, 1024 * 1024)
+            .await?;
         Ok(serde_json::from_slice(&body)?)
     }
 }
@@ -108,7 +101,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 fn too_many(wait: Duration, rule: &str) -> Response {
-    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let seconds = retry_seconds(wait);
     Problem::new(
         StatusCode::TOO_MANY_REQUESTS,
         "rate_limited",

@@ -54,7 +54,7 @@ pub fn router(config: GatewayConfig) -> anyhow::Result<Router> {
     kernel::telemetry::metrics();
     let routes = Arc::new(Routes::new(&config)?);
     let proxy = Proxy::new(config.connect_timeout, config.retry_buffer_bytes);
-    let verifier = routes.reaches("identity").then(|| {
+    let verifier = routes.upstream("identity").is_some().then(|| {
         Verifier::new(Box::new(IdentityKeys {
             proxy: proxy.clone(),
             routes: routes.clone(),
@@ -141,7 +141,7 @@ async fn forward(State(gateway): State<Gateway>, req: Request) -> Response {
     let (upstream_name, mut response) = match gateway.routes.destination(&path) {
         Destination::Hidden => (None, Problem::no_such_resource().into_response()),
         Destination::Upstream { upstream, timeout } => (
-            Some(upstream.name.clone()),
+            Some(upstream.name.as_str()),
             match gateway
                 .edge
                 .admit(&method, &path, req.headers(), &client)
@@ -160,7 +160,7 @@ async fn forward(State(gateway): State<Gateway>, req: Request) -> Response {
         %method,
         path,
         status = response.status().as_u16(),
-        upstream = upstream_name.as_deref().unwrap_or("-"),
+        upstream = upstream_name.unwrap_or("-"),
         elapsed_ms = started.elapsed().as_millis() as u64,
         request_id,
         client,

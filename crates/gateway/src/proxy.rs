@@ -168,9 +168,10 @@ impl Proxy {
         }
     }
 
-    /// True when one of the upstream's replicas answers its `/health` in time.
+    /// True when one of the upstream's replicas answers its `/health` in time (asked
+    /// in their listed order: readiness checks do not move the rotation).
     pub async fn any_replica_healthy(&self, upstream: &Upstream) -> bool {
-        for replica in upstream.candidates() {
+        for replica in &upstream.replicas {
             let Ok(uri) = upstream_uri(replica, "/health") else {
                 continue;
             };
@@ -184,6 +185,28 @@ impl Proxy {
             }
         }
         false
+    }
+
+    /// The body of `GET path` on `upstream` (through its breaker and replicas), for
+    /// the gateway's own needs: identity's keys, the services' API documents.
+    pub async fn get_bytes(
+        &self,
+        upstream: &Upstream,
+        path: &'static str,
+        timeout: Duration,
+        limit: usize,
+    ) -> anyhow::Result<axum::body::Bytes> {
+        let mut request = Request::new(Body::empty());
+        *request.uri_mut() = Uri::from_static(path);
+        let local = SocketAddr::from(([127, 0, 0, 1], 0));
+        let response = self.forward(upstream, request, local, timeout).await;
+        anyhow::ensure!(
+            response.status().is_success(),
+            "{} answered {} for {path}",
+            upstream.name,
+            response.status()
+        );
+        Ok(axum::body::to_bytes(response.into_body(), limit).await?)
     }
 
     async fn attempt(
@@ -247,16 +270,20 @@ fn count(upstream: &Upstream, status: &str) {
     .increment(1);
 }
 
+/// Whole seconds for `Retry-After`, never less than `wait` nor less than one.
+pub fn retry_seconds(wait: Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+}
+
 /// 503 problem+json telling the caller when to come back.
 fn unavailable(upstream: &str, wait: Duration) -> Response<Body> {
-    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     Problem::new(
         StatusCode::SERVICE_UNAVAILABLE,
         "upstream_unavailable",
         "A service we depend on is unavailable",
     )
     .detail(format!("{upstream} is not answering; try again shortly"))
-    .retry_after(seconds.max(1))
+    .retry_after(retry_seconds(wait))
     .into_response()
 }
 

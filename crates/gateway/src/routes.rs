@@ -43,10 +43,6 @@ impl Routes {
         })
     }
 
-    pub fn reaches(&self, service: &str) -> bool {
-        self.by_name.contains_key(service)
-    }
-
     pub fn upstream(&self, service: &str) -> Option<&Upstream> {
         self.by_name.get(service)
     }

@@ -243,7 +243,10 @@ async fn a_hung_upstream_opens_the_breaker_which_answers_at_once_and_closes_on_r
 
     // Recovered: after the cool-down the next call is the probe, and it closes it.
     hung.mode.store(ANSWER, Ordering::SeqCst);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The cool-down is time itself: wait until the breaker says it is over.
+    while breaker_and_readiness(&http, &base).await.0 != 1 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let (status, body) = text(
         http.get(format!("{base}/api/v1/catalog/who"))
             .send()
