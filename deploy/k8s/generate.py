@@ -17,9 +17,7 @@ SERVICES = {
     "identity": (2, 6, "100m", "128Mi", "512Mi"),
     "vendors": (2, 4, "50m", "64Mi", "256Mi"),
     "catalog": (2, 8, "200m", "256Mi", "1Gi"),
-    # One replica until each has a consumer queue of its own (replicas would split the
-    # events between their indexes).
-    "search": (1, 1, "200m", "512Mi", "2Gi"),
+    "search": (2, 6, "200m", "512Mi", "2Gi"),
     "inventory": (2, 6, "100m", "64Mi", "256Mi"),
     "cart": (2, 6, "100m", "64Mi", "256Mi"),
     "shipping": (2, 4, "50m", "64Mi", "256Mi"),
@@ -33,7 +31,7 @@ SERVICES = {
 
 # Who calls whom over HTTP (the typed clients each crate uses).
 CALLS = {
-    "search": ["catalog"],
+    "search": ["catalog", "inventory", "vendors"],
     "inventory": ["catalog"],
     "cart": ["catalog", "inventory"],
     "orders": ["cart", "catalog", "inventory", "payments", "promotions", "shipping", "tax", "vendors"],
@@ -46,6 +44,11 @@ GATEWAY = (2, 6, "200m", "64Mi", "256Mi")
 
 # Services with a database of their own (web has none).
 DATABASES = [name for name in SERVICES if name != "web"]
+
+# Services whose every replica keeps state of its own (search: an index, a database
+# named by `{replica}` in its URL, an event queue): a StatefulSet, so each pod has a
+# stable name to be the replica's.
+PER_REPLICA = ["search"]
 
 
 def migrate_job() -> str:
@@ -100,17 +103,26 @@ spec:
 
 def deployment(name: str, args: str, spec: tuple, service_env: bool) -> str:
     _, _, cpu, memory, memory_limit = spec
+    kind, stateful = "Deployment", ""
     env = ""
     if service_env:
         env = f"""
             - name: DATABASE_URL_FILE
               value: /run/secrets/emporium/{name}-database-url"""
+    if name in PER_REPLICA:
+        kind = "StatefulSet"
+        stateful = f"""
+  serviceName: {name}
+  podManagementPolicy: Parallel"""
+        env += f"""
+            - name: {name.upper()}_REPLICA
+              valueFrom: {{ fieldRef: {{ fieldPath: metadata.name }} }}"""
     return f"""apiVersion: apps/v1
-kind: Deployment
+kind: {kind}
 metadata:
   name: {name}
   labels: {{ app.kubernetes.io/name: {name}, app.kubernetes.io/part-of: emporium }}
-spec:
+spec:{stateful}
   selector:
     matchLabels: {{ app.kubernetes.io/name: {name} }}
   template:
@@ -189,12 +201,13 @@ spec:
 
 def autoscaler(name: str, spec: tuple) -> str:
     low, high = spec[0], spec[1]
+    kind = "StatefulSet" if name in PER_REPLICA else "Deployment"
     return f"""apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler
 metadata:
   name: {name}
 spec:
-  scaleTargetRef: {{ apiVersion: apps/v1, kind: Deployment, name: {name} }}
+  scaleTargetRef: {{ apiVersion: apps/v1, kind: {kind}, name: {name} }}
   minReplicas: {low}
   maxReplicas: {high}
   metrics:

@@ -204,5 +204,6 @@ pub fn subscriptions(pool: &PgPool, cache: Arc<dyn Cache>) -> Vec<Subscription> 
             pool: pool.clone(),
         }),
         pool: pool.clone(),
+        queue: kernel::events::Queue::Shared,
     }]
 }

@@ -2,6 +2,7 @@
 
 pub mod seed;
 pub mod serve;
+pub mod topology;
 
 use std::sync::Arc;
 
@@ -24,9 +25,11 @@ pub const SERVICES: &[&str] = &[
     web::SERVICE,
 ];
 
-/// Every consumer in the system with the events it takes, declared on the bus by every
-/// process, so events published before a consumer's first start wait for it.
-const CONSUMERS: &[(&str, &[&str])] = &[
+/// Every consuming service and the events it takes. Every process declares the queues
+/// of those whose replicas share one, so events published before a consumer's first
+/// start wait for it; each search replica declares a queue of its own, and catches up
+/// from the sources when that queue is new.
+pub const CONSUMERS: &[(&str, &[&str])] = &[
     (identity::SERVICE, identity::CONSUMES),
     (catalog::SERVICE, catalog::CONSUMES),
     (search::SERVICE, search::CONSUMES),
@@ -132,7 +135,7 @@ pub async fn build(mut config: Config, services: &[&'static str]) -> anyhow::Res
     );
     share_connections(&mut config, services)?;
     let platform = Platform::new(config, services)?;
-    for (consumer, event_types) in CONSUMERS {
+    for (consumer, event_types) in CONSUMERS.iter().filter(|(c, _)| *c != search::SERVICE) {
         platform.bus.declare(consumer, event_types).await?;
     }
     let mut modules = Vec::new();

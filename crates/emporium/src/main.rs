@@ -33,6 +33,21 @@ enum Command {
         #[arg(long)]
         bind: Option<SocketAddr>,
     },
+    /// The distributed mode on this machine: every service in a process of its own with
+    /// a database of its own (`<DATABASE_URL's name>_<service>`), two replicas of
+    /// catalog, search and web, and the gateway in front, joined by RabbitMQ (AMQP_URL)
+    /// and Redis (REDIS_URL). A member that exits is started again.
+    Topology {
+        /// Where the gateway listens; overrides EMPORIUM_BIND.
+        #[arg(long)]
+        bind: Option<SocketAddr>,
+        /// The members listen on consecutive loopback ports from this one.
+        #[arg(long, default_value_t = 8101)]
+        first_port: u16,
+        /// Media and the search replicas' indexes go here.
+        #[arg(long, default_value = "data/topology")]
+        data_dir: std::path::PathBuf,
+    },
     /// Exit 0 when the process on EMPORIUM_BIND answers its /health within 2 s, 1
     /// otherwise: the container image's health check (it has no curl).
     Healthcheck,
@@ -160,6 +175,26 @@ async fn main() -> anyhow::Result<()> {
                 listener.local_addr()?
             );
             emporium::serve::serve(listener, router, shutdown_signal()).await?;
+        }
+        Command::Topology {
+            bind,
+            first_port,
+            data_dir,
+        } => {
+            let gateway = bind.unwrap_or(config.bind);
+            let mut plan =
+                emporium::topology::Plan::from_config(&config, std::env::current_exe()?, gateway)?;
+            plan.first_port = Some(first_port);
+            plan.data_dir = data_dir;
+            let topology = emporium::topology::Topology::start(plan).await?;
+            for member in topology.members() {
+                eprintln!("  {:<14} {}", member.name, member.url());
+            }
+            eprintln!(
+                "Emporium runs apart: open {} (the gateway); Ctrl-C stops every process",
+                topology.gateway_url()
+            );
+            topology.supervise(shutdown_signal()).await;
         }
         Command::Healthcheck => {
             let port = config.bind.port();

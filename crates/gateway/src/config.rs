@@ -26,11 +26,11 @@ pub struct GatewayConfig {
     pub retry_buffer_bytes: usize,
     /// `GATEWAY_MAX_BODY_BYTES`: larger request bodies are refused with 413 at the edge.
     pub max_body_bytes: usize,
-    /// `GATEWAY_RATE_PER_CLIENT` and `GATEWAY_RATE_PER_USER`: requests a minute from one
-    /// address and from one signed-in user (sign-in, registration and checkout have
-    /// stricter limits of their own).
-    pub rate_per_client: u32,
-    pub rate_per_user: u32,
+    /// Requests a minute: `GATEWAY_RATE_PER_CLIENT` (600) and `GATEWAY_RATE_PER_USER`
+    /// (600) for everything from one address and one signed-in user, stricter ones
+    /// for `GATEWAY_RATE_SIGN_IN` (10 per address), `GATEWAY_RATE_REGISTRATION` (5 per
+    /// address) and `GATEWAY_RATE_CHECKOUT` (10 per user).
+    pub rate_limits: crate::limits::RateLimits,
     /// `REDIS_URL`: where the gateway replicas share their rate-limit counters.
     pub redis_url: Option<String>,
     /// `EMPORIUM_NAMESPACE`: prefix of the counters' keys.
@@ -67,8 +67,7 @@ impl GatewayConfig {
             // The largest body a service takes is an image or CSV upload (10 MiB) with
             // its multipart framing.
             max_body_bytes: 11 * 1024 * 1024,
-            rate_per_client: 600,
-            rate_per_user: 600,
+            rate_limits: crate::limits::RateLimits::default(),
             redis_url: None,
             namespace: "emporium".to_owned(),
             trusted_proxies: Vec::new(),
@@ -120,6 +119,7 @@ impl GatewayConfig {
             }
         }
         let policy = &defaults.policy;
+        let rates = defaults.rate_limits;
         let ms = |name: &str, default: Duration| -> Result<Duration, ConfigError> {
             Ok(Duration::from_millis(num(
                 name,
@@ -147,8 +147,13 @@ impl GatewayConfig {
             route_timeouts,
             connect_timeout: ms("GATEWAY_CONNECT_TIMEOUT_MS", defaults.connect_timeout)?,
             max_body_bytes: num("GATEWAY_MAX_BODY_BYTES", defaults.max_body_bytes as u64)? as usize,
-            rate_per_client: count("GATEWAY_RATE_PER_CLIENT", defaults.rate_per_client)?,
-            rate_per_user: count("GATEWAY_RATE_PER_USER", defaults.rate_per_user)?,
+            rate_limits: crate::limits::RateLimits {
+                sign_in: count("GATEWAY_RATE_SIGN_IN", rates.sign_in)?,
+                registration: count("GATEWAY_RATE_REGISTRATION", rates.registration)?,
+                checkout: count("GATEWAY_RATE_CHECKOUT", rates.checkout)?,
+                per_client: count("GATEWAY_RATE_PER_CLIENT", rates.per_client)?,
+                per_user: count("GATEWAY_RATE_PER_USER", rates.per_user)?,
+            },
             redis_url: config.redis_url.clone(),
             namespace: config.namespace.clone(),
             trusted_proxies: config.trusted_proxies.clone(),

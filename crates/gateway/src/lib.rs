@@ -63,7 +63,7 @@ pub fn router(config: GatewayConfig) -> anyhow::Result<Router> {
     let edge = Arc::new(Edge {
         verifier,
         limiter: Limiter::new(
-            limits::default_rules(config.rate_per_client, config.rate_per_user),
+            limits::default_rules(config.rate_limits),
             config.redis_url.as_deref(),
             &config.namespace,
         )?,

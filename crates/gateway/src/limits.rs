@@ -46,14 +46,36 @@ impl Rule {
 
 const MINUTE: Duration = Duration::from_secs(60);
 
-/// The rules, `per_client` and `per_user` requests a minute for everything, stricter
-/// ones for what attackers hammer (passwords, sign-ups) and what costs the most.
-pub fn default_rules(per_client: u32, per_user: u32) -> Vec<Rule> {
+/// Requests a minute each rule allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    pub sign_in: u32,
+    pub registration: u32,
+    pub checkout: u32,
+    pub per_client: u32,
+    pub per_user: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            sign_in: 10,
+            registration: 5,
+            checkout: 10,
+            per_client: 600,
+            per_user: 600,
+        }
+    }
+}
+
+/// The rules: a limit for everything per client and per user, stricter ones for what
+/// attackers hammer (passwords, sign-ups) and what costs the most.
+pub fn default_rules(limits: RateLimits) -> Vec<Rule> {
     vec![
         Rule {
             name: "sign-in",
             per: Per::Client,
-            limit: 10,
+            limit: limits.sign_in,
             period: MINUTE,
             covers: &[
                 (Method::POST, "/api/v1/identity/login"),
@@ -63,7 +85,7 @@ pub fn default_rules(per_client: u32, per_user: u32) -> Vec<Rule> {
         Rule {
             name: "registration",
             per: Per::Client,
-            limit: 5,
+            limit: limits.registration,
             period: MINUTE,
             covers: &[
                 (Method::POST, "/api/v1/identity/register"),
@@ -73,7 +95,7 @@ pub fn default_rules(per_client: u32, per_user: u32) -> Vec<Rule> {
         Rule {
             name: "checkout",
             per: Per::User,
-            limit: 10,
+            limit: limits.checkout,
             period: MINUTE,
             covers: &[
                 (Method::POST, "/api/v1/orders/checkout"),
@@ -83,14 +105,14 @@ pub fn default_rules(per_client: u32, per_user: u32) -> Vec<Rule> {
         Rule {
             name: "client",
             per: Per::Client,
-            limit: per_client,
+            limit: limits.per_client,
             period: MINUTE,
             covers: &[],
         },
         Rule {
             name: "user",
             per: Per::SignedInUser,
-            limit: per_user,
+            limit: limits.per_user,
             period: MINUTE,
             covers: &[],
         },
@@ -240,7 +262,16 @@ mod tests {
     use super::*;
 
     fn limiter() -> Limiter {
-        Limiter::new(default_rules(100, 50), None, "test").unwrap()
+        Limiter::new(
+            default_rules(RateLimits {
+                per_client: 100,
+                per_user: 50,
+                ..RateLimits::default()
+            }),
+            None,
+            "test",
+        )
+        .unwrap()
     }
 
     #[tokio::test(start_paused = true)]
@@ -280,7 +311,16 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn anonymous_callers_are_held_to_the_per_client_limit_only() {
-        let l = Limiter::new(default_rules(100, 5), None, "test").unwrap();
+        let l = Limiter::new(
+            default_rules(RateLimits {
+                per_client: 100,
+                per_user: 5,
+                ..RateLimits::default()
+            }),
+            None,
+            "test",
+        )
+        .unwrap();
         for _ in 0..100 {
             assert!(l.check(&Method::GET, "/", "1.2.3.4", None).await.is_none());
         }

@@ -1,5 +1,6 @@
 //! Which upstream answers a path: `/api/v1/<service>/…` that service, `/media/…` the
-//! catalog, `/dev/mailbox` notifications, every other page the web front end.
+//! catalog, `/dev/mailbox` notifications, `/payments/simulator/…` (the simulated bank's
+//! confirmation page) payments, every other page the web front end.
 //! `/internal/…` is for services calling each other inside the cluster and is never
 //! routed, however its path is spelled.
 
@@ -63,6 +64,7 @@ impl Routes {
             },
             "media" => "catalog",
             "dev" if segments.next() == Some("mailbox") => "notifications",
+            "payments" if segments.next() == Some("simulator") => "payments",
             _ => "web",
         };
         match self.by_name.get(service) {
@@ -123,6 +125,7 @@ mod tests {
             "notifications",
             "orders",
             "search",
+            "payments",
         ]
         .iter()
         .map(|s| ((*s).to_owned(), "http://127.0.0.1:1".to_owned()))
@@ -149,6 +152,10 @@ mod tests {
         );
         assert_eq!(to("/media/abc-480.webp"), Some(("catalog".into(), 30)));
         assert_eq!(to("/dev/mailbox"), Some(("notifications".into(), 30)));
+        assert_eq!(
+            to("/payments/simulator/confirm/pay_1"),
+            Some(("payments".into(), 30))
+        );
         assert_eq!(to("/"), Some(("web".into(), 30)));
         assert_eq!(to("/products/mug"), Some(("web".into(), 30)));
         assert_eq!(to("/docs"), Some(("web".into(), 30)));

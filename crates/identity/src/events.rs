@@ -53,5 +53,6 @@ pub fn subscriptions(pool: &PgPool) -> Vec<Subscription> {
         event_types: CONSUMES.to_vec(),
         handler: Arc::new(MembershipProjection),
         pool: pool.clone(),
+        queue: kernel::events::Queue::Shared,
     }]
 }

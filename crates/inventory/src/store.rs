@@ -89,6 +89,27 @@ pub async fn variant(
         .await
 }
 
+/// Each tracked variant's product, availability and version after `after`, by id:
+/// variants whose stock has moved at least once (version above 0), as their events said.
+pub async fn availability_export(
+    conn: &mut PgConnection,
+    after: Option<VariantId>,
+    limit: i64,
+) -> Result<Vec<(VariantId, ProductId, i64, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT v.variant_id, v.product_id, \
+                COALESCE((SELECT sum(l.on_hand - l.reserved) FROM stock_levels l \
+                          WHERE l.variant_id = v.variant_id), 0)::bigint, \
+                v.version \
+         FROM variants v WHERE v.version > 0 AND ($1::uuid IS NULL OR v.variant_id > $1) \
+         ORDER BY v.variant_id LIMIT $2",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
 pub async fn set_threshold(
     conn: &mut PgConnection,
     id: VariantId,

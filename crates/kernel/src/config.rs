@@ -69,6 +69,14 @@ pub struct Config {
     /// `SEARCH_INDEX_DIR`: where the search index files are kept (derived data: rebuilt
     /// from the catalog when missing).
     pub search_index_dir: String,
+    /// `SEARCH_REPLICA`: this search replica's name (lowercase letters, digits and `-`),
+    /// which names its own event queue. Each replica also needs its own database and
+    /// index directory: they hold what that replica has applied.
+    pub search_replica: String,
+    /// `SEARCH_QUEUE_EXPIRES_SECS`: how long the broker keeps a search replica's queue
+    /// while no replica consumes it (default a day); a replica back after longer
+    /// rebuilds its index.
+    pub search_queue_expires: Duration,
     /// `INTERNAL_API_SECRET`: what services present to each other on `/internal/…`
     /// endpoints. When unset the platform makes one per process, which is right when one
     /// process runs every service; services running apart need the same value set.
@@ -234,6 +242,19 @@ impl Config {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let search_replica = parse("SEARCH_REPLICA", "main");
+        if search_replica.len() > 40
+            || !search_replica
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(ConfigError {
+                name: "SEARCH_REPLICA".into(),
+                reason: format!(
+                    "expected up to 40 lowercase letters, digits and '-', got {search_replica:?}"
+                ),
+            });
+        }
         let config = Self {
             bind,
             trusted_proxies,
@@ -253,6 +274,8 @@ impl Config {
             cache_ttl: Duration::from_secs(num("CACHE_TTL_SECS", 60)?),
             media_dir: parse("MEDIA_DIR", "data/media"),
             search_index_dir: parse("SEARCH_INDEX_DIR", "data/search-index"),
+            search_replica,
+            search_queue_expires: Duration::from_secs(num("SEARCH_QUEUE_EXPIRES_SECS", 86_400)?),
             checkout_lease: Duration::from_secs(num("CHECKOUT_LEASE_SECS", 30)?),
             payments: PaymentsConfig {
                 provider: parse("PAYMENTS_PROVIDER", "simulator"),
@@ -409,5 +432,20 @@ mod tests {
         assert_eq!(err.name, "EVENT_MAX_ATTEMPTS");
         let err = config(&[("EMPORIUM_BIND", "nowhere")]).unwrap_err();
         assert_eq!(err.name, "EMPORIUM_BIND");
+    }
+
+    #[test]
+    fn a_search_replica_name_must_be_fit_for_a_queue_name() {
+        assert_eq!(config(&[]).unwrap().search_replica, "main");
+        assert_eq!(
+            config(&[("SEARCH_REPLICA", "search-1")])
+                .unwrap()
+                .search_replica,
+            "search-1"
+        );
+        for bad in ["Search", "a.b", "a b", &"x".repeat(41)] {
+            let e = config(&[("SEARCH_REPLICA", bad)]).unwrap_err();
+            assert_eq!(e.name, "SEARCH_REPLICA", "{bad:?}");
+        }
     }
 }

@@ -46,13 +46,21 @@ pub async fn connect_domain(config: &Config, schema: &'static str) -> Result<PgP
         source,
     })?;
     // Identifier, not data: `schema` is a compile-time constant of the calling crate.
-    sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+    // Replicas starting together race here: the loser's unique violation means the
+    // schema exists.
+    match sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
         .execute(&mut conn)
         .await
-        .map_err(|source| DbError::Connect {
-            domain: schema.into(),
-            source,
-        })?;
+    {
+        Ok(_) => {}
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23505") => {}
+        Err(source) => {
+            return Err(DbError::Connect {
+                domain: schema.into(),
+                source,
+            });
+        }
+    }
     let _ = conn.close().await;
     // Connections a burst opened are given back after a short idle spell; the pool's
     // size is the domain's share of the process's budget.
@@ -150,8 +158,10 @@ async fn ensure_database(options: &PgConnectOptions) -> Result<(), sqlx::Error> 
         .await
     {
         Ok(_) => {}
-        // Another process created it between our two looks.
-        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
+        // Another process created it between our two looks (or, racing us, while
+        // we did: then the catalog's unique index refuses the second row).
+        Err(sqlx::Error::Database(e)) if matches!(e.code().as_deref(), Some("42P04" | "23505")) => {
+        }
         Err(e) => return Err(e),
     }
     let _ = admin.close().await;

@@ -63,7 +63,24 @@ pub struct Platform {
     routes: OnceLock<AccessTable>,
     /// Each hosted service's outbox (its schema and pool), set by `mount`.
     outboxes: OnceLock<Vec<(&'static str, PgPool)>>,
+    /// State services are still filling before they can answer in full (search's
+    /// index): `/ready` is red until each is done.
+    warmups: std::sync::Mutex<Vec<(&'static str, Warmup)>>,
     shutdown: watch::Sender<bool>,
+}
+
+/// Something a service fills after it starts; `/ready` waits for [`Warmup::finish`].
+#[derive(Clone, Default)]
+pub struct Warmup(Arc<std::sync::atomic::AtomicBool>);
+
+impl Warmup {
+    pub fn finish(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Acquire)
+    }
 }
 
 /// Fetches identity's JWKS through identity's client, whichever process it lives in.
@@ -122,8 +139,19 @@ impl Platform {
             config,
             routes: OnceLock::new(),
             outboxes: OnceLock::new(),
+            warmups: std::sync::Mutex::new(Vec::new()),
             shutdown,
         }))
+    }
+
+    /// Registers state to fill (named in `/ready`'s checks) before this process is
+    /// ready; call before [`Platform::mount`].
+    pub fn warmup(&self, name: &'static str) -> Warmup {
+        let warmup = Warmup::default();
+        if let Ok(mut list) = self.warmups.lock() {
+            list.push((name, warmup.clone()));
+        }
+        warmup
     }
 
     pub fn hosts(&self, service: &str) -> bool {
@@ -301,6 +329,7 @@ impl Platform {
             pools,
             bus: self.bus.clone(),
             cache: self.cache.clone(),
+            warmups: self.warmups.lock().map(|l| l.clone()).unwrap_or_default(),
             openapi: Arc::new(openapi),
             internal_openapi: Arc::new(internal_openapi),
         })

@@ -172,5 +172,6 @@ pub fn subscriptions(handler: EmailHandler, pool: &PgPool) -> Vec<Subscription> 
         event_types: CONSUMES.to_vec(),
         handler: Arc::new(handler),
         pool: pool.clone(),
+        queue: kernel::events::Queue::Shared,
     }]
 }

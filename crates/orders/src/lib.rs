@@ -85,6 +85,7 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
             event_types: events::CONSUMES.to_vec(),
             handler: Arc::new(events::PaymentAnswered),
             pool: pool.clone(),
+            queue: kernel::events::Queue::Shared,
         }],
         pool: Some(pool),
         fallback: None,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use contracts::catalog::events::{ProductPublished, ProductWithdrawn};
 use contracts::inventory::events::StockChanged;
 use contracts::vendors::events::{StoreReinstated, StoreSuspended};
-use kernel::events::{Envelope, Event, Handler, Subscription};
+use kernel::events::{Envelope, Event, Handler, Queue, Subscription};
 use sqlx::{PgConnection, PgPool};
 
 use crate::index::ProductIndex;
@@ -77,11 +77,14 @@ impl Handler for IndexFeeder {
     }
 }
 
-pub fn subscriptions(pool: &PgPool, index: Arc<ProductIndex>) -> Vec<Subscription> {
-    vec![Subscription {
+/// Every replica keeps an index of its own, so each has a queue of its own that
+/// receives every event.
+pub fn subscription(pool: &PgPool, index: Arc<ProductIndex>, queue: Queue) -> Subscription {
+    Subscription {
         consumer: crate::SERVICE,
         event_types: CONSUMES.to_vec(),
         handler: Arc::new(IndexFeeder { index }),
         pool: pool.clone(),
-    }]
+        queue,
+    }
 }

@@ -107,3 +107,80 @@ pub async fn sold_out_products(conn: &mut PgConnection) -> Result<Vec<Uuid>, sql
     .fetch_all(conn)
     .await
 }
+
+/// The bulk form of [`set_store_suspended`] for a catch-up; returns the stores whose
+/// state it changed, with their state now.
+pub async fn set_store_states(
+    conn: &mut PgConnection,
+    stores: &[Uuid],
+    versions: &[i64],
+    suspended: &[bool],
+) -> Result<Vec<(Uuid, bool)>, sqlx::Error> {
+    sqlx::query_as(
+        "INSERT INTO stores (store_id, version, suspended) \
+         SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bool[]) \
+         ON CONFLICT (store_id) DO UPDATE SET version = EXCLUDED.version, suspended = EXCLUDED.suspended \
+         WHERE stores.version < EXCLUDED.version RETURNING store_id, suspended",
+    )
+    .bind(stores)
+    .bind(versions)
+    .bind(suspended)
+    .fetch_all(conn)
+    .await
+}
+
+/// The bulk form of [`set_variant_stock`] for a catch-up; returns whether each product
+/// whose variants it changed is now sold out. (The statement's reads see the table as
+/// it was before its own insert, hence the union with what it changed.)
+pub async fn set_variant_stocks(
+    conn: &mut PgConnection,
+    variants: &[Uuid],
+    products: &[Uuid],
+    available: &[i64],
+    versions: &[i64],
+) -> Result<Vec<(Uuid, bool)>, sqlx::Error> {
+    sqlx::query_as(
+        "WITH changed AS ( \
+             INSERT INTO variant_stock (variant_id, product_id, available, version) \
+             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::bigint[]) \
+             ON CONFLICT (variant_id) DO UPDATE SET available = EXCLUDED.available, version = EXCLUDED.version \
+             WHERE variant_stock.version < EXCLUDED.version RETURNING variant_id, product_id, available) \
+         SELECT product_id, bool_and(available <= 0) FROM ( \
+             SELECT product_id, available FROM changed \
+             UNION ALL \
+             SELECT s.product_id, s.available FROM variant_stock s \
+             WHERE s.product_id IN (SELECT product_id FROM changed) \
+               AND s.variant_id NOT IN (SELECT variant_id FROM changed)) now \
+         GROUP BY product_id",
+    )
+    .bind(variants)
+    .bind(products)
+    .bind(available)
+    .bind(versions)
+    .fetch_all(conn)
+    .await
+}
+
+/// Claims the database for this replica: the replica that holds it, and whether this
+/// claim is the first (a new database, which has seen no event yet). Two replicas
+/// sharing one would each skip the events the other applied.
+pub async fn claim_for_replica(
+    pool: &sqlx::PgPool,
+    replica: &str,
+) -> Result<(String, bool), sqlx::Error> {
+    let claimed: Option<String> = sqlx::query_scalar(
+        "INSERT INTO replica (name) VALUES ($1) ON CONFLICT DO NOTHING RETURNING name",
+    )
+    .bind(replica)
+    .fetch_optional(pool)
+    .await?;
+    match claimed {
+        Some(name) => Ok((name, true)),
+        None => Ok((
+            sqlx::query_scalar("SELECT name FROM replica")
+                .fetch_one(pool)
+                .await?,
+            false,
+        )),
+    }
+}

@@ -149,6 +149,22 @@ pub async fn bump_version(conn: &mut PgConnection, id: StoreId) -> Result<i64, s
     Ok(v)
 }
 
+/// Each store's suspension and version after `after`, by id (stores with events only).
+pub async fn store_states(
+    conn: &mut PgConnection,
+    after: Option<StoreId>,
+    limit: i64,
+) -> Result<Vec<(StoreId, bool, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, status = 'suspended', version FROM stores \
+         WHERE version > 0 AND ($1::uuid IS NULL OR id > $1) ORDER BY id LIMIT $2",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
 /// The editable profile of a store (what its members may change).
 pub struct Profile<'a> {
     pub name: &'a str,

@@ -13,8 +13,6 @@ use contracts::catalog::internal::{
     SaleVariant, SaleVariantList, SearchDocumentPage, VariantOwner,
 };
 
-pub const MAX_EXPORT_PAGE: u32 = 1000;
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ExportParams {
@@ -34,15 +32,7 @@ pub async fn search_documents(
     axum::extract::State(pool): State,
     Query(params): Query<ExportParams>,
 ) -> Result<Json<SearchDocumentPage>> {
-    let limit = params.limit.unwrap_or(MAX_EXPORT_PAGE);
-    if !(1..=MAX_EXPORT_PAGE).contains(&limit) {
-        return Err(Problem::validation(vec![FieldError::new(
-            "limit",
-            "out_of_range",
-            format!("must be between 1 and {MAX_EXPORT_PAGE}"),
-        )])
-        .into());
-    }
+    let limit = kernel::http::pagination::export_limit(params.limit)?;
     let mut conn = pool.acquire().await?;
     let offset = i64::try_from(params.offset.unwrap_or(0)).map_err(|_| {
         Problem::validation(vec![FieldError::new(

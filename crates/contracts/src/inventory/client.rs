@@ -8,8 +8,8 @@ use kernel::http::client::path_segment;
 
 use super::ReservationId;
 use super::dto::{
-    AdjustmentRequest, AvailabilityList, LocationList, LocationRequest, LocationView,
-    ReservationView, ServiceReserveRequest, StockView,
+    AdjustmentRequest, AvailabilityList, AvailabilityPage, LocationList, LocationRequest,
+    LocationView, ReservationView, ServiceReserveRequest, StockView,
 };
 
 #[derive(Clone)]
@@ -113,5 +113,19 @@ impl InventoryClient {
             ))
             .send()
             .await
+    }
+
+    /// Every tracked variant's availability as of its version, a page at a time
+    /// (services only).
+    pub async fn availability_export(
+        &self,
+        after: Option<VariantId>,
+        limit: u32,
+    ) -> Result<AvailabilityPage, ClientError> {
+        let mut path = format!("/internal/inventory/availability-export?limit={limit}");
+        if let Some(after) = after {
+            path.push_str(&format!("&after={after}"));
+        }
+        self.http.get(&path).send().await
     }
 }

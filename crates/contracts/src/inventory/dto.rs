@@ -156,3 +156,20 @@ pub struct ServiceReserveRequest {
     pub owner: kernel::ids::UserId,
     pub reservation: ReserveRequest,
 }
+
+/// A tracked variant's availability as its latest `inventory.stock.changed` event said:
+/// what search needs to know which products are sold out when it builds a replica.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct VariantAvailability {
+    pub variant_id: VariantId,
+    pub product_id: crate::catalog::ProductId,
+    pub available: i64,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AvailabilityPage {
+    pub items: Vec<VariantAvailability>,
+    /// Pass as `after` for the next page; absent on the last one.
+    pub next_after: Option<VariantId>,
+}

@@ -202,4 +202,13 @@ impl VendorsClient {
             .send()
             .await
     }
+
+    /// Every store's suspension as of its version, a page at a time (services only).
+    pub async fn store_states(&self, after: Option<StoreId>, limit: u32) -> Result<StoreStatePage> {
+        let mut path = format!("/internal/vendors/store-states?limit={limit}");
+        if let Some(after) = after {
+            path.push_str(&format!("&after={after}"));
+        }
+        self.http.get(&path).send().await
+    }
 }

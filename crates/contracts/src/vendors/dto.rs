@@ -174,3 +174,20 @@ pub struct CommissionView {
     /// The store's effective commission in basis points (its own or the default).
     pub commission_bps: i32,
 }
+
+/// Whether a store is suspended, as of its version: what search needs to hide a
+/// suspended store's products when it builds a replica.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+pub struct StoreState {
+    pub store_id: StoreId,
+    pub suspended: bool,
+    /// The version of the store's latest event.
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StoreStatePage {
+    pub items: Vec<StoreState>,
+    /// Pass as `after` for the next page; absent on the last one.
+    pub next_after: Option<StoreId>,
+}

@@ -456,7 +456,15 @@ impl Browser {
 #[tokio::test]
 async fn a_guest_buys_from_two_stores_and_each_vendor_ships_its_part() {
     let app = TestApp::spawn().await;
-    let shop = crate::checkout::shop(&app, 10).await;
+    guest_buys_from_two_stores_and_each_vendor_ships(&app).await;
+}
+
+/// The purchase journey in the browser, against `app.base`: one process, or the
+/// gateway of the distributed topology.
+pub async fn guest_buys_from_two_stores_and_each_vendor_ships(
+    app: &TestApp,
+) -> crate::checkout::Shop {
+    let shop = crate::checkout::shop(app, 10).await;
     let b = launch().await;
     let base = app.base.clone();
 
@@ -554,4 +562,5 @@ async fn a_guest_buys_from_two_stores_and_each_vendor_ships_its_part() {
             .len(),
         1
     );
+    shop
 }

@@ -85,6 +85,7 @@ fn subscription(pool: &PgPool, handler: Arc<Recorder>) -> Subscription {
         event_types: vec![Pinged::TYPE],
         handler,
         pool: pool.clone(),
+        queue: kernel::events::Queue::Shared,
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod access;
 mod admin_pages;
+mod apart;
 mod browser;
 mod cart;
 mod catalog;

@@ -155,10 +155,19 @@ async fn the_storefront_pages_browse_the_seeded_marketplace() {
         !results.contains("Nothing matches"),
         "a typo still finds ceramics"
     );
-    let product = link_after(&results, "class=\"tile\"");
-    assert!(product.starts_with("/p/"), "{product}");
-    let (status, page) = text(&app, &product, false).await;
-    assert_eq!(status, 200);
+    // The first product found that comes in sizes.
+    let mut found = None;
+    for (at, _) in results.match_indices("class=\"tile\"") {
+        let product = link_after(&results[at..], "class=\"tile\"");
+        assert!(product.starts_with("/p/"), "{product}");
+        let (status, page) = text(&app, &product, false).await;
+        assert_eq!(status, 200);
+        if page.matches("name=\"variant\" value=\"").count() >= 2 {
+            found = Some((product, page));
+            break;
+        }
+    }
+    let (product, page) = found.expect("a ceramic product in sizes");
     assert!(page.contains("application/ld+json") && page.contains("\"@type\":\"Product\""));
     assert!(page.contains("aria-label=\"Breadcrumb\""));
     assert!(page.contains(&format!(

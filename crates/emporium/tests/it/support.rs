@@ -16,6 +16,9 @@ pub struct TestApp {
     pub config: Config,
     /// The running platform (its bus, for delivering events by hand).
     pub platform: Arc<Platform>,
+    /// Set when the services run apart (the distributed topology): how to wait for
+    /// their events, which no platform of this process relays.
+    pub apart: Option<Arc<crate::apart::EventAccount>>,
 }
 
 impl TestApp {
@@ -42,14 +45,18 @@ impl TestApp {
             app.router,
             std::future::pending(),
         ));
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        // Ready: search has filled its index from the (empty) catalog.
+        crate::distributed::wait_ready(&http, &format!("http://{addr}")).await;
         Self {
             base: format!("http://{addr}"),
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
+            http,
             config,
             platform: app.platform,
+            apart: None,
         }
     }
 
@@ -128,7 +135,10 @@ impl TestApp {
     /// Waits until every event committed so far has been published and handled (the
     /// platform asks the outboxes; nothing sleeps a fixed time).
     pub async fn settle(&self) {
-        self.platform.settle().await.unwrap();
+        match &self.apart {
+            Some(account) => account.settle().await,
+            None => self.platform.settle().await.unwrap(),
+        }
     }
 
     /// The newest email of `kind` to `to`, once the events that send it are handled.

@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+mod export;
+
 use axum::Extension;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -43,6 +45,7 @@ pub fn router(pool: PgPool, catalog: CatalogClient) -> OpenApiRouter {
         .routes(routes!(availability))
         .routes(routes!(service_reserve))
         .routes(routes!(service_reservation_action))
+        .routes(routes!(export::availability_export))
         .layer(Extension(catalog))
         .with_state(pool)
 }

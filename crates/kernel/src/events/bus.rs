@@ -1,4 +1,5 @@
 use std::sync::Arc;
+use std::time::Duration;
 
 use sqlx::{PgConnection, PgPool};
 
@@ -24,6 +25,18 @@ pub trait Handler: Send + Sync {
     async fn after_commit(&self, _event: &Envelope) {}
 }
 
+/// Where a subscription's events wait for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Queue {
+    /// One queue for the consuming service, its replicas taking turns: they share one
+    /// database, so any of them may handle any event.
+    Shared,
+    /// A queue of one replica's own that receives every event, for a replica that keeps
+    /// state of its own (search's index). The broker deletes it once it has had no
+    /// consumer for `expires`; the replica then starts afresh.
+    Replica { name: String, expires: Duration },
+}
+
 /// A consuming service's interest in some event types.
 #[derive(Clone)]
 pub struct Subscription {
@@ -33,6 +46,26 @@ pub struct Subscription {
     pub handler: Arc<dyn Handler>,
     /// The consumer's own pool: inbox, dead letters and the handler's effects.
     pub pool: PgPool,
+    pub queue: Queue,
+}
+
+impl Subscription {
+    /// What names the subscription's queues on a broker: the consumer, and the replica
+    /// when the queue is the replica's own.
+    pub fn queue_key(&self) -> String {
+        match &self.queue {
+            Queue::Shared => self.consumer.to_owned(),
+            Queue::Replica { name, .. } => format!("{}.{name}", self.consumer),
+        }
+    }
+
+    /// How long the broker keeps the queue without a consumer (none: for ever).
+    pub fn expires(&self) -> Option<Duration> {
+        match &self.queue {
+            Queue::Shared => None,
+            Queue::Replica { expires, .. } => Some(*expires),
+        }
+    }
 }
 
 /// Carries envelopes from relays to consumers.
@@ -44,6 +77,10 @@ pub trait Bus: Send + Sync {
     /// Makes sure events of `event_types` are kept for `consumer` from now on, even
     /// before that consumer first runs (RabbitMQ: declares its queue and bindings).
     async fn declare(&self, consumer: &str, event_types: &[&str]) -> Result<(), BusError>;
+
+    /// Declares the subscription's queue now; `true` when it did not exist before, so
+    /// the consumer has missed every earlier event and must catch up another way.
+    async fn open_queue(&self, subscription: &Subscription) -> Result<bool, BusError>;
 
     /// Starts consuming for a subscription (in the background).
     async fn subscribe(&self, subscription: Subscription) -> Result<(), BusError>;

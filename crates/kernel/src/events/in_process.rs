@@ -67,6 +67,11 @@ impl Bus for InProcessBus {
         Ok(())
     }
 
+    /// No queues: every consumer of the process subscribes before its relays run.
+    async fn open_queue(&self, _: &Subscription) -> Result<bool, BusError> {
+        Ok(false)
+    }
+
     async fn subscribe(&self, subscription: Subscription) -> Result<(), BusError> {
         self.subscriptions.write().await.push(subscription);
         Ok(())

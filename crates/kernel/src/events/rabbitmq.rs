@@ -98,19 +98,35 @@ async fn declare_exchanges(channel: &Channel, t: &Topology) -> Result<(), BusErr
         .map_err(unavailable)
 }
 
-/// The consumer's queue (bound to its event types) and its dead-letter queue.
+/// The broker's `x-expires` argument: the queue goes after this long without a
+/// consumer. Dead-letter queues never expire: nobody consumes them, and what they hold
+/// waits for a person.
+fn expiry(expires: Option<Duration>) -> FieldTable {
+    let mut args = FieldTable::default();
+    if let Some(expires) = expires {
+        let millis = i32::try_from(expires.as_millis())
+            .unwrap_or(i32::MAX)
+            .max(1);
+        args.insert(ShortString::from("x-expires"), AMQPValue::LongInt(millis));
+    }
+    args
+}
+
+/// The consumer's queue (bound to its event types) and its dead-letter queue; `key`
+/// names both (see [`Subscription::queue_key`]).
 async fn declare_consumer_queues(
     channel: &Channel,
     t: &Topology,
-    consumer: &str,
+    key: &str,
     event_types: &[&str],
+    expires: Option<Duration>,
 ) -> Result<(), BusError> {
     declare_exchanges(channel, t).await?;
     let durable = QueueDeclareOptions {
         durable: true,
         ..Default::default()
     };
-    let dlq = t.dead_letter_queue(consumer);
+    let dlq = t.dead_letter_queue(key);
     let dlx = t.dead_letter_exchange();
     channel
         .queue_declare(&dlq, durable, FieldTable::default())
@@ -120,22 +136,22 @@ async fn declare_consumer_queues(
         .queue_bind(
             &dlq,
             &dlx,
-            consumer,
+            key,
             QueueBindOptions::default(),
             FieldTable::default(),
         )
         .await
         .map_err(unavailable)?;
-    let mut args = FieldTable::default();
+    let mut args = expiry(expires);
     args.insert(
         ShortString::from("x-dead-letter-exchange"),
         AMQPValue::LongString(LongString::from(dlx.as_str())),
     );
     args.insert(
         ShortString::from("x-dead-letter-routing-key"),
-        AMQPValue::LongString(LongString::from(consumer)),
+        AMQPValue::LongString(LongString::from(key)),
     );
-    let queue = t.queue(consumer);
+    let queue = t.queue(key);
     let exchange = t.exchange();
     channel
         .queue_declare(&queue, durable, args)
@@ -216,7 +232,7 @@ impl RabbitBus {
         let consumers = self.consumers.lock().map(|c| c.clone()).unwrap_or_default();
         for (consumer, types) in &consumers {
             let types: Vec<&str> = types.iter().map(String::as_str).collect();
-            declare_consumer_queues(&channel, &self.topology, consumer, &types).await?;
+            declare_consumer_queues(&channel, &self.topology, consumer, &types, None).await?;
         }
         *guard = Some((conn, channel.clone()));
         Ok(channel)
@@ -232,15 +248,16 @@ impl RabbitBus {
     ) -> Result<(), BusError> {
         let conn = connect(url).await?;
         let channel = conn.create_channel().await.map_err(unavailable)?;
-        declare_consumer_queues(&channel, t, sub.consumer, &sub.event_types).await?;
+        let key = sub.queue_key();
+        declare_consumer_queues(&channel, t, &key, &sub.event_types, sub.expires()).await?;
         channel
             .basic_qos(16, BasicQosOptions::default())
             .await
             .map_err(unavailable)?;
         let mut deliveries = channel
             .basic_consume(
-                &t.queue(sub.consumer),
-                &format!("{}-{}", sub.consumer, uuid::Uuid::now_v7().simple()),
+                &t.queue(&key),
+                &format!("{key}-{}", uuid::Uuid::now_v7().simple()),
                 BasicConsumeOptions::default(),
                 FieldTable::default(),
             )
@@ -297,7 +314,7 @@ impl Bus for RabbitBus {
         }
         let declared = match self.publisher_channel().await {
             Ok(channel) => {
-                declare_consumer_queues(&channel, &self.topology, consumer, event_types).await
+                declare_consumer_queues(&channel, &self.topology, consumer, event_types, None).await
             }
             Err(e) => Err(e),
         };
@@ -305,6 +322,33 @@ impl Bus for RabbitBus {
             tracing::warn!(error = %e, "RabbitMQ unreachable; queues will be declared on connect");
         }
         Ok(())
+    }
+
+    /// Looks for the queue first on a channel of its own (a passive declaration that
+    /// misses closes its channel), then declares it.
+    async fn open_queue(&self, sub: &Subscription) -> Result<bool, BusError> {
+        let key = sub.queue_key();
+        let conn = connect(&self.url).await?;
+        let probe = conn.create_channel().await.map_err(unavailable)?;
+        let passive = QueueDeclareOptions {
+            passive: true,
+            ..Default::default()
+        };
+        let existed = probe
+            .queue_declare(&self.topology.queue(&key), passive, FieldTable::default())
+            .await
+            .is_ok();
+        let channel = conn.create_channel().await.map_err(unavailable)?;
+        let declared = declare_consumer_queues(
+            &channel,
+            &self.topology,
+            &key,
+            &sub.event_types,
+            sub.expires(),
+        )
+        .await;
+        let _ = conn.close(0, "queue opened").await;
+        declared.map(|()| !existed)
     }
 
     /// Declares the topology before returning (so events published afterwards reach the
@@ -336,9 +380,16 @@ impl Bus for RabbitBus {
         let channel = self.publisher_channel().await?;
         let mut moved = 0;
         for sub in subscriptions {
-            declare_consumer_queues(&channel, &self.topology, sub.consumer, &sub.event_types)
-                .await?;
-            let dlq = self.topology.dead_letter_queue(sub.consumer);
+            let key = sub.queue_key();
+            declare_consumer_queues(
+                &channel,
+                &self.topology,
+                &key,
+                &sub.event_types,
+                sub.expires(),
+            )
+            .await?;
+            let dlq = self.topology.dead_letter_queue(&key);
             while let Some(msg) = channel
                 .basic_get(&dlq, BasicGetOptions::default())
                 .await
@@ -356,7 +407,7 @@ impl Bus for RabbitBus {
                 };
                 // The default exchange routes by queue name: only the failing consumer
                 // sees the event again, not every subscriber of its type.
-                let queue = self.topology.queue(sub.consumer);
+                let queue = self.topology.queue(&key);
                 confirmed_publish(&channel, "", &queue, &envelope).await?;
                 delivery
                     .acker

@@ -16,6 +16,7 @@ pub struct OpsState {
     pub pools: Vec<(&'static str, PgPool)>,
     pub bus: Arc<dyn Bus>,
     pub cache: Arc<dyn crate::cache::Cache>,
+    pub warmups: Vec<(&'static str, crate::platform::Warmup)>,
     /// The public API's document.
     pub openapi: Arc<String>,
     /// The `/internal/…` operations' document, for services only.
@@ -62,6 +63,14 @@ async fn ready(State(state): State<OpsState>) -> Response {
         format!("cache:{}", state.cache.name()),
         json!(if cache_up { "ok" } else { "down" }),
     );
+    for (name, warmup) in &state.warmups {
+        let done = warmup.is_finished();
+        ok &= done;
+        checks.insert(
+            (*name).to_owned(),
+            json!(if done { "ok" } else { "filling" }),
+        );
+    }
     readiness(ok, checks)
 }
 

@@ -12,6 +12,38 @@ use crate::secret::{b64url, b64url_decode};
 
 pub const DEFAULT_LIMIT: u32 = 20;
 pub const MAX_LIMIT: u32 = 100;
+/// The largest page of a service-to-service export (read whole, by keyset `after`).
+pub const MAX_EXPORT_PAGE: u32 = 1000;
+
+/// Splits `rows`, read with `limit + 1`, into one page and the key to pass as `after`
+/// for the next page (none when this page is the last).
+pub fn keyset_page<T, K>(
+    mut rows: Vec<T>,
+    limit: u32,
+    key: impl Fn(&T) -> K,
+) -> (Vec<T>, Option<K>) {
+    let limit = limit as usize;
+    if rows.len() <= limit {
+        return (rows, None);
+    }
+    rows.truncate(limit);
+    let next = rows.last().map(key);
+    (rows, next)
+}
+
+/// An export page's `limit`: 1 to [`MAX_EXPORT_PAGE`], the largest when absent.
+pub fn export_limit(limit: Option<u32>) -> Result<u32, Problem> {
+    let limit = limit.unwrap_or(MAX_EXPORT_PAGE);
+    if (1..=MAX_EXPORT_PAGE).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(Problem::validation(vec![FieldError::new(
+            "limit",
+            "out_of_range",
+            format!("must be between 1 and {MAX_EXPORT_PAGE}"),
+        )]))
+    }
+}
 
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -112,6 +144,17 @@ impl<T> Page<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_export_page_names_the_next_key_only_when_rows_remain() {
+        let (page, next) = keyset_page(vec![1, 2, 3], 2, |n| *n * 10);
+        assert_eq!((page, next), (vec![1, 2], Some(20)));
+        let (page, next) = keyset_page(vec![1, 2], 2, |n| *n * 10);
+        assert_eq!((page, next), (vec![1, 2], None));
+        assert_eq!(export_limit(None).unwrap(), MAX_EXPORT_PAGE);
+        assert!(export_limit(Some(0)).is_err());
+        assert!(export_limit(Some(MAX_EXPORT_PAGE + 1)).is_err());
+    }
 
     #[test]
     fn pages_carry_a_cursor_only_when_more_rows_exist() {

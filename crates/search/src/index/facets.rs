@@ -103,8 +103,10 @@ pub(super) fn buckets<'a>(
         .flatten()
 }
 
+/// A terms aggregation's values, most first and equal counts by value: the same order
+/// on every replica, whatever order the aggregation met the terms in.
 pub(super) fn terms(aggs: &serde_json::Value, name: &str) -> Vec<FacetValue> {
-    buckets(aggs, name)
+    let mut values: Vec<FacetValue> = buckets(aggs, name)
         .filter_map(|b| {
             Some(FacetValue {
                 value: b.get("key")?.as_str()?.to_owned(),
@@ -112,7 +114,9 @@ pub(super) fn terms(aggs: &serde_json::Value, name: &str) -> Vec<FacetValue> {
             })
         })
         .filter(|v| v.count > 0)
-        .collect()
+        .collect();
+    values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+    values
 }
 
 /// Fills `facets` from an aggregation result; with `only`, just that facet (and for an

@@ -32,9 +32,8 @@ use tantivy::schema::{
 use tantivy::tokenizer::{
     AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer,
 };
-use tantivy::{
-    DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term,
-};
+use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{DocId, Score, SegmentReader};
 use tokio::sync::{Mutex, RwLock as AsyncRwLock, RwLockReadGuard};
 use uuid::Uuid;
 
@@ -80,6 +79,10 @@ struct Fields {
     attr: Field,
     price: Field,
     published: Field,
+    /// The product id's two halves: the last sort key of every order, so products
+    /// with equal keys come in the same order on every replica and every page.
+    id_hi: Field,
+    id_lo: Field,
     title: Field,
     text: Field,
     title_plain: Field,
@@ -108,6 +111,8 @@ fn schema() -> (Schema, Fields) {
         attr: b.add_text_field("attr", STRING | FAST),
         price: b.add_i64_field("price", INDEXED | FAST),
         published: b.add_i64_field("published", FAST),
+        id_hi: b.add_u64_field("id_hi", FAST),
+        id_lo: b.add_u64_field("id_lo", FAST),
         title: b.add_text_field("title", text.clone()),
         text: b.add_text_field("text", text),
         title_plain: b.add_text_field("title_plain", plain.clone()),
@@ -429,6 +434,9 @@ impl ProductIndex {
         let store_id = p.store_id.0;
         let mut doc = TantivyDocument::default();
         doc.add_text(f.id, p.product_id.0.to_string());
+        let (hi, lo) = p.product_id.0.as_u64_pair();
+        doc.add_u64(f.id_hi, hi);
+        doc.add_u64(f.id_lo, lo);
         doc.add_text(f.store_id, store_id.to_string());
         doc.add_text(f.store, &p.store_slug);
         if let Some(brand) = &p.brand {

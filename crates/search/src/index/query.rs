@@ -191,36 +191,39 @@ impl ProductIndex {
             facet_aggregations(&FacetKind::all()),
             AggregationLimitsGuard::default(),
         );
+        // Every order ends with the product id (newest first), so equal keys never
+        // fall back to where a document happens to sit in this replica's segments.
         let (total, addresses, aggs): (usize, Vec<DocAddress>, _) = match (req.sort, has_text) {
             (Sort::Relevance, true) => {
-                let (n, hits, aggs) = searcher.search(&main, &(Count, top, all_facets))?;
+                let ranked = top.tweak_score(|segment: &SegmentReader| {
+                    let id = id_of(segment);
+                    move |doc: DocId, score: Score| (score, id(doc))
+                });
+                let (n, hits, aggs) = searcher.search(&main, &(Count, ranked, all_facets))?;
                 (n, hits.into_iter().map(|(_, a)| a).collect(), aggs)
             }
-            (Sort::PriceAsc | Sort::PriceDesc, _) => {
-                let order = if req.sort == Sort::PriceAsc {
-                    Order::Asc
-                } else {
-                    Order::Desc
-                };
-                let (n, hits, aggs) = searcher.search(
-                    &main,
-                    &(
-                        Count,
-                        top.order_by_fast_field::<i64>("price", order),
-                        all_facets,
-                    ),
-                )?;
+            (Sort::PriceAsc, _) => {
+                let ranked = top.custom_score(|segment: &SegmentReader| {
+                    let (price, id) = (i64_column(segment, "price"), id_of(segment));
+                    move |doc: DocId| (std::cmp::Reverse(price(doc)), id(doc))
+                });
+                let (n, hits, aggs) = searcher.search(&main, &(Count, ranked, all_facets))?;
+                (n, hits.into_iter().map(|(_, a)| a).collect(), aggs)
+            }
+            (Sort::PriceDesc, _) => {
+                let ranked = top.custom_score(|segment: &SegmentReader| {
+                    let (price, id) = (i64_column(segment, "price"), id_of(segment));
+                    move |doc: DocId| (price(doc), id(doc))
+                });
+                let (n, hits, aggs) = searcher.search(&main, &(Count, ranked, all_facets))?;
                 (n, hits.into_iter().map(|(_, a)| a).collect(), aggs)
             }
             (Sort::Newest | Sort::Relevance, _) => {
-                let (n, hits, aggs) = searcher.search(
-                    &main,
-                    &(
-                        Count,
-                        top.order_by_fast_field::<i64>("published", Order::Desc),
-                        all_facets,
-                    ),
-                )?;
+                let ranked = top.custom_score(|segment: &SegmentReader| {
+                    let (published, id) = (i64_column(segment, "published"), id_of(segment));
+                    move |doc: DocId| (published(doc), id(doc))
+                });
+                let (n, hits, aggs) = searcher.search(&main, &(Count, ranked, all_facets))?;
                 (n, hits.into_iter().map(|(_, a)| a).collect(), aggs)
             }
         };
@@ -350,5 +353,33 @@ impl ProductIndex {
             card.in_stock = !sold_out.contains(&id);
         }
         Ok(card)
+    }
+}
+
+/// A segment's values of an i64 fast field (0 where a document has none).
+fn i64_column(segment: &SegmentReader, name: &str) -> impl Fn(DocId) -> i64 + use<> {
+    let column = segment
+        .fast_fields()
+        .i64(name)
+        .ok()
+        .map(|c| c.first_or_default_col(0));
+    move |doc| column.as_ref().map_or(0, |c| c.get_val(doc))
+}
+
+/// A segment's product ids, as the pair of u64 halves they were indexed as.
+fn id_of(segment: &SegmentReader) -> impl Fn(DocId) -> (u64, u64) + use<> {
+    let column = |name: &str| {
+        segment
+            .fast_fields()
+            .u64(name)
+            .ok()
+            .map(|c| c.first_or_default_col(0))
+    };
+    let (hi, lo) = (column("id_hi"), column("id_lo"));
+    move |doc| {
+        (
+            hi.as_ref().map_or(0, |c| c.get_val(doc)),
+            lo.as_ref().map_or(0, |c| c.get_val(doc)),
+        )
     }
 }

@@ -59,6 +59,7 @@ pub fn router(pool: PgPool) -> OpenApiRouter {
             admin_set_default_commission
         ))
         .routes(routes!(service_commission))
+        .routes(routes!(service_store_states))
         .with_state(pool)
 }
 
@@ -80,6 +81,41 @@ async fn service_commission(
         None => store::default_commission(&mut conn).await?,
     };
     Ok(Json(CommissionView { commission_bps }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StoreStateParams {
+    /// The last store id of the previous page.
+    pub after: Option<StoreId>,
+    /// Stores per page, 1 to 1000 (default 1000).
+    pub limit: Option<u32>,
+}
+
+/// Every store's suspension as of its version, by id: what a new search replica starts
+/// from (services only).
+#[utoipa::path(get, path = "/internal/vendors/store-states", security(("service" = [])), tag = "internal",
+    params(StoreStateParams),
+    responses((status = 200, body = StoreStatePage), (status = 422, body = Problem)))]
+async fn service_store_states(
+    axum::extract::State(pool): State,
+    Query(params): Query<StoreStateParams>,
+) -> Result<Json<StoreStatePage>> {
+    let limit = kernel::http::pagination::export_limit(params.limit)?;
+    let mut conn = pool.acquire().await?;
+    let rows = store::store_states(&mut conn, params.after, i64::from(limit) + 1).await?;
+    let (rows, next_after) = kernel::http::pagination::keyset_page(rows, limit, |r| r.0);
+    Ok(Json(StoreStatePage {
+        items: rows
+            .into_iter()
+            .map(|(store_id, suspended, version)| StoreState {
+                store_id,
+                suspended,
+                version,
+            })
+            .collect(),
+        next_after,
+    }))
 }
 
 // --- helpers ---

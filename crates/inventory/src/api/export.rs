@@ -1,0 +1,50 @@
+//! What other services read in bulk: every tracked variant's availability, for a new
+//! search replica to start from.
+
+use contracts::catalog::VariantId;
+use contracts::inventory::dto::{AvailabilityPage, VariantAvailability};
+use kernel::http::pagination::{export_limit, keyset_page};
+use kernel::http::{Json, Problem, Query};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::{Result, State};
+use crate::store;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportParams {
+    /// The last variant id of the previous page.
+    pub after: Option<VariantId>,
+    /// Variants per page, 1 to 1000 (default 1000).
+    pub limit: Option<u32>,
+}
+
+/// Every variant whose stock has moved, with its availability as of its latest
+/// `inventory.stock.changed` version, by id (services only).
+#[utoipa::path(get, path = "/internal/inventory/availability-export", security(("service" = [])), tag = "internal",
+    params(ExportParams),
+    responses((status = 200, body = AvailabilityPage), (status = 422, body = Problem)))]
+pub async fn availability_export(
+    axum::extract::State(pool): State,
+    Query(params): Query<ExportParams>,
+) -> Result<Json<AvailabilityPage>> {
+    let limit = export_limit(params.limit)?;
+    let mut conn = pool.acquire().await?;
+    let rows = store::availability_export(&mut conn, params.after, i64::from(limit) + 1).await?;
+    let (rows, next_after) = keyset_page(rows, limit, |r| r.0);
+    Ok(Json(AvailabilityPage {
+        items: rows
+            .into_iter()
+            .map(
+                |(variant_id, product_id, available, version)| VariantAvailability {
+                    variant_id,
+                    product_id,
+                    available,
+                    version,
+                },
+            )
+            .collect(),
+        next_after,
+    }))
+}
