@@ -116,8 +116,9 @@ async fn read_fresh(upstream: &Upstream, variants: &[VariantId]) -> Result<Fresh
         upstream.catalog.sale_variants(variants),
         upstream.inventory.availability(variants)
     );
-    let sale = sale.map_err(|e| anyhow::anyhow!("catalog: {e}"))?;
-    let stock = stock.map_err(|e| anyhow::anyhow!("inventory: {e}"))?;
+    // Either one down is a 503 the caller may retry, not a fault of ours.
+    let sale = sale.map_err(Problem::from)?;
+    let stock = stock.map_err(Problem::from)?;
     Ok((
         sale.items.into_iter().map(|v| (v.variant_id, v)).collect(),
         stock

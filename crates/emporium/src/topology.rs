@@ -351,6 +351,32 @@ impl Topology {
         Ok(())
     }
 
+    /// Stops a member without ending it (SIGSTOP): its sockets stay open and take
+    /// connections, but nothing answers, as with a hung process.
+    pub async fn pause(&self, name: &str) -> anyhow::Result<()> {
+        self.signal(name, "-STOP").await
+    }
+
+    /// Lets a paused member run again (SIGCONT).
+    pub async fn resume(&self, name: &str) -> anyhow::Result<()> {
+        self.signal(name, "-CONT").await
+    }
+
+    /// Sends a signal through kill(1): this crate has no unsafe code to call kill(2).
+    async fn signal(&self, name: &str, signal: &str) -> anyhow::Result<()> {
+        let pid = self
+            .children
+            .get(name)
+            .and_then(Child::id)
+            .ok_or_else(|| anyhow::anyhow!("{name} is not running"))?;
+        let status = Command::new("kill")
+            .args([signal, &pid.to_string()])
+            .status()
+            .await?;
+        anyhow::ensure!(status.success(), "kill {signal} {name} failed: {status}");
+        Ok(())
+    }
+
     /// Starts a member that was killed or has exited, and waits until it is ready.
     pub async fn restart(&mut self, name: &str) -> anyhow::Result<()> {
         if let Some(mut old) = self.children.remove(name) {
@@ -386,15 +412,10 @@ impl Topology {
                 }
             }
         }
-        // Each member shuts down gracefully on SIGTERM (through kill(1): this crate
-        // has no unsafe code to call kill(2) itself); one that hangs is killed.
-        for child in self.children.values() {
-            if let Some(pid) = child.id() {
-                let _ = Command::new("kill")
-                    .args(["-TERM", &pid.to_string()])
-                    .status()
-                    .await;
-            }
+        // Each member shuts down gracefully on SIGTERM; one that hangs is killed.
+        let names: Vec<String> = self.children.keys().cloned().collect();
+        for name in names {
+            let _ = self.signal(&name, "-TERM").await;
         }
         for (name, mut child) in self.children.drain() {
             if tokio::time::timeout(Duration::from_secs(10), child.wait())

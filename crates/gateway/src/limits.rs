@@ -120,17 +120,19 @@ pub fn default_rules(limits: RateLimits) -> Vec<Rule> {
 }
 
 /// One GCRA step, atomically in Redis with its clock (so replicas with skewed clocks
-/// agree): returns `{1, 0}` when allowed, `{0, ms to wait}` when not.
+/// agree), in microseconds (a limit of thousands a minute is a fraction of a
+/// millisecond apart; written with `%.0f`, as Lua would print 16 digits in exponent
+/// form): returns `{1, 0}` when allowed, `{0, ms to wait}` when not.
 const GCRA: &str = r"
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local interval, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
 local new_tat = tat + interval
 local allow_at = new_tat - interval * burst
-if allow_at > now then return {0, allow_at - now} end
-redis.call('SET', KEYS[1], new_tat, 'PX', new_tat - now)
+if allow_at > now then return {0, math.ceil((allow_at - now) / 1000)} end
+redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.max(1, math.ceil((new_tat - now) / 1000)))
 return {1, 0}
 ";
 
@@ -233,7 +235,7 @@ impl Limiter {
                 eval.arg(GCRA)
                     .arg(1)
                     .arg(key)
-                    .arg(interval.as_millis() as u64)
+                    .arg(interval.as_micros() as u64)
                     .arg(burst);
                 let step = eval.query_async::<(i64, i64)>(&mut conn);
                 match tokio::time::timeout(Duration::from_millis(500), step).await {

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::http::header::{CONNECTION, HOST};
+use axum::http::header::{self, CONNECTION, HOST};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use axum::response::IntoResponse;
 use hyper_util::client::legacy::Client;
@@ -231,11 +231,16 @@ impl Proxy {
                 strip_hop_by_hop(&mut parts.headers);
                 let response = Response::from_parts(parts, Body::new(body));
                 // A replica that cannot serve (its own dependencies down, shutting
-                // down) counts against it; any other answer is the service's word.
+                // down) counts against it; any other answer is the service's word,
+                // including a 503 with `Retry-After`: a live replica saying when this
+                // one request may be asked again (a checkout still being finished),
+                // which must not take the whole service out.
+                let deliberate = response.headers().contains_key(header::RETRY_AFTER);
                 if matches!(
                     response.status(),
                     StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE
-                ) {
+                ) && !deliberate
+                {
                     upstream.replica_failed(replica);
                     Outcome::Failed(response)
                 } else {

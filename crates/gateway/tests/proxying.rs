@@ -19,6 +19,10 @@ use common::gateway;
 
 const ANSWER: u8 = 0;
 const HANG: u8 = 1;
+/// 503 with `Retry-After`: a live replica asking the caller to come back later.
+const BUSY: u8 = 2;
+/// 503 without it: a replica that cannot serve.
+const DOWN: u8 = 3;
 
 /// An upstream replica: answers with its name, or hangs, as the test says.
 struct Replica {
@@ -27,10 +31,21 @@ struct Replica {
     hits: AtomicUsize,
 }
 
-async fn who(State(r): State<Arc<Replica>>, headers: HeaderMap) -> (StatusCode, String) {
+async fn who(State(r): State<Arc<Replica>>, headers: HeaderMap) -> axum::response::Response {
+    use axum::response::IntoResponse;
     r.hits.fetch_add(1, Ordering::SeqCst);
-    if r.mode.load(Ordering::SeqCst) == HANG {
-        std::future::pending::<()>().await;
+    match r.mode.load(Ordering::SeqCst) {
+        HANG => std::future::pending::<()>().await,
+        BUSY => {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [("retry-after", "2")],
+                "later",
+            )
+                .into_response();
+        }
+        DOWN => return (StatusCode::SERVICE_UNAVAILABLE, "down").into_response(),
+        _ => {}
     }
     let seen = |h: &str| {
         headers
@@ -49,6 +64,7 @@ async fn who(State(r): State<Arc<Replica>>, headers: HeaderMap) -> (StatusCode, 
             seen("x-forwarded-for")
         ),
     )
+        .into_response()
 }
 
 async fn echo(State(r): State<Arc<Replica>>, body: String) -> String {
@@ -256,6 +272,40 @@ async fn a_hung_upstream_opens_the_breaker_which_answers_at_once_and_closes_on_r
     .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(breaker_and_readiness(&http, &base).await, (0, 200));
+}
+
+#[tokio::test]
+async fn a_503_with_retry_after_is_the_services_word_and_opens_no_breaker() {
+    let (replica, url) = replica("busy").await;
+    replica.mode.store(BUSY, Ordering::SeqCst);
+    let policy = HealthPolicy {
+        breaker_threshold: 2,
+        eject_after: 2,
+        ..HealthPolicy::default()
+    };
+    let base = gateway(settings(&[&url], policy, Duration::from_secs(5))).await;
+    let http = reqwest::Client::new();
+    for _ in 0..4 {
+        let r = http
+            .get(format!("{base}/api/v1/catalog/who"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 503);
+        assert_eq!(r.headers()["retry-after"], "2", "passed through as sent");
+    }
+    assert_eq!(breaker_and_readiness(&http, &base).await, (0, 200));
+    // Without it, the replica cannot serve: that counts.
+    replica.mode.store(DOWN, Ordering::SeqCst);
+    for _ in 0..2 {
+        let r = http
+            .get(format!("{base}/api/v1/catalog/who"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 503);
+    }
+    assert_eq!(breaker_and_readiness(&http, &base).await.0, 2);
 }
 
 /// The catalog breaker's state as `/metrics` shows it, and the status of `/ready`.

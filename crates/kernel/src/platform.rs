@@ -263,7 +263,7 @@ impl Platform {
             let mut service = api.merge(pages);
             if let Some(pool) = &module.pool {
                 service = service.layer(middleware::from_fn_with_state(
-                    pool.clone(),
+                    idempotency::Keys::new(pool.clone(), self.config.request_timeout),
                     idempotency::idempotency,
                 ));
                 pools.push((module.name, pool.clone()));

@@ -128,4 +128,18 @@ impl InventoryClient {
         }
         self.http.get(&path).send().await
     }
+
+    /// The reservation made under `reference`, if any (services only).
+    pub async fn reservation_by_reference(
+        &self,
+        reference: &str,
+    ) -> Result<ReservationView, ClientError> {
+        self.http
+            .get(&format!(
+                "/internal/inventory/reservations/by-reference/{}",
+                path_segment(reference)
+            ))
+            .send()
+            .await
+    }
 }

@@ -106,8 +106,9 @@ impl EventAccount {
 }
 
 /// The topology on free loopback ports, with databases named after a fresh test prefix
-/// and its own broker namespace; rate limits raised for tests that sign in often.
-pub async fn start_topology() -> Topology {
+/// and its own broker namespace; rate limits raised for tests that sign in often;
+/// `extra` settings for every process.
+pub async fn start_topology(extra: &[(&str, &str)]) -> Topology {
     let server = std::env::var("TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned());
     let id = uuid::Uuid::now_v7().simple().to_string();
@@ -128,11 +129,21 @@ pub async fn start_topology() -> Topology {
         ("EVENT_RETRY_BASE_MS", "20".to_owned()),
         ("ARGON2_MEMORY_KIB", "1024".to_owned()),
         ("ARGON2_ITERATIONS", "1".to_owned()),
-        ("RUST_LOG", "warn".to_owned()),
+        (
+            "RUST_LOG",
+            std::env::var("TOPOLOGY_LOG").unwrap_or_else(|_| "warn".to_owned()),
+        ),
         ("GATEWAY_RATE_SIGN_IN", "10000".to_owned()),
         ("GATEWAY_RATE_REGISTRATION", "10000".to_owned()),
         ("GATEWAY_RATE_CHECKOUT", "10000".to_owned()),
+        ("GATEWAY_RATE_PER_CLIENT", "1000000".to_owned()),
+        ("GATEWAY_RATE_PER_USER", "1000000".to_owned()),
     ];
+    let env = env.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).chain(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
     let plan = Plan {
         exe: env!("CARGO_BIN_EXE_emporium").into(),
         gateway,
@@ -141,10 +152,7 @@ pub async fn start_topology() -> Topology {
         database_prefix: format!("emporium_test_{id}"),
         data_dir,
         connections_per_member: 3,
-        env: env
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.clone()))
-            .collect(),
+        env: env.collect(),
         show_output: true,
     };
     Topology::start(plan).await.unwrap()
@@ -214,7 +222,7 @@ async fn answer(http: &reqwest::Client, replica: &str, query: &str) -> Value {
 }
 
 /// Stops the topology and drops its queues, exchanges and databases.
-async fn clean_up(topology: Topology, app: TestApp) {
+pub async fn clean_up(topology: Topology, app: TestApp) {
     drop(app);
     let namespace = topology.setting("EMPORIUM_NAMESPACE").unwrap().to_owned();
     let databases: Vec<String> = topology
@@ -242,7 +250,7 @@ async fn clean_up(topology: Topology, app: TestApp) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_purchase_journey_runs_through_the_gateway_with_every_service_apart() {
-    let mut topology = start_topology().await;
+    let mut topology = start_topology(&[]).await;
     let app = TestApp::through_gateway(&topology).await;
     let shop = crate::browser::guest_buys_from_two_stores_and_each_vendor_ships(&app).await;
     app.settle().await;

@@ -5,6 +5,7 @@
 mod access;
 mod admin_pages;
 mod apart;
+mod apart_faults;
 mod browser;
 mod cart;
 mod catalog;

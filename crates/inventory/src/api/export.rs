@@ -1,15 +1,16 @@
-//! What other services read in bulk: every tracked variant's availability, for a new
-//! search replica to start from.
+//! What other services look up: every tracked variant's availability, for a new
+//! search replica to start from; a reservation by the reference its maker chose, for
+//! a checkout that never heard back from its reserve call.
 
 use contracts::catalog::VariantId;
-use contracts::inventory::dto::{AvailabilityPage, VariantAvailability};
+use contracts::inventory::dto::{AvailabilityPage, ReservationView, VariantAvailability};
 use kernel::http::pagination::{export_limit, keyset_page};
-use kernel::http::{Json, Problem, Query};
+use kernel::http::{Json, Path, Problem, Query};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{Result, State};
-use crate::store;
+use super::{Result, State, reservation_view};
+use crate::{Error, store};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -47,4 +48,20 @@ pub async fn availability_export(
             .collect(),
         next_after,
     }))
+}
+
+/// The reservation made under `reference` (services only): a checkout whose reserve
+/// call went unanswered finds out whether it holds stock, and releases it.
+#[utoipa::path(get, path = "/internal/inventory/reservations/by-reference/{reference}", security(("service" = [])), tag = "internal",
+    params(("reference" = String, Path, description = "The reference the reservation was made with")),
+    responses((status = 200, body = ReservationView), (status = 404, body = Problem)))]
+pub async fn reservation_by_reference(
+    axum::extract::State(pool): State,
+    Path(reference): Path<String>,
+) -> Result<Json<ReservationView>> {
+    let mut conn = pool.acquire().await?;
+    let row = store::reservation_by_reference(&mut conn, &reference)
+        .await?
+        .ok_or(Error::not_found("reservation"))?;
+    Ok(Json(reservation_view(&mut conn, row).await?))
 }

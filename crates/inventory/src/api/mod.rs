@@ -46,6 +46,7 @@ pub fn router(pool: PgPool, catalog: CatalogClient) -> OpenApiRouter {
         .routes(routes!(service_reserve))
         .routes(routes!(service_reservation_action))
         .routes(routes!(export::availability_export))
+        .routes(routes!(export::reservation_by_reference))
         .layer(Extension(catalog))
         .with_state(pool)
 }
@@ -125,7 +126,7 @@ async fn managed_variant(
                 Err(ClientError::Problem(p)) if p.status == 404 => {
                     return Err(Error::not_found("variant"));
                 }
-                Err(e) => return Err(anyhow::anyhow!("catalog: {e}").into()),
+                Err(e) => return Err(Problem::from(e).into()),
             };
             store::remember_variant(conn, id, owner.product_id, owner.store_id).await?;
             store::variant(conn, id)
@@ -343,7 +344,7 @@ async fn availability(
     }))
 }
 
-async fn reservation_view(
+pub(super) async fn reservation_view(
     conn: &mut PgConnection,
     r: store::ReservationRow,
 ) -> Result<ReservationView> {

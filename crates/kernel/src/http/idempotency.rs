@@ -19,9 +19,31 @@ pub static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-ke
 pub static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
 const MAX_BODY: usize = 1024 * 1024;
-/// A first attempt older than this without an answer is taken to have crashed.
-const ABANDONED_AFTER_SECS: i64 = 120;
-const WAIT_FOR_FIRST: Duration = Duration::from_secs(30);
+/// How long a retry waits at most for a first attempt still under way to answer,
+/// before it is told to come back (409 `idempotency_key_in_progress`, `Retry-After`).
+const WAIT_FOR_FIRST: Duration = Duration::from_secs(5);
+
+/// The layer's state: where keys are kept, and how long a first attempt may run.
+#[derive(Clone)]
+pub struct Keys {
+    pool: PgPool,
+    /// No handler outlives the service's request timeout (its timeout layer drops
+    /// it), so a first attempt unanswered for longer has died with its process: a
+    /// retry takes its key over then, not minutes later.
+    abandoned_after: Duration,
+    /// Within the retry's own time limit, so it answers rather than times out.
+    wait_for_first: Duration,
+}
+
+impl Keys {
+    pub fn new(pool: PgPool, request_timeout: Duration) -> Self {
+        Self {
+            pool,
+            abandoned_after: request_timeout + Duration::from_secs(1),
+            wait_for_first: WAIT_FOR_FIRST.min(request_timeout / 2),
+        }
+    }
+}
 /// Response headers worth replaying.
 const KEPT_HEADERS: [HeaderName; 3] = [header::CONTENT_TYPE, header::LOCATION, header::RETRY_AFTER];
 
@@ -32,7 +54,7 @@ type Stored = (
     Option<Vec<u8>>,
 );
 
-pub async fn idempotency(State(pool): State<PgPool>, req: Request, next: Next) -> Response {
+pub async fn idempotency(State(keys): State<Keys>, req: Request, next: Next) -> Response {
     if req.method() != Method::POST {
         return next.run(req).await;
     }
@@ -50,7 +72,7 @@ pub async fn idempotency(State(pool): State<PgPool>, req: Request, next: Next) -
             .into_response();
         }
     };
-    match run(&pool, key, req, next).await {
+    match run(&keys, key, req, next).await {
         Ok(res) => res,
         Err(p) => p.into_response(),
     }
@@ -78,7 +100,8 @@ async fn principal(headers: &HeaderMap, verifier: Option<VerifierHandle>) -> Opt
 /// A guest cart's key (`Cart-Token`), the one secret an anonymous caller holds.
 static CART_TOKEN: HeaderName = HeaderName::from_static("cart-token");
 
-async fn run(pool: &PgPool, key: String, req: Request, next: Next) -> Result<Response, Problem> {
+async fn run(keys: &Keys, key: String, req: Request, next: Next) -> Result<Response, Problem> {
+    let pool = &keys.pool;
     let verifier = req.extensions().get::<VerifierHandle>().cloned();
     let Some(principal) = principal(req.headers(), verifier).await else {
         return Ok(next.run(req).await);
@@ -99,9 +122,9 @@ async fn run(pool: &PgPool, key: String, req: Request, next: Next) -> Result<Res
     hasher.update(&bytes);
     let request_hash = hasher.finalize().to_vec();
 
-    let claimed = claim(pool, &principal, &key, &request_hash).await?;
+    let claimed = claim(keys, &principal, &key, &request_hash).await?;
     if !claimed {
-        return wait_for_first(pool, &principal, &key, &request_hash).await;
+        return wait_for_first(keys, &principal, &key, &request_hash).await;
     }
     let res = next
         .run(Request::from_parts(parts, Body::from(bytes)))
@@ -154,7 +177,8 @@ fn worth_replaying(status: StatusCode, headers: &HeaderMap) -> bool {
     !(no_store || transient)
 }
 
-async fn claim(pool: &PgPool, principal: &str, key: &str, hash: &[u8]) -> Result<bool, Problem> {
+async fn claim(keys: &Keys, principal: &str, key: &str, hash: &[u8]) -> Result<bool, Problem> {
+    let pool = &keys.pool;
     // Take over a claim whose first attempt died without answering.
     sqlx::query(
         "DELETE FROM idempotency_keys WHERE principal = $1 AND idempotency_key = $2
@@ -162,7 +186,7 @@ async fn claim(pool: &PgPool, principal: &str, key: &str, hash: &[u8]) -> Result
     )
     .bind(principal)
     .bind(key)
-    .bind(ABANDONED_AFTER_SECS as f64)
+    .bind(keys.abandoned_after.as_secs_f64())
     .execute(pool)
     .await?;
     let inserted = sqlx::query(
@@ -179,12 +203,13 @@ async fn claim(pool: &PgPool, principal: &str, key: &str, hash: &[u8]) -> Result
 }
 
 async fn wait_for_first(
-    pool: &PgPool,
+    keys: &Keys,
     principal: &str,
     key: &str,
     hash: &[u8],
 ) -> Result<Response, Problem> {
-    let deadline = tokio::time::Instant::now() + WAIT_FOR_FIRST;
+    let pool = &keys.pool;
+    let deadline = tokio::time::Instant::now() + keys.wait_for_first;
     loop {
         let row: Option<Stored> = sqlx::query_as(
             "SELECT request_hash, status_code, response_headers, response_body

@@ -227,10 +227,27 @@ impl Saga {
         {
             self.up.payments.void(payment).await.map_err(upstream)?;
         }
-        for reservation in row.reservations.0.values() {
-            let Ok(id) = reservation.parse::<contracts::inventory::ReservationId>() else {
+        let mut held: Vec<contracts::inventory::ReservationId> = row
+            .reservations
+            .0
+            .values()
+            .filter_map(|r| r.parse().ok())
+            .collect();
+        // A reserve call whose answer was lost (inventory or this process died) may
+        // hold stock all the same: found by the reference it was made with.
+        for store in row.plan.iter().flat_map(|p| &p.0.stores) {
+            let store_key = StoreId(store.store_id).to_string();
+            if row.reservations.0.contains_key(&store_key) {
                 continue;
-            };
+            }
+            let reference = Self::reservation_reference(row, &store_key);
+            match self.up.inventory.reservation_by_reference(&reference).await {
+                Ok(r) => held.push(r.id),
+                Err(ClientError::Problem(p)) if p.status == 404 => {}
+                Err(e) => return Err(upstream(e)),
+            }
+        }
+        for id in held {
             self.up
                 .inventory
                 .reservation_action(id, "release")

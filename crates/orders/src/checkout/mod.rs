@@ -293,6 +293,12 @@ impl Saga {
         row.id.to_string()
     }
 
+    /// What the checkout's reservation at one store is made under: a retried reserve
+    /// gets the first answer, and compensation finds one whose answer was lost.
+    fn reservation_reference(row: &CheckoutRow, store_key: &str) -> String {
+        format!("{}:{store_key}", Self::reference(row))
+    }
+
     /// The recovery worker: every second, takes unfinished checkouts whose driver
     /// vanished (crash, lost webhook) and finishes or compensates them.
     ///

@@ -86,7 +86,7 @@ impl Saga {
             let req = ServiceReserveRequest {
                 owner: row.customer,
                 reservation: ReserveRequest {
-                    reference: format!("{}:{store_key}", Self::reference(row)),
+                    reference: Self::reservation_reference(row, &store_key),
                     lines,
                     ttl_secs: Some(RESERVATION_TTL_SECS),
                 },
