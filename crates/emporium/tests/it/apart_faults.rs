@@ -173,13 +173,17 @@ async fn check_out(
     last
 }
 
-/// A pool on a member's database with its schema first on the search path.
+/// A pool on a service's database with its schema first on the search path.
 async fn database(topology: &Topology, member: &str) -> PgPool {
+    database_of(topology, member, member).await
+}
+
+async fn database_of(topology: &Topology, member: &str, schema: &str) -> PgPool {
     let url = topology.member(member).unwrap().database_url().unwrap();
     let options: sqlx::postgres::PgConnectOptions = url.parse().unwrap();
     sqlx::postgres::PgPoolOptions::new()
         .max_connections(1)
-        .connect_with(options.options([("search_path", member)]))
+        .connect_with(options.options([("search_path", schema)]))
         .await
         .unwrap()
 }
@@ -188,45 +192,24 @@ async fn count(pool: &PgPool, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn checkouts_survive_orders_payments_and_inventory_killed_mid_load() {
-    // A replica back after a crash rejoins within a second, as a readiness probe
-    // would put it back.
-    // Requests end within 5 s here, so a checkout whose process died is taken over
-    // (its key, its lease) within seconds.
-    let mut topology = start_topology(&[
-        ("REQUEST_TIMEOUT_MS", "5000"),
-        ("CHECKOUT_LEASE_SECS", "2"),
-        ("GATEWAY_EJECT_FOR_MS", "500"),
-        ("GATEWAY_BREAKER_COOL_DOWN_MS", "500"),
-        ("GATEWAY_BREAKER_MAX_COOL_DOWN_MS", "1000"),
-    ])
-    .await;
-    let app = Arc::new(TestApp::through_gateway(&topology).await);
-    let shop = Arc::new(shop(&app, MUGS).await);
-    let begun = Instant::now();
-    let load = Load::start(&app, &shop).await;
-    let started = Instant::now();
-    load.wait_for_completed(20).await;
-    let mut figures = Vec::new();
-    for member in ["orders", "payments", "inventory"] {
-        let before = load.completed();
-        topology.kill(member).await.unwrap();
-        let down = Instant::now();
-        topology.restart(member).await.unwrap();
-        let back = down.elapsed();
-        load.wait_for_completed(before + 20).await;
-        figures.push(format!(
-            "{member} killed at {:?} after {before} checkouts, ready again in {back:?}",
-            down - started
-        ));
-    }
-    let attempts = load.finish().await;
-    let elapsed = started.elapsed();
-    let set_up = started - begun;
+/// Settings for every fault test: requests end within 5 s, so a checkout whose process
+/// died is taken over (its key, its lease) within seconds; a replica back after a crash
+/// rejoins the gateway's rotation within a second, as a readiness probe would put it
+/// back.
+const FAULT_SETTINGS: &[(&str, &str)] = &[
+    ("REQUEST_TIMEOUT_MS", "5000"),
+    ("CHECKOUT_LEASE_SECS", "2"),
+    ("GATEWAY_EJECT_FOR_MS", "500"),
+    ("GATEWAY_BREAKER_COOL_DOWN_MS", "500"),
+    ("GATEWAY_BREAKER_MAX_COOL_DOWN_MS", "1000"),
+];
 
-    // Every checkout the platform took ends: completed, or failed and compensated.
-    let orders = database(&topology, "orders").await;
+/// Waits until every checkout the platform took has ended, then checks each ended
+/// well: completed as exactly one paid order and one capture, or failed with nothing
+/// held or authorized; stock and ledger balanced; every event recorded for a consumer
+/// handled by it. Returns the figures for the test's line on stderr.
+async fn assert_all_accounted(topology: &Topology, app: &TestApp, attempts: &[Attempt]) -> String {
+    let orders = database(topology, "orders").await;
     let deadline = Instant::now() + Duration::from_secs(60);
     while count(
         &orders,
@@ -282,7 +265,7 @@ async fn checkouts_survive_orders_payments_and_inventory_killed_mid_load() {
     );
 
     // Charged once per order, nothing left authorized, the ledger balanced.
-    let payments = database(&topology, "payments").await;
+    let payments = database(topology, "payments").await;
     assert_eq!(
         count(
             &payments,
@@ -311,7 +294,7 @@ async fn checkouts_survive_orders_payments_and_inventory_killed_mid_load() {
     );
 
     // Stock: one mug per order gone, nothing held.
-    let inventory = database(&topology, "inventory").await;
+    let inventory = database(topology, "inventory").await;
     assert_eq!(
         count(
             &inventory,
@@ -330,14 +313,13 @@ async fn checkouts_survive_orders_payments_and_inventory_killed_mid_load() {
     );
 
     // No event lost: every consumer handled every event of its kinds once.
-    let account = EventAccount::new(&topology).await;
+    let account = EventAccount::new(topology).await;
     account.settle().await;
     let tally = account.tally().await;
     for (member, recorded, handled) in &tally {
         assert_eq!(recorded, handled, "{member}");
     }
-    let unanswered_count = attempts.iter().filter(|a| unanswered(a.status)).count();
-    let codes: Vec<&str> = attempts
+    let never: Vec<&str> = attempts
         .iter()
         .filter(|a| unanswered(a.status))
         .map(|a| a.code.as_deref().unwrap_or("-"))
@@ -348,13 +330,166 @@ async fn checkouts_survive_orders_payments_and_inventory_killed_mid_load() {
                 .or_default() += 1;
             m
         });
-    eprintln!(
-        "faults: {SHOPPERS} shoppers signed up in {set_up:?}; {} checkouts in {elapsed:?} ({completed} completed, \
-         {failed} failed and compensated, {unanswered_count} never answered: {codes:?}); answers {statuses:?}; \
-         {}; events (member, recorded, handled): {tally:?}",
+    format!(
+        "{} checkouts ({completed} completed, {failed} failed and compensated, {} never \
+         answered: {never:?}); answers {statuses:?}; events (member, recorded, handled): {tally:?}",
         attempts.len(),
-        figures.join("; ")
-    );
+        never.len()
+    )
+}
+
+async fn finish(topology: Topology, app: Arc<TestApp>) {
     let app = Arc::try_unwrap(app).unwrap_or_else(|_| panic!("shoppers still hold the app"));
     crate::apart::clean_up(topology, app).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkouts_survive_orders_payments_and_inventory_killed_mid_load() {
+    let mut topology = start_topology(FAULT_SETTINGS).await;
+    let app = Arc::new(TestApp::through_gateway(&topology).await);
+    let shop = Arc::new(shop(&app, MUGS).await);
+    let load = Load::start(&app, &shop).await;
+    let started = Instant::now();
+    load.wait_for_completed(20).await;
+    let mut figures = Vec::new();
+    for member in ["orders", "payments", "inventory"] {
+        let before = load.completed();
+        topology.kill(member).await.unwrap();
+        let down = Instant::now();
+        topology.restart(member).await.unwrap();
+        let back = down.elapsed();
+        load.wait_for_completed(before + 20).await;
+        figures.push(format!(
+            "{member} killed at {:?} after {before} checkouts, ready again in {back:?}",
+            down - started
+        ));
+    }
+    let attempts = load.finish().await;
+    let elapsed = started.elapsed();
+    let accounted = assert_all_accounted(&topology, &app, &attempts).await;
+    eprintln!(
+        "kills: {SHOPPERS} shoppers for {elapsed:?}; {}; {accounted}",
+        figures.join("; ")
+    );
+    finish(topology, app).await;
+}
+
+/// A TCP proxy the test controls: it forwards to `upstream` until cut, then drops
+/// every connection and refuses new ones until restored.
+struct Cuttable {
+    port: u16,
+    open: tokio::sync::watch::Sender<bool>,
+}
+
+impl Cuttable {
+    async fn start(upstream: &'static str) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (open, watch) = tokio::sync::watch::channel(true);
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if !*watch.borrow() {
+                    continue;
+                }
+                let mut watch = watch.clone();
+                tokio::spawn(async move {
+                    let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = watch.wait_for(|open| !open) => {}
+                    }
+                });
+            }
+        });
+        Self { port, open }
+    }
+
+    fn cut(&self) {
+        self.open.send_replace(false);
+    }
+
+    fn restore(&self) {
+        self.open.send_replace(true);
+    }
+}
+
+/// Events recorded in every outbox but not yet published.
+async fn unpublished(topology: &Topology) -> i64 {
+    let mut total = 0;
+    for member in [
+        "identity",
+        "vendors",
+        "catalog-1",
+        "inventory",
+        "payments",
+        "orders",
+    ] {
+        let schema = member.trim_end_matches("-1");
+        let pool = database_of(topology, member, schema).await;
+        total += count(
+            &pool,
+            "SELECT count(*) FROM outbox WHERE published_at IS NULL",
+        )
+        .await;
+        pool.close().await;
+    }
+    total
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkouts_go_on_and_no_event_is_lost_while_the_broker_is_cut_off_for_ten_seconds() {
+    let broker = Cuttable::start("127.0.0.1:5672").await;
+    let amqp = format!("amqp://guest:guest@127.0.0.1:{}/%2f", broker.port);
+    let settings: Vec<(&str, &str)> = FAULT_SETTINGS
+        .iter()
+        .copied()
+        .chain([("AMQP_URL", amqp.as_str())])
+        .collect();
+    let topology = start_topology(&settings).await;
+    let app = Arc::new(TestApp::through_gateway(&topology).await);
+    let shop = Arc::new(shop(&app, MUGS).await);
+    let load = Load::start(&app, &shop).await;
+    load.wait_for_completed(20).await;
+
+    broker.cut();
+    let cut = Instant::now();
+    let at_cut = load.completed();
+    // Ten seconds without the broker: checkouts go on (they call services over HTTP),
+    // their events wait in the outboxes, and readiness says the broker is gone.
+    let orders = topology.member("orders").unwrap().url();
+    let mut backlog = 0;
+    let mut ready_while_cut = 200;
+    while cut.elapsed() < Duration::from_secs(10) {
+        backlog = backlog.max(unpublished(&topology).await);
+        ready_while_cut = app
+            .http
+            .get(format!("{orders}/ready"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let during = load.completed() - at_cut;
+    broker.restore();
+    let restored = Instant::now();
+    load.wait_for_completed(load.completed() + 20).await;
+    let attempts = load.finish().await;
+    let accounted = assert_all_accounted(&topology, &app, &attempts).await;
+    let drained = restored.elapsed();
+    assert!(during > 0, "checkouts went on without the broker");
+    assert!(backlog > 0, "events waited in the outboxes");
+    assert_eq!(
+        ready_while_cut, 503,
+        "orders is not ready without its broker"
+    );
+    assert_eq!(unpublished(&topology).await, 0);
+    eprintln!(
+        "broker cut: {during} checkouts completed during the 10 s cut, up to {backlog} events \
+         waiting in the outboxes, all handled {drained:?} after it came back; {accounted}"
+    );
+    finish(topology, app).await;
 }
