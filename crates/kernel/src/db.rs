@@ -209,11 +209,16 @@ pub async fn open(
 }
 
 /// True when the database answers; used by `/ready`.
+/// Whether the database answers within a second: a readiness probe must say so at
+/// once, not wait out the pool's acquire timeout while the server is away.
 pub async fn ping(pool: &PgPool) -> bool {
-    match pool.acquire().await {
-        Ok(mut conn) => conn.ping().await.is_ok(),
-        Err(_) => false,
-    }
+    let answered = tokio::time::timeout(std::time::Duration::from_secs(1), async {
+        match pool.acquire().await {
+            Ok(mut conn) => conn.ping().await.is_ok(),
+            Err(_) => false,
+        }
+    });
+    answered.await.unwrap_or(false)
 }
 
 /// A unique violation on a named constraint: lets callers map a race-free INSERT

@@ -111,6 +111,11 @@ impl EventAccount {
 pub async fn start_topology(extra: &[(&str, &str)]) -> Topology {
     let server = std::env::var("TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned());
+    start_topology_on(&server, extra).await
+}
+
+/// The same, with every database on `server`.
+pub async fn start_topology_on(server: &str, extra: &[(&str, &str)]) -> Topology {
     let id = uuid::Uuid::now_v7().simple().to_string();
     let data_dir = std::env::temp_dir().join(format!("emporium-topology-{id}"));
     let gateway = std::net::TcpListener::bind("127.0.0.1:0")

@@ -14,28 +14,30 @@ use crate::apart::{EventAccount, start_topology};
 use crate::checkout::{OK_CARD, Shop, checkout_body, shop};
 use crate::support::*;
 
-const SHOPPERS: usize = 16;
+pub const SHOPPERS: usize = 16;
 const MUGS: i64 = 100_000;
 
 /// What one checkout request came to, as its customer saw it.
-struct Attempt {
+pub struct Attempt {
     key: String,
     status: Option<StatusCode>,
     /// The last answer's problem code, if it was a problem.
     code: Option<String>,
+    /// The longest any one of its requests took to be answered.
+    pub slowest: Duration,
 }
 
 /// Customers checking out one mug at a time until told to stop, each retrying a
 /// request the platform could not answer (502, 503, 504, no answer) with the same
 /// `Idempotency-Key`, as a real client does.
-struct Load {
+pub struct Load {
     stop: Arc<AtomicBool>,
     completed: Arc<AtomicU64>,
     shoppers: Vec<JoinHandle<Vec<Attempt>>>,
 }
 
 impl Load {
-    async fn start(app: &Arc<TestApp>, shop: &Arc<Shop>) -> Self {
+    pub async fn start(app: &Arc<TestApp>, shop: &Arc<Shop>) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let completed = Arc::new(AtomicU64::new(0));
         let mut shoppers = Vec::new();
@@ -50,11 +52,17 @@ impl Load {
                     round += 1;
                     let key = format!("shopper{n}-{round}");
                     put_a_mug_in_the_cart(&app, token(&customer), &shop).await;
-                    let (status, code) = check_out(&app, token(&customer), &shop, &key).await;
+                    let (status, code, slowest) =
+                        check_out(&app, token(&customer), &shop, &key).await;
                     if status == Some(StatusCode::CREATED) {
                         completed.fetch_add(1, Ordering::Relaxed);
                     }
-                    attempts.push(Attempt { key, status, code });
+                    attempts.push(Attempt {
+                        key,
+                        status,
+                        code,
+                        slowest,
+                    });
                 }
                 attempts
             }));
@@ -66,12 +74,12 @@ impl Load {
         }
     }
 
-    fn completed(&self) -> u64 {
+    pub fn completed(&self) -> u64 {
         self.completed.load(Ordering::Relaxed)
     }
 
     /// Waits until `n` checkouts have completed in all.
-    async fn wait_for_completed(&self, n: u64) {
+    pub async fn wait_for_completed(&self, n: u64) {
         let deadline = Instant::now() + Duration::from_secs(120);
         while self.completed() < n {
             assert!(
@@ -87,7 +95,7 @@ impl Load {
         }
     }
 
-    async fn finish(self) -> Vec<Attempt> {
+    pub async fn finish(self) -> Vec<Attempt> {
         self.stop.store(true, Ordering::Relaxed);
         let mut all = Vec::new();
         for shopper in self.shoppers {
@@ -129,17 +137,20 @@ async fn put_a_mug_in_the_cart(app: &TestApp, token: &str, shop: &Shop) {
 }
 
 /// Sends the checkout until the platform answers it, waiting as long as a
-/// `Retry-After` asks; the last status (none if nothing ever answered) and problem code.
+/// `Retry-After` asks: the last status (none if nothing ever answered), its problem
+/// code, and the longest one request took.
 async fn check_out(
     app: &TestApp,
     token: &str,
     shop: &Shop,
     key: &str,
-) -> (Option<StatusCode>, Option<String>) {
+) -> (Option<StatusCode>, Option<String>, Duration) {
     let body = checkout_body(shop, OK_CARD, &[shop.a_store.as_str()]);
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut last = (None, None);
+    let mut slowest = Duration::ZERO;
     while Instant::now() < deadline {
+        let sent = Instant::now();
         let answer = app
             .request(reqwest::Method::POST, "/api/v1/orders/checkout")
             .bearer_auth(token)
@@ -147,6 +158,7 @@ async fn check_out(
             .json(&body)
             .send()
             .await;
+        slowest = slowest.max(sent.elapsed());
         let mut pause = Duration::from_millis(50);
         match answer {
             Ok(r) => {
@@ -170,7 +182,7 @@ async fn check_out(
         }
         tokio::time::sleep(pause).await;
     }
-    last
+    (last.0, last.1, slowest)
 }
 
 /// A pool on a service's database with its schema first on the search path.
@@ -196,7 +208,7 @@ async fn count(pool: &PgPool, sql: &str) -> i64 {
 /// died is taken over (its key, its lease) within seconds; a replica back after a crash
 /// rejoins the gateway's rotation within a second, as a readiness probe would put it
 /// back.
-const FAULT_SETTINGS: &[(&str, &str)] = &[
+pub const FAULT_SETTINGS: &[(&str, &str)] = &[
     ("REQUEST_TIMEOUT_MS", "5000"),
     ("CHECKOUT_LEASE_SECS", "2"),
     ("GATEWAY_EJECT_FOR_MS", "500"),
@@ -208,7 +220,11 @@ const FAULT_SETTINGS: &[(&str, &str)] = &[
 /// well: completed as exactly one paid order and one capture, or failed with nothing
 /// held or authorized; stock and ledger balanced; every event recorded for a consumer
 /// handled by it. Returns the figures for the test's line on stderr.
-async fn assert_all_accounted(topology: &Topology, app: &TestApp, attempts: &[Attempt]) -> String {
+pub async fn assert_all_accounted(
+    topology: &Topology,
+    app: &TestApp,
+    attempts: &[Attempt],
+) -> String {
     let orders = database(topology, "orders").await;
     let deadline = Instant::now() + Duration::from_secs(60);
     while count(
@@ -338,7 +354,7 @@ async fn assert_all_accounted(topology: &Topology, app: &TestApp, attempts: &[At
     )
 }
 
-async fn finish(topology: Topology, app: Arc<TestApp>) {
+pub async fn finish(topology: Topology, app: Arc<TestApp>) {
     let app = Arc::try_unwrap(app).unwrap_or_else(|_| panic!("shoppers still hold the app"));
     crate::apart::clean_up(topology, app).await;
 }

@@ -5,6 +5,7 @@
 mod access;
 mod admin_pages;
 mod apart;
+mod apart_database;
 mod apart_faults;
 mod browser;
 mod cart;

@@ -32,8 +32,11 @@ impl From<Failure> for Problem {
                 Problem::new(axum::http::StatusCode::FORBIDDEN, "forbidden", what)
             }
             Failure::Problem(p) => p,
-            Failure::Database(e) => Problem::internal(&e),
-            Failure::Internal(e) => Problem::internal(&format!("{e:#}")),
+            Failure::Database(e) => Problem::from_database(&e),
+            Failure::Internal(e) => match e.downcast_ref::<sqlx::Error>() {
+                Some(db) if super::problem::database_unreachable(db) => Problem::from_database(db),
+                _ => Problem::internal(&format!("{e:#}")),
+            },
         }
     }
 }

@@ -188,7 +188,41 @@ impl IntoResponse for Problem {
 
 impl From<sqlx::Error> for Problem {
     fn from(err: sqlx::Error) -> Self {
-        Self::internal(&err)
+        Self::from_database(&err)
+    }
+}
+
+impl Problem {
+    /// A database failure: 503 `database_unavailable` with `Retry-After` when the
+    /// server is unreachable or restarting (the request may simply be sent again),
+    /// 500 otherwise.
+    pub fn from_database(err: &sqlx::Error) -> Self {
+        if !database_unreachable(err) {
+            return Self::internal(err);
+        }
+        tracing::warn!(error = %err, "database unavailable");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "Our database is unavailable for a moment",
+        )
+        .retry_after(1)
+    }
+}
+
+/// Whether `err` says the server could not be reached or is shutting down or
+/// starting (SQLSTATE class 08, 57P01–57P03), rather than that a statement failed.
+pub fn database_unreachable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(e) => e
+            .code()
+            .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
+        _ => false,
     }
 }
 
@@ -203,6 +237,21 @@ impl std::error::Error for Problem {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unreachable_database_is_a_503_to_retry_and_a_failed_statement_a_500() {
+        let away = Problem::from(sqlx::Error::PoolTimedOut);
+        assert_eq!(
+            (away.status, away.code.as_str()),
+            (503, "database_unavailable")
+        );
+        assert_eq!(away.retry_after, Some(1));
+        let broken = Problem::from(sqlx::Error::RowNotFound);
+        assert_eq!(
+            (broken.status, broken.code.as_str()),
+            (500, "internal_error")
+        );
+    }
 
     #[test]
     fn serialises_as_rfc9457_with_code_and_fields() {
