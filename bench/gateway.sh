@@ -26,8 +26,7 @@ gateway_pid=$!
 trap 'kill $gateway_pid 2>/dev/null || true; cleanup' EXIT
 for _ in $(seq 1 100); do curl -fs "$gateway_base/ready" >/dev/null && break; sleep 0.2; done
 
-q "SELECT 'prd_' || replace(id::text, '-', '') FROM catalog.products WHERE status = 'published' LIMIT 100" >"$work/ids"
-cat >"$work/detail.lua" <<LUA
+detail_script
 local ids = {}
 for line in io.lines("$work/ids") do ids[#ids + 1] = line end
 local i = 0

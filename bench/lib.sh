@@ -40,3 +40,19 @@ start_server() {
 }
 
 q() { psql -h 127.0.0.1 -U postgres -d "$db" -Atc "$1"; }
+
+# Writes $work/detail.lua: wrk asks for the product details of 100 published products
+# (ids from catalog's database $1, default the bench database) in rotation.
+detail_script() {
+  psql -h 127.0.0.1 -U postgres -d "${1:-$db}" -Atc \
+    "SELECT 'prd_' || replace(id::text, '-', '') FROM catalog.products WHERE status = 'published' LIMIT 100" >"$work/ids"
+  cat >"$work/detail.lua" <<LUA
+local ids = {}
+for line in io.lines("$work/ids") do ids[#ids + 1] = line end
+local i = 0
+request = function()
+  i = i % #ids + 1
+  return wrk.format("GET", "/api/v1/catalog/products/" .. ids[i])
+end
+LUA
+}

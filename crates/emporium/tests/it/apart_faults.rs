@@ -509,3 +509,91 @@ async fn checkouts_go_on_and_no_event_is_lost_while_the_broker_is_cut_off_for_te
     );
     finish(topology, app).await;
 }
+
+/// `GET /dev/mailbox` through the gateway (routed to notifications): its status, the
+/// `Retry-After` it carried, and how long it took.
+async fn mailbox(app: &TestApp) -> (u16, Option<u64>, Duration) {
+    let sent = Instant::now();
+    let r = app
+        .http
+        .get(format!("{}/dev/mailbox", app.base))
+        .send()
+        .await
+        .unwrap();
+    let retry_after = r
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok()?.parse().ok());
+    (r.status().as_u16(), retry_after, sent.elapsed())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_service_opens_its_breaker_while_checkouts_go_on_and_closes_once_it_answers() {
+    let settings: Vec<(&str, &str)> = FAULT_SETTINGS
+        .iter()
+        .copied()
+        .chain([
+            ("GATEWAY_ROUTE_TIMEOUTS", "/dev/mailbox=300"),
+            ("GATEWAY_BREAKER_THRESHOLD", "3"),
+        ])
+        .collect();
+    let topology = start_topology(&settings).await;
+    let app = Arc::new(TestApp::through_gateway(&topology).await);
+    let shop = Arc::new(shop(&app, MUGS).await);
+    let load = Load::start(&app, &shop).await;
+    load.wait_for_completed(20).await;
+    assert_eq!(mailbox(&app).await.0, 200);
+
+    // Notifications hangs (SIGSTOP: its sockets still take connections, nothing
+    // answers): each call waits out its 300 ms limit until the breaker opens.
+    topology.pause("notifications").await.unwrap();
+    let hung = Instant::now();
+    let mut timed_out = 0;
+    let (status, retry_after, took) = loop {
+        let answer = mailbox(&app).await;
+        if answer.0 != 504 {
+            break answer;
+        }
+        timed_out += 1;
+        assert!(timed_out <= 3, "the breaker never opened");
+    };
+    let opened_after = hung.elapsed();
+    assert_eq!((status, timed_out), (503, 3), "open after three time-outs");
+    assert!(
+        retry_after.is_some(),
+        "the open breaker says when to come back"
+    );
+    assert!(
+        took < Duration::from_millis(100),
+        "answered at once: {took:?}"
+    );
+
+    // Checkouts do not need notifications and go on.
+    let before = load.completed();
+    load.wait_for_completed(before + 20).await;
+
+    // Recovered: after the cool-down one probe goes through and closes the breaker.
+    topology.resume("notifications").await.unwrap();
+    let resumed = Instant::now();
+    let deadline = resumed + Duration::from_secs(10);
+    loop {
+        let (status, retry_after, _) = mailbox(&app).await;
+        if status == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still {status} after the service came back"
+        );
+        tokio::time::sleep(Duration::from_millis(retry_after.map_or(50, |s| s * 1000))).await;
+    }
+    let closed = resumed.elapsed();
+    let attempts = load.finish().await;
+    let accounted = assert_all_accounted(&topology, &app, &attempts).await;
+    eprintln!(
+        "hung service: breaker open {opened_after:?} after the hang ({timed_out} time-outs \
+         of 300 ms), open answers in {took:?}; 20 checkouts completed meanwhile; closed \
+         {closed:?} after the service came back; {accounted}"
+    );
+    finish(topology, app).await;
+}
