@@ -27,14 +27,6 @@ trap 'kill $gateway_pid 2>/dev/null || true; cleanup' EXIT
 for _ in $(seq 1 100); do curl -fs "$gateway_base/ready" >/dev/null && break; sleep 0.2; done
 
 detail_script
-local ids = {}
-for line in io.lines("$work/ids") do ids[#ids + 1] = line end
-local i = 0
-request = function()
-  i = i % #ids + 1
-  return wrk.format("GET", "/api/v1/catalog/products/" .. ids[i])
-end
-LUA
 
 connections() {
   psql -h 127.0.0.1 -U postgres -d postgres -Atc \

@@ -118,10 +118,9 @@ pub async fn start_topology(extra: &[(&str, &str)]) -> Topology {
 pub async fn start_topology_on(server: &str, extra: &[(&str, &str)]) -> Topology {
     let id = uuid::Uuid::now_v7().simple().to_string();
     let data_dir = std::env::temp_dir().join(format!("emporium-topology-{id}"));
-    let gateway = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let members = member_count();
+    let first_port = free_port_block(members + 1);
+    let gateway = std::net::SocketAddr::from(([127, 0, 0, 1], first_port + members));
     let env = [
         (
             "AMQP_URL",
@@ -152,7 +151,7 @@ pub async fn start_topology_on(server: &str, extra: &[(&str, &str)]) -> Topology
     let plan = Plan {
         exe: env!("CARGO_BIN_EXE_emporium").into(),
         gateway,
-        first_port: None,
+        first_port: Some(first_port),
         database_server: server.trim_end_matches('/').to_owned(),
         database_prefix: format!("emporium_test_{id}"),
         data_dir,
@@ -161,6 +160,34 @@ pub async fn start_topology_on(server: &str, extra: &[(&str, &str)]) -> Topology
         show_output: true,
     };
     Topology::start(plan).await.unwrap()
+}
+
+/// How many processes the topology starts besides the gateway.
+fn member_count() -> u16 {
+    let extra: usize = emporium::topology::REPLICAS
+        .iter()
+        .map(|(_, n)| n - 1)
+        .sum();
+    u16::try_from(emporium::SERVICES.len() + extra).unwrap()
+}
+
+/// The first of `n` consecutive loopback ports that are free now, below the range the
+/// kernel hands out for `bind(…:0)` (32768 and up), so no other test's server, picking
+/// a free port that way, can take one between this check and a member's start.
+fn free_port_block(n: u16) -> u16 {
+    for _ in 0..50 {
+        let offset = u16::from_le_bytes([
+            uuid::Uuid::new_v4().as_bytes()[0],
+            uuid::Uuid::new_v4().as_bytes()[1],
+        ]) % 10_000;
+        let first = 20_000 + offset;
+        let free =
+            (first..first + n).all(|port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok());
+        if free {
+            return first;
+        }
+    }
+    panic!("no {n} free consecutive ports between 20000 and 30000");
 }
 
 impl TestApp {

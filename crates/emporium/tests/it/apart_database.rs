@@ -2,15 +2,12 @@
 //! folder, its own port), restarted while sixteen customers check out.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::process::Command;
 
 use crate::apart::start_topology_on;
-use crate::apart_faults::{FAULT_SETTINGS, Load, assert_all_accounted, finish};
-use crate::checkout::shop;
-use crate::support::*;
+use crate::apart_faults::{FAULT_SETTINGS, assert_all_accounted, finish, under_load};
 
 /// A PostgreSQL server in a folder of its own, stopped and removed on drop.
 struct PrivatePostgres {
@@ -147,10 +144,7 @@ async fn wait_for_readiness(
 async fn services_ride_out_a_database_restart_without_being_restarted() {
     let postgres = PrivatePostgres::start().await;
     let topology = start_topology_on(&postgres.url(), FAULT_SETTINGS).await;
-    let app = Arc::new(TestApp::through_gateway(&topology).await);
-    let shop = Arc::new(shop(&app, 100_000).await);
-    let load = Load::start(&app, &shop).await;
-    load.wait_for_completed(20).await;
+    let (app, load) = under_load(&topology).await;
 
     wait_for_readiness(&app.http, &topology, 200).await;
     // Stopped (every connection cut) until orders says it is not ready, then started.

@@ -7,6 +7,7 @@ mod admin_pages;
 mod apart;
 mod apart_database;
 mod apart_faults;
+mod apart_outages;
 mod browser;
 mod cart;
 mod catalog;

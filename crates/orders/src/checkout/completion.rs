@@ -220,11 +220,27 @@ impl Saga {
 
     /// Undoes what a failed checkout did before authorization, then marks it failed.
     pub(super) async fn compensate(&self, row: &CheckoutRow) -> Result<(), Error> {
-        if let Some(payment) = row
+        let payment = match row
             .payment_id
             .as_deref()
             .and_then(|p| p.parse::<PaymentId>().ok())
         {
+            Some(id) => Some(id),
+            // An authorize call whose answer was lost (payments or its database went
+            // away) may have made a payment all the same: found by the checkout's
+            // reference, brought up to date with the provider, and voided.
+            None => match self
+                .up
+                .payments
+                .by_reference(&Self::reference(row), true)
+                .await
+            {
+                Ok(p) => Some(p.id),
+                Err(ClientError::Problem(p)) if p.status == 404 => None,
+                Err(e) => return Err(upstream(e)),
+            },
+        };
+        if let Some(payment) = payment {
             self.up.payments.void(payment).await.map_err(upstream)?;
         }
         let mut held: Vec<contracts::inventory::ReservationId> = row
