@@ -39,7 +39,6 @@ use tower_http::limit::RequestBodyLimitLayer;
 
 static TRACEPARENT: axum::http::HeaderName = axum::http::HeaderName::from_static("traceparent");
 
-#[derive(Clone)]
 struct Gateway {
     routes: Arc<Routes>,
     proxy: Proxy,
@@ -81,7 +80,9 @@ pub fn router(config: GatewayConfig) -> anyhow::Result<Router> {
         .route("/metrics", axum::routing::get(metrics))
         .route("/openapi.json", axum::routing::get(openapi))
         .fallback(forward)
-        .with_state(gateway)
+        // One shared state: extracting it per request clones an `Arc`, not the
+        // client and every handle inside.
+        .with_state(Arc::new(gateway))
         .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
         .layer(CompressionLayer::new().gzip(true))
         // The body limit's and CORS's bare refusals become problem+json too.
@@ -128,7 +129,7 @@ fn cors(origins: &[String]) -> anyhow::Result<Option<CorsLayer>> {
     ))
 }
 
-async fn forward(State(gateway): State<Gateway>, req: Request) -> Response {
+async fn forward(State(gateway): State<Arc<Gateway>>, req: Request) -> Response {
     let started = Instant::now();
     let peer = req
         .extensions()
@@ -211,7 +212,7 @@ fn is_traceparent(value: &str) -> bool {
 }
 
 /// The public API's one document, merged from the services'.
-async fn openapi(State(gateway): State<Gateway>) -> Response {
+async fn openapi(State(gateway): State<Arc<Gateway>>) -> Response {
     match gateway
         .documents
         .merged(&gateway.proxy, &gateway.routes)
@@ -234,7 +235,7 @@ async fn health() -> Response {
 
 /// Ready when every upstream has a replica answering its `/health` and its breaker
 /// lets calls through.
-async fn ready(State(gateway): State<Gateway>) -> Response {
+async fn ready(State(gateway): State<Arc<Gateway>>) -> Response {
     let mut checks = serde_json::Map::new();
     let mut ok = true;
     for upstream in gateway.routes.upstreams() {
@@ -252,7 +253,7 @@ async fn ready(State(gateway): State<Gateway>) -> Response {
 
 /// The process's metrics, with each upstream's breaker state and replicas in rotation
 /// read fresh.
-async fn metrics(State(gateway): State<Gateway>) -> Response {
+async fn metrics(State(gateway): State<Arc<Gateway>>) -> Response {
     for upstream in gateway.routes.upstreams() {
         metrics::gauge!("gateway_breaker_state", "upstream" => upstream.name.clone())
             .set(upstream.breaker.state().gauge());

@@ -106,6 +106,14 @@ fn settings(urls: &[&str], policy: HealthPolicy, timeout: Duration) -> GatewayCo
     }
 }
 
+/// `GET /api/v1/catalog/who` through the gateway at `base`.
+async fn who_through(http: &reqwest::Client, base: &str) -> reqwest::Response {
+    http.get(format!("{base}/api/v1/catalog/who"))
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn text(r: reqwest::Response) -> (u16, String) {
     (r.status().as_u16(), r.text().await.unwrap())
 }
@@ -123,11 +131,7 @@ async fn replicas_take_turns_and_internal_routes_are_not_reachable() {
     let http = reqwest::Client::new();
     let mut names = Vec::new();
     for _ in 0..4 {
-        let r = http
-            .get(format!("{base}/api/v1/catalog/who"))
-            .send()
-            .await
-            .unwrap();
+        let r = who_through(&http, &base).await;
         assert!(r.headers().contains_key("x-request-id"));
         let (status, body) = text(r).await;
         assert_eq!(status, 200);
@@ -186,13 +190,7 @@ async fn reads_retry_on_another_replica_and_writes_are_sent_once() {
     let http = reqwest::Client::new();
     // Every read answers: the one sent to the dead replica is retried on the live one.
     for _ in 0..4 {
-        let (status, body) = text(
-            http.get(format!("{base}/api/v1/catalog/who"))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (status, body) = text(who_through(&http, &base).await).await;
         assert_eq!(status, 200, "{body}");
         assert!(body.starts_with("live "));
     }
@@ -232,21 +230,13 @@ async fn a_hung_upstream_opens_the_breaker_which_answers_at_once_and_closes_on_r
     let base = gateway(settings(&[&url], policy, Duration::from_millis(200))).await;
     let http = reqwest::Client::new();
     for _ in 0..2 {
-        let r = http
-            .get(format!("{base}/api/v1/catalog/who"))
-            .send()
-            .await
-            .unwrap();
+        let r = who_through(&http, &base).await;
         assert_eq!(r.status(), 504);
         assert!(text(r).await.1.contains("upstream_timeout"));
     }
     // Open: refused at once, without waiting on the upstream.
     let started = Instant::now();
-    let r = http
-        .get(format!("{base}/api/v1/catalog/who"))
-        .send()
-        .await
-        .unwrap();
+    let r = who_through(&http, &base).await;
     assert!(
         started.elapsed() < Duration::from_millis(150),
         "{:?}",
@@ -263,13 +253,7 @@ async fn a_hung_upstream_opens_the_breaker_which_answers_at_once_and_closes_on_r
     while breaker_and_readiness(&http, &base).await.0 != 1 {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let (status, body) = text(
-        http.get(format!("{base}/api/v1/catalog/who"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = text(who_through(&http, &base).await).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(breaker_and_readiness(&http, &base).await, (0, 200));
 }
@@ -286,11 +270,7 @@ async fn a_503_with_retry_after_is_the_services_word_and_opens_no_breaker() {
     let base = gateway(settings(&[&url], policy, Duration::from_secs(5))).await;
     let http = reqwest::Client::new();
     for _ in 0..4 {
-        let r = http
-            .get(format!("{base}/api/v1/catalog/who"))
-            .send()
-            .await
-            .unwrap();
+        let r = who_through(&http, &base).await;
         assert_eq!(r.status(), 503);
         assert_eq!(r.headers()["retry-after"], "2", "passed through as sent");
     }
@@ -298,11 +278,7 @@ async fn a_503_with_retry_after_is_the_services_word_and_opens_no_breaker() {
     // Without it, the replica cannot serve: that counts.
     replica.mode.store(DOWN, Ordering::SeqCst);
     for _ in 0..2 {
-        let r = http
-            .get(format!("{base}/api/v1/catalog/who"))
-            .send()
-            .await
-            .unwrap();
+        let r = who_through(&http, &base).await;
         assert_eq!(r.status(), 503);
     }
     assert_eq!(breaker_and_readiness(&http, &base).await.0, 2);

@@ -57,20 +57,22 @@ impl EventAccount {
 
     /// For each consuming database: (member, events of its types recorded, handled).
     pub async fn tally(&self) -> Vec<(String, i64, i64)> {
+        // Recorded first, one count per event type and outbox: whatever is handled
+        // afterwards was recorded before.
+        let mut recorded: HashMap<String, i64> = HashMap::new();
+        for (schema, outbox) in &self.outboxes {
+            let counts: Vec<(String, i64)> = sqlx::query_as(&format!(
+                "SELECT event_type, count(*) FROM {schema}.outbox GROUP BY event_type"
+            ))
+            .fetch_all(outbox)
+            .await
+            .unwrap();
+            for (event_type, count) in counts {
+                *recorded.entry(event_type).or_default() += count;
+            }
+        }
         let mut tally = Vec::new();
         for (member, consumer, types, pool) in &self.inboxes {
-            // Recorded first: whatever is handled afterwards was recorded before.
-            let mut recorded = 0;
-            for (schema, outbox) in &self.outboxes {
-                let count: i64 = sqlx::query_scalar(&format!(
-                    "SELECT count(*) FROM {schema}.outbox WHERE event_type = ANY($1)"
-                ))
-                .bind(types)
-                .fetch_one(outbox)
-                .await
-                .unwrap();
-                recorded += count;
-            }
             let handled: i64 = sqlx::query_scalar(&format!(
                 "SELECT count(*) FROM {consumer}.inbox WHERE consumer = $1"
             ))
@@ -78,7 +80,8 @@ impl EventAccount {
             .fetch_one(pool)
             .await
             .unwrap();
-            tally.push((member.clone(), recorded, handled));
+            let expected = types.iter().filter_map(|t| recorded.get(*t)).sum();
+            tally.push((member.clone(), expected, handled));
         }
         tally
     }

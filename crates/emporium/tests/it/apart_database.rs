@@ -121,23 +121,7 @@ async fn wait_for_readiness(
     status: u16,
 ) {
     let orders = topology.member("orders").unwrap().url();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let now = http
-            .get(format!("{orders}/ready"))
-            .timeout(Duration::from_secs(5))
-            .send()
-            .await
-            .map_or(0, |r| r.status().as_u16());
-        if now == status {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "orders' /ready stayed {now}, not {status}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    crate::distributed::wait_for_readiness(http, &orders, status).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

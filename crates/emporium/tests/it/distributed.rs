@@ -46,15 +46,28 @@ fn serve_with(
 }
 
 pub async fn wait_ready(http: &reqwest::Client, base: &str) {
-    for _ in 0..300 {
-        if let Ok(r) = http.get(format!("{base}/ready")).send().await
-            && r.status() == 200
-        {
+    wait_for_readiness(http, base, 200).await;
+}
+
+/// Asks `base` until its `/ready` answers `status` (0: no answer at all).
+pub async fn wait_for_readiness(http: &reqwest::Client, base: &str, status: u16) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = http
+            .get(format!("{base}/ready"))
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .map_or(0, |r| r.status().as_u16());
+        if now == status {
             return;
         }
-        tokio::time::sleep(Duration::from_millis(25)).await;
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{base}/ready stayed {now}, not {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    panic!("{base} never became ready");
 }
 
 fn database_url() -> String {
