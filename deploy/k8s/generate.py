@@ -290,16 +290,87 @@ def render() -> str:
     return header + "---\n".join(docs)
 
 
+def indented(text: str, spaces: int) -> str:
+    pad = " " * spaces
+    return "".join(pad + line if line.strip() else line for line in text.splitlines(True))
+
+
+def monitoring() -> str:
+    """The monitoring component: the alert rules as a PrometheusRule, the dashboards as
+    a ConfigMap Grafana's sidecar loads, a PodMonitor labelling each target with its
+    service, and a NetworkPolicy letting the `monitoring` namespace scrape."""
+    deploy = Path(__file__).parent.parent
+    rules = (deploy / "prometheus" / "alerts.yml").read_text()
+    rules = "".join(l for l in rules.splitlines(True) if not l.startswith("#"))
+    dashboards = sorted((deploy / "grafana" / "dashboards").glob("*.json"))
+    data = "".join(
+        f"  {d.name}: |\n{indented(d.read_text(), 4)}" for d in dashboards
+    )
+    header = "# Written by deploy/k8s/generate.py from deploy/prometheus/alerts.yml and\n" \
+             "# deploy/grafana/dashboards; edit those, not this.\n"
+    return header + f"""apiVersion: monitoring.coreos.com/v1
+kind: PrometheusRule
+metadata:
+  name: emporium
+  labels: {{ app.kubernetes.io/part-of: emporium }}
+spec:
+{indented(rules, 2)}---
+apiVersion: monitoring.coreos.com/v1
+kind: PodMonitor
+metadata:
+  name: emporium
+  labels: {{ app.kubernetes.io/part-of: emporium }}
+spec:
+  selector:
+    matchLabels: {{ app.kubernetes.io/part-of: emporium }}
+  podMetricsEndpoints:
+    - port: http
+      path: /metrics
+      relabelings:
+        # `service`: what every dashboard and alert groups by.
+        - sourceLabels: [__meta_kubernetes_pod_label_app_kubernetes_io_name]
+          targetLabel: service
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: emporium-scraped-by-monitoring
+  labels: {{ app.kubernetes.io/part-of: emporium }}
+spec:
+  podSelector:
+    matchLabels: {{ app.kubernetes.io/part-of: emporium }}
+  policyTypes: [Ingress]
+  ingress:
+    - from:
+        - namespaceSelector:
+            matchLabels: {{ kubernetes.io/metadata.name: monitoring }}
+      ports:
+        - {{ port: http, protocol: TCP }}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: emporium-dashboards
+  labels: {{ app.kubernetes.io/part-of: emporium, grafana_dashboard: "1" }}
+data:
+{data}"""
+
+
 def main() -> int:
-    target = Path(__file__).parent / "base" / "services.yaml"
-    text = render()
+    here = Path(__file__).parent
+    targets = {
+        here / "base" / "services.yaml": render(),
+        here / "monitoring" / "monitoring.yaml": monitoring(),
+    }
     if sys.argv[1:] == ["--check"]:
-        if not target.exists() or target.read_text() != text:
-            print("deploy/k8s/base/services.yaml is out of date: run deploy/k8s/generate.py",
-                  file=sys.stderr)
+        stale = [str(t) for t, text in targets.items() if not t.exists() or t.read_text() != text]
+        if stale:
+            print(f"out of date: {', '.join(stale)}: run deploy/k8s/generate.py", file=sys.stderr)
             return 1
         return 0
-    target.write_text(text)
+    for target, text in targets.items():
+        target.parent.mkdir(exist_ok=True)
+        target.write_text(text)
     return 0
 
 

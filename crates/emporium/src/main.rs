@@ -130,12 +130,31 @@ enum OutboxCommand {
     Replay,
 }
 
+impl Command {
+    /// What this process calls itself in exported spans (unless `OTEL_SERVICE_NAME`
+    /// says otherwise): the services it serves, the gateway, or `emporium`.
+    fn process_name(&self) -> String {
+        match self {
+            Command::Serve {
+                services: Some(services),
+                ..
+            } => services.replace(',', "+"),
+            Command::Gateway { .. } => "gateway".to_owned(),
+            _ => "emporium".to_owned(),
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let vars = std::env::vars().collect();
     let mut config = Config::from_vars(&vars)?;
-    kernel::telemetry::init_logging(config.log_format);
+    let _telemetry = kernel::telemetry::init(
+        config.log_format,
+        &config.tracing,
+        &cli.command.process_name(),
+    );
     match cli.command {
         Command::Serve { services, bind } => {
             if let Some(bind) = bind {

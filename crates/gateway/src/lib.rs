@@ -22,8 +22,10 @@ use axum::response::{IntoResponse, Response};
 use kernel::auth::Verifier;
 use kernel::http::Problem;
 use kernel::http::middleware::REQUEST_ID;
+use kernel::telemetry::trace::{self, TRACEPARENT, TraceParent};
 use serde_json::json;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 pub use config::GatewayConfig;
 pub use upstream::HealthPolicy;
@@ -36,8 +38,6 @@ use routes::{Destination, Routes};
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
-
-static TRACEPARENT: axum::http::HeaderName = axum::http::HeaderName::from_static("traceparent");
 
 struct Gateway {
     routes: Arc<Routes>,
@@ -52,6 +52,11 @@ pub fn router(config: GatewayConfig) -> anyhow::Result<Router> {
     // Install the recorder before the first request so no sample is lost.
     kernel::telemetry::metrics();
     let routes = Arc::new(Routes::new(&config)?);
+    // At zero from the start, so rates and alerts see every upstream.
+    for upstream in routes.upstreams() {
+        metrics::counter!("gateway_upstream_refusals_total", "upstream" => upstream.name.clone())
+            .increment(0);
+    }
     let proxy = Proxy::new(config.connect_timeout, config.retry_buffer_bytes);
     let verifier = routes.upstream("identity").is_some().then(|| {
         Verifier::new(Box::new(IdentityKeys {
@@ -135,43 +140,69 @@ async fn forward(State(gateway): State<Arc<Gateway>>, req: Request) -> Response 
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)), |c| c.0);
-    let (req, request_id) = stamp(req);
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    let span = tracing::info_span!(
+        "gateway",
+        trace_id = tracing::field::Empty,
+        span_id = tracing::field::Empty,
+        otel.name = tracing::field::Empty,
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
+    );
+    let (req, request_id) = stamp(req, &span);
     let client = gateway.edge.client(peer, req.headers());
     let (upstream_name, mut response) = match gateway.routes.destination(&path) {
         Destination::Hidden => (None, Problem::no_such_resource().into_response()),
         Destination::Upstream { upstream, timeout } => (
             Some(upstream.name.as_str()),
-            match gateway
-                .edge
-                .admit(&method, &path, req.headers(), &client)
-                .await
-            {
-                Ok(()) => gateway.proxy.forward(upstream, req, peer, timeout).await,
-                Err(refusal) => refusal,
-            },
+            async {
+                match gateway
+                    .edge
+                    .admit(&method, &path, req.headers(), &client)
+                    .await
+                {
+                    Ok(()) => gateway.proxy.forward(upstream, req, peer, timeout).await,
+                    Err(refusal) => refusal,
+                }
+            }
+            .instrument(span.clone())
+            .await,
         ),
     };
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(REQUEST_ID.clone(), v);
     }
-    tracing::info!(
-        target: "access",
-        %method,
-        path,
-        status = response.status().as_u16(),
-        upstream = upstream_name.unwrap_or("-"),
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        request_id,
-        client,
+    let status = response.status().as_u16();
+    span.record(
+        "otel.name",
+        format!("{method} {}", upstream_name.unwrap_or("gateway")),
     );
+    span.record("http.response.status_code", status);
+    if status >= 500 {
+        span.record("otel.status_code", "ERROR");
+    }
+    span.in_scope(|| {
+        tracing::info!(
+            target: "access",
+            %method,
+            path,
+            status,
+            upstream = upstream_name.unwrap_or("-"),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            request_id,
+            client,
+        );
+    });
     response
 }
 
-/// Gives the request an id and a trace context when the caller sent none, so every
-/// service's logs and spans for it join up.
-fn stamp(mut req: Request) -> (Request, String) {
+/// Gives the request an id when the caller sent none, and makes `span` its part of the
+/// trace: a child of the caller's valid `traceparent`, or the root of a new trace. The
+/// service it goes to continues from `span` (or, when spans are not exported, from
+/// the caller's context unchanged).
+fn stamp(mut req: Request, span: &tracing::Span) -> (Request, String) {
     let headers = req.headers_mut();
     let request_id = match headers.get(&REQUEST_ID).and_then(|v| v.to_str().ok()) {
         Some(id) if !id.is_empty() && id.len() <= 128 => id.to_owned(),
@@ -183,32 +214,15 @@ fn stamp(mut req: Request) -> (Request, String) {
             id
         }
     };
-    let valid_trace = headers
-        .get(&TRACEPARENT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(is_traceparent);
-    if !valid_trace {
-        let trace = uuid::Uuid::new_v4().simple().to_string();
-        let span = &uuid::Uuid::new_v4().simple().to_string()[..16];
-        if let Ok(v) = HeaderValue::from_str(&format!("00-{trace}-{span}-01")) {
-            headers.insert(TRACEPARENT.clone(), v);
-        }
+    let parent = TraceParent::from_headers(headers);
+    trace::join(span, parent.as_ref());
+    let onward = trace::outgoing_from(span)
+        .or(parent)
+        .unwrap_or_else(TraceParent::new_root);
+    if let Ok(v) = HeaderValue::from_str(&onward.to_string()) {
+        headers.insert(TRACEPARENT.clone(), v);
     }
     (req, request_id)
-}
-
-/// `00-<32 hex>-<16 hex>-<2 hex>`, neither id all zeros (W3C Trace Context §3.2).
-fn is_traceparent(value: &str) -> bool {
-    let parts: Vec<&str> = value.split('-').collect();
-    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
-    parts.len() == 4
-        && hex(parts[0], 2)
-        && parts[0] != "ff"
-        && hex(parts[1], 32)
-        && hex(parts[2], 16)
-        && hex(parts[3], 2)
-        && parts[1].bytes().any(|b| b != b'0')
-        && parts[2].bytes().any(|b| b != b'0')
 }
 
 /// The public API's one document, merged from the services'.
@@ -260,7 +274,7 @@ async fn metrics(State(gateway): State<Arc<Gateway>>) -> Response {
         metrics::gauge!("gateway_replicas_in_rotation", "upstream" => upstream.name.clone())
             .set(upstream.healthy_replicas() as f64);
     }
-    kernel::http::ops::metrics().await
+    kernel::http::ops::exposition()
 }
 
 #[cfg(test)]
@@ -270,36 +284,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn trace_contexts_are_checked_before_they_are_passed_on() {
-        assert!(is_traceparent(
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-        ));
-        for bad in [
-            "",
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
-            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
-            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-            "00-4bf92f3577b34da6a3ce929d0e0e473g-00f067aa0ba902b7-01",
-        ] {
-            assert!(!is_traceparent(bad), "{bad:?}");
-        }
-    }
-
-    #[test]
     fn requests_without_an_id_or_trace_get_both_and_keep_their_own() {
-        let (req, id) = stamp(Request::new(Body::empty()));
+        let span = tracing::Span::none();
+        let (req, id) = stamp(Request::new(Body::empty()), &span);
         assert_eq!(req.headers()[&REQUEST_ID], id.as_str());
-        assert!(is_traceparent(
-            req.headers()[&TRACEPARENT].to_str().unwrap()
-        ));
+        assert!(TraceParent::from_headers(req.headers()).is_some());
         let mut own = Request::new(Body::empty());
         own.headers_mut()
             .insert(REQUEST_ID.clone(), HeaderValue::from_static("abc"));
         let trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
         own.headers_mut()
             .insert(TRACEPARENT.clone(), HeaderValue::from_static(trace));
-        let (req, id) = stamp(own);
+        let (req, id) = stamp(own, &span);
         assert_eq!(id, "abc");
         assert_eq!(req.headers()[&TRACEPARENT], trace);
     }

@@ -164,6 +164,11 @@ impl Limiter {
             },
             None => Backend::Memory(Mutex::new(HashMap::new())),
         };
+        // At zero from the start, so alerts and rates see every rule.
+        for rule in &rules {
+            metrics::counter!("gateway_rate_limited_total", "rule" => rule.name).increment(0);
+        }
+        metrics::counter!("gateway_rate_limit_errors_total").increment(0);
         Ok(Self {
             rules,
             prefix: format!("{namespace}:rate"),

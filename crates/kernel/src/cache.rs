@@ -24,6 +24,13 @@ pub trait Cache: Send + Sync {
     fn name(&self) -> &'static str;
 }
 
+/// Counts one lookup of the read cache `cache` (a fixed name per use: `product_detail`,
+/// `listing`, `search_results`) as a hit or a miss.
+pub fn record_lookup(cache: &'static str, hit: bool) {
+    let result = if hit { "hit" } else { "miss" };
+    metrics::counter!("cache_requests_total", "cache" => cache, "result" => result).increment(1);
+}
+
 pub struct LocalCache {
     inner: moka::future::Cache<String, Arc<[u8]>>,
     generations: moka::future::Cache<String, Arc<std::sync::atomic::AtomicU64>>,

@@ -102,6 +102,8 @@ pub struct Config {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// `LOG_FORMAT`: `json` (default) or `pretty`.
     pub log_format: LogFormat,
+    /// `OTEL_*`: whether and how spans are exported (see `telemetry::TraceSettings`).
+    pub tracing: crate::telemetry::TraceSettings,
     /// `EVENT_RELAY_INTERVAL_MS`: how often the outbox relay polls when idle.
     pub relay_interval: Duration,
     /// `EVENT_MAX_ATTEMPTS`: handler attempts before an event is dead-lettered.
@@ -315,6 +317,7 @@ impl Config {
                 .to_owned(),
             service_urls,
             log_format,
+            tracing: crate::telemetry::TraceSettings::from_lookup(get)?,
             relay_interval: Duration::from_millis(num("EVENT_RELAY_INTERVAL_MS", 500)?),
             event_max_attempts: to_u32("EVENT_MAX_ATTEMPTS", 5)?.max(1),
             event_retry_base: Duration::from_millis(num("EVENT_RETRY_BASE_MS", 200)?),

@@ -286,6 +286,7 @@ impl Platform {
                 let _ = cell.set(service.clone());
             }
             for sub in module.subscriptions {
+                crate::events::consumer::register_counters(sub.consumer);
                 self.bus.subscribe(sub).await?;
             }
             fallback = fallback.or(module.fallback);

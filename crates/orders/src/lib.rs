@@ -7,6 +7,7 @@ mod domain;
 mod error;
 mod events;
 mod store;
+mod telemetry;
 
 use std::sync::Arc;
 
@@ -28,6 +29,7 @@ pub async fn connect(config: &kernel::Config) -> anyhow::Result<PgPool> {
 
 pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
     let pool = connect(&platform.config).await?;
+    telemetry::register();
     let up = checkout::Upstream {
         cart: contracts::cart::CartClient::new(platform.client(contracts::cart::SERVICE)),
         catalog: contracts::catalog::CatalogClient::new(

@@ -121,6 +121,12 @@ pub async fn set_outcome(
     .bind(o.failure.map(|f| f.1))
     .execute(conn)
     .await?;
+    // Counted as written: a transaction rolled back after this is retried, rarely.
+    let reason = o
+        .failure
+        .map_or_else(|| "none".to_owned(), |f| kernel::telemetry::code_label(f.0));
+    metrics::counter!("payment_outcomes_total", "status" => o.status.as_str(), "reason" => reason)
+        .increment(1);
     Ok(())
 }
 

@@ -158,7 +158,9 @@ pub async fn list_products(
     normalised.sort();
     let query = serde_urlencoded::to_string(&normalised).map_err(|e| Problem::internal(&e))?;
     let cache_key = crate::events::listing_cache_key(&query, generation);
-    if let Some(bytes) = cache.get(&cache_key).await {
+    let cached = cache.get(&cache_key).await;
+    kernel::cache::record_lookup("listing", cached.is_some());
+    if let Some(bytes) = cached {
         return Ok(json_bytes(bytes.to_vec(), "hit"));
     }
     let mut conn = pool.acquire().await?;

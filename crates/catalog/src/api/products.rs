@@ -215,10 +215,12 @@ pub async fn get_product(
         .await;
     let cache_key = crate::events::product_cache_key(id, generation);
     // Only the anonymous, public view is shared; members see drafts and private fields.
-    if claims.is_none()
-        && let Some(bytes) = cache.get(&cache_key).await
-    {
-        return Ok(json_bytes(bytes.to_vec(), "hit"));
+    if claims.is_none() {
+        let cached = cache.get(&cache_key).await;
+        kernel::cache::record_lookup("product_detail", cached.is_some());
+        if let Some(bytes) = cached {
+            return Ok(json_bytes(bytes.to_vec(), "hit"));
+        }
     }
     let mut conn = pool.acquire().await?;
     let row = store::product(&mut conn, id).await?;

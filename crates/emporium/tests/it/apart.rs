@@ -177,7 +177,7 @@ fn member_count() -> u16 {
 /// The first of `n` consecutive loopback ports that are free now, below the range the
 /// kernel hands out for `bind(…:0)` (32768 and up), so no other test's server, picking
 /// a free port that way, can take one between this check and a member's start.
-fn free_port_block(n: u16) -> u16 {
+pub fn free_port_block(n: u16) -> u16 {
     for _ in 0..50 {
         let offset = u16::from_le_bytes([
             uuid::Uuid::new_v4().as_bytes()[0],

@@ -110,7 +110,7 @@ fn unanswered(status: Option<StatusCode>) -> bool {
     matches!(status.map(|s| s.as_u16()), None | Some(502..=504))
 }
 
-async fn put_a_mug_in_the_cart(app: &TestApp, token: &str, shop: &Shop) {
+pub async fn put_a_mug_in_the_cart(app: &TestApp, token: &str, shop: &Shop) {
     for _ in 0..600 {
         let answer = app
             .request(

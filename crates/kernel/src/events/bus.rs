@@ -68,6 +68,16 @@ impl Subscription {
     }
 }
 
+/// One consumer's waiting work, as its transport counts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerBacklog {
+    pub consumer: &'static str,
+    /// Delivered to the transport, not yet handled.
+    pub waiting: u64,
+    /// Given up on after every attempt, waiting for a replay.
+    pub dead_lettered: u64,
+}
+
 /// Carries envelopes from relays to consumers.
 #[async_trait::async_trait]
 pub trait Bus: Send + Sync {
@@ -90,6 +100,10 @@ pub trait Bus: Send + Sync {
 
     /// Whether the transport is usable right now (for `/ready`).
     async fn is_ready(&self) -> bool;
+
+    /// What waits for each consumer of this process: events not yet handled and events
+    /// dead-lettered (for `/metrics`); empty when the transport cannot tell.
+    async fn backlog(&self) -> Vec<ConsumerBacklog>;
 
     fn name(&self) -> &'static str;
 }

@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
+use tracing::Instrument;
+
 use super::{Envelope, Subscription};
+use crate::telemetry::trace::{self, TraceParent};
 
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
@@ -19,8 +22,51 @@ pub enum Outcome {
     Failed(String),
 }
 
-/// Handles one delivery exactly once per consumer.
+/// Makes the consumer's counters exist at zero, so rates and alerts see it from the
+/// start rather than from its first failure.
+pub fn register_counters(consumer: &'static str) {
+    for name in [
+        "events_handled_total",
+        "events_duplicates_total",
+        "events_retries_total",
+        "events_dead_lettered_total",
+    ] {
+        metrics::counter!(name, "consumer" => consumer).increment(0);
+    }
+}
+
+/// Handles one delivery exactly once per consumer, as a span of the trace that
+/// recorded the event (and linked to it).
 pub async fn deliver(sub: &Subscription, envelope: &Envelope, policy: RetryPolicy) -> Outcome {
+    let parent = envelope
+        .trace_context
+        .as_deref()
+        .and_then(TraceParent::parse);
+    let span = tracing::info_span!(
+        "event",
+        consumer = sub.consumer,
+        event_type = %envelope.event_type,
+        event_id = %envelope.id,
+        trace_id = tracing::field::Empty,
+        span_id = tracing::field::Empty,
+        otel.name = format!("{} {}", sub.consumer, envelope.event_type),
+        otel.kind = "consumer",
+        otel.status_code = tracing::field::Empty,
+    );
+    trace::join(&span, parent.as_ref());
+    if let Some(parent) = &parent {
+        trace::link(&span, parent);
+    }
+    let outcome = trace::scope(parent, attempts(sub, envelope, policy))
+        .instrument(span.clone())
+        .await;
+    if let Outcome::Failed(_) = outcome {
+        span.record("otel.status_code", "ERROR");
+    }
+    outcome
+}
+
+async fn attempts(sub: &Subscription, envelope: &Envelope, policy: RetryPolicy) -> Outcome {
     let mut last_error = String::new();
     for attempt in 1..=policy.max_attempts {
         match try_once(sub, envelope).await {
@@ -36,6 +82,8 @@ pub async fn deliver(sub: &Subscription, envelope: &Envelope, policy: RetryPolic
                     "event handler failed"
                 );
                 if attempt < policy.max_attempts {
+                    metrics::counter!("events_retries_total", "consumer" => sub.consumer)
+                        .increment(1);
                     tokio::time::sleep(policy.base_delay * 2u32.saturating_pow(attempt - 1)).await;
                 }
             }

@@ -12,7 +12,8 @@ pub struct Envelope {
     #[serde(with = "time::serde::rfc3339")]
     pub occurred_at: OffsetDateTime,
     pub aggregate_id: String,
-    /// The request id (and trace context, when tracing is exported) that caused it.
+    /// The W3C `traceparent` of the request or event handling that recorded it, so its
+    /// handling joins the same trace.
     pub trace_context: Option<String>,
     pub payload: serde_json::Value,
 }

@@ -6,7 +6,7 @@
 use tokio::sync::RwLock;
 
 use super::consumer::{Outcome, RetryPolicy, deliver};
-use super::{Bus, BusError, Envelope, Subscription};
+use super::{Bus, BusError, ConsumerBacklog, Envelope, Subscription};
 
 pub struct InProcessBus {
     subscriptions: RwLock<Vec<Subscription>>,
@@ -107,6 +107,34 @@ impl Bus for InProcessBus {
 
     async fn is_ready(&self) -> bool {
         true
+    }
+
+    /// Nothing waits in transit (publishing runs the consumers); dead letters are rows.
+    async fn backlog(&self) -> Vec<ConsumerBacklog> {
+        let subs = self.subscriptions.read().await.clone();
+        let mut backlog = Vec::new();
+        for sub in subs {
+            if backlog
+                .iter()
+                .any(|b: &ConsumerBacklog| b.consumer == sub.consumer)
+            {
+                continue;
+            }
+            let dead: Option<i64> =
+                sqlx::query_scalar("SELECT count(*) FROM dead_letters WHERE consumer = $1")
+                    .bind(sub.consumer)
+                    .fetch_one(&sub.pool)
+                    .await
+                    .ok();
+            if let Some(dead) = dead {
+                backlog.push(ConsumerBacklog {
+                    consumer: sub.consumer,
+                    waiting: 0,
+                    dead_lettered: u64::try_from(dead).unwrap_or(0),
+                });
+            }
+        }
+        backlog
     }
 
     fn name(&self) -> &'static str {

@@ -15,5 +15,5 @@ pub mod outbox;
 pub mod rabbitmq;
 pub mod relay;
 
-pub use bus::{Bus, BusError, Handler, Queue, Subscription};
+pub use bus::{Bus, BusError, ConsumerBacklog, Handler, Queue, Subscription};
 pub use envelope::{Envelope, Event};

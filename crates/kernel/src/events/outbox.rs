@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{Envelope, Event};
-use crate::http::middleware::current_request_id;
+use crate::telemetry::trace;
 
 /// Channel the relay listens on; `pg_notify` is delivered only when the transaction
 /// commits, so a rolled-back event wakes nobody.
@@ -20,7 +20,7 @@ pub async fn record<E: Event>(conn: &mut PgConnection, event: &E) -> Result<Uuid
         schema_version: E::VERSION,
         occurred_at: OffsetDateTime::now_utc(),
         aggregate_id: event.aggregate_id(),
-        trace_context: current_request_id(),
+        trace_context: trace::outgoing().map(|t| t.to_string()),
         payload: serde_json::to_value(event).map_err(|e| sqlx::Error::Encode(Box::new(e)))?,
     };
     sqlx::query(

@@ -17,7 +17,7 @@ use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, Exchange
 use tokio::sync::Mutex;
 
 use super::consumer::{Outcome, RetryPolicy, deliver};
-use super::{Bus, BusError, Envelope, Subscription};
+use super::{Bus, BusError, ConsumerBacklog, Envelope, Subscription};
 
 /// Exchange and queue names under one namespace (`EMPORIUM_NAMESPACE`, default `emporium`).
 #[derive(Debug, Clone)]
@@ -57,6 +57,8 @@ pub struct RabbitBus {
     consumers: std::sync::Mutex<Vec<(String, Vec<String>)>>,
     policy: RetryPolicy,
     publisher: Mutex<Option<(Connection, Channel)>>,
+    /// This process's consumers and their queue keys, for `backlog`.
+    subscribed: std::sync::Mutex<Vec<(&'static str, String)>>,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> BusError {
@@ -211,6 +213,7 @@ impl RabbitBus {
             consumers: std::sync::Mutex::new(Vec::new()),
             policy,
             publisher: Mutex::new(None),
+            subscribed: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -354,6 +357,9 @@ impl Bus for RabbitBus {
     /// Declares the topology before returning (so events published afterwards reach the
     /// queue even if the consumer task is slow to start), then consumes in the background.
     async fn subscribe(&self, sub: Subscription) -> Result<(), BusError> {
+        if let Ok(mut subscribed) = self.subscribed.lock() {
+            subscribed.push((sub.consumer, sub.queue_key()));
+        }
         let url = self.url.clone();
         let topology = self.topology.clone();
         let policy = self.policy;
@@ -418,6 +424,54 @@ impl Bus for RabbitBus {
             }
         }
         Ok(moved)
+    }
+
+    /// Asks the broker how many messages each queue and dead-letter queue holds, on a
+    /// channel of its own (a failed passive declaration closes its channel).
+    async fn backlog(&self) -> Vec<ConsumerBacklog> {
+        let subscribed = self
+            .subscribed
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_default();
+        if subscribed.is_empty() || self.publisher_channel().await.is_err() {
+            return Vec::new();
+        }
+        let channel = match self.publisher.lock().await.as_ref() {
+            Some((conn, _)) => conn.create_channel().await,
+            None => return Vec::new(),
+        };
+        let Ok(channel) = channel else {
+            return Vec::new();
+        };
+        let passive = QueueDeclareOptions {
+            passive: true,
+            ..Default::default()
+        };
+        let mut backlog = Vec::new();
+        for (consumer, key) in subscribed {
+            let count = |queue: String| {
+                let channel = &channel;
+                async move {
+                    channel
+                        .queue_declare(&queue, passive, FieldTable::default())
+                        .await
+                        .map(|q| u64::from(q.message_count()))
+                }
+            };
+            let waiting = count(self.topology.queue(&key)).await;
+            let dead = count(self.topology.dead_letter_queue(&key)).await;
+            let (Ok(waiting), Ok(dead_lettered)) = (waiting, dead) else {
+                break;
+            };
+            backlog.push(ConsumerBacklog {
+                consumer,
+                waiting,
+                dead_lettered,
+            });
+        }
+        let _ = channel.close(0, "backlog counted").await;
+        backlog
     }
 
     async fn is_ready(&self) -> bool {

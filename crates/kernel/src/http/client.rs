@@ -14,9 +14,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tower::ServiceExt;
 use tower::util::BoxCloneSyncService;
+use tracing::Instrument;
 
 use super::Problem;
 use super::middleware::{REQUEST_ID, current_request_id};
+use crate::telemetry::trace;
 
 const MAX_RESPONSE: usize = 16 * 1024 * 1024;
 /// The largest request a client sends (a catalog CSV import, 10 MiB, with framing).
@@ -228,9 +230,37 @@ impl RequestBuilder<'_> {
 
     async fn execute(self) -> Result<(StatusCode, bytes::Bytes), ClientError> {
         let service = self.client.service;
+        let span = if trace::exporting() {
+            let method = self.builder.method_ref().map_or("", Method::as_str);
+            tracing::info_span!(
+                "call",
+                otel.name = format!("{method} {service}"),
+                otel.kind = "client",
+                peer.service = service,
+                http.request.method = method,
+                otel.status_code = tracing::field::Empty,
+            )
+        } else {
+            tracing::Span::none()
+        };
+        let outcome = self.call(&span).instrument(span.clone()).await;
+        if outcome
+            .as_ref()
+            .is_err_and(|e| !matches!(e, ClientError::Problem(p) if p.status < 500))
+        {
+            span.record("otel.status_code", "ERROR");
+        }
+        outcome
+    }
+
+    async fn call(self, span: &tracing::Span) -> Result<(StatusCode, bytes::Bytes), ClientError> {
+        let service = self.client.service;
         let mut builder = self.builder;
         if let Some(id) = current_request_id() {
             builder = builder.header(REQUEST_ID.clone(), id);
+        }
+        if let Some(parent) = trace::outgoing_from(span) {
+            builder = builder.header(trace::TRACEPARENT.clone(), parent.to_string());
         }
         if let Some(secret) = &self.client.internal_secret {
             builder = builder.header(crate::auth::INTERNAL_SECRET_HEADER.clone(), secret);

@@ -16,6 +16,7 @@ use hyper::body::{Frame, SizeHint};
 use tracing::Instrument;
 
 use super::Problem;
+use crate::telemetry::trace::{self, TraceParent};
 
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -56,15 +57,34 @@ pub async fn observe(req: Request, next: Next) -> Response {
     let id = request_id_from(&req);
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    let span = tracing::info_span!("request", request_id = %id, %method, %path);
+    let parent = TraceParent::from_headers(req.headers());
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        %method,
+        %path,
+        trace_id = tracing::field::Empty,
+        span_id = tracing::field::Empty,
+        otel.name = tracing::field::Empty,
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
+    );
+    trace::join(&span, parent.as_ref());
     let start = Instant::now();
-    let mut res = with_request_id(id.clone(), next.run(req).instrument(span.clone())).await;
+    let handled = with_request_id(id.clone(), next.run(req).instrument(span.clone()));
+    let mut res = trace::scope(parent, handled).await;
     let elapsed = start.elapsed();
     let route = res
         .extensions()
         .get::<RouteLabel>()
         .map_or_else(|| "unmatched".to_owned(), |r| r.0.clone());
     let status = res.status().as_u16();
+    span.record("otel.name", format!("{method} {route}"));
+    span.record("http.response.status_code", status);
+    if status >= 500 {
+        span.record("otel.status_code", "ERROR");
+    }
     let labels = [
         ("method", method.to_string()),
         ("route", route.clone()),

@@ -85,8 +85,15 @@ pub fn readiness(ok: bool, checks: serde_json::Map<String, serde_json::Value>) -
     (status, axum::Json(body)).into_response()
 }
 
-/// The process's metrics in Prometheus's text format.
-pub async fn metrics() -> Response {
+/// The process's metrics in Prometheus's text format, with the gauges of its pools,
+/// outboxes and consumers read fresh.
+async fn metrics(State(state): State<OpsState>) -> Response {
+    crate::telemetry::gauges::refresh(&state.pools, state.bus.as_ref()).await;
+    exposition()
+}
+
+/// What the recorder holds, in Prometheus's text format.
+pub fn exposition() -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         crate::telemetry::metrics().render(),

@@ -347,6 +347,7 @@ pub(super) async fn refund(
         )
         .await
         .map_err(|e| Error::Upstream(e.into()))?;
+    crate::telemetry::refunded(&order.currency, amount);
     Ok(())
 }
 

@@ -155,7 +155,8 @@ impl Saga {
         let order = store::lock_order(&mut tx, order_id)
             .await?
             .ok_or(Error::not_found("order"))?;
-        if order.status == "placed" {
+        let paid_now = order.status == "placed";
+        if paid_now {
             store::set_order_status(&mut tx, order_id, "paid").await?;
             let placed = SubOrderStatus::Placed;
             let paid = placed.apply(SubOrderAction::Pay).ok_or_else(|| {
@@ -193,6 +194,9 @@ impl Saga {
             }
         }
         tx.commit().await?;
+        if paid_now {
+            crate::telemetry::order_paid(plan, order.total_minor);
+        }
         // What was bought leaves the cart before the checkout completes and so frees the
         // customer's checkout slot: the next checkout reads a cart without it. The order
         // is paid either way; should the cart not answer, the checkout stays `confirmed`

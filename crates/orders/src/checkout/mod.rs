@@ -212,6 +212,8 @@ impl Saga {
     /// Runs a checkout's remaining steps. Without the card (the recovery worker), a
     /// checkout that never reached the provider is compensated.
     pub async fn drive(&self, id: CheckoutId, card: Option<&str>) -> Result<CheckoutRow, Error> {
+        // Whether this call moved the checkout, so it counts the ending it brought.
+        let mut moved_any = false;
         loop {
             let mut conn = self.pool.acquire().await?;
             let row = store::checkout(&mut conn, id)
@@ -220,10 +222,16 @@ impl Saga {
             drop(conn);
             let step = row.step;
             if step.is_final() {
+                if moved_any {
+                    crate::telemetry::checkout_ended(step, row.failure_code.as_deref());
+                }
                 return Ok(row);
             }
+            let started = std::time::Instant::now();
             if row.failure_code.is_some() && !step.is_past_authorization() {
                 self.compensate(&row).await?;
+                crate::telemetry::step_took("compensate", started.elapsed());
+                moved_any = true;
                 continue;
             }
             // The worker cannot pay for a checkout the gateway never saw (it has no
@@ -266,7 +274,10 @@ impl Saga {
                 Step::Confirmed => self.capture(&row).await?,
                 Step::Completed | Step::Failed => true,
             };
-            if !moved {
+            if moved {
+                crate::telemetry::step_took(crate::telemetry::action_from(step), started.elapsed());
+                moved_any = true;
+            } else {
                 // Another driver moved it first; read where it is now.
                 tokio::task::yield_now().await;
             }

@@ -171,7 +171,9 @@ impl ProductIndex {
         // Read before searching: a change committed meanwhile files these results
         // under the old state, which nobody asks for again.
         let state = self.visible.load(Ordering::SeqCst);
-        if let Some(hit) = self.results.get(&(state, key.clone())) {
+        let cached = self.results.get(&(state, key.clone()));
+        kernel::cache::record_lookup("search_results", cached.is_some());
+        if let Some(hit) = cached {
             return Ok(hit);
         }
         let results = Arc::new(self.search(req)?);
