@@ -486,4 +486,61 @@ mod tests {
         assert!(res.headers().get(header::CONNECTION).is_none());
         assert_eq!(read.load(Ordering::SeqCst), 30);
     }
+
+    /// What the JSON log layer printed, for the test to read back.
+    #[derive(Clone, Default)]
+    struct Lines(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl tracing_subscriber::fmt::MakeWriter<'_> for Lines {
+        type Writer = Lines;
+
+        fn make_writer(&self) -> Lines {
+            self.clone()
+        }
+    }
+
+    #[tokio::test]
+    async fn log_lines_carry_the_trace_id_the_request_came_with() {
+        let lines = Lines::default();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_writer(lines.clone())
+            .finish();
+        let _logging = tracing::subscriber::set_default(subscriber);
+        let app = axum::Router::new()
+            .route("/x", get(|| async { "ok" }))
+            .layer(axum::middleware::from_fn(observe));
+        let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+        let res = app
+            .oneshot(
+                Request::builder()
+                    .uri("/x")
+                    .header("traceparent", format!("00-{trace}-00f067aa0ba902b7-01"))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let line: serde_json::Value = text
+            .lines()
+            .find(|l| l.contains("request handled"))
+            .map(|l| serde_json::from_str(l).unwrap())
+            .unwrap();
+        assert_eq!(line["span"]["trace_id"], trace, "{line}");
+        assert!(line["span"]["request_id"].is_string());
+    }
 }

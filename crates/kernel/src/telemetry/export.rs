@@ -251,4 +251,43 @@ mod tests {
         );
         assert_eq!(result.decision, SamplingDecision::RecordAndSample);
     }
+
+    /// Collects what reaches it, as the batch processor would be given it.
+    #[derive(Debug, Clone, Default)]
+    struct Collect(std::sync::Arc<std::sync::Mutex<Vec<SpanData>>>);
+
+    impl SpanProcessor for Collect {
+        fn on_start(&self, _: &mut Span, _: &Context) {}
+
+        fn on_end(&self, span: SpanData) {
+            self.0.lock().unwrap().push(span);
+        }
+
+        fn force_flush(&self) -> OTelSdkResult {
+            Ok(())
+        }
+
+        fn shutdown_with_timeout(&self, _: Duration) -> OTelSdkResult {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_trace_not_sampled_still_sends_its_spans_that_fail() {
+        use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
+        let collected = Collect::default();
+        let provider = SdkTracerProvider::builder()
+            .with_sampler(HeadSampler(Sampler::TraceIdRatioBased(0.0)))
+            .with_span_processor(KeepErrors(collected.clone()))
+            .build();
+        let tracer = provider.tracer("test");
+        tracer.start("fine").end();
+        let mut failing = tracer.start("failing");
+        failing.set_status(Status::error("the database went away"));
+        failing.end();
+        let sent = collected.0.lock().unwrap();
+        let names: Vec<&str> = sent.iter().map(|s| s.name.as_ref()).collect();
+        assert_eq!(names, ["failing"]);
+        assert!(sent[0].span_context.is_sampled(), "exported as sampled");
+    }
 }
