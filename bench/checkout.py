@@ -9,7 +9,10 @@ is timed. Two scenarios:
   many  every checkout buys a random variant of the 630 demo variants
   hot   every checkout buys the same variant (its stock raised first), so every
         reservation contends for one row
-Prints checkouts/s, p50 and p99 latency, and refusals by code.
+Prints checkouts/s, p50 and p99 latency, and refusals by code. With CPU_OF set to
+"name=pid,name=pid,…" (the processes of a topology, replicas under one name), it also
+prints each name's CPU per checkout (put in the cart, then checked out) and what that
+makes per core: a service's capacity on its own.
 
 Usage: bench/checkout.py BASE VARIANTS_FILE SECONDS [WORKERS] [TOKENS_FILE]
 VARIANTS_FILE holds one "var_… sto_… shp_… owner-email" line per variant; the
@@ -17,6 +20,7 @@ customers' access tokens are written to TOKENS_FILE (for the cart benchmark).
 """
 import http.client
 import json
+import os
 import random
 import statistics
 import sys
@@ -62,8 +66,21 @@ def customer(i):
     return Api(tokens["access_token"])
 
 
+def cpu_seconds():
+    """CPU used so far by each named process (user + system), summed per name."""
+    ticks = {}
+    for pair in filter(None, (os.environ.get("CPU_OF") or "").split(",")):
+        name, pid = pair.split("=")
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        ticks[name] = ticks.get(name, 0) + int(fields[11]) + int(fields[12])
+    hz = os.sysconf("SC_CLK_TCK")
+    return {name: t / hz for name, t in ticks.items()}
+
+
 def run(name, pick, customers):
     latencies, refusals, lock = [], {}, threading.Lock()
+    cpu_before = cpu_seconds()
     stop = time.monotonic() + SECONDS
 
     def worker(api):
@@ -102,6 +119,13 @@ def run(name, pick, customers):
     p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000 if lat else float("nan")
     print(f"{name}: {len(lat)} checkouts in {elapsed:.1f} s = {len(lat) / elapsed:.1f}/s, "
           f"p50 {p(0.50):.1f} ms, p99 {p(0.99):.1f} ms, refused {refusals or 'none'}")
+    cpu_after = cpu_seconds()
+    if cpu_after and lat:
+        print("  CPU per checkout, and checkouts/s one core of it carries:")
+        for proc in sorted(cpu_after, key=lambda n: cpu_before[n] - cpu_after[n]):
+            ms = (cpu_after[proc] - cpu_before[proc]) * 1000 / len(lat)
+            per_core = f"{1000 / ms:.0f}/s" if ms > 0 else "-"
+            print(f"    {proc:<14} {ms:6.2f} ms  {per_core}")
 
 
 customers = [customer(i) for i in range(WORKERS)]

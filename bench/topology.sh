@@ -34,12 +34,26 @@ variants() {
     "$work/methods" "$work/catalog-variants" >"$work/variants"
 }
 
+# CPU ticks so far of each member named in $members ("name=pid,…"), summed per name.
+ticks() {
+  tr ',' '\n' <<<"${members:-}" | while IFS== read -r n pid; do
+    [ -n "$n" ] && echo "$n $(awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$pid/stat")"
+  done | awk '{t[$1] += $2} END {for (n in t) print n, t[n]}' | sort
+}
+
 detail() {
   detail_script "$1"
   wrk -t2 -c32 -d3s -s "$work/detail.lua" "$2/api/v1/catalog/products/x" >/dev/null
-  wrk -t2 -c32 -d"${secs}s" --latency -s "$work/detail.lua" "$2/api/v1/catalog/products/x" |
-    awk '/Requests\/sec/ {r=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2} /Non-2xx|Socket errors/ {bad=bad " " $0}
-         END {printf "product detail: %s req/s, p50 %s, p99 %s%s\n", r, p50, p99, bad}'
+  before=$(ticks)
+  wrk -t2 -c32 -d"${secs}s" --latency -s "$work/detail.lua" "$2/api/v1/catalog/products/x" >"$work/wrk"
+  awk '/Requests\/sec/ {r=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2} /Non-2xx|Socket errors/ {bad=bad " " $0}
+       END {printf "product detail: %s req/s, p50 %s, p99 %s%s\n", r, p50, p99, bad}' "$work/wrk"
+  if [ -n "${members:-}" ]; then
+    requests=$(awk '/requests in/ {print $1}' "$work/wrk")
+    echo "  CPU per view of the processes that served it, and views/s one core of each carries:"
+    join <(echo "$before") <(ticks) | awk -v n="$requests" -v hz="$(getconf CLK_TCK)" \
+      '{ms = ($3 - $2) * 1000 / hz / n} ms > 0.001 {printf "    %-14s %6.3f ms  %.0f/s\n", $1, ms, 1000 / ms}'
+  fi
 }
 
 echo "== one process: seed --demo, emporium serve"
@@ -70,5 +84,14 @@ topology_pid=$!
 for _ in $(seq 1 300); do curl -fs "$gateway/ready" >/dev/null && break; sleep 0.2; done
 curl -fs "$gateway/ready" >/dev/null || { tail -20 "$work/topology.log"; exit 1; }
 variants "${apart}_catalog" "${apart}_shipping"
-python3 bench/checkout.py "$gateway" "$work/variants" "$secs" "$workers"
+# Each member process by the service it runs (the gateway as itself), for checkout.py
+# to count the CPU each spends per checkout.
+members=$(for pid in $(pgrep -P "$topology_pid"); do
+  cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline")
+  case "$cmd" in
+    *" gateway "*) printf 'gateway=%s,' "$pid" ;;
+    *--services*) printf '%s=%s,' "$(sed -E 's/.*--services ([a-z]+).*/\1/' <<<"$cmd")" "$pid" ;;
+  esac
+done)
+CPU_OF="$members" python3 bench/checkout.py "$gateway" "$work/variants" "$secs" "$workers"
 detail "${apart}_catalog" "$gateway"

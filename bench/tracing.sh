@@ -3,7 +3,8 @@
 # without an OTLP endpoint (tracing off) and one exporting to a local receiver with 10 %
 # of traces sampled (OTEL_TRACES_SAMPLER_ARG=0.1), loaded in turn (off, on, off, on)
 # on /health and on product detail (100 published products in rotation, cache warm):
-# requests/s of each and the ratio on/off. The receiver (Python, stdlib) answers every
+# requests/s of each and the ratio on/off, and the server's CPU per request (from
+# /proc, so the load generator's share of the 2 cores does not blur it). The receiver (Python, stdlib) answers every
 # export and counts the bytes it got, so the exporter's work is real.
 # Usage: bench/tracing.sh [seconds per run, default 10]
 set -euo pipefail
@@ -55,16 +56,26 @@ for base in "$off" "$on"; do
   wrk -t2 -c32 -d3s -s "$work/detail.lua" "$base/api/v1/catalog/products/x" >/dev/null
 done
 
+# CPU seconds (user + system) the process has used so far.
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{sub(/.*\) /, ""); print ($12 + $13) / hz}' "/proc/$1/stat"; }
+# Runs wrk against $2 and prints "<req/s> <µs of the server's CPU per request>".
+measured() {
+  local before out
+  before=$(cpu "$1")
+  out=$(run "$2" ${3:+"$3"})
+  echo "$out" | errors >&2
+  awk -v b="$before" -v a="$(cpu "$1")" '/Requests\/sec/ {r=$2} /requests in/ {n=$1}
+    END {printf "%s %.1f\n", r, (a - b) * 1e6 / n}' <<<"$out"
+}
+
 declare -A total=()
 for round in 1 2; do
   for side in off on; do
-    base=$off; [ "$side" = on ] && base=$on
-    health=$(run "$base/health")
-    detail=$(run "$base/api/v1/catalog/products/x" "$work/detail.lua")
-    echo "$health" | errors
-    echo "$detail" | errors
-    h=$(echo "$health" | rps) d=$(echo "$detail" | rps)
-    echo "round $round, tracing $side: /health $h req/s, product detail $d req/s"
+    base=$off pid=$server_pid
+    [ "$side" = on ] && base=$on pid=$on_pid
+    read -r h h_cpu < <(measured "$pid" "$base/health")
+    read -r d d_cpu < <(measured "$pid" "$base/api/v1/catalog/products/x" "$work/detail.lua")
+    echo "round $round, tracing $side: /health $h req/s ($h_cpu µs CPU each), product detail $d req/s ($d_cpu µs CPU each)"
     total[$side-health]=$(awk -v a="${total[$side-health]:-0}" -v b="$h" 'BEGIN { print a + b }')
     total[$side-detail]=$(awk -v a="${total[$side-detail]:-0}" -v b="$d" 'BEGIN { print a + b }')
   done

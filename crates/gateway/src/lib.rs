@@ -142,16 +142,9 @@ async fn forward(State(gateway): State<Arc<Gateway>>, req: Request) -> Response 
         .map_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)), |c| c.0);
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    let span = tracing::info_span!(
-        "gateway",
-        trace_id = tracing::field::Empty,
-        span_id = tracing::field::Empty,
-        otel.name = tracing::field::Empty,
-        otel.kind = "server",
-        otel.status_code = tracing::field::Empty,
-        http.response.status_code = tracing::field::Empty,
-    );
-    let (req, request_id) = stamp(req, &span);
+    let (req, request_id) = stamp_request_id(req);
+    let span = trace::server_span(&request_id, &method, &path);
+    let req = continue_trace(req, &span);
     let client = gateway.edge.client(peer, req.headers());
     let (upstream_name, mut response) = match gateway.routes.destination(&path) {
         Destination::Hidden => (None, Problem::no_such_resource().into_response()),
@@ -175,14 +168,8 @@ async fn forward(State(gateway): State<Arc<Gateway>>, req: Request) -> Response 
         response.headers_mut().insert(REQUEST_ID.clone(), v);
     }
     let status = response.status().as_u16();
-    span.record(
-        "otel.name",
-        format!("{method} {}", upstream_name.unwrap_or("gateway")),
-    );
-    span.record("http.response.status_code", status);
-    if status >= 500 {
-        span.record("otel.status_code", "ERROR");
-    }
+    let name = format!("{method} {}", upstream_name.unwrap_or("gateway"));
+    trace::end_server_span(&span, name, status, started.elapsed());
     span.in_scope(|| {
         tracing::info!(
             target: "access",
@@ -198,11 +185,8 @@ async fn forward(State(gateway): State<Arc<Gateway>>, req: Request) -> Response 
     response
 }
 
-/// Gives the request an id when the caller sent none, and makes `span` its part of the
-/// trace: a child of the caller's valid `traceparent`, or the root of a new trace. The
-/// service it goes to continues from `span` (or, when spans are not exported, from
-/// the caller's context unchanged).
-fn stamp(mut req: Request, span: &tracing::Span) -> (Request, String) {
+/// Gives the request an id when the caller sent none.
+fn stamp_request_id(mut req: Request) -> (Request, String) {
     let headers = req.headers_mut();
     let request_id = match headers.get(&REQUEST_ID).and_then(|v| v.to_str().ok()) {
         Some(id) if !id.is_empty() && id.len() <= 128 => id.to_owned(),
@@ -214,6 +198,14 @@ fn stamp(mut req: Request, span: &tracing::Span) -> (Request, String) {
             id
         }
     };
+    (req, request_id)
+}
+
+/// Makes `span` the request's part of the trace: a child of the caller's valid
+/// `traceparent`, or the root of a new trace. The service it goes to continues from
+/// `span` (or, when spans are not exported, from the caller's context unchanged).
+fn continue_trace(mut req: Request, span: &tracing::Span) -> Request {
+    let headers = req.headers_mut();
     let parent = TraceParent::from_headers(headers);
     trace::join(span, parent.as_ref());
     let onward = trace::outgoing_from(span)
@@ -222,7 +214,7 @@ fn stamp(mut req: Request, span: &tracing::Span) -> (Request, String) {
     if let Ok(v) = HeaderValue::from_str(&onward.to_string()) {
         headers.insert(TRACEPARENT.clone(), v);
     }
-    (req, request_id)
+    req
 }
 
 /// The public API's one document, merged from the services'.
@@ -286,7 +278,8 @@ mod tests {
     #[test]
     fn requests_without_an_id_or_trace_get_both_and_keep_their_own() {
         let span = tracing::Span::none();
-        let (req, id) = stamp(Request::new(Body::empty()), &span);
+        let (req, id) = stamp_request_id(Request::new(Body::empty()));
+        let req = continue_trace(req, &span);
         assert_eq!(req.headers()[&REQUEST_ID], id.as_str());
         assert!(TraceParent::from_headers(req.headers()).is_some());
         let mut own = Request::new(Body::empty());
@@ -295,7 +288,8 @@ mod tests {
         let trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
         own.headers_mut()
             .insert(TRACEPARENT.clone(), HeaderValue::from_static(trace));
-        let (req, id) = stamp(own, &span);
+        let (req, id) = stamp_request_id(own);
+        let req = continue_trace(req, &span);
         assert_eq!(id, "abc");
         assert_eq!(req.headers()[&TRACEPARENT], trace);
     }

@@ -200,7 +200,7 @@ async fn apart_a_checkout_is_one_trace_and_prometheus_sees_every_process() {
 struct Prometheus {
     url: String,
     process: tokio::process::Child,
-    _dir: TempDir,
+    dir: TempDir,
 }
 
 struct TempDir(std::path::PathBuf);
@@ -230,6 +230,7 @@ async fn start_prometheus(topology: &emporium::topology::Topology) -> Prometheus
     );
     std::fs::write(dir.join("prometheus.yml"), config).unwrap();
     let port = free_port_block(1);
+    let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
     let process = tokio::process::Command::new("prometheus")
         .arg(format!(
             "--config.file={}",
@@ -241,13 +242,15 @@ async fn start_prometheus(topology: &emporium::topology::Topology) -> Prometheus
         ))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .arg("--log.level=warn")
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
         .kill_on_drop(true)
         .spawn()
         .expect("prometheus (Debian's package) is installed by scripts/test");
     Prometheus {
         url: format!("http://127.0.0.1:{port}"),
         process,
-        _dir: TempDir(dir),
+        dir: TempDir(dir),
     }
 }
 
@@ -278,7 +281,10 @@ impl Prometheus {
             if check(&answer) {
                 return answer;
             }
-            assert!(Instant::now() < deadline, "{path} {query:?}: {answer}");
+            if Instant::now() > deadline {
+                let log = std::fs::read_to_string(self.dir.0.join("prometheus.log"));
+                panic!("{path} {query:?}: {answer}\nPrometheus said: {log:?}");
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -317,14 +323,7 @@ async fn prometheus_scrapes_the_topology(
         .await;
     // Traffic for the queries to see: checkouts and product pages, while scraped.
     let customer = app.customer(&unique_email("scraped")).await;
-    let listing: Value = app
-        .request(reqwest::Method::GET, "/api/v1/catalog/products")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listing = get_json(app, "/api/v1/catalog/products").await;
     let product = listing["items"][0]["id"].as_str().unwrap().to_owned();
     for round in 0..3 {
         put_a_mug_in_the_cart(app, token(&customer), shop).await;

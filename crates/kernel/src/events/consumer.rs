@@ -6,6 +6,8 @@ use std::time::Duration;
 use tracing::Instrument;
 
 use super::{Envelope, Subscription};
+use opentelemetry::trace::SpanKind;
+
 use crate::telemetry::trace::{self, TraceParent};
 
 #[derive(Debug, Clone, Copy)]
@@ -38,6 +40,8 @@ pub fn register_counters(consumer: &'static str) {
 /// Handles one delivery exactly once per consumer, as a span of the trace that
 /// recorded the event (and linked to it).
 pub async fn deliver(sub: &Subscription, envelope: &Envelope, policy: RetryPolicy) -> Outcome {
+    let name = format!("{} {}", sub.consumer, envelope.event_type);
+    let started = std::time::Instant::now();
     let parent = envelope
         .trace_context
         .as_deref()
@@ -49,7 +53,7 @@ pub async fn deliver(sub: &Subscription, envelope: &Envelope, policy: RetryPolic
         event_id = %envelope.id,
         trace_id = tracing::field::Empty,
         span_id = tracing::field::Empty,
-        otel.name = format!("{} {}", sub.consumer, envelope.event_type),
+        otel.name = %name,
         otel.kind = "consumer",
         otel.status_code = tracing::field::Empty,
     );
@@ -62,6 +66,7 @@ pub async fn deliver(sub: &Subscription, envelope: &Envelope, policy: RetryPolic
         .await;
     if let Outcome::Failed(_) = outcome {
         span.record("otel.status_code", "ERROR");
+        trace::keep_failed(&span, name, SpanKind::Consumer, started.elapsed());
     }
     outcome
 }

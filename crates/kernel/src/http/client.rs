@@ -19,6 +19,7 @@ use tracing::Instrument;
 use super::Problem;
 use super::middleware::{REQUEST_ID, current_request_id};
 use crate::telemetry::trace;
+use opentelemetry::trace::SpanKind;
 
 const MAX_RESPONSE: usize = 16 * 1024 * 1024;
 /// The largest request a client sends (a catalog CSV import, 10 MiB, with framing).
@@ -230,8 +231,13 @@ impl RequestBuilder<'_> {
 
     async fn execute(self) -> Result<(StatusCode, bytes::Bytes), ClientError> {
         let service = self.client.service;
+        let self_method = self
+            .builder
+            .method_ref()
+            .map_or("", Method::as_str)
+            .to_owned();
         let span = if trace::exporting() {
-            let method = self.builder.method_ref().map_or("", Method::as_str);
+            let method = self_method.as_str();
             tracing::info_span!(
                 "call",
                 otel.name = format!("{method} {service}"),
@@ -243,12 +249,20 @@ impl RequestBuilder<'_> {
         } else {
             tracing::Span::none()
         };
+        let started = std::time::Instant::now();
         let outcome = self.call(&span).instrument(span.clone()).await;
         if outcome
             .as_ref()
             .is_err_and(|e| !matches!(e, ClientError::Problem(p) if p.status < 500))
         {
             span.record("otel.status_code", "ERROR");
+            let method = self_method;
+            trace::keep_failed(
+                &span,
+                format!("{method} {service}"),
+                SpanKind::Client,
+                started.elapsed(),
+            );
         }
         outcome
     }

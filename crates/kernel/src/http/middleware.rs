@@ -58,18 +58,7 @@ pub async fn observe(req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let parent = TraceParent::from_headers(req.headers());
-    let span = tracing::info_span!(
-        "request",
-        request_id = %id,
-        %method,
-        %path,
-        trace_id = tracing::field::Empty,
-        span_id = tracing::field::Empty,
-        otel.name = tracing::field::Empty,
-        otel.kind = "server",
-        otel.status_code = tracing::field::Empty,
-        http.response.status_code = tracing::field::Empty,
-    );
+    let span = trace::server_span(&id, &method, &path);
     trace::join(&span, parent.as_ref());
     let start = Instant::now();
     let handled = with_request_id(id.clone(), next.run(req).instrument(span.clone()));
@@ -80,11 +69,7 @@ pub async fn observe(req: Request, next: Next) -> Response {
         .get::<RouteLabel>()
         .map_or_else(|| "unmatched".to_owned(), |r| r.0.clone());
     let status = res.status().as_u16();
-    span.record("otel.name", format!("{method} {route}"));
-    span.record("http.response.status_code", status);
-    if status >= 500 {
-        span.record("otel.status_code", "ERROR");
-    }
+    trace::end_server_span(&span, format!("{method} {route}"), status, elapsed);
     let labels = [
         ("method", method.to_string()),
         ("route", route.clone()),

@@ -1,22 +1,18 @@
 //! Exporting spans over OTLP/HTTP (protobuf): head sampling by ratio that still keeps
 //! every span that ends in error, batched off the request path.
 
-use std::time::Duration;
-
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use opentelemetry::trace::{Link, SpanContext, SpanKind, Status, TraceId};
+use opentelemetry::trace::{Link, SpanKind, TraceContextExt, TraceId};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_http::{HttpClient, HttpError, Request, Response};
 use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{
     BatchSpanProcessor, Sampler, SamplingDecision, SamplingResult, SdkTracerProvider, ShouldSample,
-    Span, SpanData, SpanProcessor,
 };
 
 use crate::config::ConfigError;
@@ -71,8 +67,13 @@ impl Default for TraceSettings {
     }
 }
 
-/// Head sampling that records what it does not keep (`RecordOnly`), so `KeepErrors`
-/// can still export a span of an unsampled trace that fails.
+/// The attribute that marks a stand-in for a failed span of a trace head sampling
+/// dropped (`trace::keep_failed`): always sampled, so errors are always kept.
+pub const KEPT_ERROR: &str = "error.kept";
+
+/// Head sampling by ratio (following the caller's decision), except that a span marked
+/// `KEPT_ERROR` is always sampled. What is not sampled is not recorded at all, so an
+/// unsampled request costs little more than with tracing off.
 #[derive(Debug, Clone)]
 struct HeadSampler(Sampler);
 
@@ -86,51 +87,17 @@ impl ShouldSample for HeadSampler {
         attributes: &[KeyValue],
         links: &[Link],
     ) -> SamplingResult {
-        let mut result =
-            self.0
-                .should_sample(parent_context, trace_id, name, span_kind, attributes, links);
-        if result.decision == SamplingDecision::Drop {
-            result.decision = SamplingDecision::RecordOnly;
+        if attributes.iter().any(|a| a.key.as_str() == KEPT_ERROR) {
+            return SamplingResult {
+                decision: SamplingDecision::RecordAndSample,
+                attributes: Vec::new(),
+                trace_state: parent_context
+                    .map(|cx| cx.span().span_context().trace_state().clone())
+                    .unwrap_or_default(),
+            };
         }
-        result
-    }
-}
-
-/// Passes sampled spans on, and an unsampled one only when it ended in error.
-#[derive(Debug)]
-struct KeepErrors<P>(P);
-
-impl<P: SpanProcessor> SpanProcessor for KeepErrors<P> {
-    fn on_start(&self, span: &mut Span, cx: &Context) {
-        self.0.on_start(span, cx);
-    }
-
-    fn on_end(&self, mut span: SpanData) {
-        if span.span_context.is_sampled() {
-            self.0.on_end(span);
-        } else if matches!(span.status, Status::Error { .. }) {
-            let c = &span.span_context;
-            span.span_context = SpanContext::new(
-                c.trace_id(),
-                c.span_id(),
-                c.trace_flags().with_sampled(true),
-                c.is_remote(),
-                c.trace_state().clone(),
-            );
-            self.0.on_end(span);
-        }
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.0.force_flush()
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.0.shutdown_with_timeout(timeout)
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.0.set_resource(resource);
+        self.0
+            .should_sample(parent_context, trace_id, name, span_kind, attributes, links)
     }
 }
 
@@ -180,13 +147,19 @@ pub(super) fn provider(
         .unwrap_or_else(|| service_name.to_owned());
     Ok(SdkTracerProvider::builder()
         .with_sampler(sampler)
-        .with_span_processor(KeepErrors(BatchSpanProcessor::builder(exporter).build()))
+        .with_span_processor(BatchSpanProcessor::builder(exporter).build())
         .with_resource(Resource::builder().with_service_name(name).build())
         .build())
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use opentelemetry::trace::Status;
+    use opentelemetry_sdk::error::OTelSdkResult;
+    use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
+
     use super::*;
 
     fn settings(pairs: &[(&str, &str)]) -> Result<TraceSettings, ConfigError> {
@@ -229,27 +202,23 @@ mod tests {
     }
 
     #[test]
-    fn unsampled_traces_are_recorded_so_their_errors_can_be_kept() {
-        let never = HeadSampler(Sampler::TraceIdRatioBased(0.0));
-        let result = never.should_sample(
-            None,
-            TraceId::from(7u128),
-            "checkout",
-            &SpanKind::Server,
-            &[],
-            &[],
-        );
-        assert_eq!(result.decision, SamplingDecision::RecordOnly);
-        let always = HeadSampler(Sampler::TraceIdRatioBased(1.0));
-        let result = always.should_sample(
-            None,
-            TraceId::from(7u128),
-            "checkout",
-            &SpanKind::Server,
-            &[],
-            &[],
-        );
-        assert_eq!(result.decision, SamplingDecision::RecordAndSample);
+    fn unsampled_traces_are_not_recorded_but_kept_errors_are() {
+        let decide = |ratio: f64, attributes: &[KeyValue]| {
+            HeadSampler(Sampler::TraceIdRatioBased(ratio))
+                .should_sample(
+                    None,
+                    TraceId::from(7u128),
+                    "checkout",
+                    &SpanKind::Server,
+                    attributes,
+                    &[],
+                )
+                .decision
+        };
+        assert_eq!(decide(0.0, &[]), SamplingDecision::Drop);
+        assert_eq!(decide(1.0, &[]), SamplingDecision::RecordAndSample);
+        let kept = [KeyValue::new(KEPT_ERROR, true)];
+        assert_eq!(decide(0.0, &kept), SamplingDecision::RecordAndSample);
     }
 
     /// Collects what reaches it, as the batch processor would be given it.
@@ -274,20 +243,34 @@ mod tests {
 
     #[test]
     fn a_trace_not_sampled_still_sends_its_spans_that_fail() {
-        use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
+        use opentelemetry::trace::TracerProvider as _;
+        use opentelemetry::trace::{Span as _, TraceContextExt as _, Tracer as _};
         let collected = Collect::default();
         let provider = SdkTracerProvider::builder()
-            .with_sampler(HeadSampler(Sampler::TraceIdRatioBased(0.0)))
-            .with_span_processor(KeepErrors(collected.clone()))
+            .with_sampler(HeadSampler(Sampler::ParentBased(Box::new(
+                Sampler::TraceIdRatioBased(0.0),
+            ))))
+            .with_span_processor(collected.clone())
             .build();
         let tracer = provider.tracer("test");
-        tracer.start("fine").end();
-        let mut failing = tracer.start("failing");
-        failing.set_status(Status::error("the database went away"));
-        failing.end();
+        let request = tracer.start("GET /checkout");
+        assert!(!request.span_context().is_sampled());
+        let cx = Context::current_with_span(request);
+        tracer.start_with_context("INSERT orders", &cx).end();
+        super::super::trace::stand_in(
+            &tracer,
+            &cx,
+            "GET /checkout".into(),
+            SpanKind::Server,
+            Duration::from_millis(3),
+        );
         let sent = collected.0.lock().unwrap();
         let names: Vec<&str> = sent.iter().map(|s| s.name.as_ref()).collect();
-        assert_eq!(names, ["failing"]);
-        assert!(sent[0].span_context.is_sampled(), "exported as sampled");
+        assert_eq!(names, ["GET /checkout"]);
+        assert_eq!(
+            sent[0].span_context.trace_id(),
+            cx.span().span_context().trace_id()
+        );
+        assert!(matches!(sent[0].status, Status::Error { .. }));
     }
 }

@@ -13,7 +13,7 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing::Level;
 use tracing_subscriber::EnvFilter;
-use tracing_subscriber::filter::{Targets, filter_fn};
+use tracing_subscriber::filter::{FilterExt, Targets, filter_fn};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{Layer, Registry};
@@ -79,15 +79,23 @@ pub fn init(format: LogFormat, settings: &TraceSettings, service_name: &str) -> 
             .with_target("hyper", tracing::level_filters::LevelFilter::OFF);
         let statements = sql::SqlSpans::new(tracer.clone())
             .with_filter(filter_fn(|meta| meta.target() == sql::TARGET));
+        // Spans, and the warnings and errors logged in them (an error marks its span
+        // failed); the many info lines stay in the logs only.
+        let worth_a_span = ours.and(filter_fn(|meta| {
+            meta.is_span() || *meta.level() <= Level::WARN
+        }));
+        trace::set_exporting(tracer.clone());
         tracing_opentelemetry::layer()
             .with_tracer(tracer)
+            // What each span would otherwise carry costs allocations and clock reads
+            // on every request (thread names, busy/idle timings) and says little.
             .with_target(false)
-            .with_filter(ours)
+            .with_threads(false)
+            .with_location(false)
+            .with_tracked_inactivity(false)
+            .with_filter(worth_a_span)
             .and_then(statements)
     });
-    if spans.is_some() {
-        trace::set_exporting();
-    }
     let _ = Registry::default().with(logs).with(spans).try_init();
     Telemetry { provider }
 }

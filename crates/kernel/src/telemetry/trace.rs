@@ -3,11 +3,19 @@
 //! (`tracing-opentelemetry` spans); without one the incoming context is passed on
 //! unchanged, so logs of one request still share a `trace_id` across services.
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime};
 
-use axum::http::{HeaderMap, HeaderName};
-use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
+use axum::http::{HeaderMap, HeaderName, Method};
+use opentelemetry::KeyValue;
+use opentelemetry::trace::{
+    Span as _, SpanContext, SpanId, SpanKind, Status, TraceContextExt, TraceFlags, TraceId,
+    TraceState, Tracer as _,
+};
+use opentelemetry_sdk::trace::SdkTracer;
 use tracing::Span;
+use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 pub static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
@@ -24,8 +32,43 @@ pub fn exporting() -> bool {
     EXPORTING.load(Ordering::Relaxed)
 }
 
-pub(super) fn set_exporting() {
+/// The tracer stand-ins for failed spans are made with (`keep_failed`).
+static TRACER: OnceLock<SdkTracer> = OnceLock::new();
+
+pub(super) fn set_exporting(tracer: SdkTracer) {
+    let _ = TRACER.set(tracer);
     EXPORTING.store(true, Ordering::Relaxed);
+}
+
+/// Errors are always kept: when `span` failed in a trace that head sampling dropped, a
+/// stand-in with its name, kind and duration, marked `error.kept`, is exported in the
+/// same trace (under the dropped span) in its place.
+pub fn keep_failed(span: &Span, name: String, kind: SpanKind, elapsed: Duration) {
+    let Some(tracer) = TRACER.get() else {
+        return;
+    };
+    let context = span.context();
+    if !context.span().span_context().is_sampled() {
+        stand_in(tracer, &context, name, kind, elapsed);
+    }
+}
+
+pub(super) fn stand_in(
+    tracer: &SdkTracer,
+    parent: &opentelemetry::Context,
+    name: String,
+    kind: SpanKind,
+    elapsed: Duration,
+) {
+    let end = SystemTime::now();
+    let mut span = tracer
+        .span_builder(name)
+        .with_kind(kind)
+        .with_start_time(end.checked_sub(elapsed).unwrap_or(end))
+        .with_attributes([KeyValue::new(super::export::KEPT_ERROR, true)])
+        .start_with_context(tracer, parent);
+    span.set_status(Status::error("failed"));
+    span.end_with_timestamp(end);
 }
 
 /// One `traceparent` value: `00-<trace id>-<parent span id>-<flags>`.
@@ -115,6 +158,34 @@ impl std::fmt::Display for TraceParent {
             self.parent_id,
             self.flags.to_u8()
         )
+    }
+}
+
+/// The span of one request a process serves (the gateway, or a service), with the
+/// fields its log lines carry; `join` it to the caller's trace before entering it.
+pub fn server_span(request_id: &str, method: &Method, path: &str) -> Span {
+    tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        %method,
+        %path,
+        trace_id = Empty,
+        span_id = Empty,
+        otel.name = Empty,
+        otel.kind = "server",
+        otel.status_code = Empty,
+        http.response.status_code = Empty,
+    )
+}
+
+/// Records how the request ended: its span's name (`GET /api/v1/…/{product}`, by
+/// route or upstream, never by raw path), its status, and an error for a 5xx.
+pub fn end_server_span(span: &Span, name: String, status: u16, elapsed: Duration) {
+    span.record("otel.name", name.as_str());
+    span.record("http.response.status_code", status);
+    if status >= 500 {
+        span.record("otel.status_code", "ERROR");
+        keep_failed(span, name, SpanKind::Server, elapsed);
     }
 }
 
