@@ -37,7 +37,7 @@ variants() {
 # CPU ticks so far of each member named in $members ("name=pid,…"), summed per name.
 ticks() {
   tr ',' '\n' <<<"${members:-}" | while IFS== read -r n pid; do
-    [ -n "$n" ] && echo "$n $(awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$pid/stat")"
+    if [ -n "$n" ]; then echo "$n $(awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$pid/stat")"; fi
   done | awk '{t[$1] += $2} END {for (n in t) print n, t[n]}' | sort
 }
 

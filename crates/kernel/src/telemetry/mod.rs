@@ -135,6 +135,22 @@ pub fn metrics() -> &'static PrometheusHandle {
 
 #[cfg(test)]
 mod tests {
+    /// Tracing off costs nothing: what the log filter leaves out (sqlx's statement
+    /// events, debug lines, info spans) is never even built. (Each test runs in a
+    /// process of its own under nextest, so the global subscriber is this test's.)
+    #[test]
+    fn with_tracing_off_what_the_logs_leave_out_is_disabled_at_the_source() {
+        let _telemetry = super::init(
+            crate::config::LogFormat::Json,
+            &super::TraceSettings::default(),
+            "test",
+        );
+        assert!(!tracing::enabled!(target: "sqlx::query", tracing::Level::DEBUG));
+        assert!(!tracing::enabled!(target: "kernel", tracing::Level::DEBUG));
+        assert!(tracing::span!(tracing::Level::DEBUG, "request").is_disabled());
+        assert!(tracing::enabled!(target: "kernel", tracing::Level::INFO));
+    }
+
     #[test]
     fn codes_become_labels_only_when_they_look_like_codes() {
         assert_eq!(super::code_label("card_declined"), "card_declined");
