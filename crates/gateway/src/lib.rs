@@ -168,8 +168,8 @@ async fn forward(State(gateway): State<Arc<Gateway>>, req: Request) -> Response 
         response.headers_mut().insert(REQUEST_ID.clone(), v);
     }
     let status = response.status().as_u16();
-    let name = format!("{method} {}", upstream_name.unwrap_or("gateway"));
-    trace::end_server_span(&span, name, status, started.elapsed());
+    let target = upstream_name.unwrap_or("gateway");
+    trace::end_server_span(&span, &method, target, status, started.elapsed());
     span.in_scope(|| {
         tracing::info!(
             target: "access",

@@ -285,7 +285,7 @@ impl Prometheus {
                 let log = std::fs::read_to_string(self.dir.0.join("prometheus.log"));
                 panic!("{path} {query:?}: {answer}\nPrometheus said: {log:?}");
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 

@@ -231,23 +231,19 @@ impl RequestBuilder<'_> {
 
     async fn execute(self) -> Result<(StatusCode, bytes::Bytes), ClientError> {
         let service = self.client.service;
-        let self_method = self
-            .builder
-            .method_ref()
-            .map_or("", Method::as_str)
-            .to_owned();
-        let span = if trace::exporting() {
-            let method = self_method.as_str();
-            tracing::info_span!(
+        // Named only when spans are exported: no allocation per call otherwise.
+        let method = self.builder.method_ref().map_or("", Method::as_str);
+        let name = trace::exporting().then(|| format!("{method} {service}"));
+        let span = match &name {
+            Some(name) => tracing::info_span!(
                 "call",
-                otel.name = format!("{method} {service}"),
+                otel.name = %name,
                 otel.kind = "client",
                 peer.service = service,
                 http.request.method = method,
                 otel.status_code = tracing::field::Empty,
-            )
-        } else {
-            tracing::Span::none()
+            ),
+            None => tracing::Span::none(),
         };
         let started = std::time::Instant::now();
         let outcome = self.call(&span).instrument(span.clone()).await;
@@ -256,13 +252,9 @@ impl RequestBuilder<'_> {
             .is_err_and(|e| !matches!(e, ClientError::Problem(p) if p.status < 500))
         {
             span.record("otel.status_code", "ERROR");
-            let method = self_method;
-            trace::keep_failed(
-                &span,
-                format!("{method} {service}"),
-                SpanKind::Client,
-                started.elapsed(),
-            );
+            if let Some(name) = name {
+                trace::keep_failed(&span, name, SpanKind::Client, started.elapsed());
+            }
         }
         outcome
     }

@@ -69,7 +69,7 @@ pub async fn observe(req: Request, next: Next) -> Response {
         .get::<RouteLabel>()
         .map_or_else(|| "unmatched".to_owned(), |r| r.0.clone());
     let status = res.status().as_u16();
-    trace::end_server_span(&span, format!("{method} {route}"), status, elapsed);
+    trace::end_server_span(&span, &method, &route, status, elapsed);
     let labels = [
         ("method", method.to_string()),
         ("route", route.clone()),

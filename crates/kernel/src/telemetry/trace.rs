@@ -180,7 +180,12 @@ pub fn server_span(request_id: &str, method: &Method, path: &str) -> Span {
 
 /// Records how the request ended: its span's name (`GET /api/v1/…/{product}`, by
 /// route or upstream, never by raw path), its status, and an error for a 5xx.
-pub fn end_server_span(span: &Span, name: String, status: u16, elapsed: Duration) {
+pub fn end_server_span(span: &Span, method: &Method, target: &str, status: u16, elapsed: Duration) {
+    // A disabled span (tracing off, logs below info) records nothing: skip the name.
+    if span.is_disabled() {
+        return;
+    }
+    let name = format!("{method} {target}");
     span.record("otel.name", name.as_str());
     span.record("http.response.status_code", status);
     if status >= 500 {
