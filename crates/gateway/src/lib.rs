@@ -143,8 +143,7 @@ async fn forward(State(gateway): State<Arc<Gateway>>, req: Request) -> Response 
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let (req, request_id) = stamp_request_id(req);
-    let span = trace::server_span(&request_id, &method, &path);
-    let req = continue_trace(req, &span);
+    let (req, part) = continue_trace(req, &request_id, &method, &path);
     let client = gateway.edge.client(peer, req.headers());
     let (upstream_name, mut response) = match gateway.routes.destination(&path) {
         Destination::Hidden => (None, Problem::no_such_resource().into_response()),
@@ -160,7 +159,7 @@ async fn forward(State(gateway): State<Arc<Gateway>>, req: Request) -> Response 
                     Err(refusal) => refusal,
                 }
             }
-            .instrument(span.clone())
+            .instrument(part.span().clone())
             .await,
         ),
     };
@@ -169,8 +168,8 @@ async fn forward(State(gateway): State<Arc<Gateway>>, req: Request) -> Response 
     }
     let status = response.status().as_u16();
     let target = upstream_name.unwrap_or("gateway");
-    trace::end_server_span(&span, &method, target, status, started.elapsed());
-    span.in_scope(|| {
+    part.end_request(&method, target, status, started.elapsed());
+    part.span().in_scope(|| {
         tracing::info!(
             target: "access",
             %method,
@@ -201,20 +200,22 @@ fn stamp_request_id(mut req: Request) -> (Request, String) {
     (req, request_id)
 }
 
-/// Makes `span` the request's part of the trace: a child of the caller's valid
-/// `traceparent`, or the root of a new trace. The service it goes to continues from
-/// `span` (or, when spans are not exported, from the caller's context unchanged).
-fn continue_trace(mut req: Request, span: &tracing::Span) -> Request {
+/// The request's part of the trace: a child of the caller's valid `traceparent`, or the
+/// first part of a new trace. The service it goes to continues from this part (or, when
+/// spans are not exported, from the caller's context unchanged).
+fn continue_trace(
+    mut req: Request,
+    request_id: &str,
+    method: &Method,
+    path: &str,
+) -> (Request, trace::Part) {
     let headers = req.headers_mut();
-    let parent = TraceParent::from_headers(headers);
-    trace::join(span, parent.as_ref());
-    let onward = trace::outgoing_from(span)
-        .or(parent)
-        .unwrap_or_else(TraceParent::new_root);
+    let part = trace::request(request_id, method, path, TraceParent::from_headers(headers));
+    let onward = part.onward().unwrap_or_else(TraceParent::new_root);
     if let Ok(v) = HeaderValue::from_str(&onward.to_string()) {
         headers.insert(TRACEPARENT.clone(), v);
     }
-    req
+    (req, part)
 }
 
 /// The public API's one document, merged from the services'.
@@ -277,9 +278,8 @@ mod tests {
 
     #[test]
     fn requests_without_an_id_or_trace_get_both_and_keep_their_own() {
-        let span = tracing::Span::none();
         let (req, id) = stamp_request_id(Request::new(Body::empty()));
-        let req = continue_trace(req, &span);
+        let (req, _) = continue_trace(req, &id, &Method::GET, "/");
         assert_eq!(req.headers()[&REQUEST_ID], id.as_str());
         assert!(TraceParent::from_headers(req.headers()).is_some());
         let mut own = Request::new(Body::empty());
@@ -289,7 +289,7 @@ mod tests {
         own.headers_mut()
             .insert(TRACEPARENT.clone(), HeaderValue::from_static(trace));
         let (req, id) = stamp_request_id(own);
-        let req = continue_trace(req, &span);
+        let (req, _) = continue_trace(req, &id, &Method::GET, "/");
         assert_eq!(id, "abc");
         assert_eq!(req.headers()[&TRACEPARENT], trace);
     }

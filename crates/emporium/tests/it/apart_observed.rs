@@ -157,6 +157,19 @@ async fn apart_a_checkout_is_one_trace_and_prometheus_sees_every_process() {
             span.name
         );
     }
+    // Requests are named by method and route (or upstream), never by raw path.
+    for (service, span) in spans
+        .iter()
+        .filter(|(_, s)| s.kind == SpanKind::Server as i32)
+    {
+        let (method, target) = span.name.split_once(' ').unwrap_or_default();
+        assert!(
+            ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&method)
+                && (target.starts_with('/') || service == "gateway"),
+            "{service}'s server span is named {:?}",
+            span.name
+        );
+    }
     let gateway = spans.iter().find(|(s, _)| s == "gateway").unwrap();
     assert_eq!(hex(&gateway.1.parent_span_id), root_span);
     // The consumers' spans are linked to the span that recorded their event.

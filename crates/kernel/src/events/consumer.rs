@@ -3,8 +3,6 @@
 
 use std::time::Duration;
 
-use tracing::Instrument;
-
 use super::{Envelope, Subscription};
 use opentelemetry::trace::SpanKind;
 
@@ -40,33 +38,44 @@ pub fn register_counters(consumer: &'static str) {
 /// Handles one delivery exactly once per consumer, as a span of the trace that
 /// recorded the event (and linked to it).
 pub async fn deliver(sub: &Subscription, envelope: &Envelope, policy: RetryPolicy) -> Outcome {
-    let name = format!("{} {}", sub.consumer, envelope.event_type);
     let started = std::time::Instant::now();
     let parent = envelope
         .trace_context
         .as_deref()
         .and_then(TraceParent::parse);
-    let span = tracing::info_span!(
-        "event",
-        consumer = sub.consumer,
-        event_type = %envelope.event_type,
-        event_id = %envelope.id,
-        trace_id = tracing::field::Empty,
-        span_id = tracing::field::Empty,
-        otel.name = %name,
-        otel.kind = "consumer",
-        otel.status_code = tracing::field::Empty,
+    let name = || format!("{} {}", sub.consumer, envelope.event_type);
+    let part = trace::Part::new(
+        parent.clone(),
+        || {
+            tracing::info_span!(
+                "event",
+                consumer = sub.consumer,
+                event_type = %envelope.event_type,
+                event_id = %envelope.id,
+                trace_id = tracing::field::Empty,
+                span_id = tracing::field::Empty,
+                otel.name = %name(),
+                otel.kind = "consumer",
+                otel.status_code = tracing::field::Empty,
+            )
+        },
+        || {
+            tracing::info_span!(
+                target: trace::UNTRACED,
+                "event",
+                consumer = sub.consumer,
+                event_type = %envelope.event_type,
+                event_id = %envelope.id,
+                trace_id = tracing::field::Empty,
+            )
+        },
     );
-    trace::join(&span, parent.as_ref());
     if let Some(parent) = &parent {
-        trace::link(&span, parent);
+        part.link(parent);
     }
-    let outcome = trace::scope(parent, attempts(sub, envelope, policy))
-        .instrument(span.clone())
-        .await;
+    let outcome = part.run(attempts(sub, envelope, policy)).await;
     if let Outcome::Failed(_) = outcome {
-        span.record("otel.status_code", "ERROR");
-        trace::keep_failed(&span, name, SpanKind::Consumer, started.elapsed());
+        part.failed(name, SpanKind::Consumer, started.elapsed());
     }
     outcome
 }

@@ -14,7 +14,6 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tower::ServiceExt;
 use tower::util::BoxCloneSyncService;
-use tracing::Instrument;
 
 use super::Problem;
 use super::middleware::{REQUEST_ID, current_request_id};
@@ -231,41 +230,40 @@ impl RequestBuilder<'_> {
 
     async fn execute(self) -> Result<(StatusCode, bytes::Bytes), ClientError> {
         let service = self.client.service;
-        // Named only when spans are exported: no allocation per call otherwise.
-        let method = self.builder.method_ref().map_or("", Method::as_str);
-        let name = trace::exporting().then(|| format!("{method} {service}"));
-        let span = match &name {
-            Some(name) => tracing::info_span!(
+        let method = self.builder.method_ref().cloned();
+        let name = || format!("{} {service}", method.as_ref().map_or("", Method::as_str));
+        // Built (and named) only when the trace it is part of is recorded.
+        let part = trace::Part::call(|| {
+            tracing::info_span!(
                 "call",
-                otel.name = %name,
+                otel.name = %name(),
                 otel.kind = "client",
                 peer.service = service,
-                http.request.method = method,
+                http.request.method = method.as_ref().map_or("", Method::as_str),
                 otel.status_code = tracing::field::Empty,
-            ),
-            None => tracing::Span::none(),
-        };
+            )
+        });
         let started = std::time::Instant::now();
-        let outcome = self.call(&span).instrument(span.clone()).await;
+        let outcome = part.run(self.call(part.onward())).await;
         if outcome
             .as_ref()
             .is_err_and(|e| !matches!(e, ClientError::Problem(p) if p.status < 500))
         {
-            span.record("otel.status_code", "ERROR");
-            if let Some(name) = name {
-                trace::keep_failed(&span, name, SpanKind::Client, started.elapsed());
-            }
+            part.failed(name, SpanKind::Client, started.elapsed());
         }
         outcome
     }
 
-    async fn call(self, span: &tracing::Span) -> Result<(StatusCode, bytes::Bytes), ClientError> {
+    async fn call(
+        self,
+        trace_context: Option<trace::TraceParent>,
+    ) -> Result<(StatusCode, bytes::Bytes), ClientError> {
         let service = self.client.service;
         let mut builder = self.builder;
         if let Some(id) = current_request_id() {
             builder = builder.header(REQUEST_ID.clone(), id);
         }
-        if let Some(parent) = trace::outgoing_from(span) {
+        if let Some(parent) = trace_context {
             builder = builder.header(trace::TRACEPARENT.clone(), parent.to_string());
         }
         if let Some(secret) = &self.client.internal_secret {

@@ -13,7 +13,6 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use hyper::body::{Frame, SizeHint};
-use tracing::Instrument;
 
 use super::Problem;
 use crate::telemetry::trace::{self, TraceParent};
@@ -58,18 +57,16 @@ pub async fn observe(req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let parent = TraceParent::from_headers(req.headers());
-    let span = trace::server_span(&id, &method, &path);
-    trace::join(&span, parent.as_ref());
+    let part = trace::request(&id, &method, &path, parent);
     let start = Instant::now();
-    let handled = with_request_id(id.clone(), next.run(req).instrument(span.clone()));
-    let mut res = trace::scope(parent, handled).await;
+    let mut res = part.run(with_request_id(id.clone(), next.run(req))).await;
     let elapsed = start.elapsed();
     let route = res
         .extensions()
         .get::<RouteLabel>()
         .map_or_else(|| "unmatched".to_owned(), |r| r.0.clone());
     let status = res.status().as_u16();
-    trace::end_server_span(&span, &method, &route, status, elapsed);
+    part.end_request(&method, &route, status, elapsed);
     let labels = [
         ("method", method.to_string()),
         ("route", route.clone()),
@@ -81,7 +78,7 @@ pub async fn observe(req: Request, next: Next) -> Response {
         &[("method", method.to_string()), ("route", route.clone())]
     )
     .record(elapsed.as_secs_f64());
-    span.in_scope(|| {
+    part.span().in_scope(|| {
         tracing::info!(
             status,
             route,

@@ -6,13 +6,15 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use opentelemetry::trace::SpanId;
 use opentelemetry::trace::{Link, SpanKind, TraceContextExt, TraceId};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_http::{HttpClient, HttpError, Request, Response};
 use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{
-    BatchSpanProcessor, Sampler, SamplingDecision, SamplingResult, SdkTracerProvider, ShouldSample,
+    BatchSpanProcessor, IdGenerator, RandomIdGenerator, Sampler, SamplingDecision, SamplingResult,
+    SdkTracerProvider, ShouldSample,
 };
 
 use crate::config::ConfigError;
@@ -71,9 +73,9 @@ impl Default for TraceSettings {
 /// dropped (`trace::keep_failed`): always sampled, so errors are always kept.
 pub const KEPT_ERROR: &str = "error.kept";
 
-/// Head sampling by ratio (following the caller's decision), except that a span marked
-/// `KEPT_ERROR` is always sampled. What is not sampled is not recorded at all, so an
-/// unsampled request costs little more than with tracing off.
+/// Follows the caller's decision, except that a span marked `KEPT_ERROR` is always
+/// sampled. New traces are sampled by ratio before their first span is built
+/// (`trace::Part`), so a span without a parent reaches here only when kept.
 #[derive(Debug, Clone)]
 struct HeadSampler(Sampler);
 
@@ -99,6 +101,38 @@ impl ShouldSample for HeadSampler {
         self.0
             .should_sample(parent_context, trace_id, name, span_kind, attributes, links)
     }
+}
+
+thread_local! {
+    /// The ids the span being built on this thread takes, when set (`with_ids`).
+    static PRESET: std::cell::Cell<Option<(TraceId, SpanId)>> = const { std::cell::Cell::new(None) };
+}
+
+/// Random ids, except for a span that must take ids its trace already gave out: the
+/// stand-in for the dropped first span of a new trace (`trace::Part::failed`).
+#[derive(Debug, Default)]
+pub(super) struct PresetIds(RandomIdGenerator);
+
+impl IdGenerator for PresetIds {
+    fn new_trace_id(&self) -> TraceId {
+        PRESET
+            .get()
+            .map_or_else(|| self.0.new_trace_id(), |(trace_id, _)| trace_id)
+    }
+
+    fn new_span_id(&self) -> SpanId {
+        PRESET
+            .get()
+            .map_or_else(|| self.0.new_span_id(), |(_, span_id)| span_id)
+    }
+}
+
+/// Builds a span with `build` (synchronously, on this thread) with the ids given.
+pub(super) fn with_ids<R>(ids: (TraceId, SpanId), build: impl FnOnce() -> R) -> R {
+    PRESET.set(Some(ids));
+    let built = build();
+    PRESET.set(None);
+    built
 }
 
 /// The exporter's HTTP client. The batch processor exports from a thread of its own,
@@ -138,15 +172,14 @@ pub(super) fn provider(
         .with_protocol(Protocol::HttpBinary)
         .with_http_client(client)
         .build()?;
-    let sampler = HeadSampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
-        settings.sample_ratio,
-    ))));
+    let sampler = HeadSampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)));
     let name = settings
         .service_name
         .clone()
         .unwrap_or_else(|| service_name.to_owned());
     Ok(SdkTracerProvider::builder()
         .with_sampler(sampler)
+        .with_id_generator(PresetIds::default())
         .with_span_processor(BatchSpanProcessor::builder(exporter).build())
         .with_resource(Resource::builder().with_service_name(name).build())
         .build())
@@ -250,6 +283,7 @@ mod tests {
             .with_sampler(HeadSampler(Sampler::ParentBased(Box::new(
                 Sampler::TraceIdRatioBased(0.0),
             ))))
+            .with_id_generator(PresetIds::default())
             .with_span_processor(collected.clone())
             .build();
         let tracer = provider.tracer("test");
@@ -259,7 +293,7 @@ mod tests {
         tracer.start_with_context("INSERT orders", &cx).end();
         super::super::trace::stand_in(
             &tracer,
-            &cx,
+            super::super::trace::Ids::Under(&cx),
             "GET /checkout".into(),
             SpanKind::Server,
             Duration::from_millis(3),
@@ -272,5 +306,120 @@ mod tests {
             cx.span().span_context().trace_id()
         );
         assert!(matches!(sent[0].status, Status::Error { .. }));
+        drop(sent);
+        // A new trace dropped before its first span: the stand-in takes that span's
+        // place, with the ids its callees were sent.
+        let (trace_id, span_id) = (TraceId::from(42u128), SpanId::from(7u64));
+        super::super::trace::stand_in(
+            &tracer,
+            super::super::trace::Ids::Root { trace_id, span_id },
+            "GET gateway".into(),
+            SpanKind::Server,
+            Duration::from_millis(1),
+        );
+        let sent = collected.0.lock().unwrap();
+        let root = &sent[1];
+        assert_eq!(root.span_context.trace_id(), trace_id);
+        assert_eq!(root.span_context.span_id(), span_id);
+        assert_eq!(root.parent_span_id, SpanId::INVALID);
+    }
+
+    /// A subscriber exporting what `trace::Part` records to `collected`, with new
+    /// traces kept at `ratio` (each test runs in a process of its own under nextest).
+    fn exporting_to(collected: &Collect, ratio: f64) -> impl tracing::Subscriber {
+        use opentelemetry::trace::TracerProvider as _;
+        use tracing_subscriber::layer::SubscriberExt as _;
+        let provider = SdkTracerProvider::builder()
+            .with_sampler(HeadSampler(Sampler::ParentBased(Box::new(
+                Sampler::AlwaysOn,
+            ))))
+            .with_id_generator(PresetIds::default())
+            .with_span_processor(collected.clone())
+            .build();
+        let tracer = provider.tracer("test");
+        super::super::trace::set_exporting(tracer.clone(), ratio);
+        tracing_subscriber::registry().with(super::super::span_layer(tracer))
+    }
+
+    #[tokio::test]
+    async fn an_unsampled_request_records_nothing_unless_it_fails() {
+        use super::super::trace::{self, Part};
+        let collected = Collect::default();
+        let _default = tracing::subscriber::set_default(exporting_to(&collected, 0.0));
+        let request = trace::request("r1", &axum::http::Method::GET, "/x", None);
+        let (call, sent) = request
+            .run(async {
+                let call = Part::call(|| tracing::info_span!("call"));
+                (call.onward(), trace::outgoing())
+            })
+            .await;
+        let began = request.onward().unwrap();
+        // What it calls and records carries the new trace, marked not sampled.
+        assert_eq!(call.as_ref(), Some(&began));
+        assert_eq!(sent.as_ref(), Some(&began));
+        assert!(!began.to_string().ends_with("-01"));
+        request.end_request(
+            &axum::http::Method::GET,
+            "/x",
+            200,
+            Duration::from_millis(1),
+        );
+        assert!(collected.0.lock().unwrap().is_empty());
+        // A failure is kept: in place of the request's span, with the ids sent on.
+        request.end_request(
+            &axum::http::Method::GET,
+            "/x",
+            503,
+            Duration::from_millis(1),
+        );
+        let sent = collected.0.lock().unwrap();
+        assert_eq!(sent.len(), 1);
+        let ids = format!(
+            "00-{}-{}-00",
+            sent[0].span_context.trace_id(),
+            sent[0].span_context.span_id()
+        );
+        assert_eq!(ids, began.to_string());
+        assert_eq!(sent[0].name, "GET /x");
+    }
+
+    #[tokio::test]
+    async fn a_sampled_request_records_its_calls_in_its_trace() {
+        use super::super::trace::{self, Part, TraceParent};
+        let collected = Collect::default();
+        let _default = tracing::subscriber::set_default(exporting_to(&collected, 0.0));
+        let caller = TraceParent::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+        let request = trace::request("r2", &axum::http::Method::POST, "/y", caller);
+        let onward = request
+            .run(async {
+                let call = Part::call(|| tracing::info_span!("call", otel.name = "POST orders"));
+                let onward = call.onward();
+                call.run(async {}).await;
+                onward
+            })
+            .await;
+        request.end_request(
+            &axum::http::Method::POST,
+            "/y",
+            201,
+            Duration::from_millis(1),
+        );
+        drop(request);
+        let sent = collected.0.lock().unwrap();
+        let names: Vec<&str> = sent.iter().map(|s| s.name.as_ref()).collect();
+        assert_eq!(names, ["POST orders", "POST /y"]);
+        let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+        assert!(
+            sent.iter()
+                .all(|s| s.span_context.trace_id().to_string() == trace_id)
+        );
+        assert_eq!(sent[0].parent_span_id, sent[1].span_context.span_id());
+        assert_eq!(
+            sent[1].parent_span_id.to_string(),
+            "00f067aa0ba902b7",
+            "the request continues its caller's span"
+        );
+        let onward = onward.unwrap().to_string();
+        assert!(onward.contains(&sent[0].span_context.span_id().to_string()));
     }
 }

@@ -10,11 +10,13 @@ use std::sync::OnceLock;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 use tracing::Level;
+use tracing::level_filters::LevelFilter;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::{FilterExt, Targets, filter_fn};
 use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{Layer, Registry};
 
@@ -71,33 +73,43 @@ pub fn init(format: LogFormat, settings: &TraceSettings, service_name: &str) -> 
     };
     let spans = provider.as_ref().map(|provider| {
         let tracer = provider.tracer("emporium");
-        let ours = Targets::new()
-            .with_default(Level::INFO)
-            .with_target("lapin", tracing::level_filters::LevelFilter::OFF)
-            .with_target("sqlx", tracing::level_filters::LevelFilter::OFF)
-            .with_target("h2", tracing::level_filters::LevelFilter::OFF)
-            .with_target("hyper", tracing::level_filters::LevelFilter::OFF);
-        let statements = sql::SqlSpans::new(tracer.clone())
-            .with_filter(filter_fn(|meta| meta.target() == sql::TARGET));
-        // Spans, and the warnings and errors logged in them (an error marks its span
-        // failed); the many info lines stay in the logs only.
-        let worth_a_span = ours.and(filter_fn(|meta| {
-            meta.is_span() || *meta.level() <= Level::WARN
-        }));
-        trace::set_exporting(tracer.clone());
-        tracing_opentelemetry::layer()
-            .with_tracer(tracer)
-            // What each span would otherwise carry costs allocations and clock reads
-            // on every request (thread names, busy/idle timings) and says little.
-            .with_target(false)
-            .with_threads(false)
-            .with_location(false)
-            .with_tracked_inactivity(false)
-            .with_filter(worth_a_span)
-            .and_then(statements)
+        trace::set_exporting(tracer.clone(), settings.sample_ratio);
+        span_layer(tracer)
     });
     let _ = Registry::default().with(logs).with(spans).try_init();
     Telemetry { provider }
+}
+
+/// What is exported: the spans `trace::Part` chose to record (never `UNTRACED` ones),
+/// the warnings and errors logged in them, and a span per SQL statement run inside one.
+fn span_layer<S>(tracer: SdkTracer) -> impl Layer<S>
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+{
+    let ours = Targets::new()
+        .with_default(Level::INFO)
+        .with_target("lapin", LevelFilter::OFF)
+        .with_target("sqlx", LevelFilter::OFF)
+        .with_target("h2", LevelFilter::OFF)
+        .with_target("hyper", LevelFilter::OFF)
+        .with_target(trace::UNTRACED, LevelFilter::OFF);
+    let statements = sql::SqlSpans::new(tracer.clone())
+        .with_filter(filter_fn(|meta| meta.target() == sql::TARGET));
+    // Spans, and the warnings and errors logged in them (an error marks its span
+    // failed); the many info lines stay in the logs only.
+    let worth_a_span = ours.and(filter_fn(|meta| {
+        meta.is_span() || *meta.level() <= Level::WARN
+    }));
+    tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        // What each span would otherwise carry costs allocations and clock reads on
+        // every request (thread names, busy/idle timings) and says little.
+        .with_target(false)
+        .with_threads(false)
+        .with_location(false)
+        .with_tracked_inactivity(false)
+        .with_filter(worth_a_span)
+        .and_then(statements)
 }
 
 /// A problem or decline code as a metric label: our codes and a provider's decline
