@@ -26,6 +26,7 @@ SERVICES = {
     "payments": (2, 6, "100m", "64Mi", "256Mi"),
     "orders": (2, 8, "200m", "128Mi", "512Mi"),
     "notifications": (1, 3, "50m", "64Mi", "256Mi"),
+    "reviews": (2, 4, "50m", "64Mi", "256Mi"),
     "web": (2, 8, "200m", "128Mi", "512Mi"),
 }
 
@@ -36,6 +37,7 @@ CALLS = {
     "cart": ["catalog", "inventory"],
     "orders": ["cart", "catalog", "inventory", "payments", "promotions", "shipping", "tax", "vendors"],
     "notifications": ["vendors"],
+    "reviews": ["orders"],
     "web": ["cart", "catalog", "identity", "inventory", "notifications", "orders", "payments",
             "promotions", "search", "shipping", "tax", "vendors"],
 }

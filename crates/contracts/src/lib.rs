@@ -12,6 +12,7 @@ pub mod notifications;
 pub mod orders;
 pub mod payments;
 pub mod promotions;
+pub mod reviews;
 pub mod search;
 pub mod shipping;
 pub mod tax;

@@ -22,6 +22,7 @@ pub const SERVICES: &[&str] = &[
     payments::SERVICE,
     orders::SERVICE,
     notifications::SERVICE,
+    reviews::SERVICE,
     web::SERVICE,
 ];
 
@@ -52,6 +53,7 @@ const POOL_WEIGHTS: &[(&str, u32)] = &[
     (payments::SERVICE, 2),
     (orders::SERVICE, 3),
     (notifications::SERVICE, 1),
+    (reviews::SERVICE, 1),
 ];
 
 /// Shares `DATABASE_MAX_CONNECTIONS` among the pools of `services` and the outbox
@@ -110,6 +112,7 @@ async fn build_module(platform: &Platform, name: &str) -> anyhow::Result<Service
         payments::SERVICE => payments::module(platform).await,
         orders::SERVICE => orders::module(platform).await,
         notifications::SERVICE => notifications::module(platform).await,
+        reviews::SERVICE => reviews::module(platform).await,
         web::SERVICE => web::module(platform).await,
         other => anyhow::bail!("unknown service {other}"),
     }
@@ -162,6 +165,7 @@ pub async fn migrate_all(config: &Config) -> anyhow::Result<()> {
     payments::connect(config).await?.close().await;
     orders::connect(config).await?.close().await;
     notifications::connect(config).await?.close().await;
+    reviews::connect(config).await?.close().await;
     Ok(())
 }
 

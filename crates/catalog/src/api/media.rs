@@ -45,8 +45,9 @@ fn media_problem(e: &MediaError) -> Problem {
     )])
 }
 
-/// Upload a product image (multipart field `file`, at most 10 MiB, JPEG, PNG or WebP).
-/// Store members and admins only. Answers the WebP renditions. Uploads are decoded a
+/// Upload an image (multipart field `file`, at most 10 MiB, JPEG, PNG or WebP): a
+/// product's, by its store's people, or a review's photo, by a customer whose email is
+/// verified. Answers the WebP renditions. Uploads are decoded a
 /// few at a time; when too many are already in hand the answer is 503 `uploads_busy`
 /// with `Retry-After`.
 #[utoipa::path(post, path = "/api/v1/catalog/media", tag = TAG, security(("bearer" = [])),
@@ -59,7 +60,8 @@ pub async fn upload(
     AuthUser(claims): AuthUser,
     mut multipart: Multipart,
 ) -> Result<impl IntoResponse> {
-    if !claims.is_admin() && claims.stores.is_empty() {
+    // Unverified accounts cost nothing to make: they upload nothing.
+    if !claims.is_admin() && claims.stores.is_empty() && !claims.email_verified {
         return Err(Error::forbidden());
     }
     // Taken before the body is read, held until the answer: bodies waiting for a decode

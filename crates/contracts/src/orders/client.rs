@@ -5,8 +5,8 @@ use kernel::http::idempotency::IDEMPOTENCY_KEY;
 use kernel::ids::StoreId;
 
 use super::dto::{
-    ActionRequest, CheckoutRequest, CheckoutView, OrderList, OrderView, PreviewView, RefundRequest,
-    SubOrderDetail, SubOrderList,
+    ActionRequest, CheckoutRequest, CheckoutView, OrderList, OrderView, PreviewView, ReceivedList,
+    ReceivedQuery, RefundRequest, SubOrderDetail, SubOrderList,
 };
 use super::{CheckoutId, OrderId, SubOrderId};
 
@@ -129,5 +129,18 @@ impl OrdersClient {
             None => "/api/v1/orders/admin/orders".to_owned(),
         };
         self.http.get(&path).bearer(token).send().await
+    }
+
+    /// What the customer received (lines of delivered sub-orders) of a product or in a
+    /// sub-order: what reviews and returns check before accepting one.
+    pub async fn received(&self, query: &ReceivedQuery) -> Result<ReceivedList> {
+        let query = serde_urlencoded::to_string(query).map_err(|e| ClientError::Decode {
+            service: super::SERVICE,
+            reason: e.to_string(),
+        })?;
+        self.http
+            .get(&format!("/internal/orders/received?{query}"))
+            .send()
+            .await
     }
 }

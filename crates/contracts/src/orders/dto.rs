@@ -192,3 +192,30 @@ pub fn shipping_choices() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Sch
         .max_properties(Some(50))
         .into()
 }
+
+/// Which of a customer's received lines to list: those of a product, or of one
+/// sub-order (at least one of the two).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReceivedQuery {
+    pub customer: kernel::ids::UserId,
+    pub product: Option<crate::catalog::ProductId>,
+    pub sub_order: Option<SubOrderId>,
+}
+
+/// A line of a delivered sub-order: what a customer received, and when.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReceivedLine {
+    pub sub_order_id: SubOrderId,
+    pub store_id: StoreId,
+    pub product_id: crate::catalog::ProductId,
+    pub variant_id: crate::catalog::VariantId,
+    pub quantity: i32,
+    #[serde(with = "time::serde::rfc3339")]
+    pub delivered_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReceivedList {
+    pub items: Vec<ReceivedLine>,
+}

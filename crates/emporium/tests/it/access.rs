@@ -83,6 +83,7 @@ pub(crate) async fn b_objects(
         ("method", shop.b_method.clone()),
         ("user", subject(token(&shop.b_owner))),
         ("category", "cat_0190a0a0a0a0a0a0a0a0a0a0a0a0a0a0".into()),
+        ("review", "rev_0190a0a0a0a0a0a0a0a0a0a0a0a0a0a0".into()),
         ("country", "DE".into()),
         ("action", "cancel".into()),
         ("provider", "simulator".into()),

@@ -49,10 +49,11 @@ values = ["conformance tests pass"]
 #   a SKU once per product; compare-at above price; `ends_at` after `starts_at`; what a
 #   promotion's or a shipping method's `kind` requires; a category, location or image
 #   that exists; an action's own fields; a promotion's conditions; a CSV's columns; an
-#   upload that is really an image.
+#   upload that is really an image; a review of something received, a photo uploaded,
+#   one reply per review, not voting for one's own.
 # Every other check stays on for them.
 [[operations]]
-include-path-regex = "^/api/v1/(identity/(verify-email|password/reset|me/password|register)|vendors/(invitations/accept|stores(/[^/]+)?)|orders/(checkout|sub-orders/[^/]+/[{]action[}])|catalog/(media|products/[^/]+|stores/[^/]+/products(/import)?)|promotions(/stores/[^/]+|/evaluate)?|shipping/stores/[^/]+/methods|tax/quote|inventory/variants/[^/]+/adjustments)$"
+include-path-regex = "^/api/v1/(identity/(verify-email|password/reset|me/password|register)|vendors/(invitations/accept|stores(/[^/]+)?)|orders/(checkout|sub-orders/[^/]+/[{]action[}])|catalog/(media|products/[^/]+|stores/[^/]+/products(/import)?)|promotions(/stores/[^/]+|/evaluate)?|shipping/stores/[^/]+/methods|tax/quote|inventory/variants/[^/]+/adjustments|reviews/(mine|reviews/[^/]+/(vote|reports|reply)|sub-orders/[^/]+/store-rating|admin/reviews/[^/]+/(hide|restore)))$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "402", "403", "404", "409", "410", "422", "429"]
 "#;
 
@@ -141,6 +142,7 @@ async fn conforms_as(caller: Caller) {
                 "checkout",
                 "id",
                 "method",
+                "review",
             ]
             .contains(name)
         })

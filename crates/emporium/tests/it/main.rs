@@ -36,6 +36,7 @@ mod product_images;
 mod products;
 mod promotions;
 mod refusals;
+mod reviews;
 mod search;
 mod seed;
 mod shipping;

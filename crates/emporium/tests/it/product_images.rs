@@ -33,9 +33,13 @@ async fn vendors_upload_images_that_are_checked_and_served_forever() {
     let app = TestApp::spawn().await;
     let admin = app.admin("admin@example.com").await;
     let (owner, _) = approved_store(&app, &admin, "photo-shop").await;
-    let customer = app.customer(&unique_email("viewer")).await;
+    // Anyone can make an account; only one with a verified email uploads (a review's
+    // photos).
+    let unverified = unique_email("viewer");
+    assert_eq!(app.register(&unverified, "Vic Viewer").await.status(), 201);
+    let tokens: Value = app.login(&unverified, PASSWORD).await.json().await.unwrap();
     assert_problem(
-        upload(&app, token(&customer), png(10, 10), "a.png").await,
+        upload(&app, token(&tokens), png(10, 10), "a.png").await,
         403,
         "forbidden",
     )

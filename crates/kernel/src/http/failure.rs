@@ -24,6 +24,14 @@ pub enum Failure {
     Internal(#[from] anyhow::Error),
 }
 
+/// Another service's refusal, passed on as it was phrased (its transport failures as a
+/// 503 problem).
+impl From<super::client::ClientError> for Failure {
+    fn from(e: super::client::ClientError) -> Self {
+        Self::Problem(e.into())
+    }
+}
+
 impl From<Failure> for Problem {
     fn from(failure: Failure) -> Self {
         match failure {

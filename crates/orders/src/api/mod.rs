@@ -3,6 +3,7 @@
 
 mod admin;
 mod checkouts;
+mod internal;
 mod orders;
 mod sub_orders;
 
@@ -55,5 +56,6 @@ pub fn router(saga: Saga) -> OpenApiRouter {
         .routes(routes!(sub_order_action))
         .routes(routes!(refund_sub_order))
         .routes(routes!(admin_orders))
+        .routes(routes!(internal::received))
         .with_state(saga)
 }

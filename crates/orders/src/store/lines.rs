@@ -96,3 +96,40 @@ pub async fn events_of(
     .fetch_all(conn)
     .await
 }
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReceivedRow {
+    pub sub_order_id: SubOrderId,
+    pub store_id: StoreId,
+    pub product_id: ProductId,
+    pub variant_id: VariantId,
+    pub quantity: i32,
+    pub delivered_at: OffsetDateTime,
+}
+
+/// The customer's lines of delivered sub-orders, of `product` and/or in `sub_order`,
+/// most recently delivered first.
+pub async fn received(
+    conn: &mut PgConnection,
+    customer: UserId,
+    product: Option<ProductId>,
+    sub_order: Option<SubOrderId>,
+) -> Result<Vec<ReceivedRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT l.sub_order_id, s.store_id, l.product_id, l.variant_id, l.quantity, d.at AS delivered_at \
+         FROM orders o \
+         JOIN sub_orders s ON s.order_id = o.id \
+         JOIN order_lines l ON l.sub_order_id = s.id \
+         JOIN LATERAL (SELECT min(e.at) AS at FROM order_events e \
+                       WHERE e.order_id = o.id AND e.sub_order_id = s.id AND e.status = 'delivered') d \
+           ON d.at IS NOT NULL \
+         WHERE o.customer = $1 AND ($2::uuid IS NULL OR l.product_id = $2) \
+           AND ($3::uuid IS NULL OR s.id = $3) \
+         ORDER BY d.at DESC, l.id LIMIT 500",
+    )
+    .bind(customer)
+    .bind(product)
+    .bind(sub_order)
+    .fetch_all(conn)
+    .await
+}
