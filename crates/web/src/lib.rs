@@ -18,6 +18,7 @@ use contracts::inventory::InventoryClient;
 use contracts::orders::OrdersClient;
 use contracts::payments::PaymentsClient;
 use contracts::promotions::PromotionsClient;
+use contracts::reviews::ReviewsClient;
 use contracts::search::SearchClient;
 use contracts::shipping::ShippingClient;
 use contracts::tax::TaxClient;
@@ -41,6 +42,7 @@ pub struct WebState {
     pub promotions: PromotionsClient,
     pub orders: OrdersClient,
     pub payments: PaymentsClient,
+    pub reviews: ReviewsClient,
     /// For canonical links and sitemaps.
     pub public_url: String,
     pub verifier: Arc<Verifier>,
@@ -61,6 +63,7 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
         promotions: PromotionsClient::new(platform.client(contracts::promotions::SERVICE)),
         orders: OrdersClient::new(platform.client(contracts::orders::SERVICE)),
         payments: PaymentsClient::new(platform.client(contracts::payments::SERVICE)),
+        reviews: ReviewsClient::new(platform.client(contracts::reviews::SERVICE)),
         public_url: platform.config.public_url.clone(),
         verifier: platform.verifier.clone(),
         secure_cookies: platform.config.public_url.starts_with("https://"),
@@ -80,8 +83,8 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
 
 fn routes(state: WebState) -> Pages {
     use pages::{
-        account, admin, admin_catalog, auth, cart, checkout, order_desk, selling, shop, vendor,
-        vendor_products, vendor_stock, vendor_store,
+        account, admin, admin_catalog, auth, cart, checkout, order_desk, review_desk, selling,
+        shop, vendor, vendor_products, vendor_stock, vendor_store,
     };
     Pages::new(Some(Arc::new(pages::guard)))
         .get("/", Access::Anyone, shop::home)
@@ -96,6 +99,17 @@ fn routes(state: WebState) -> Pages {
             "/checkout/{id}",
             Access::SignedIn,
             checkout::checkout_return,
+        )
+        .post("/reviews", Access::SignedIn, shop::reviews::write)
+        .post(
+            "/reviews/{review}/{action}",
+            Access::SignedIn,
+            shop::reviews::act,
+        )
+        .post(
+            "/orders/sub-orders/{id}/rating",
+            Access::SignedIn,
+            shop::reviews::rate_store,
         )
         .get("/orders", Access::SignedIn, checkout::my_orders)
         .get("/orders/{id}", Access::SignedIn, checkout::order_detail)
@@ -118,6 +132,22 @@ fn routes(state: WebState) -> Pages {
             "/vendor/stores/{store}/orders/{id}/{action}",
             Access::SignedIn,
             order_desk::act,
+        )
+        .get(
+            "/vendor/stores/{store}/reviews",
+            Access::SignedIn,
+            review_desk::store_reviews,
+        )
+        .post(
+            "/vendor/stores/{store}/reviews/{review}/reply",
+            Access::SignedIn,
+            review_desk::reply,
+        )
+        .get("/admin/reviews", Access::Admin, review_desk::queue)
+        .post(
+            "/admin/reviews/{review}/{action}",
+            Access::Admin,
+            review_desk::decide,
         )
         .get(
             "/vendor/stores/{store}/balance",

@@ -10,13 +10,13 @@ use tokio::process::{Child, Command};
 
 use crate::support::*;
 
-struct Browser {
-    client: Client,
+pub(crate) struct Browser {
+    pub(crate) client: Client,
     _driver: Child,
     _profile: std::path::PathBuf,
 }
 
-async fn launch() -> Browser {
+pub(crate) async fn launch() -> Browser {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -65,17 +65,17 @@ async fn launch() -> Browser {
 }
 
 impl Browser {
-    async fn open(&self, url: &str) {
+    pub(crate) async fn open(&self, url: &str) {
         self.client.goto(url).await.unwrap();
     }
 
-    async fn fill(&self, id: &str, value: &str) {
+    pub(crate) async fn fill(&self, id: &str, value: &str) {
         let field = self.client.find(Locator::Id(id)).await.unwrap();
         field.clear().await.unwrap();
         field.send_keys(value).await.unwrap();
     }
 
-    async fn click(&self, id: &str) {
+    pub(crate) async fn click(&self, id: &str) {
         self.client
             .find(Locator::Id(id))
             .await
@@ -85,7 +85,7 @@ impl Browser {
             .unwrap();
     }
 
-    async fn text(&self, css: &str) -> String {
+    pub(crate) async fn text(&self, css: &str) -> String {
         self.client
             .wait()
             .for_element(Locator::Css(css))
@@ -96,11 +96,11 @@ impl Browser {
             .unwrap()
     }
 
-    async fn path(&self) -> String {
+    pub(crate) async fn path(&self) -> String {
         self.client.current_url().await.unwrap().path().to_owned()
     }
 
-    async fn wait_for_path(&self, path: &str) {
+    pub(crate) async fn wait_for_path(&self, path: &str) {
         for _ in 0..100 {
             if self.path().await == path {
                 return;
@@ -222,7 +222,7 @@ async fn a_customer_registers_verifies_signs_in_and_resets_the_password() {
 }
 
 impl Browser {
-    async fn sign_in(&self, base: &str, email: &str, password: &str) {
+    pub(crate) async fn sign_in(&self, base: &str, email: &str, password: &str) {
         self.open(&format!("{base}/login")).await;
         self.fill("email", email).await;
         self.fill("password", password).await;
@@ -230,12 +230,12 @@ impl Browser {
         self.wait_for_path("/account").await;
     }
 
-    async fn sign_out(&self) {
+    pub(crate) async fn sign_out(&self) {
         self.click("nav-logout").await;
         self.wait_for_path("/").await;
     }
 
-    async fn click_css(&self, css: &str) {
+    pub(crate) async fn click_css(&self, css: &str) {
         self.client
             .wait()
             .for_element(Locator::Css(css))
@@ -247,7 +247,7 @@ impl Browser {
     }
 
     /// Waits until the element matching `css` says `wanted` (htmx swaps in place).
-    async fn wait_for_text(&self, css: &str, wanted: &str) {
+    pub(crate) async fn wait_for_text(&self, css: &str, wanted: &str) {
         let mut last = String::new();
         for _ in 0..100 {
             if let Ok(e) = self.client.find(Locator::Css(css)).await {

@@ -36,6 +36,7 @@ mod product_images;
 mod products;
 mod promotions;
 mod refusals;
+mod review_journey;
 mod reviews;
 mod search;
 mod seed;

@@ -10,7 +10,7 @@ use crate::product_images::{png, upload};
 use crate::support::*;
 
 /// The customer's order of one mug from store A, and its sub-order id.
-async fn bought_mug(app: &TestApp, shop: &Shop, customer: &Value, key: &str) -> String {
+pub(crate) async fn bought_mug(app: &TestApp, shop: &Shop, customer: &Value, key: &str) -> String {
     add_to_cart(app, customer, &shop.mug, 1).await;
     let r = checkout(
         app,
@@ -28,7 +28,7 @@ async fn bought_mug(app: &TestApp, shop: &Shop, customer: &Value, key: &str) -> 
 }
 
 /// Store A accepts, ships and delivers the sub-order.
-async fn deliver(app: &TestApp, shop: &Shop, sub_order: &str) {
+pub(crate) async fn deliver(app: &TestApp, shop: &Shop, sub_order: &str) {
     for (action, body) in [
         ("accept", json!({})),
         ("ship", json!({ "tracking_number": "TRK-1" })),

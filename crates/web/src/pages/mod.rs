@@ -7,6 +7,7 @@ pub mod auth;
 pub mod cart;
 pub mod checkout;
 pub mod order_desk;
+pub mod review_desk;
 pub mod selling;
 pub mod shop;
 pub mod vendor;

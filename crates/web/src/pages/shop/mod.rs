@@ -3,6 +3,7 @@
 
 mod facets;
 mod product;
+pub mod reviews;
 mod sitemap;
 
 use facets::facet_groups;

@@ -29,6 +29,7 @@ struct ProductPage {
     gallery: Vec<(String, String, String)>,
     main_image: Option<(String, String)>,
     json_ld: String,
+    reviews: super::reviews::ReviewsBlock,
 }
 
 #[derive(Template)]
@@ -65,7 +66,7 @@ pub fn option_label(options: &serde_json::Value) -> String {
 
 /// JSON-LD `Product` with an `Offer` per variant, escaped so it cannot end its
 /// `<script>` element early.
-fn json_ld(p: &ProductView, url: &str) -> String {
+fn json_ld(p: &ProductView, url: &str, rating: Option<&super::reviews::SummaryView>) -> String {
     let offers: Vec<serde_json::Value> = p
         .variants
         .iter()
@@ -93,6 +94,15 @@ fn json_ld(p: &ProductView, url: &str) -> String {
     });
     if let Some(brand) = &p.brand {
         doc["brand"] = serde_json::json!({"@type": "Brand", "name": brand});
+    }
+    if let Some(rating) = rating.filter(|r| r.count > 0) {
+        doc["aggregateRating"] = serde_json::json!({
+            "@type": "AggregateRating",
+            "ratingValue": rating.average,
+            "reviewCount": rating.count,
+            "bestRating": 5,
+            "worstRating": 1,
+        });
     }
     doc.to_string()
         .replace('<', "\\u003c")
@@ -172,6 +182,7 @@ pub async fn product_page(
             main_image,
         });
     }
+    let reviews = super::reviews::block(&state, &product, ctx.user.as_ref()).await;
     let breadcrumb = match product.category_id {
         Some(id) => match state.catalog.category(&id.to_string()).await {
             Ok(c) => {
@@ -201,7 +212,7 @@ pub async fn product_page(
             .seo_description
             .clone()
             .unwrap_or_else(|| product.description.chars().take(160).collect()),
-        json_ld: json_ld(&product, &canonical),
+        json_ld: json_ld(&product, &canonical, reviews.summary.as_ref()),
         canonical,
         breadcrumb,
         gallery: product
@@ -214,5 +225,6 @@ pub async fn product_page(
         chosen,
         product,
         ctx,
+        reviews,
     })
 }
