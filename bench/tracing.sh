@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # What tracing costs, in one run: two `emporium serve` on the same seeded database, one
 # without an OTLP endpoint (tracing off) and one exporting to a local receiver with 10 %
-# of traces sampled (OTEL_TRACES_SAMPLER_ARG=0.1), loaded in turn (off, on, off, on)
+# of traces sampled (OTEL_TRACES_SAMPLER_ARG=0.1, or the second argument), loaded in turn (off, on, off, on)
 # on /health and on product detail (100 published products in rotation, cache warm):
 # requests/s of each and the ratio on/off, and the server's CPU per request (from
 # /proc, so the load generator's share of the 2 cores does not blur it). The receiver (Python, stdlib) answers every
 # export and counts the bytes it got, so the exporter's work is real.
-# Usage: bench/tracing.sh [seconds per run, default 10]
+# Usage: bench/tracing.sh [seconds per run, default 10] [share of traces sampled, default 0.1]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-10}"
+ratio="${2:-0.1}"
 name=tracing port=18084
 . bench/lib.sh
 
@@ -40,7 +41,7 @@ start_server
 on_port=18085
 on="http://127.0.0.1:$on_port"
 EMPORIUM_BIND="127.0.0.1:$on_port" SEARCH_INDEX_DIR="$work/index-on" \
-  OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$receiver_port" OTEL_TRACES_SAMPLER_ARG=0.1 \
+  OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$receiver_port" OTEL_TRACES_SAMPLER_ARG="$ratio" \
   "$bin" serve >"$work/server-on.log" 2>&1 &
 on_pid=$!
 trap 'kill $on_pid $receiver_pid 2>/dev/null || true; cleanup' EXIT

@@ -32,7 +32,7 @@ SERVICES = {
 
 # Who calls whom over HTTP (the typed clients each crate uses).
 CALLS = {
-    "search": ["catalog", "inventory", "vendors"],
+    "search": ["catalog", "inventory", "reviews", "vendors"],
     "inventory": ["catalog"],
     "cart": ["catalog", "inventory"],
     "orders": ["cart", "catalog", "inventory", "payments", "promotions", "shipping", "tax", "vendors"],

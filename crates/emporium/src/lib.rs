@@ -1,5 +1,6 @@
 //! The composition root: which services run in this process, wired together.
 
+mod demo_reviews;
 pub mod seed;
 pub mod serve;
 pub mod topology;

@@ -281,11 +281,12 @@ async fn main() -> anyhow::Result<()> {
             let app = emporium::build(config, emporium::SERVICES).await?;
             let summary = emporium::seed::demo(&app.platform).await?;
             eprintln!(
-                "Seeded {} stores, {} categories, {} products and {} customers. Every demo account's password is {:?}; the admin is admin@demo.emporium.localhost.",
+                "Seeded {} stores, {} categories, {} products, {} customers and {} reviews. Every demo account's password is {:?}; the admin is admin@demo.emporium.localhost.",
                 summary.stores,
                 summary.categories,
                 summary.products,
                 summary.customers,
+                summary.reviews,
                 emporium::seed::DEMO_PASSWORD
             );
             app.platform.shut_down();

@@ -196,6 +196,7 @@ pub struct Summary {
     pub categories: usize,
     pub products: usize,
     pub customers: usize,
+    pub reviews: usize,
 }
 
 pub async fn demo(platform: &Platform) -> anyhow::Result<Summary> {
@@ -278,6 +279,7 @@ pub async fn demo(platform: &Platform) -> anyhow::Result<Summary> {
     let inventory =
         contracts::inventory::InventoryClient::new(platform.client(contracts::inventory::SERVICE));
 
+    let mut demo_stores = Vec::new();
     let total = STORES.len() * PRODUCTS_PER_STORE;
     let mut made = 0;
     let mut bar = Progress::new("products", u64::try_from(total).unwrap_or(u64::MAX));
@@ -308,7 +310,7 @@ pub async fn demo(platform: &Platform) -> anyhow::Result<Summary> {
         let token = vendor_token(platform, &owner_email, store_id).await?;
         // Every store ships everywhere and keeps its stock in one warehouse, so the
         // demo can be bought from.
-        shipping
+        let method = shipping
             .create(
                 &token,
                 &store_id,
@@ -327,6 +329,7 @@ pub async fn demo(platform: &Platform) -> anyhow::Result<Summary> {
         let warehouse = inventory
             .create_location(&token, &store_id, "Warehouse")
             .await?;
+        let mut sold = Vec::new();
         for p in 0..PRODUCTS_PER_STORE {
             let (category, category_name) = &leaves[(s * 7 + p) % leaves.len()];
             let (color, image) = &images[(s + p) % images.len()];
@@ -384,6 +387,10 @@ pub async fn demo(platform: &Platform) -> anyhow::Result<Summary> {
                     .await?;
             }
             let id = product["id"].as_str().unwrap_or_default();
+            let first_variant = product["variants"][0]["id"].as_str().unwrap_or_default();
+            if let (Ok(p), Ok(v)) = (id.parse(), first_variant.parse()) {
+                sold.push((p, v));
+            }
             catalog
                 .post(&format!("/api/v1/catalog/products/{id}/publish"))
                 .bearer(&token)
@@ -392,25 +399,36 @@ pub async fn demo(platform: &Platform) -> anyhow::Result<Summary> {
             made += 1;
             bar.inc(1);
         }
+        demo_stores.push(crate::demo_reviews::DemoStore {
+            owner_token: token,
+            store_id,
+            method: method.id,
+            products: sold,
+        });
     }
 
     bar.finish();
     eprintln!("customers");
     let customers = 5;
+    let mut customer_tokens = Vec::new();
     for i in 1..=customers {
-        user(
+        let token = user(
             platform,
             &format!("customer{i}@demo.emporium.localhost"),
             &format!("Customer {i}"),
             false,
         )
         .await?;
+        customer_tokens.push(token);
     }
+    eprintln!("orders and reviews");
+    let reviews = crate::demo_reviews::reviews(platform, &customer_tokens, &demo_stores).await?;
     Ok(Summary {
         stores: STORES.len(),
         categories,
         products: made,
         customers,
+        reviews,
     })
 }
 

@@ -173,6 +173,35 @@ pub fn low_stock(
     )
 }
 
+/// A customer reviewed one of the store's products: the store may answer it.
+pub fn new_review(
+    public_url: &str,
+    to: &str,
+    store: &str,
+    store_id: &str,
+    rating: i32,
+    title: &str,
+) -> askama::Result<OutgoingEmail> {
+    notice(
+        "new_review",
+        to,
+        format!("{store}: a new {rating}-star review"),
+        &[
+            format!(
+                "A customer who received one of {store}'s products rated it {rating} of 5: “{title}”."
+            ),
+            "You can answer it once, publicly, under the review.".to_owned(),
+        ],
+        Some(Link {
+            label: "Answer it".into(),
+            url: format!(
+                "{public_url}/vendor/stores/{}/reviews?unanswered=true",
+                path_segment(store_id)
+            ),
+        }),
+    )
+}
+
 /// A paid order: what the customer bought, and where to follow it.
 pub fn order_confirmed(
     public_url: &str,
@@ -426,5 +455,27 @@ mod tests {
         let e = password_reset("http://shop", "a@x.com", "Ann", "ab-_c").unwrap();
         assert!(e.text.contains("http://shop/reset-password?token=ab-_c"));
         assert_eq!(e.kind, "password_reset");
+    }
+
+    #[test]
+    fn a_new_review_goes_to_the_store_with_its_reply_desk() {
+        let e = new_review(
+            "http://shop",
+            "help@s.com",
+            "Ink Well",
+            "sto_1",
+            4,
+            "<b>Nice</b>",
+        )
+        .unwrap();
+        assert_eq!(e.subject, "Ink Well: a new 4-star review");
+        assert!(
+            e.text
+                .contains("http://shop/vendor/stores/sto_1/reviews?unanswered=true")
+        );
+        assert!(
+            !e.html.contains("<b>Nice</b>"),
+            "the customer's title is escaped"
+        );
     }
 }

@@ -9,6 +9,7 @@ use contracts::identity::events::{
 };
 use contracts::inventory::events::StockLow;
 use contracts::orders::events::{OrderPaid, SubOrderChanged};
+use contracts::reviews::events::ReviewPosted;
 use contracts::vendors::VendorsClient;
 use contracts::vendors::events::{StaffInvited, StoreApproved, StoreRejected};
 use kernel::events::{Envelope, Event, Handler, Subscription};
@@ -97,6 +98,18 @@ impl EmailHandler {
                     e.threshold,
                 )?
             }
+            ReviewPosted::TYPE => {
+                let e: ReviewPosted = event.decode()?;
+                let store = self.store(e.store_id).await?;
+                domain::new_review(
+                    url,
+                    &store.support_email,
+                    &store.name,
+                    &e.store_id.to_string(),
+                    e.rating,
+                    &e.title,
+                )?
+            }
             UserRegistered::TYPE => {
                 let e: UserRegistered = event.decode()?;
                 domain::verification(url, &e.email, &e.name, &e.verification_code)?
@@ -164,6 +177,7 @@ pub const CONSUMES: &[&str] = &[
     StockLow::TYPE,
     OrderPaid::TYPE,
     SubOrderChanged::TYPE,
+    ReviewPosted::TYPE,
 ];
 
 pub fn subscriptions(handler: EmailHandler, pool: &PgPool) -> Vec<Subscription> {

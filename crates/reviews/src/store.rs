@@ -386,6 +386,23 @@ fn five(stars: &[i64]) -> [i64; 5] {
     out
 }
 
+/// A page of every product's summary with its version, after `after`, by product id.
+pub async fn rating_export(
+    conn: &mut PgConnection,
+    after: Option<ProductId>,
+    limit: u32,
+) -> Result<Vec<(ProductId, i64, [i64; 5])>, sqlx::Error> {
+    let rows: Vec<(ProductId, i64, Vec<i64>)> = sqlx::query_as(
+        "SELECT product_id, version, stars FROM product_ratings \
+         WHERE $1::uuid IS NULL OR product_id > $1 ORDER BY product_id LIMIT $2",
+    )
+    .bind(after)
+    .bind(i64::from(limit))
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|(p, v, s)| (p, v, five(&s))).collect())
+}
+
 pub async fn product_stars(
     conn: &mut PgConnection,
     products: &[ProductId],

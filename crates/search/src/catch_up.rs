@@ -1,16 +1,18 @@
 //! How a replica that missed events (a new one, or one back after its queue expired)
-//! catches up: stores' suspensions from vendors, availability from inventory, then
-//! every document from the catalog. Its queue exists before this starts, so whatever
+//! catches up: stores' suspensions from vendors, availability from inventory, ratings
+//! from reviews, then every document from the catalog. Its queue exists before this starts, so whatever
 //! changes meanwhile also arrives as an event; versions settle which is newer.
 
 use std::sync::Arc;
 
 use contracts::catalog::CatalogClient;
 use contracts::inventory::InventoryClient;
+use contracts::reviews::ReviewsClient;
 use contracts::vendors::VendorsClient;
 use kernel::http::pagination::MAX_EXPORT_PAGE;
 use sqlx::PgPool;
 
+use crate::domain::Rating;
 use crate::index::ProductIndex;
 use crate::{reindex, store};
 
@@ -20,6 +22,7 @@ pub struct Sources {
     pub catalog: CatalogClient,
     pub vendors: VendorsClient,
     pub inventory: InventoryClient,
+    pub reviews: ReviewsClient,
 }
 
 /// Copies every store's suspension and every variant's availability, then rebuilds the
@@ -62,6 +65,32 @@ pub async fn catch_up(
                 .await?
         {
             index.set_sold_out(product, sold_out);
+        }
+        match page.next_after {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    let mut after = None;
+    loop {
+        let page = sources
+            .reviews
+            .rating_export(after, MAX_EXPORT_PAGE)
+            .await?;
+        let products: Vec<_> = page.items.iter().map(|r| r.product_id.0).collect();
+        let versions: Vec<_> = page.items.iter().map(|r| r.version).collect();
+        let ratings: Vec<Rating> = page
+            .items
+            .iter()
+            .map(|r| Rating::from_histogram(&r.histogram))
+            .collect();
+        let counts: Vec<_> = ratings.iter().map(|r| i64::from(r.count)).collect();
+        let tenths: Vec<_> = ratings.iter().map(|r| i32::from(r.tenths)).collect();
+        let mut conn = pool.acquire().await?;
+        for (product, rating) in
+            store::set_product_ratings(&mut conn, &products, &versions, &counts, &tenths).await?
+        {
+            index.set_rating(product, rating);
         }
         match page.next_after {
             Some(next) => after = Some(next),

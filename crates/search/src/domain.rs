@@ -31,6 +31,45 @@ pub enum Sort {
     PriceAsc,
     PriceDesc,
     Newest,
+    /// Best rated first (more ratings first among equal averages); unrated last.
+    Rating,
+}
+
+/// A product's visible reviews as search keeps them: the average rounded to a tenth
+/// (as shoppers see it) and how many.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rating {
+    pub tenths: u16,
+    pub count: u32,
+}
+
+impl Rating {
+    /// From how many gave 1 to 5 stars.
+    pub fn from_histogram(histogram: &[i64; 5]) -> Self {
+        let count: i64 = histogram.iter().map(|n| (*n).max(0)).sum();
+        let sum: i64 = histogram
+            .iter()
+            .zip(1..)
+            .map(|(n, s)| (*n).max(0) * s)
+            .sum();
+        // sum / count in tenths, rounded half up: (20 sum + count) / (2 count).
+        let tenths = if count == 0 {
+            0
+        } else {
+            (20 * sum + count) / (2 * count)
+        };
+        Self {
+            tenths: u16::try_from(tenths).unwrap_or(50),
+            count: u32::try_from(count).unwrap_or(u32::MAX),
+        }
+    }
+
+    pub fn card(self) -> contracts::search::dto::CardRating {
+        contracts::search::dto::CardRating {
+            average: f64::from(self.tenths) / 10.0,
+            count: u64::from(self.count),
+        }
+    }
 }
 
 impl Sort {
@@ -40,6 +79,7 @@ impl Sort {
             "price_asc" => Self::PriceAsc,
             "price_desc" => Self::PriceDesc,
             "newest" => Self::Newest,
+            "rating" => Self::Rating,
             _ => return None,
         })
     }
@@ -50,6 +90,7 @@ impl Sort {
             Self::PriceAsc => "price_asc",
             Self::PriceDesc => "price_desc",
             Self::Newest => "newest",
+            Self::Rating => "rating",
         }
     }
 }
@@ -69,6 +110,8 @@ pub struct SearchRequest {
     pub attributes: BTreeMap<String, Vec<String>>,
     /// Only products that can be bought now.
     pub in_stock_only: bool,
+    /// Only products customers rated this many stars or more on average (1 to 5).
+    pub min_rating: Option<u8>,
     pub sort: Sort,
     pub page: usize,
     pub per_page: usize,
@@ -128,7 +171,14 @@ pub fn parse_search(pairs: &[(String, String)]) -> Result<SearchRequest, Vec<Fie
                 Some(s) => req.sort = s,
                 None => bad(
                     "sort",
-                    "must be relevance, price_asc, price_desc or newest".into(),
+                    "must be relevance, price_asc, price_desc, newest or rating".into(),
+                ),
+            },
+            "min_rating" if !value.is_empty() => match value.parse::<u8>() {
+                Ok(n) if (1..=5).contains(&n) => req.min_rating = Some(n),
+                _ => bad(
+                    "min_rating",
+                    "must be a whole number of stars from 1 to 5".into(),
                 ),
             },
             "page" if !value.is_empty() => match value.parse::<usize>() {
@@ -377,5 +427,34 @@ mod tests {
         assert_eq!(b.first(), Some(&(None, Some(1_000))));
         assert_eq!(b.last(), Some(&(Some(25_000), None)));
         assert!(b.windows(2).all(|w| w[0].1 == w[1].0));
+    }
+
+    #[test]
+    fn ratings_round_to_a_tenth_as_shoppers_see_them() {
+        let r = Rating::from_histogram(&[1, 0, 0, 0, 2]);
+        assert_eq!((r.tenths, r.count), (37, 3), "11 / 3 = 3.67");
+        assert_eq!(Rating::from_histogram(&[0, 0, 0, 1, 1]).tenths, 45);
+        assert_eq!(
+            Rating::from_histogram(&[0; 5]),
+            Rating {
+                tenths: 0,
+                count: 0
+            }
+        );
+        assert!((Rating::from_histogram(&[0, 0, 0, 0, 4]).card().average - 5.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_minimum_rating_is_a_whole_number_of_stars() {
+        let ok = parse_search(&[
+            ("min_rating".into(), "4".into()),
+            ("sort".into(), "rating".into()),
+        ])
+        .unwrap();
+        assert_eq!((ok.min_rating, ok.sort), (Some(4), Sort::Rating));
+        for bad in ["0", "6", "4.5", "four"] {
+            let errs = parse_search(&[("min_rating".into(), bad.into())]).unwrap_err();
+            assert_eq!(errs[0].field, "min_rating", "{bad}");
+        }
     }
 }

@@ -1,14 +1,17 @@
-//! What search consumes: catalog's product events (the documents) and vendors' store
-//! events (whose products to hide). Search publishes nothing.
+//! What search consumes: catalog's product events (the documents), vendors' store
+//! events (whose products to hide), inventory's stock and reviews' ratings. Search
+//! publishes nothing.
 
 use std::sync::Arc;
 
 use contracts::catalog::events::{ProductPublished, ProductWithdrawn};
 use contracts::inventory::events::StockChanged;
+use contracts::reviews::events::ProductRatingChanged;
 use contracts::vendors::events::{StoreReinstated, StoreSuspended};
 use kernel::events::{Envelope, Event, Handler, Queue, Subscription};
 use sqlx::{PgConnection, PgPool};
 
+use crate::domain::Rating;
 use crate::index::ProductIndex;
 use crate::store;
 
@@ -18,6 +21,7 @@ pub const CONSUMES: &[&str] = &[
     StoreSuspended::TYPE,
     StoreReinstated::TYPE,
     StockChanged::TYPE,
+    ProductRatingChanged::TYPE,
 ];
 
 /// Applies each change to the index and waits for its commit before the inbox
@@ -69,6 +73,13 @@ impl Handler for IndexFeeder {
                 if store::set_variant_stock(tx, variant, product, e.available, e.version).await? {
                     let sold_out = store::product_sold_out(tx, product).await?;
                     self.index.set_sold_out(product, sold_out);
+                }
+            }
+            ProductRatingChanged::TYPE => {
+                let e: ProductRatingChanged = event.decode()?;
+                let rating = Rating::from_histogram(&e.histogram);
+                if store::set_product_rating(tx, e.product_id.0, e.version, rating).await? {
+                    self.index.set_rating(e.product_id.0, rating);
                 }
             }
             other => anyhow::bail!("search does not handle {other}"),

@@ -1,5 +1,5 @@
-//! Search: a tantivy index of published products, fed by catalog's, vendors' and
-//! inventory's events. Each replica keeps its own index, database and event queue.
+//! Search: a tantivy index of published products, fed by catalog's, vendors',
+//! inventory's and reviews' events. Each replica keeps its own index, database and event queue.
 
 mod api;
 mod catch_up;
@@ -16,6 +16,7 @@ use std::sync::Arc;
 use catch_up::Sources;
 use contracts::catalog::CatalogClient;
 use contracts::inventory::InventoryClient;
+use contracts::reviews::ReviewsClient;
 use contracts::vendors::VendorsClient;
 use kernel::events::Queue;
 use kernel::{Platform, ServiceModule};
@@ -53,6 +54,7 @@ pub async fn open_index(
     let mut conn = pool.acquire().await?;
     index.set_suspended_stores(store::suspended_stores(&mut conn).await?);
     index.set_sold_out_products(store::sold_out_products(&mut conn).await?);
+    index.set_ratings(store::product_ratings(&mut conn).await?);
     Ok(Arc::new(index))
 }
 
@@ -71,6 +73,7 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
         catalog: CatalogClient::new(platform.client(contracts::catalog::SERVICE)),
         vendors: VendorsClient::new(platform.client(contracts::vendors::SERVICE)),
         inventory: InventoryClient::new(platform.client(contracts::inventory::SERVICE)),
+        reviews: ReviewsClient::new(platform.client(contracts::reviews::SERVICE)),
     };
     let subscription = events::subscription(
         &pool,

@@ -1,7 +1,10 @@
-//! Search's own tables: product versions seen and suspended stores.
+//! Search's own tables: product versions seen, suspended stores, variants' stock and
+//! products' ratings.
 
 use sqlx::PgConnection;
 use uuid::Uuid;
+
+use crate::domain::Rating;
 
 /// Records `version` as the product's newest; false when a newer (or the same) one was
 /// seen already, in which case the caller drops the change.
@@ -183,4 +186,67 @@ pub async fn claim_for_replica(
             false,
         )),
     }
+}
+
+/// A `product_ratings` row (id, count, average in tenths) as the index keeps it.
+fn rated((product, count, tenths): (Uuid, i64, i32)) -> (Uuid, Rating) {
+    let rating = Rating {
+        tenths: u16::try_from(tenths).unwrap_or(0),
+        count: u32::try_from(count).unwrap_or(u32::MAX),
+    };
+    (product, rating)
+}
+
+/// Records a product's rating at `version`; false when a newer one was seen.
+pub async fn set_product_rating(
+    conn: &mut PgConnection,
+    product: Uuid,
+    version: i64,
+    rating: Rating,
+) -> Result<bool, sqlx::Error> {
+    let changed = set_product_ratings(
+        conn,
+        &[product],
+        &[version],
+        &[i64::from(rating.count)],
+        &[i32::from(rating.tenths)],
+    )
+    .await?;
+    Ok(!changed.is_empty())
+}
+
+/// Records each product's rating at its version, keeping newer ones; returns the
+/// products whose rating it changed, with their rating now.
+pub async fn set_product_ratings(
+    conn: &mut PgConnection,
+    products: &[Uuid],
+    versions: &[i64],
+    counts: &[i64],
+    tenths: &[i32],
+) -> Result<Vec<(Uuid, Rating)>, sqlx::Error> {
+    let rows: Vec<(Uuid, i64, i32)> = sqlx::query_as(
+        "INSERT INTO product_ratings (product_id, version, rating_count, average_tenths) \
+         SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::integer[]) \
+         ON CONFLICT (product_id) DO UPDATE SET version = EXCLUDED.version, \
+             rating_count = EXCLUDED.rating_count, average_tenths = EXCLUDED.average_tenths \
+         WHERE product_ratings.version < EXCLUDED.version \
+         RETURNING product_id, rating_count, average_tenths",
+    )
+    .bind(products)
+    .bind(versions)
+    .bind(counts)
+    .bind(tenths)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(rated).collect())
+}
+
+/// Every rated product's rating, for the index's overlay on start.
+pub async fn product_ratings(conn: &mut PgConnection) -> Result<Vec<(Uuid, Rating)>, sqlx::Error> {
+    let rows: Vec<(Uuid, i64, i32)> = sqlx::query_as(
+        "SELECT product_id, rating_count, average_tenths FROM product_ratings WHERE rating_count > 0",
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(rated).collect())
 }

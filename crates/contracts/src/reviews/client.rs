@@ -4,9 +4,9 @@ use kernel::http::client::{ClientError, ServiceClient};
 use kernel::ids::StoreId;
 
 use super::dto::{
-    Helpful, HideRequest, ModerationQueue, MyReview, ProductReviews, RatingSummary, ReplyRequest,
-    ReportRequest, ReviewPage, ReviewRequest, ReviewView, StoreRatingRequest, StoreRatingView,
-    SummaryList, VoteRequest,
+    Helpful, HideRequest, ModerationQueue, MyReview, ProductReviews, RatingExportPage,
+    RatingSummary, ReplyRequest, ReportRequest, ReviewPage, ReviewRequest, ReviewView,
+    StoreRatingRequest, StoreRatingView, SummaryList, VoteRequest,
 };
 use super::{ReviewId, ReviewOrder};
 use crate::catalog::ProductId;
@@ -144,6 +144,19 @@ impl ReviewsClient {
             .json(req)
             .send()
             .await
+    }
+
+    /// Every product's ratings, a page at a time (internal: search catching up).
+    pub async fn rating_export(
+        &self,
+        after: Option<ProductId>,
+        limit: u32,
+    ) -> Result<RatingExportPage> {
+        let mut path = format!("/internal/reviews/product-ratings?limit={limit}");
+        if let Some(after) = after {
+            path.push_str(&format!("&after={after}"));
+        }
+        self.http.get(&path).send().await
     }
 
     /// The moderation queue: reported reviews, or (`hidden`) those taken down.

@@ -201,6 +201,22 @@ pub struct ReviewPage {
     pub next_cursor: Option<String>,
 }
 
+/// A product's ratings as they now are, for a search replica catching up.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProductRatingState {
+    pub product_id: ProductId,
+    pub version: i64,
+    pub histogram: [i64; 5],
+}
+
+/// One page of every product's ratings, in product id order.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RatingExportPage {
+    pub items: Vec<ProductRatingState>,
+    /// Pass as `after` for the next page; absent on the last.
+    pub next_after: Option<ProductId>,
+}
+
 /// The caller's own review of a product, and whether they may write one.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct MyReview {

@@ -27,6 +27,23 @@ pub struct ProductCard {
     /// False when every tracked variant is sold out.
     #[serde(default = "in_stock_default")]
     pub in_stock: bool,
+    /// What customers made of it, once someone reviewed it.
+    #[serde(default)]
+    pub rating: Option<CardRating>,
+}
+
+/// A product's visible reviews in brief: the average to one decimal and how many.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct CardRating {
+    pub average: f64,
+    pub count: u64,
+}
+
+/// How many matches have an average of `min_stars` or more (the "4 stars & up" links).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct RatingCount {
+    pub min_stars: u8,
+    pub count: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
@@ -60,6 +77,9 @@ pub struct Facets {
     /// Matches that can be bought now, and sold-out ones (all of a product's tracked
     /// variants at zero).
     pub availability: AvailabilityCounts,
+    /// Matches rated 4, 3, 2 and 1 stars and up (none while nothing is rated).
+    #[serde(default)]
+    pub ratings: Vec<RatingCount>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]

@@ -341,7 +341,7 @@ async fn the_purchase_journey_runs_through_the_gateway_with_every_service_apart(
 /// What a new search replica copies: every store's suspension and every tracked
 /// variant's availability, each with the version its latest event carried.
 #[tokio::test]
-async fn a_new_search_replica_reads_suspensions_and_availability_from_their_owners() {
+async fn a_new_search_replica_reads_suspensions_availability_and_ratings_from_their_owners() {
     let app = TestApp::spawn().await;
     let shop = crate::checkout::shop(&app, 7).await;
     suspend_poster_press(&app, &shop).await;
@@ -375,10 +375,32 @@ async fn a_new_search_replica_reads_suspensions_and_availability_from_their_owne
     assert_eq!(stock.items[0].variant_id.to_string(), shop.mug);
     assert_eq!((stock.items[0].available, stock.items[0].version), (7, 1));
 
+    let rater = app.customer(&unique_email("rater")).await;
+    let sub_order = crate::reviews::bought_mug(&app, &shop, &rater, "rater").await;
+    crate::reviews::deliver(&app, &shop, &sub_order).await;
+    let product = stock.items[0].product_id;
+    let review = serde_json::json!({ "product_id": product, "rating": 4, "title": "Good mug" });
+    let r = crate::checkout::send(
+        &app,
+        reqwest::Method::PUT,
+        "/api/v1/reviews/mine",
+        token(&rater),
+        Some(review),
+    )
+    .await;
+    assert_eq!(r.status(), 201);
+    let reviews = contracts::reviews::ReviewsClient::new(app.platform.client("reviews"));
+    let ratings = reviews.rating_export(None, 1000).await.unwrap();
+    assert_eq!(ratings.next_after, None);
+    assert_eq!(ratings.items.len(), 1);
+    assert_eq!(ratings.items[0].product_id, product);
+    assert_eq!(ratings.items[0].histogram, [0, 0, 0, 1, 0]);
+
     // Services only: to anyone else, even an admin, they do not exist.
     for path in [
         "/internal/vendors/store-states",
         "/internal/inventory/availability-export",
+        "/internal/reviews/product-ratings",
     ] {
         let r = app.get_auth(path, token(&shop.admin)).await;
         assert_eq!(r.status(), 404, "{path}");

@@ -1,6 +1,7 @@
 //! Reviews in headless Chromium at phone width: a customer reviews what was delivered,
-//! with a photo; the store replies from its desk; another shopper reads both, and search
-//! engines get the rating in the page's structured data.
+//! with a photo; the store replies from its desk; another shopper reads both (search
+//! engines get the rating in the page's structured data) and finds the product by
+//! filtering a listing to 4 stars and up.
 
 use fantoccini::Locator;
 use serde_json::Value;
@@ -125,6 +126,16 @@ async fn a_customer_reviews_with_a_photo_and_the_store_replies_on_a_phone() {
     let doc: Value = serde_json::from_str(json_ld.as_str().unwrap()).unwrap();
     assert_eq!(doc["aggregateRating"]["ratingValue"], "4.0");
     assert_eq!(doc["aggregateRating"]["reviewCount"], 1);
+    b.fits_the_screen().await;
+
+    // Another shopper narrows the listing to 4 stars and up and finds the mug.
+    app.settle().await;
+    b.open(&format!("{}/search", app.base)).await;
+    b.wait_for_text("#result-count", "2 products").await;
+    b.click_css("a.facet-link[href*='min_rating=4']").await;
+    b.wait_for_text("#result-count", "1 product").await;
+    assert_eq!(b.text(".tile-title").await, "mug");
+    assert!(b.text(".tile-rating").await.contains("4.0"));
     b.fits_the_screen().await;
     b.client.clone().close().await.unwrap();
 }

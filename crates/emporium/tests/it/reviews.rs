@@ -11,14 +11,19 @@ use crate::support::*;
 
 /// The customer's order of one mug from store A, and its sub-order id.
 pub(crate) async fn bought_mug(app: &TestApp, shop: &Shop, customer: &Value, key: &str) -> String {
-    add_to_cart(app, customer, &shop.mug, 1).await;
-    let r = checkout(
-        app,
-        customer,
-        key,
-        &checkout_body(shop, OK_CARD, &[shop.a_store.as_str()]),
-    )
-    .await;
+    bought(app, shop, customer, (&shop.mug, &shop.a_store), key).await
+}
+
+/// The customer's order of one `variant` from `store`, and its sub-order id.
+async fn bought(
+    app: &TestApp,
+    shop: &Shop,
+    customer: &Value,
+    (variant, store): (&str, &str),
+    key: &str,
+) -> String {
+    add_to_cart(app, customer, variant, 1).await;
+    let r = checkout(app, customer, key, &checkout_body(shop, OK_CARD, &[store])).await;
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
     let placed: Value = r.json().await.unwrap();
     placed["order"]["sub_orders"][0]["id"]
@@ -29,6 +34,11 @@ pub(crate) async fn bought_mug(app: &TestApp, shop: &Shop, customer: &Value, key
 
 /// Store A accepts, ships and delivers the sub-order.
 pub(crate) async fn deliver(app: &TestApp, shop: &Shop, sub_order: &str) {
+    deliver_as(app, &shop.a_owner, sub_order).await;
+}
+
+/// The sub-order's store (`owner`) accepts, ships and delivers it.
+async fn deliver_as(app: &TestApp, owner: &Value, sub_order: &str) {
     for (action, body) in [
         ("accept", json!({})),
         ("ship", json!({ "tracking_number": "TRK-1" })),
@@ -38,7 +48,7 @@ pub(crate) async fn deliver(app: &TestApp, shop: &Shop, sub_order: &str) {
             app,
             Method::POST,
             &format!("/api/v1/orders/sub-orders/{sub_order}/{action}"),
-            token(&shop.a_owner),
+            token(owner),
             Some(body),
         )
         .await;
@@ -171,6 +181,9 @@ async fn customers_review_what_they_received_and_stores_answer_once() {
         "Holds <b>a lot</b> of tea.\nNo chips after a month."
     );
     let review_id = written["id"].as_str().unwrap();
+    // The store hears of it, with a link to answer.
+    let mail = app.latest_email("help@corner.example", "new_review").await;
+    assert_eq!(mail["subject"], "Corner Shop: a new 5-star review");
 
     // Someone who never bought it cannot review it, but may find it helpful, once.
     let other = app.customer(&unique_email("otto")).await;
@@ -333,4 +346,78 @@ async fn concurrent_reviews_of_one_product_are_all_counted() {
     )
     .await;
     assert_eq!(summaries["items"][0]["summary"]["count"], 8);
+}
+
+/// Search keeps each product's rating: "4 stars & up", the counts beside it, the best
+/// rated first, and the rating on every card.
+#[tokio::test]
+async fn search_filters_sorts_and_counts_by_rating() {
+    let app = TestApp::spawn().await;
+    let shop = shop(&app, 10).await;
+    let mug = (shop.mug.as_str(), shop.a_store.as_str());
+    let poster = (shop.poster.as_str(), shop.b_store.as_str());
+    let first_product = async |store: &str, owner: &Value| -> Value {
+        let path = format!("/api/v1/catalog/stores/{store}/products");
+        get_auth_json(&app, &path, token(owner)).await["items"][0]["id"].clone()
+    };
+    let mug_id = first_product(&shop.a_store, &shop.a_owner).await;
+    let poster_id = first_product(&shop.b_store, &shop.b_owner).await;
+    let reviewer = async |who: &str, bought_what: (&str, &str), product: &Value, stars: i64| {
+        let customer = app.customer(&unique_email(who)).await;
+        let sub_order = bought(&app, &shop, &customer, bought_what, who).await;
+        let owner = if bought_what.1 == shop.a_store {
+            &shop.a_owner
+        } else {
+            &shop.b_owner
+        };
+        deliver_as(&app, owner, &sub_order).await;
+        let body = review(product.as_str().unwrap(), stars, "My opinion", &[]);
+        assert_eq!(write(&app, &customer, body).await.status(), 201);
+    };
+    reviewer("ann", mug, &mug_id, 5).await;
+    reviewer("ben", mug, &mug_id, 4).await;
+    reviewer("cal", poster, &poster_id, 3).await;
+    app.settle().await;
+
+    let found = get_json(&app, "/api/v1/search/products?min_rating=4").await;
+    assert_eq!(found["total"], 1, "{found}");
+    assert_eq!(found["items"][0]["id"], mug_id);
+    assert_eq!(
+        found["items"][0]["rating"],
+        json!({ "average": 4.5, "count": 2 })
+    );
+    let counts: Vec<(i64, i64)> = found["facets"]["ratings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["min_stars"].as_i64().unwrap(),
+                r["count"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        counts,
+        [(4, 1), (3, 2), (2, 2), (1, 2)],
+        "counted without the filter"
+    );
+    let best = get_json(&app, "/api/v1/search/products?sort=rating").await;
+    let order: Vec<&Value> = best["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["id"])
+        .collect();
+    assert_eq!(order, [&mug_id, &poster_id]);
+    assert_problem(
+        app.http
+            .get(app.url("/api/v1/search/products?min_rating=6"))
+            .send()
+            .await
+            .unwrap(),
+        422,
+        "validation_failed",
+    )
+    .await;
 }

@@ -9,9 +9,28 @@ async fn the_demo_seed_fills_a_browsable_marketplace() {
     let app = TestApp::spawn().await;
     let summary = emporium::seed::demo(&app.platform).await.unwrap();
     assert_eq!(
-        (summary.stores, summary.products, summary.customers),
-        (10, 300, 5)
+        (
+            summary.stores,
+            summary.products,
+            summary.customers,
+            summary.reviews
+        ),
+        (10, 300, 5, 20)
     );
+    // The demo customers received what they reviewed; the products show it.
+    let reviewed: Vec<uuid::Uuid> =
+        sqlx::query_scalar("SELECT DISTINCT product_id FROM reviews ORDER BY product_id")
+            .fetch_all(&app.pool("reviews").await)
+            .await
+            .unwrap();
+    assert!(reviewed.len() >= 10, "{} products reviewed", reviewed.len());
+    let product = format!("prd_{}", reviewed[0].simple());
+    let listed = get_json(&app, &format!("/api/v1/reviews/products/{product}")).await;
+    assert!(
+        listed["summary"]["count"].as_i64().unwrap() >= 1,
+        "{listed}"
+    );
+    assert_eq!(listed["items"][0]["verified_purchase"], true);
     // Stock and publications reach the catalog's read side by event.
     app.settle().await;
 

@@ -2,6 +2,7 @@
 //! everyone, the customer's own review and store ratings, votes and reports for anyone
 //! signed in, replies and lists for stores, and the moderation queue for admins.
 
+mod internal;
 mod moderation;
 mod products;
 mod stores;
@@ -37,6 +38,7 @@ pub(crate) fn router(reviews: Reviews) -> OpenApiRouter {
         .routes(routes!(moderation::queue))
         .routes(routes!(moderation::hide))
         .routes(routes!(moderation::restore))
+        .routes(routes!(internal::product_ratings))
         .with_state(reviews)
 }
 

@@ -11,6 +11,8 @@ pub(super) enum FacetKind {
     Attribute(String),
     /// Only ever left out of the filters, to count sold-out matches.
     Availability,
+    /// Only ever left out of the filters, to count matches per "N stars & up".
+    Rating,
 }
 
 impl FacetKind {
@@ -48,7 +50,7 @@ pub(super) fn facet_aggregations(kinds: &[FacetKind]) -> Aggregations {
     let mut req = serde_json::Map::new();
     for kind in kinds {
         let (name, agg) = match kind {
-            FacetKind::Availability => continue,
+            FacetKind::Availability | FacetKind::Rating => continue,
             FacetKind::Category => (
                 "category",
                 serde_json::json!({"terms": {"field": "category", "size": 500}}),

@@ -7,6 +7,7 @@
 
 mod facets;
 mod query;
+mod ratings;
 
 use facets::{FacetKind, facet_aggregations, read_facets};
 
@@ -183,6 +184,8 @@ pub struct ProductIndex {
     suspended: RwLock<HashSet<Uuid>>,
     /// Products whose tracked variants are all sold out.
     sold_out: RwLock<HashSet<Uuid>>,
+    /// Customers' ratings of products (reviews' events).
+    ratings: ratings::Ratings,
     /// Grows whenever what searches see changes (a commit, a store suspended or back),
     /// so cached results of an older state are never served.
     visible: AtomicU64,
@@ -246,6 +249,7 @@ impl ProductIndex {
             rebuild: AsyncRwLock::new(()),
             suspended: RwLock::new(HashSet::new()),
             sold_out: RwLock::new(HashSet::new()),
+            ratings: Arc::default(),
             visible: AtomicU64::new(0),
             results: moka::sync::Cache::builder()
                 .weigher(|_, r: &Arc<SearchResults>| approximate_bytes(r))
@@ -503,6 +507,8 @@ impl ProductIndex {
             max_price_minor: p.max_price_minor.max(p.min_price_minor),
             image: p.image.clone(),
             in_stock: true,
+            // Read from the ratings overlay whenever the card is shown.
+            rating: None,
         };
         doc.add_text(f.card, serde_json::to_string(&card)?);
         Ok(doc)

@@ -137,6 +137,11 @@ impl ProductIndex {
                 out.push((Occur::MustNot, Box::new(TermSetQuery::new(sold_out))));
             }
         }
+        if let Some(min_stars) = req.min_rating
+            && except != Some(FacetKind::Rating)
+        {
+            out.push((Occur::Must, self.rating_filter(min_stars)));
+        }
         if let Ok(suspended) = self.suspended.read() {
             for store in suspended.iter() {
                 out.push((
@@ -220,6 +225,18 @@ impl ProductIndex {
                 let (n, hits, aggs) = searcher.search(&main, &(Count, ranked, all_facets))?;
                 (n, hits.into_iter().map(|(_, a)| a).collect(), aggs)
             }
+            (Sort::Rating, _) => {
+                let ratings = self.ratings.clone();
+                let ranked = top.custom_score(move |segment: &SegmentReader| {
+                    let (rating, id) = (
+                        super::ratings::rating_column(&ratings, segment),
+                        id_of(segment),
+                    );
+                    move |doc: DocId| (rating(doc), id(doc))
+                });
+                let (n, hits, aggs) = searcher.search(&main, &(Count, ranked, all_facets))?;
+                (n, hits.into_iter().map(|(_, a)| a).collect(), aggs)
+            }
             (Sort::Newest | Sort::Relevance, _) => {
                 let ranked = top.custom_score(|segment: &SegmentReader| {
                     let (published, id) = (i64_column(segment, "published"), id_of(segment));
@@ -245,6 +262,7 @@ impl ProductIndex {
             read_facets(&serde_json::to_value(&aggs)?, &mut facets, Some(&kind));
         }
         facets.availability = self.availability_counts(&searcher, req, total as u64)?;
+        facets.ratings = self.rating_counts(&searcher, req)?;
         let items = addresses
             .into_iter()
             .map(|a| self.card(&searcher, a))
@@ -349,10 +367,11 @@ impl ProductIndex {
             .and_then(|v| v.as_str())
             .ok_or_else(|| anyhow::anyhow!("indexed product without its card"))?;
         let mut card: ProductCard = serde_json::from_str(json)?;
-        if let Ok(id) = kernel::ids::parse_prefixed(&card.id, "prd")
-            && let Ok(sold_out) = self.sold_out.read()
-        {
-            card.in_stock = !sold_out.contains(&id);
+        if let Ok(id) = kernel::ids::parse_prefixed(&card.id, "prd") {
+            if let Ok(sold_out) = self.sold_out.read() {
+                card.in_stock = !sold_out.contains(&id);
+            }
+            card.rating = self.rating_of(id).map(|r| r.card());
         }
         Ok(card)
     }
@@ -369,7 +388,7 @@ fn i64_column(segment: &SegmentReader, name: &str) -> impl Fn(DocId) -> i64 + us
 }
 
 /// A segment's product ids, as the pair of u64 halves they were indexed as.
-fn id_of(segment: &SegmentReader) -> impl Fn(DocId) -> (u64, u64) + use<> {
+pub(super) fn id_of(segment: &SegmentReader) -> impl Fn(DocId) -> (u64, u64) + use<> {
     let column = |name: &str| {
         segment
             .fast_fields()

@@ -75,6 +75,35 @@ pub(super) fn facet_groups(
             }],
         });
     }
+    let chosen_rating = filters.get("min_rating");
+    let next = filters.without(&["min_rating", "page"]);
+    groups.push(FacetGroup {
+        title: "Customer rating".into(),
+        links: results
+            .facets
+            .ratings
+            .iter()
+            .filter(|r| r.count > 0)
+            .map(|r| {
+                let stars = r.min_stars.to_string();
+                let selected = chosen_rating == Some(stars.as_str());
+                FacetLink {
+                    label: format!(
+                        "{} {} & up",
+                        reviews::stars(i32::from(r.min_stars)),
+                        r.min_stars
+                    ),
+                    count: r.count,
+                    href: if selected {
+                        next.href()
+                    } else {
+                        next.with("min_rating", &stars).href()
+                    },
+                    selected,
+                }
+            })
+            .collect(),
+    });
     groups.push(simple("Brand", "brand", &results.facets.brands));
     groups.push(simple("Store", "store", &results.facets.stores));
     for (name, values) in &results.facets.attributes {

@@ -33,6 +33,7 @@ const FILTER_KEYS: &[&str] = &[
     "min_price",
     "max_price",
     "in_stock",
+    "min_rating",
     "sort",
     "page",
 ];
@@ -66,6 +67,8 @@ pub struct Tile {
     pub price: String,
     pub image: Option<String>,
     pub in_stock: bool,
+    /// Stars (as text), the average and how many rated it, once someone has.
+    pub rating: Option<(String, String, u64)>,
 }
 
 impl From<ProductCard> for Tile {
@@ -83,6 +86,15 @@ impl From<ProductCard> for Tile {
             price,
             image: c.image.as_deref().map(|k| image_url(k, 480)),
             in_stock: c.in_stock,
+            rating: c.rating.map(|r| {
+                #[allow(clippy::cast_possible_truncation)]
+                let rounded = r.average.round() as i32;
+                (
+                    reviews::stars(rounded),
+                    format!("{:.1}", r.average),
+                    r.count,
+                )
+            }),
         }
     }
 }
@@ -241,6 +253,7 @@ fn listing(
         ("newest", "Newest"),
         ("price_asc", "Price: low to high"),
         ("price_desc", "Price: high to low"),
+        ("rating", "Top rated"),
     ]
     .into_iter()
     .map(|(key, label)| FacetLink {
