@@ -301,6 +301,12 @@ async fn customers_review_what_they_received_and_stores_answer_once() {
         store,
         json!({ "count": 1, "average": 4.0, "histogram": [0, 0, 0, 1, 0] })
     );
+    let store_page = app.http.get(app.url("/s/mug-makers")).send().await.unwrap();
+    let html = store_page.text().await.unwrap();
+    assert!(
+        html.contains("4.0 out of 5 from 1 rating"),
+        "the store's page shows its rating"
+    );
 
     // Every change of the product's summary is published, newest version last.
     app.settle().await;

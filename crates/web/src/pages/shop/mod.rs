@@ -304,6 +304,8 @@ struct ListingPage {
     breadcrumb: Vec<CategoryRef>,
     listing: Listing,
     store: Option<contracts::vendors::dto::StoreView>,
+    /// How customers rate the store (its page only, once rated).
+    store_rating: Option<reviews::SummaryView>,
 }
 
 #[derive(Template)]
@@ -394,6 +396,7 @@ pub async fn search_page(
             breadcrumb: Vec::new(),
             listing: listing(heading, results, &filters, &tree, None),
             store: None,
+            store_rating: None,
             ctx,
         },
     )
@@ -426,6 +429,7 @@ pub async fn category_page(
             breadcrumb: category.breadcrumb.clone(),
             listing: listing(category.name, results, &filters, &tree, Some(&id)),
             store: None,
+            store_rating: None,
             ctx,
         },
     )
@@ -445,13 +449,22 @@ pub async fn store_page(
     let filters = Filters::new(&format!("/s/{}", store.slug), &pairs).without(&["store"]);
     let query = serde_urlencoded::to_string([("store", store.slug.as_str())]).unwrap_or_default();
     let query = format!("{query}&{}", filters.query_string());
-    let (results, tree) = match search_with_tree(&state, &ctx, &query).await {
+    let (found, rating) = tokio::join!(
+        search_with_tree(&state, &ctx, &query),
+        state.reviews.store_summary(store.id)
+    );
+    let (results, tree) = match found {
         Ok(found) => found,
         Err(page) => return page,
     };
+    let store_rating = rating
+        .ok()
+        .filter(|r| r.count > 0)
+        .map(|r| reviews::SummaryView::of(&r));
     listing_response(
         &headers,
         ListingPage {
+            store_rating,
             title: store.name.clone(),
             canonical: format!("{}/s/{}", state.public_url, store.slug),
             description: store.description.chars().take(160).collect(),
