@@ -224,25 +224,49 @@ impl SubOrderStatus {
     }
 }
 
-/// The order's status, derived from its sub-orders once paid.
-pub fn order_status(subs: &[SubOrderStatus]) -> &'static str {
+/// What an order as a whole is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderStatus {
+    Placed,
+    Paid,
+    /// Some parts are on their way, others still to ship.
+    PartiallyShipped,
+    /// Every part is on its way (or already delivered).
+    Shipped,
+    Delivered,
+    Cancelled,
+    PartiallyRefunded,
+    Refunded,
+}
+
+kernel::text_enum!(OrderStatus { Placed = "placed", Paid = "paid", PartiallyShipped = "partially_shipped", Shipped = "shipped", Delivered = "delivered", Cancelled = "cancelled", PartiallyRefunded = "partially_refunded", Refunded = "refunded" });
+
+/// The order's status, from its sub-orders once paid: money first (a cancelled or
+/// refunded part shows), then how far its parts have gone.
+pub fn order_status(subs: &[SubOrderStatus]) -> OrderStatus {
     use SubOrderStatus as S;
     if subs.is_empty() || subs.contains(&S::Placed) {
-        return "placed";
+        return OrderStatus::Placed;
     }
     if subs.iter().all(|s| *s == S::Cancelled) {
-        return "cancelled";
+        return OrderStatus::Cancelled;
     }
     if subs.iter().all(|s| matches!(s, S::Cancelled | S::Refunded)) {
-        return "refunded";
+        return OrderStatus::Refunded;
     }
     if subs
         .iter()
         .any(|s| matches!(s, S::Cancelled | S::Refunded | S::PartiallyRefunded))
     {
-        return "partially_refunded";
+        return OrderStatus::PartiallyRefunded;
     }
-    "paid"
+    let on_the_way = |s: &&S| matches!(s, S::Shipped | S::Delivered);
+    match subs.iter().filter(on_the_way).count() {
+        0 => OrderStatus::Paid,
+        n if n < subs.len() => OrderStatus::PartiallyShipped,
+        _ if subs.iter().all(|s| *s == S::Delivered) => OrderStatus::Delivered,
+        _ => OrderStatus::Shipped,
+    }
 }
 
 #[cfg(test)]
@@ -380,14 +404,15 @@ mod tests {
     #[test]
     fn the_order_status_follows_its_sub_orders() {
         use SubOrderStatus as S;
-        assert_eq!(order_status(&[S::Paid, S::Shipped]), "paid");
-        assert_eq!(order_status(&[S::Cancelled, S::Cancelled]), "cancelled");
-        assert_eq!(
-            order_status(&[S::Cancelled, S::Shipped]),
-            "partially_refunded"
-        );
-        assert_eq!(order_status(&[S::Cancelled, S::Refunded]), "refunded");
-        assert_eq!(order_status(&[S::Placed, S::Paid]), "placed");
+        let status = |subs: &[S]| order_status(subs).as_str();
+        assert_eq!(status(&[S::Paid, S::Processing]), "paid");
+        assert_eq!(status(&[S::Paid, S::Shipped]), "partially_shipped");
+        assert_eq!(status(&[S::Shipped, S::Delivered]), "shipped");
+        assert_eq!(status(&[S::Delivered, S::Delivered]), "delivered");
+        assert_eq!(status(&[S::Cancelled, S::Cancelled]), "cancelled");
+        assert_eq!(status(&[S::Cancelled, S::Shipped]), "partially_refunded");
+        assert_eq!(status(&[S::Cancelled, S::Refunded]), "refunded");
+        assert_eq!(status(&[S::Placed, S::Paid]), "placed");
         assert_eq!(order_number(100_001), "EM-100001");
         assert_eq!(sub_order_number("EM-100001", 2), "EM-100001-2");
     }

@@ -162,7 +162,7 @@ pub(super) fn as_store_part(view: &mut OrderView, money: &impl Fn(i64) -> Money)
     view.shipping = money(shipping);
     view.tax = money(tax);
     view.total = money(total);
-    view.status = domain::order_status(&statuses).to_owned();
+    view.status = domain::order_status(&statuses).as_str().to_owned();
     if discount == 0 {
         view.promotion_code = None;
     }

@@ -157,7 +157,7 @@ impl Saga {
             .ok_or(Error::not_found("order"))?;
         let paid_now = order.status == "placed";
         if paid_now {
-            store::set_order_status(&mut tx, order_id, "paid").await?;
+            store::set_order_status(&mut tx, order_id, crate::domain::OrderStatus::Paid).await?;
             let placed = SubOrderStatus::Placed;
             let paid = placed.apply(SubOrderAction::Pay).ok_or_else(|| {
                 Error::internal(anyhow::anyhow!("placed sub-orders cannot be paid"))

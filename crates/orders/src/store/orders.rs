@@ -123,7 +123,7 @@ pub async fn search_orders(
 pub async fn set_order_status(
     conn: &mut PgConnection,
     id: OrderId,
-    status: &str,
+    status: crate::domain::OrderStatus,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE orders SET status = $2 WHERE id = $1")
         .bind(id)
