@@ -18,7 +18,7 @@ start_server
 
 gateway_port=18083
 gateway_base="http://127.0.0.1:$gateway_port"
-env $(for s in identity vendors catalog search inventory cart shipping tax promotions payments orders notifications web; do
+env $(for s in identity vendors catalog search inventory cart shipping tax promotions payments orders notifications reviews web; do
         printf '%s_URL=%s ' "$(echo "$s" | tr a-z A-Z)" "$base"; done) \
   GATEWAY_RATE_PER_CLIENT=1000000000 GATEWAY_RATE_PER_USER=1000000000 \
   "$bin" gateway --bind "127.0.0.1:$gateway_port" >"$work/gateway.log" 2>&1 &

@@ -18,7 +18,7 @@ scripts/ensure-services.sh
 
 server="postgres://postgres@127.0.0.1:5432"
 apart="${db}_apart"
-services_with_db="identity vendors catalog inventory cart shipping tax promotions payments orders notifications"
+services_with_db="identity vendors catalog inventory cart shipping tax promotions payments orders notifications reviews"
 hex() { echo "replace($1::text, '-', '')"; }
 on() { psql -h 127.0.0.1 -U postgres -d "$1" -Atc "$2"; }
 

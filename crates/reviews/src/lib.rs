@@ -27,13 +27,15 @@ pub async fn connect(config: &kernel::Config) -> anyhow::Result<PgPool> {
 }
 
 /// What the handlers work with: the schema, who received what (orders), authors'
-/// names (identity), and the uploaded images photos must name.
+/// names (identity), the uploaded images photos must name, and the read cache.
 #[derive(Clone)]
 struct Reviews {
     pool: PgPool,
     orders: OrdersClient,
     identity: IdentityClient,
     media: Arc<dyn MediaStore>,
+    /// A product's first page of reviews as product pages ask for it.
+    cache: Arc<dyn kernel::cache::Cache>,
 }
 
 pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
@@ -43,6 +45,7 @@ pub async fn module(platform: &Platform) -> anyhow::Result<ServiceModule> {
         orders: OrdersClient::new(platform.client(contracts::orders::SERVICE)),
         identity: IdentityClient::new(platform.client(contracts::identity::SERVICE)),
         media: kernel::media::from_config(&platform.config)?,
+        cache: platform.cache.clone(),
     };
     Ok(ServiceModule {
         name: SERVICE,

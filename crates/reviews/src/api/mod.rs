@@ -66,6 +66,17 @@ fn view(row: ReviewRow, show_reason: bool) -> ReviewView {
     }
 }
 
+/// The generation of a product's cached first page: bumped by every change that could
+/// alter it, so a page cached before the change is never served after it.
+fn generation_key(product: ProductId) -> String {
+    format!("reviews:generation:{product}")
+}
+
+/// Drops the product's cached first page. Call after the change committed.
+async fn forget(reviews: &Reviews, product: ProductId) {
+    reviews.cache.bump(&generation_key(product)).await;
+}
+
 /// The review the path names, or 404.
 async fn review(conn: &mut PgConnection, id: contracts::reviews::ReviewId) -> Result<ReviewRow> {
     store::get(conn, id).await?.ok_or(Error::NotFound("review"))

@@ -9,7 +9,7 @@ use kernel::validation::bounded_text;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{Result, State, TAG, publish_rating, review, view};
+use super::{Result, State, TAG, forget, publish_rating, review, view};
 use crate::domain::Decision;
 use crate::store;
 
@@ -123,6 +123,7 @@ async fn decide(
     }
     let row = review(&mut tx, id).await?;
     tx.commit().await?;
+    forget(&reviews, row.product_id).await;
     Ok(Json(view(row, true)))
 }
 

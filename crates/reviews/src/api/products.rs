@@ -1,7 +1,9 @@
 //! A product's reviews and summary, the customer's own review, votes and reports.
 
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::IntoResponse;
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use contracts::catalog::ProductId;
 use contracts::catalog::media::rendition_name;
 use contracts::orders::dto::ReceivedQuery;
@@ -17,7 +19,10 @@ use kernel::http::{FieldError, Json, Path, Problem, Query};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{Result, State, TAG, conflict, not_received, publish_rating, review, view};
+use super::{
+    Result, State, TAG, conflict, forget, generation_key, not_received, publish_rating, review,
+    view,
+};
 use crate::domain::{self, Draft};
 use crate::store::{self, NewReview};
 use crate::{Error, Reviews};
@@ -41,9 +46,28 @@ pub(super) async fn product_reviews(
     Path(product): Path<ProductId>,
     Query(params): Query<ReviewListParams>,
     Query(page): Query<PageParams>,
-) -> Result<Json<ProductReviews>> {
+) -> Result<Response> {
     let limit = page.limit()?;
     let after = page.after::<store::ReviewKey>()?;
+    // What every product page asks for, cached: the first page, most helpful first.
+    let first_page = after.is_none()
+        && params.stars.is_none()
+        && params.order.unwrap_or_default() == ReviewOrder::Helpful
+        && page.limit.is_none();
+    let cache_key = if first_page {
+        // The generation is read before the database: a change committed meanwhile
+        // bumps it, so what is read now is filed under a generation nobody asks for.
+        let generation = reviews.cache.generation(&generation_key(product)).await;
+        let key = format!("reviews:first-page:{product}:{generation}");
+        let cached = reviews.cache.get(&key).await;
+        kernel::cache::record_lookup("product_reviews", cached.is_some());
+        if let Some(bytes) = cached {
+            return Ok(json_bytes(bytes.to_vec()));
+        }
+        Some(key)
+    } else {
+        None
+    };
     if params.stars.is_some_and(|s| !(1..=5).contains(&s)) {
         return Err(Problem::validation(vec![FieldError::new(
             "stars",
@@ -61,7 +85,7 @@ pub(super) async fn product_reviews(
         .first()
         .map(|(_, h)| RatingSummary::from_histogram(*h))
         .unwrap_or_default();
-    Ok(Json(ProductReviews {
+    let answer = ProductReviews {
         summary,
         items: page
             .items
@@ -69,7 +93,16 @@ pub(super) async fn product_reviews(
             .map(|(r, _)| view(r, false))
             .collect(),
         next_cursor: page.next_cursor,
-    }))
+    };
+    let bytes = serde_json::to_vec(&answer).map_err(|e| Error::Internal(e.into()))?;
+    if let Some(key) = cache_key {
+        reviews.cache.put(&key, Arc::from(bytes.as_slice())).await;
+    }
+    Ok(json_bytes(bytes))
+}
+
+fn json_bytes(bytes: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -226,6 +259,7 @@ pub(super) async fn write_review(
         publish_rating(&mut tx, product, row.store_id, version).await?;
     }
     tx.commit().await?;
+    forget(&reviews, product).await;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -292,6 +326,7 @@ pub(super) async fn vote(
     }
     let helpful_count = store::vote(&mut tx, id, claims.sub, req.helpful).await?;
     tx.commit().await?;
+    forget(&reviews, row.product_id).await;
     Ok(Json(Helpful { helpful_count }))
 }
 

@@ -17,7 +17,7 @@ use kernel::ids::StoreId;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{Result, State, TAG, conflict, not_received, review, view};
+use super::{Result, State, TAG, conflict, forget, not_received, review, view};
 use crate::store::{self, StoreRatingRow};
 use crate::{Error, domain};
 
@@ -48,6 +48,7 @@ pub(super) async fn reply(
     }
     let row = review(&mut tx, id).await?;
     tx.commit().await?;
+    forget(&reviews, row.product_id).await;
     Ok((StatusCode::CREATED, Json(view(row, true))))
 }
 
