@@ -39,7 +39,7 @@ CALLS = {
     "notifications": ["vendors"],
     "reviews": ["orders"],
     "web": ["cart", "catalog", "identity", "inventory", "notifications", "orders", "payments",
-            "promotions", "search", "shipping", "tax", "vendors"],
+            "promotions", "reviews", "search", "shipping", "tax", "vendors"],
 }
 
 GATEWAY = (2, 6, "200m", "64Mi", "256Mi")

@@ -255,7 +255,9 @@ pub async fn vote(
     .await
 }
 
-/// Records (or replaces) the reporter's report, open again until decided.
+/// Records the reporter's report, or replaces their open one; once an admin decided
+/// the review, the same person reporting again changes nothing (no reopening a
+/// decision by insisting).
 pub async fn report(
     conn: &mut PgConnection,
     review: ReviewId,
@@ -266,7 +268,8 @@ pub async fn report(
     sqlx::query(
         "INSERT INTO review_reports (review_id, reporter, reason, note) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (review_id, reporter) DO UPDATE \
-         SET reason = EXCLUDED.reason, note = EXCLUDED.note, created_at = now(), resolved_at = NULL",
+         SET reason = EXCLUDED.reason, note = EXCLUDED.note, created_at = now() \
+         WHERE review_reports.resolved_at IS NULL",
     )
     .bind(review)
     .bind(reporter)

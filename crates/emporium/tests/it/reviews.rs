@@ -203,6 +203,7 @@ async fn customers_review_what_they_received_and_stores_answer_once() {
         assert_eq!(r["helpful_count"], 1);
     }
     assert_problem(vote(&customer, true).await, 403, "own_review").await;
+    assert_problem(vote(&shop.a_owner, true).await, 403, "own_store").await;
 
     // Store B cannot answer store A's review; A answers once.
     let reply_path = format!("/api/v1/reviews/reviews/{review_id}/reply");
@@ -270,6 +271,13 @@ async fn customers_review_what_they_received_and_stores_answer_once() {
         mine(&app, &customer, &product).await["review"]["hidden_reason"],
         "Not about the product"
     );
+    let desk_path = format!("/api/v1/reviews/stores/{}/reviews", shop.a_store);
+    let desk = get_auth_json(&app, &desk_path, token(&shop.a_owner)).await;
+    assert_eq!(desk["items"][0]["status"], "hidden");
+    assert!(
+        desk["items"][0]["hidden_reason"].is_null(),
+        "the reason is for the author and admins"
+    );
     let queue = get_auth_json(&app, "/api/v1/reviews/admin/queue", admin).await;
     assert_eq!(queue["items"], json!([]), "deciding closes the reports");
     let r = send(
@@ -282,6 +290,13 @@ async fn customers_review_what_they_received_and_stores_answer_once() {
     .await;
     assert_eq!(r.status(), 200);
     assert_eq!(summary(&app, &product).await["summary"]["count"], 1);
+    // Reporting it again does not reopen what an admin decided.
+    let again = json!({ "reason": "spam", "note": "" });
+    let report_path = format!("/api/v1/reviews/reviews/{review_id}/reports");
+    let r = send(&app, Method::POST, &report_path, token(&other), Some(again)).await;
+    assert_eq!(r.status(), 202);
+    let queue = get_auth_json(&app, "/api/v1/reviews/admin/queue", admin).await;
+    assert_eq!(queue["items"], json!([]));
 
     // The store rated for the purchase, by its customer only.
     let rating_path = format!("/api/v1/reviews/sub-orders/{sub_order}/store-rating");

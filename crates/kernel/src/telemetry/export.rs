@@ -422,4 +422,34 @@ mod tests {
         let onward = onward.unwrap().to_string();
         assert!(onward.contains(&sent[0].span_context.span_id().to_string()));
     }
+
+    /// A collector re-applying the ratio to the trace id keeps what was kept here.
+    #[tokio::test]
+    async fn a_kept_new_trace_is_exported_under_the_id_it_was_kept_for() {
+        use super::super::trace;
+        let collected = Collect::default();
+        let _default = tracing::subscriber::set_default(exporting_to(&collected, 0.5));
+        let mut sent_on = Vec::new();
+        for i in 0..64 {
+            let request = trace::request(&format!("r{i}"), &axum::http::Method::GET, "/", None);
+            sent_on.push(request.onward().unwrap().to_string());
+            request.end_request(&axum::http::Method::GET, "/", 200, Duration::from_millis(1));
+        }
+        let sent = collected.0.lock().unwrap();
+        assert!(
+            (1..64).contains(&sent.len()),
+            "{} of 64 kept at 0.5",
+            sent.len()
+        );
+        for span in sent.iter() {
+            let ids = format!(
+                "00-{}-{}-01",
+                span.span_context.trace_id(),
+                span.span_context.span_id()
+            );
+            assert!(sent_on.contains(&ids), "{ids} was sent on");
+            assert!(trace::keeps_root(span.span_context.trace_id(), 0.5));
+            assert_eq!(span.parent_span_id, SpanId::INVALID, "a root");
+        }
+    }
 }

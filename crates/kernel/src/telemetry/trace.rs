@@ -179,7 +179,7 @@ static RATIO: OnceLock<f64> = OnceLock::new();
 
 /// Whether a new trace with `trace_id` is kept at `ratio`: by its id's low 64 bits,
 /// as OpenTelemetry's `TraceIdRatioBased` decides.
-fn keeps_root(trace_id: TraceId, ratio: f64) -> bool {
+pub(super) fn keeps_root(trace_id: TraceId, ratio: f64) -> bool {
     let bytes = trace_id.to_bytes();
     let mut low = [0u8; 8];
     low.copy_from_slice(&bytes[8..]);
@@ -192,8 +192,10 @@ fn keeps_root(trace_id: TraceId, ratio: f64) -> bool {
 #[derive(Debug, PartialEq)]
 struct Decision {
     record: bool,
+    /// The caller's context, or the ids of a new trace this process began (recorded
+    /// under them when kept, passed on when dropped).
     context: Option<TraceParent>,
-    /// `context` is a new trace this process began (and dropped), not a caller's.
+    /// `context` is a new trace this process began, not a caller's.
     root: bool,
 }
 
@@ -214,19 +216,14 @@ fn decide(exporting: bool, ratio: f64, parent: Option<TraceParent>) -> Decision 
         },
         None => {
             let mut root = TraceParent::new_root();
-            if keeps_root(root.trace_id, ratio) {
-                Decision {
-                    record: true,
-                    context: None,
-                    root: false,
-                }
-            } else {
+            let record = keeps_root(root.trace_id, ratio);
+            if !record {
                 root.flags = TraceFlags::default();
-                Decision {
-                    record: false,
-                    context: Some(root),
-                    root: true,
-                }
+            }
+            Decision {
+                record,
+                context: Some(root),
+                root: true,
             }
         }
     }
@@ -255,7 +252,10 @@ impl Part {
         let decision = decide(exporting(), ratio(), parent.clone());
         if decision.record {
             let span = recorded();
-            join(&span, parent.as_ref());
+            match &decision.context {
+                Some(ids) if decision.root => join_as_root(&span, ids),
+                _ => join(&span, parent.as_ref()),
+            }
             Self::recorded(span)
         } else {
             let span = unrecorded();
@@ -284,7 +284,11 @@ impl Part {
         }
         let decision = decide(exporting(), ratio(), incoming());
         if decision.record {
-            return Self::recorded(recorded());
+            let span = recorded();
+            if let (Some(ids), true) = (&decision.context, decision.root) {
+                join_as_root(&span, ids);
+            }
+            return Self::recorded(span);
         }
         Self {
             span: Span::none(),
@@ -416,6 +420,12 @@ fn incoming() -> Option<TraceParent> {
     INCOMING.try_with(Clone::clone).ok().flatten()
 }
 
+/// Builds the recorded `span` as the first span of the new trace `ids` names, so the
+/// trace id the sampling decision was read from is the one exported.
+fn join_as_root(span: &Span, ids: &TraceParent) {
+    super::export::with_ids((ids.trace_id, ids.parent_id), || join(span, None));
+}
+
 /// Makes the recorded `span` a child of `parent`, the context a request or an event
 /// came with, and records its ids for the logs. Called before the span is entered.
 fn join(span: &Span, parent: Option<&TraceParent>) {
@@ -506,8 +516,11 @@ mod tests {
         assert_eq!((off.record, off.context), (false, Some(sampled)));
         assert_eq!(decide(false, 1.0, None).context, None);
         // A new trace: always at 1, never at 0, and a dropped one still gets ids,
-        // marked not sampled, so everything it reaches drops it too.
-        assert!(decide(true, 1.0, None).record);
+        // marked not sampled, so everything it reaches drops it too; a kept one is
+        // recorded under the ids it was kept for.
+        let kept = decide(true, 1.0, None);
+        assert!(kept.record && kept.root);
+        assert!(kept.context.is_some_and(|c| c.flags.is_sampled()));
         let new = decide(true, 0.0, None);
         assert!(!new.record && new.root);
         assert!(new.context.is_some_and(|c| !c.flags.is_sampled()));

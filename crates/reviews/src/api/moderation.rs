@@ -118,9 +118,9 @@ async fn decide(
     let version = store::lock_product_rating(&mut tx, before.product_id, before.store_id).await?;
     let (status, reason) = decision.outcome();
     store::decide(&mut tx, id, status, reason).await?;
-    if status != before.status {
-        publish_rating(&mut tx, before.product_id, before.store_id, version).await?;
-    }
+    // Recounted whatever the review was before: `before` was read ahead of the lock, so
+    // another admin's decision may have changed it since.
+    publish_rating(&mut tx, before.product_id, before.store_id, version).await?;
     let row = review(&mut tx, id).await?;
     tx.commit().await?;
     forget(&reviews, row.product_id).await;

@@ -324,6 +324,15 @@ pub(super) async fn vote(
         )
         .into());
     }
+    // A store's people would push their best reviews up.
+    if claims.manages_store(row.store_id) && !claims.is_admin() {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "own_store",
+            "You cannot vote for a review of your own store",
+        )
+        .into());
+    }
     let helpful_count = store::vote(&mut tx, id, claims.sub, req.helpful).await?;
     tx.commit().await?;
     forget(&reviews, row.product_id).await;

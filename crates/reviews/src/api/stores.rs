@@ -76,7 +76,8 @@ pub(super) async fn store_reviews(
     let rows = store::store_page(&mut conn, store_id, params.unanswered, after, limit).await?;
     let page = Page::from_rows(rows, limit, |r| time_key(r.created_at, r.id.0));
     Ok(Json(ReviewPage {
-        items: page.items.into_iter().map(|r| view(r, true)).collect(),
+        // A moderator's reason is for the author and admins, not the store.
+        items: page.items.into_iter().map(|r| view(r, false)).collect(),
         next_cursor: page.next_cursor,
     }))
 }
