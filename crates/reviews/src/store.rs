@@ -345,6 +345,11 @@ pub async fn queue(
     .await
 }
 
+/// How many rows of `rating` 1 to 5 there are, as a `bigint[5]`.
+const STARS: &str = "ARRAY[count(*) FILTER (WHERE rating = 1), count(*) FILTER (WHERE rating = 2), \
+     count(*) FILTER (WHERE rating = 3), count(*) FILTER (WHERE rating = 4), \
+     count(*) FILTER (WHERE rating = 5)]";
+
 /// Takes the product's summary row (made on its first review) for this transaction,
 /// so concurrent changes recount one after another; answers its next version.
 pub async fn lock_product_rating(
@@ -367,14 +372,11 @@ pub async fn recount_product(
     conn: &mut PgConnection,
     product: ProductId,
 ) -> Result<[i64; 5], sqlx::Error> {
-    let stars: Vec<i64> = sqlx::query_scalar(
-        "UPDATE product_ratings SET stars = (SELECT ARRAY[ \
-             count(*) FILTER (WHERE rating = 1), count(*) FILTER (WHERE rating = 2), \
-             count(*) FILTER (WHERE rating = 3), count(*) FILTER (WHERE rating = 4), \
-             count(*) FILTER (WHERE rating = 5)] \
-           FROM reviews WHERE product_id = $1 AND status = 'visible') \
-         WHERE product_id = $1 RETURNING stars",
-    )
+    let stars: Vec<i64> = sqlx::query_scalar(&format!(
+        "UPDATE product_ratings SET stars = (SELECT {STARS} \
+               FROM reviews WHERE product_id = $1 AND status = 'visible') \
+             WHERE product_id = $1 RETURNING stars"
+    ))
     .bind(product)
     .fetch_one(conn)
     .await?;
@@ -389,7 +391,8 @@ fn five(stars: &[i64]) -> [i64; 5] {
     out
 }
 
-/// A page of every product's summary with its version, after `after`, by product id.
+/// One page (`limit + 1` rows) of every product's summary with its version, after
+/// `after`, by product id.
 pub async fn rating_export(
     conn: &mut PgConnection,
     after: Option<ProductId>,
@@ -400,7 +403,7 @@ pub async fn rating_export(
          WHERE $1::uuid IS NULL OR product_id > $1 ORDER BY product_id LIMIT $2",
     )
     .bind(after)
-    .bind(i64::from(limit))
+    .bind(i64::from(limit) + 1)
     .fetch_all(conn)
     .await?;
     Ok(rows.into_iter().map(|(p, v, s)| (p, v, five(&s))).collect())
@@ -471,14 +474,11 @@ pub async fn rate_store(
     .bind(comment)
     .fetch_one(&mut *conn)
     .await?;
-    let stars: Vec<i64> = sqlx::query_scalar(
-        "UPDATE store_rating_totals SET stars = (SELECT ARRAY[ \
-             count(*) FILTER (WHERE rating = 1), count(*) FILTER (WHERE rating = 2), \
-             count(*) FILTER (WHERE rating = 3), count(*) FILTER (WHERE rating = 4), \
-             count(*) FILTER (WHERE rating = 5)] \
-           FROM store_ratings WHERE store_id = $1) \
-         WHERE store_id = $1 RETURNING stars",
-    )
+    let stars: Vec<i64> = sqlx::query_scalar(&format!(
+        "UPDATE store_rating_totals SET stars = (SELECT {STARS} \
+               FROM store_ratings WHERE store_id = $1) \
+             WHERE store_id = $1 RETURNING stars"
+    ))
     .bind(store)
     .fetch_one(conn)
     .await?;

@@ -46,18 +46,7 @@ pub struct Rating {
 impl Rating {
     /// From how many gave 1 to 5 stars.
     pub fn from_histogram(histogram: &[i64; 5]) -> Self {
-        let count: i64 = histogram.iter().map(|n| (*n).max(0)).sum();
-        let sum: i64 = histogram
-            .iter()
-            .zip(1..)
-            .map(|(n, s)| (*n).max(0) * s)
-            .sum();
-        // sum / count in tenths, rounded half up: (20 sum + count) / (2 count).
-        let tenths = if count == 0 {
-            0
-        } else {
-            (20 * sum + count) / (2 * count)
-        };
+        let (count, tenths) = contracts::reviews::dto::average_tenths(histogram);
         Self {
             tenths: u16::try_from(tenths).unwrap_or(50),
             count: u32::try_from(count).unwrap_or(u32::MAX),

@@ -105,20 +105,34 @@ pub struct RatingSummary {
 impl RatingSummary {
     /// From each star's count (1 to 5).
     pub fn from_histogram(histogram: [i64; 5]) -> Self {
-        let count: i64 = histogram.iter().sum();
-        let sum: i64 = histogram.iter().zip(1..).map(|(n, stars)| n * stars).sum();
+        let (count, tenths) = average_tenths(&histogram);
         #[allow(clippy::cast_precision_loss)]
-        let average = if count == 0 {
-            0.0
-        } else {
-            (sum as f64 / count as f64 * 10.0).round() / 10.0
-        };
+        let average = tenths as f64 / 10.0;
         Self {
             count,
             average,
             histogram,
         }
     }
+}
+
+/// How many rated, and their average in tenths of a star rounded half up — the one
+/// rounding every summary, card and search filter uses, in integers so no two of them
+/// can disagree at a boundary.
+pub fn average_tenths(histogram: &[i64; 5]) -> (i64, i64) {
+    let count: i64 = histogram.iter().map(|n| (*n).max(0)).sum();
+    let sum: i64 = histogram
+        .iter()
+        .zip(1..)
+        .map(|(n, stars)| (*n).max(0) * stars)
+        .sum();
+    // sum / count in tenths, rounded half up: (20 sum + count) / (2 count).
+    let tenths = if count == 0 {
+        0
+    } else {
+        (20 * sum + count) / (2 * count)
+    };
+    (count, tenths)
 }
 
 /// A product's rating summary and one page of its visible reviews.

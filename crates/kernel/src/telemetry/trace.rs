@@ -250,25 +250,7 @@ impl Part {
         unrecorded: impl FnOnce() -> Span,
     ) -> Self {
         let decision = decide(exporting(), ratio(), parent.clone());
-        if decision.record {
-            let span = recorded();
-            match &decision.context {
-                Some(ids) if decision.root => join_as_root(&span, ids),
-                _ => join(&span, parent.as_ref()),
-            }
-            Self::recorded(span)
-        } else {
-            let span = unrecorded();
-            if let Some(context) = &decision.context {
-                span.record("trace_id", tracing::field::display(context.trace_id));
-            }
-            Self {
-                span,
-                recorded: false,
-                context: decision.context,
-                root: decision.root,
-            }
-        }
+        Self::decided(decision, parent.as_ref(), recorded, unrecorded)
     }
 
     /// A call to another service: a child of the span it is made in when that one is
@@ -282,16 +264,33 @@ impl Part {
         {
             return Self::recorded(recorded());
         }
-        let decision = decide(exporting(), ratio(), incoming());
+        let parent = incoming();
+        let decision = decide(exporting(), ratio(), parent.clone());
+        Self::decided(decision, parent.as_ref(), recorded, Span::none)
+    }
+
+    /// The part `decision` makes: a recorded span joined to its trace (under the ids it
+    /// was kept for when it begins one), or a span only the logs see.
+    fn decided(
+        decision: Decision,
+        parent: Option<&TraceParent>,
+        recorded: impl FnOnce() -> Span,
+        unrecorded: impl FnOnce() -> Span,
+    ) -> Self {
         if decision.record {
             let span = recorded();
-            if let (Some(ids), true) = (&decision.context, decision.root) {
-                join_as_root(&span, ids);
+            match &decision.context {
+                Some(ids) if decision.root => join_as_root(&span, ids),
+                _ => join(&span, parent),
             }
             return Self::recorded(span);
         }
+        let span = unrecorded();
+        if let Some(context) = &decision.context {
+            span.record("trace_id", tracing::field::display(context.trace_id));
+        }
         Self {
-            span: Span::none(),
+            span,
             recorded: false,
             context: decision.context,
             root: decision.root,

@@ -29,9 +29,7 @@ pub(super) async fn product_ratings(
     let limit = kernel::http::pagination::export_limit(params.limit)?;
     let mut conn = reviews.pool.acquire().await?;
     let rows = store::rating_export(&mut conn, params.after, limit).await?;
-    let next_after = (rows.len() == limit as usize)
-        .then(|| rows.last().map(|r| r.0))
-        .flatten();
+    let (rows, next_after) = kernel::http::pagination::keyset_page(rows, limit, |r| r.0);
     Ok(Json(RatingExportPage {
         items: rows
             .into_iter()

@@ -68,14 +68,15 @@ impl ProductIndex {
         if self.ratings.read().map(|m| m.is_empty()).unwrap_or(true) {
             return Ok(Vec::new());
         }
+        // The request as asked, but for its own rating filter; built once.
+        let base = self.query(
+            self.text_query(searcher, &req.text, false),
+            self.filters(req, Some(FacetKind::Rating)),
+        );
         let mut out = Vec::new();
         for min_stars in RATING_STEPS {
-            let base = self.query(
-                self.text_query(searcher, &req.text, false),
-                self.filters(req, Some(FacetKind::Rating)),
-            );
             let rated = BooleanQuery::new(vec![
-                (Occur::Must, Box::new(base) as Box<dyn Query>),
+                (Occur::Must, Box::new(base.clone()) as Box<dyn Query>),
                 (Occur::Must, self.rating_filter(min_stars)),
             ]);
             let count = searcher.search(&rated, &Count)? as u64;

@@ -87,10 +87,8 @@ impl From<ProductCard> for Tile {
             image: c.image.as_deref().map(|k| image_url(k, 480)),
             in_stock: c.in_stock,
             rating: c.rating.map(|r| {
-                #[allow(clippy::cast_possible_truncation)]
-                let rounded = r.average.round() as i32;
                 (
-                    reviews::stars(rounded),
+                    reviews::stars_for(r.average),
                     format!("{:.1}", r.average),
                     r.count,
                 )

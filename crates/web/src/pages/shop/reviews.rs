@@ -22,6 +22,12 @@ pub fn stars(rating: i32) -> String {
     format!("{}{}", "★".repeat(full), "☆".repeat(5 - full))
 }
 
+/// The stars an average rounds to.
+pub fn stars_for(average: f64) -> String {
+    #[allow(clippy::cast_possible_truncation)]
+    stars(average.round() as i32)
+}
+
 /// The summary as the page shows it: the average, and a bar per star.
 pub struct SummaryView {
     pub count: i64,
@@ -41,12 +47,10 @@ impl SummaryView {
                 (star, n, percent)
             })
             .collect();
-        #[allow(clippy::cast_possible_truncation)]
-        let rounded = s.average.round() as i32;
         Self {
             count: s.count,
             average: format!("{:.1}", s.average),
-            stars: stars(rounded),
+            stars: stars_for(s.average),
             bars,
         }
     }
